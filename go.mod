@@ -1,0 +1,3 @@
+module github.com/wssgo/wss
+
+go 1.26
