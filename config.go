@@ -14,6 +14,13 @@ const (
 	DefaultCloseTimeout     = 5 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultMaxHeaderBytes   = 8 << 10
+
+	// Keepalive is on by default: a peer silent for DefaultPingInterval is
+	// pinged, and dropped if nothing arrives within DefaultPongTimeout.
+	DefaultPingInterval = 30 * time.Second
+	DefaultPongTimeout  = 15 * time.Second
+	// DefaultMaxFramesPerMessage admits a 4 MiB message in 64-byte fragments.
+	DefaultMaxFramesPerMessage = 1 << 17
 )
 
 // Config holds the settings of connections. The zero value (or a nil
@@ -31,6 +38,11 @@ type Config struct {
 	// MaxMessageSize bounds a message (all its fragments). A peer that
 	// exceeds it is closed with 1009 before the excess is read.
 	MaxMessageSize int64
+	// MaxFramesPerMessage bounds the frames of one fragmented message, so a
+	// flood of tiny fragments cannot hold a message open forever. A peer
+	// that exceeds it is closed with 1009 (status StatusTooBig). Zero means
+	// DefaultMaxFramesPerMessage, a negative value no limit.
+	MaxFramesPerMessage int
 
 	// WriteTimeout bounds each Write and Close. A write that times out
 	// leaves a partial frame behind, so the connection is dropped.
@@ -38,8 +50,22 @@ type Config struct {
 	// CloseTimeout bounds the wait for the peer's close frame after ours,
 	// and for the peer to close TCP after a protocol error.
 	CloseTimeout time.Duration
-	// HandshakeTimeout bounds writing the handshake response.
+	// HandshakeTimeout bounds writing the handshake response, and, through
+	// NewServer, reading the request (http.Server.ReadHeaderTimeout): a
+	// client that sends part of a request and stops is dropped after it.
 	HandshakeTimeout time.Duration
+	// IdleTimeout closes a connection (close code 1001, OnClose status
+	// StatusIdleTimeout) whose peer has started no data frame for this
+	// long; pings and pongs do not count. Zero (the default) means no limit.
+	IdleTimeout time.Duration
+	// PingInterval is how long a peer may stay silent (nothing at all
+	// received) before it is sent a keepalive ping; zero means
+	// DefaultPingInterval, a negative value turns keepalive off.
+	PingInterval time.Duration
+	// PongTimeout is how long a pinged peer has to send anything (its pong)
+	// before the connection is dropped with StatusPongTimeout; zero means
+	// DefaultPongTimeout.
+	PongTimeout time.Duration
 
 	// Subprotocols lists the subprotocols the server speaks, most preferred
 	// first. The handshake picks the first one the client also offers.

@@ -22,13 +22,15 @@ type Conn struct {
 	subprotocol string
 	client      bool // frames sent are masked, frames received are not
 
-	rd reader // receive state, used only by the dispatcher
+	rd   reader   // receive state, used only by the dispatcher
+	live liveness // timeout stamps, see timeouts.go
 
 	wmu        sync.Mutex // serializes frames on the wire
 	whdr       [maxHeaderLen]byte
 	closeTimer *time.Timer
 
 	connected atomic.Bool
+	admitted  atomic.Bool  // holds a connection slot of d
 	closeSent atomic.Bool  // a close frame went out: no more frames may
 	closed    atomic.Bool  // the socket is closed
 	endStatus atomic.Int32 // the status OnClose will get; 0 while undecided
@@ -56,6 +58,11 @@ func (c *Conn) Connect(nc net.Conn) error {
 		c.wmu.Unlock()
 		return ErrConnected
 	}
+	if err := c.d.admit(c); err != nil {
+		c.wmu.Unlock()
+		nc.Close()
+		return fmt.Errorf("wss: connect: %w", err)
+	}
 	if u, ok := nc.(*upgradedConn); ok {
 		nc, pending, c.subprotocol = u.Conn, u.pending, u.subprotocol
 	}
@@ -64,6 +71,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 	c.wmu.Unlock()
 	if err := c.d.serve(c, pending); err != nil {
 		c.drop(StatusConnLost)
+		c.d.unadmit(c)
 		return fmt.Errorf("wss: connect: %w", err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 type Dispatcher struct {
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
+	lifecycle
 }
 
 // Mode selects how a Dispatcher waits for readable connections.
@@ -31,11 +32,19 @@ type DispatcherConfig struct {
 	Mode Mode
 	// Loops is the number of event loops; 0 means GOMAXPROCS.
 	Loops int
+	// MaxConnections bounds the connections served at once, those in their
+	// handshake included; 0 means no limit. Requests beyond it are answered
+	// 503 Service Unavailable before any upgrade.
+	MaxConnections int
 }
 
 // NewDispatcher returns a Dispatcher with the settings of cfg.
 func NewDispatcher(cfg *DispatcherConfig) (*Dispatcher, error) {
-	return &Dispatcher{conns: make(map[*Conn]struct{})}, nil
+	d := &Dispatcher{conns: make(map[*Conn]struct{})}
+	if cfg != nil {
+		d.maxConns = cfg.MaxConnections
+	}
+	return d, nil
 }
 
 var (
@@ -59,7 +68,12 @@ func (d *Dispatcher) Len() int {
 // handshake completed.
 func (d *Dispatcher) serve(c *Conn, pending []byte) error {
 	d.mu.Lock()
+	if d.shuttingDown {
+		d.mu.Unlock()
+		return ErrShutdown
+	}
 	d.conns[c] = struct{}{}
+	d.watch(c)
 	d.mu.Unlock()
 	go c.readLoop(pending)
 	return nil
@@ -68,6 +82,7 @@ func (d *Dispatcher) serve(c *Conn, pending []byte) error {
 func (d *Dispatcher) remove(c *Conn) {
 	d.mu.Lock()
 	delete(d.conns, c)
+	d.release(c)
 	d.mu.Unlock()
 }
 

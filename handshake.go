@@ -207,6 +207,13 @@ func originAllowed(r *http.Request, cfg *Config) bool {
 // refuse the request by returning nil, which answers 403 Forbidden.
 func HTTPHandler(d *Dispatcher, cfg *Config, newHandler func(r *http.Request) Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d == nil {
+			d = defaultDispatcher()
+		}
+		if err := d.admitCheck(); err != nil {
+			refuse(w, err)
+			return
+		}
 		h := newHandler(r)
 		if h == nil {
 			http.Error(w, "wss: forbidden", http.StatusForbidden)
@@ -223,8 +230,13 @@ func (c *Conn) Upgrade(w http.ResponseWriter, r *http.Request) error {
 	if c.connected.Load() {
 		return ErrConnected
 	}
+	if err := c.d.admit(c); err != nil {
+		refuse(w, err)
+		return fmt.Errorf("wss: upgrade: %w", err)
+	}
 	nc, err := Handshake(w, r, c.cfg)
 	if err != nil {
+		c.d.unadmit(c)
 		return err
 	}
 	return c.Connect(nc)

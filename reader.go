@@ -13,6 +13,7 @@ type reader struct {
 	draining bool
 	h        header
 	remain   uint64    // payload bytes of the current frame still due
+	frames   uint32    // data frames of the open message so far
 	msgOp    opcode    // opText or opBinary while a message is open, else 0
 	utf8     utf8State // validator state of the open text message
 	msg      msgBuf    // reassembled payload of the open message
@@ -24,6 +25,7 @@ type reader struct {
 // nothing more should be read.
 func (c *Conn) feed(p []byte) bool {
 	r := &c.rd
+	c.touch()
 	for len(p) > 0 && !r.draining {
 		if !r.inFrame {
 			n, ok := r.takeHeader(p)
@@ -109,11 +111,19 @@ func (c *Conn) startFrame() int {
 		if r.msgOp == 0 {
 			return StatusProtocolError // nothing to continue (section 5.4)
 		}
+		c.dataFrameStarted()
+		if code := c.countFrame(false); code != 0 {
+			return code
+		}
 	case h.op == opText || h.op == opBinary:
 		if r.msgOp != 0 {
 			return StatusProtocolError // a new message inside a fragmented one
 		}
 		r.msgOp = h.op
+		c.dataFrameStarted()
+		if code := c.countFrame(true); code != 0 {
+			return code
+		}
 	default:
 		return StatusProtocolError // reserved opcode (section 5.2)
 	}

@@ -1,0 +1,93 @@
+package wss
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// ErrShutdown: the Dispatcher has been shut down and takes no connection.
+var ErrShutdown = errors.New("wss: dispatcher shut down")
+
+// lifecycle is the part of a Dispatcher that admits, times and shuts down
+// connections. Its fields are guarded by Dispatcher.mu unless noted.
+type lifecycle struct {
+	maxConns     int
+	slots        int // connections admitted and not yet ended
+	shuttingDown bool
+	drained      chan struct{} // closed when shutting down and no connection is left
+
+	sweep        sweeper
+	sweepActions sync.WaitGroup
+}
+
+// Shutdown shuts d down gracefully. It refuses new connections (Upgrade
+// answers 503, Connect returns ErrShutdown), sends every connection a close
+// frame with 1001 (going away) after the writes already queued, and waits
+// for the close handshakes to finish. When ctx ends first, it drops the
+// connections left, whose OnClose gets StatusShutdown, and returns
+// ctx.Err(). It returns once every OnClose has returned and every
+// goroutine of d has ended. Safe for concurrent use; later calls wait the
+// same way.
+//
+// Shutdown does not stop an http.Server: shut that down first so that no
+// new request arrives.
+func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	conns, drained := d.beginShutdown()
+	var closers sync.WaitGroup
+	for _, c := range conns {
+		closers.Go(func() { _ = c.Close(StatusGoingAway) })
+	}
+	var err error
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		err = ctx.Err()
+		d.dropAll(StatusShutdown)
+		<-drained
+	}
+	closers.Wait()
+	d.stopSweeper()
+	return err
+}
+
+// beginShutdown marks d shutting down and returns its connections and the
+// channel closed once they have all ended.
+func (d *Dispatcher) beginShutdown() ([]*Conn, chan struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.shuttingDown {
+		d.shuttingDown = true
+		d.drained = make(chan struct{})
+		d.checkDrained()
+	}
+	conns := make([]*Conn, 0, len(d.conns))
+	for c := range d.conns {
+		conns = append(conns, c)
+	}
+	return conns, d.drained
+}
+
+// checkDrained closes d.drained once a shutting-down d has no connection
+// left. d.mu must be held.
+func (d *Dispatcher) checkDrained() {
+	if d.shuttingDown && d.slots == 0 && len(d.conns) == 0 {
+		select {
+		case <-d.drained:
+		default:
+			close(d.drained)
+		}
+	}
+}
+
+func (d *Dispatcher) dropAll(status int) {
+	d.mu.Lock()
+	conns := make([]*Conn, 0, len(d.conns))
+	for c := range d.conns {
+		conns = append(conns, c)
+	}
+	d.mu.Unlock()
+	for _, c := range conns {
+		c.drop(status)
+	}
+}
