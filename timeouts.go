@@ -43,7 +43,10 @@ func (cfg *Config) idleTimeout() time.Duration { return max(cfg.IdleTimeout, 0) 
 
 // pingInterval returns the keepalive interval, or 0 when keepalive is off.
 func (cfg *Config) pingInterval() time.Duration {
-	return max(pick(cfg.PingInterval, DefaultPingInterval), 0)
+	if cfg.PingInterval < 0 {
+		return 0
+	}
+	return pick(cfg.PingInterval, DefaultPingInterval)
 }
 
 func (cfg *Config) pongTimeout() time.Duration {

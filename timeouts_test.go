@@ -1,0 +1,184 @@
+package wss
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+func TestDefaultTimeouts(t *testing.T) {
+	if DefaultHandshakeTimeout > 10*time.Second {
+		t.Errorf("DefaultHandshakeTimeout = %v, want at most 10s", DefaultHandshakeTimeout)
+	}
+	srv := NewServer(":0", nil, nil)
+	if srv.ReadHeaderTimeout != DefaultHandshakeTimeout || srv.MaxHeaderBytes != DefaultMaxHeaderBytes {
+		t.Errorf("NewServer: ReadHeaderTimeout %v, MaxHeaderBytes %d", srv.ReadHeaderTimeout, srv.MaxHeaderBytes)
+	}
+	var cfg Config
+	if cfg.pingInterval() != DefaultPingInterval || cfg.pongTimeout() != DefaultPongTimeout || cfg.idleTimeout() != 0 {
+		t.Errorf("zero Config: ping %v, pong %v, idle %v", cfg.pingInterval(), cfg.pongTimeout(), cfg.idleTimeout())
+	}
+	if off := (&Config{PingInterval: -1}); off.pingInterval() != 0 || off.sweepTick() != 0 {
+		t.Errorf("PingInterval -1 leaves keepalive on")
+	}
+}
+
+// A client that sends part of a request and stops is dropped after
+// HandshakeTimeout (slowloris).
+func TestHandshakeTimeoutDropsPartialRequest(t *testing.T) {
+	cfg := &Config{HandshakeTimeout: 200 * time.Millisecond}
+	ts := startServer(t, nil, cfg, newCloseLog())
+	for _, partial := range []string{
+		"",
+		"GET / HTTP/1.1\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n",
+	} {
+		t.Run(fmt.Sprintf("%q", partial), func(t *testing.T) {
+			nc, err := net.Dial("tcp", ts.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			if _, err := io.WriteString(nc, partial); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err = io.Copy(io.Discard, nc)
+			if err != nil && !isReset(err) {
+				t.Fatalf("the server kept the connection open: %v", err)
+			}
+			if d := time.Since(start); d < 150*time.Millisecond {
+				t.Errorf("dropped after %v, before HandshakeTimeout", d)
+			}
+		})
+	}
+}
+
+// IdleTimeout closes a connection whose peer sends no data frame with 1001,
+// and OnClose reports StatusIdleTimeout; pings do not count as activity.
+func TestIdleTimeoutClosesSilentPeer(t *testing.T) {
+	for _, m := range dispatcherModes {
+		t.Run(m.name, func(t *testing.T) {
+			log := newCloseLog()
+			cfg := &Config{IdleTimeout: 150 * time.Millisecond, PingInterval: -1}
+			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
+			p := dialRaw(t, ts.addr)
+			p.send(true, opText, []byte("hello")) // activity, then only pings
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() {
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(20 * time.Millisecond):
+						p.nc.Write(frameBytes(true, opPing, nil))
+					}
+				}
+			}()
+			if code := p.expectClose(); code != StatusGoingAway {
+				t.Fatalf("close code %d, want %d", code, StatusGoingAway)
+			}
+			p.nc.Write(frameBytes(true, opClose, closePayload(StatusGoingAway)))
+			if s := log.wait(t); s != StatusIdleTimeout {
+				t.Fatalf("OnClose status %d, want StatusIdleTimeout (%d)", s, StatusIdleTimeout)
+			}
+		})
+	}
+}
+
+// A silent peer gets keepalive pings; one that answers stays, one that
+// stops answering is dropped with StatusPongTimeout.
+func TestKeepalivePingAndPongTimeout(t *testing.T) {
+	for _, m := range dispatcherModes {
+		t.Run(m.name, func(t *testing.T) {
+			log := newCloseLog()
+			cfg := &Config{PingInterval: 60 * time.Millisecond, PongTimeout: 100 * time.Millisecond}
+			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
+			p := dialRaw(t, ts.addr)
+			for i := range 3 {
+				f, err := p.readFrame()
+				if err != nil {
+					t.Fatalf("ping %d: %v", i, err)
+				}
+				if f.op != opPing || !f.fin || len(f.payload) != 0 {
+					t.Fatalf("got frame op %d fin %v payload %q, want an empty ping", f.op, f.fin, f.payload)
+				}
+				p.send(true, opPong, nil)
+			}
+			select {
+			case s := <-log.closed:
+				t.Fatalf("a peer answering pings was dropped: status %d", s)
+			default:
+			}
+			// Stop answering: the next ping goes unanswered.
+			if f, err := p.readFrame(); err != nil || f.op != opPing {
+				t.Fatalf("want a ping, got %v %v", f.op, err)
+			}
+			if s := log.wait(t); s != StatusPongTimeout {
+				t.Fatalf("OnClose status %d, want StatusPongTimeout (%d)", s, StatusPongTimeout)
+			}
+			p.expectEOF()
+		})
+	}
+}
+
+// A peer that stops reading while the server writes is dropped after
+// WriteTimeout, with StatusWriteTimeout.
+func TestWriteTimeoutDropsPeerThatStopsReading(t *testing.T) {
+	for _, m := range dispatcherModes {
+		t.Run(m.name, func(t *testing.T) {
+			log := newCloseLog()
+			cfg := &Config{WriteTimeout: 200 * time.Millisecond, PingInterval: -1}
+			written := make(chan error, 1)
+			log.onFrame = func(c *Conn, data []byte, text bool) {
+				go func() {
+					big := make([]byte, 1<<20)
+					for {
+						if err := c.Write(big, false); err != nil {
+							written <- err
+							return
+						}
+					}
+				}()
+			}
+			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
+			p := dialRaw(t, ts.addr)
+			p.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
+			p.send(true, opBinary, []byte("go"))
+			if s := log.wait(t); s != StatusWriteTimeout {
+				t.Fatalf("OnClose status %d, want StatusWriteTimeout (%d)", s, StatusWriteTimeout)
+			}
+			if err := <-written; err == nil {
+				t.Fatal("Write returned no error")
+			}
+		})
+	}
+}
+
+// A peer that never answers our close frame is dropped after CloseTimeout,
+// with StatusCloseTimeout.
+func TestCloseTimeoutDropsPeerThatDoesNotAnswer(t *testing.T) {
+	for _, m := range dispatcherModes {
+		t.Run(m.name, func(t *testing.T) {
+			log := newCloseLog()
+			cfg := &Config{CloseTimeout: 150 * time.Millisecond, PingInterval: -1}
+			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
+			p := dialRaw(t, ts.addr)
+			c := <-log.onOpen
+			if err := c.Close(StatusNormalClosure); err != nil {
+				t.Fatal(err)
+			}
+			if code := p.expectClose(); code != StatusNormalClosure {
+				t.Fatalf("close code %d", code)
+			}
+			if s := log.wait(t); s != StatusCloseTimeout {
+				t.Fatalf("OnClose status %d, want StatusCloseTimeout (%d)", s, StatusCloseTimeout)
+			}
+			p.expectEOF()
+		})
+	}
+}
