@@ -1,0 +1,248 @@
+package wss
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// getStatus sends an upgrade request and returns the HTTP status answered.
+func getStatus(t *testing.T, addr, extraHeader string) int {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	req := strings.Replace(upgradeRequest, "\r\n\r\n", "\r\n"+extraHeader+"\r\n\r\n", 1)
+	fmt.Fprintf(nc, req, addr, "dGhlIHNhbXBsZSBub25jZQ==")
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Beyond MaxConnections a request is answered 503 without an upgrade; a
+// slot frees when a connection ends.
+func TestMaxConnectionsAnswers503(t *testing.T) {
+	for _, m := range dispatcherModes {
+		t.Run(m.name, func(t *testing.T) {
+			log := newCloseLog()
+			ts := startServer(t, &DispatcherConfig{Mode: m.mode, MaxConnections: 2}, &Config{PingInterval: -1}, log)
+			p1 := dialRaw(t, ts.addr)
+			dialRaw(t, ts.addr)
+			if s := getStatus(t, ts.addr, "X-N: 3"); s != http.StatusServiceUnavailable {
+				t.Fatalf("third connection answered %d, want 503", s)
+			}
+			if ts.d.Len() != 2 {
+				t.Fatalf("Len = %d, want 2", ts.d.Len())
+			}
+			p1.send(true, opClose, closePayload(StatusNormalClosure))
+			if s := log.wait(t); s != StatusNormalClosure {
+				t.Fatalf("OnClose %d", s)
+			}
+			dialRaw(t, ts.addr) // the freed slot
+			if s := getStatus(t, ts.addr, "X-N: 4"); s != http.StatusServiceUnavailable {
+				t.Fatalf("answered %d, want 503", s)
+			}
+		})
+	}
+}
+
+// Connect, for servers that upgrade by other means, enforces the limit too.
+func TestMaxConnectionsConnect(t *testing.T) {
+	d, _ := NewDispatcher(&DispatcherConfig{MaxConnections: 1})
+	a1, b1 := net.Pipe()
+	defer b1.Close()
+	log := newCloseLog()
+	if err := New(log, d, nil).Connect(a1); err != nil {
+		t.Fatal(err)
+	}
+	a2, b2 := net.Pipe()
+	defer b2.Close()
+	if err := New(log, d, nil).Connect(a2); err == nil || !strings.Contains(err.Error(), ErrTooManyConnections.Error()) {
+		t.Fatalf("Connect beyond the limit: %v", err)
+	}
+	b1.Close()
+	if s := log.wait(t); s != StatusConnLost {
+		t.Fatalf("OnClose %d", s)
+	}
+}
+
+// A request header larger than MaxHeaderBytes is answered 431, whether
+// net/http or the handshake sees it first.
+func TestMaxHeaderBytesAnswers431(t *testing.T) {
+	ts := startServer(t, nil, &Config{MaxHeaderBytes: 1024}, newCloseLog())
+	for _, size := range []int{1500, 8000} {
+		if s := getStatus(t, ts.addr, "X-Big: "+strings.Repeat("a", size)); s != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("header of %d bytes answered %d, want 431", size, s)
+		}
+	}
+	if s := getStatus(t, ts.addr, "X-Small: a"); s != http.StatusSwitchingProtocols {
+		t.Errorf("small header answered %d", s)
+	}
+}
+
+// A message in more than MaxFramesPerMessage frames is closed with 1009,
+// as soon as the frame over the limit starts; one at the limit passes.
+func TestMaxFramesPerMessage(t *testing.T) {
+	for _, tc := range []struct {
+		frames int
+		want   int // close code, 0 for the message echoed
+	}{
+		{4, 0},
+		{5, StatusMessageTooBig},
+		{1000, StatusMessageTooBig},
+	} {
+		t.Run(fmt.Sprint(tc.frames), func(t *testing.T) {
+			log := newCloseLog()
+			log.onFrame = func(c *Conn, data []byte, text bool) { c.Write(data, text) }
+			ts := startServer(t, nil, &Config{MaxFramesPerMessage: 4, PingInterval: -1}, log)
+			p := dialRaw(t, ts.addr)
+			var b []byte
+			b = append(b, frameBytes(false, opText, []byte("a"))...)
+			for i := 1; i < tc.frames-1; i++ {
+				b = append(b, frameBytes(false, opContinuation, nil)...)
+			}
+			b = append(b, frameBytes(true, opContinuation, []byte("z"))...)
+			p.nc.Write(b)
+			f, err := p.readFrame()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want == 0 {
+				if f.op != opText || string(f.payload) != "az" {
+					t.Fatalf("got op %d %q, want the text az", f.op, f.payload)
+				}
+				return
+			}
+			if f.op != opClose || string(f.payload) != string(closePayload(tc.want)) {
+				t.Fatalf("got op %d %x, want close %d", f.op, f.payload, tc.want)
+			}
+			p.send(true, opClose, closePayload(tc.want))
+			p.nc.Close()
+			if s := log.wait(t); s != StatusTooBig {
+				t.Fatalf("OnClose %d, want StatusTooBig", s)
+			}
+		})
+	}
+}
+
+// serverMemory returns the live heap after a collection, and the
+// process's resident set size.
+func serverMemory(t *testing.T) (heap, rss uint64) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	status, err := os.ReadFile("/proc/self/status")
+	if err == nil {
+		for line := range strings.Lines(string(status)) {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				rss = kb << 10
+			}
+		}
+	}
+	return ms.HeapAlloc, rss
+}
+
+// 1,000 connections each send the header of a maximum-size frame and then
+// nothing: the server allocates nothing for the announced payload, so its
+// memory grows by a small bound per connection, not by what was announced.
+// The peers run in a process of their own so that only the server's
+// memory is measured.
+func TestMemoryBoundedUnderMaxSizeFrameHeaders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 connections")
+	}
+	const conns = 1000
+	for _, m := range dispatcherModes {
+		t.Run(m.name, func(t *testing.T) {
+			cfg := &Config{PingInterval: -1}
+			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, cfg, newCloseLog())
+			heap0, rss0 := serverMemory(t)
+			stop := startFloodProcess(t, ts.addr, conns, int(cfg.maxMessageSize()))
+			for range conns {
+				<-ts.log.onOpen
+			}
+			heap1, rss1 := serverMemory(t)
+			perConn := (int64(heap1) - int64(heap0)) / conns
+			t.Logf("%s: %d connections, each sent the header of a %d MiB frame: heap %d KiB -> %d KiB (%+d B per connection), RSS %d KiB -> %d KiB (%+d B per connection)",
+				m.name, conns, cfg.maxMessageSize()>>20, heap0>>10, heap1>>10, perConn,
+				rss0>>10, rss1>>10, (int64(rss1)-int64(rss0))/conns)
+			// The bound: a receive buffer and a message buffer's start per
+			// connection, and room for the Conn and its socket.
+			bound := int64(readBufSize + cfg.startSize() + 8<<10)
+			if perConn > bound {
+				t.Errorf("heap grew %d B per connection, over the bound %d", perConn, bound)
+			}
+			stop()
+			for range conns {
+				ts.log.wait(t)
+			}
+		})
+	}
+}
+
+// startFloodProcess runs this test binary as a peer process that opens n
+// connections to addr and sends on each the header of a frame of size
+// bytes. It returns once all are sent (and the server has answered each
+// handshake); the returned func ends the process.
+func startFloodProcess(t *testing.T, addr string, n, size int) (stop func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFloodPeerProcess$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("WSS_FLOOD=%s,%d,%d", addr, n, size))
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("flood process: %q %v", line, err)
+	}
+	return func() {
+		in.Close()
+		cmd.Wait()
+	}
+}
+
+// TestFloodPeerProcess is the peer process of startFloodProcess; it does
+// nothing in a normal test run.
+func TestFloodPeerProcess(t *testing.T) {
+	spec := os.Getenv("WSS_FLOOD")
+	if spec == "" {
+		t.Skip("run by startFloodProcess")
+	}
+	var addr string
+	var n, size int
+	if _, err := fmt.Sscanf(strings.ReplaceAll(spec, ",", " "), "%s %d %d", &addr, &n, &size); err != nil {
+		t.Fatal(err)
+	}
+	hdr := make([]byte, maxHeaderLen)
+	hl := putHeader(hdr, true, 0, opBinary, size, true, 0x01020304)
+	peers := make([]*rawPeer, n)
+	for i := range peers {
+		peers[i] = dialRaw(t, addr)
+		if _, err := peers[i].nc.Write(hdr[:hl]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+}
