@@ -2,6 +2,7 @@ package wss
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -44,6 +45,8 @@ func TestMaxConnectionsAnswers503(t *testing.T) {
 			ts := startServer(t, &DispatcherConfig{Mode: m.mode, MaxConnections: 2}, &Config{PingInterval: -1}, log)
 			p1 := dialRaw(t, ts.addr)
 			dialRaw(t, ts.addr)
+			<-log.onOpen
+			<-log.onOpen
 			if s := getStatus(t, ts.addr, "X-N: 3"); s != http.StatusServiceUnavailable {
 				t.Fatalf("third connection answered %d, want 503", s)
 			}
@@ -65,6 +68,7 @@ func TestMaxConnectionsAnswers503(t *testing.T) {
 // Connect, for servers that upgrade by other means, enforces the limit too.
 func TestMaxConnectionsConnect(t *testing.T) {
 	d, _ := NewDispatcher(&DispatcherConfig{MaxConnections: 1})
+	defer d.Shutdown(context.Background())
 	a1, b1 := net.Pipe()
 	defer b1.Close()
 	log := newCloseLog()

@@ -110,18 +110,24 @@ func (d *Dispatcher) watch(c *Conn) {
 		}
 		s.advance()
 		s.running = true
+		prev := s.done
 		s.stop = make(chan struct{})
 		s.done = make(chan struct{})
-		go d.sweepLoop(s.stop, s.done)
+		go d.sweepLoop(prev, s.stop, s.done)
 	}
 	now := s.now()
 	c.live.lastRead.Store(now)
 	c.live.lastMsg.Store(now)
 }
 
-// sweepLoop ticks until stop is closed or no connection is left.
-func (d *Dispatcher) sweepLoop(stop, done chan struct{}) {
+// sweepLoop ticks until stop is closed or no connection is left. It
+// starts once the sweeper before it (prev, if any) has ended, so that
+// waiting for the last one waits for all.
+func (d *Dispatcher) sweepLoop(prev, stop, done chan struct{}) {
 	defer close(done)
+	if prev != nil {
+		<-prev
+	}
 	t := time.NewTimer(d.sweepTick())
 	defer t.Stop()
 	for {
@@ -166,16 +172,24 @@ func (d *Dispatcher) sweepSnapshot() ([]*Conn, bool) {
 	return s, true
 }
 
+// idleSweeper stops the sweeper when the last connection has left, so that
+// an unused Dispatcher holds no goroutine. d.mu must be held.
+func (d *Dispatcher) idleSweeper() {
+	if s := &d.sweep; s.running && len(d.conns) == 0 {
+		close(s.stop)
+		s.running = false
+	}
+}
+
 // stopSweeper stops the sweeper and waits for it and its actions.
 func (d *Dispatcher) stopSweeper() {
 	d.mu.Lock()
 	s := &d.sweep
-	var done chan struct{}
 	if s.running {
 		close(s.stop)
-		done = s.done
 		s.running = false
 	}
+	done := s.done
 	d.mu.Unlock()
 	if done != nil {
 		<-done

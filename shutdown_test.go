@@ -1,0 +1,239 @@
+package wss
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// answerClose plays a well-behaved peer: it reads until the server's close
+// frame, answers it with the same code, waits for the server to close TCP
+// and reports the code.
+func (p *rawPeer) answerClose() (int, error) {
+	for {
+		f, err := p.readFrame()
+		if err != nil {
+			return 0, err
+		}
+		if f.op == opClose {
+			p.nc.Write(frameBytes(true, opClose, f.payload))
+			var b [1]byte
+			if _, err := p.br.Read(b[:]); err == nil {
+				return 0, errors.New("data after the close frame")
+			}
+			if len(f.payload) < 2 {
+				return StatusNoStatus, nil
+			}
+			return int(f.payload[0])<<8 | int(f.payload[1]), nil
+		}
+	}
+}
+
+// Shutdown sends 1001 to every connection after the writes already
+// queued, lets the close handshakes finish, and leaves no goroutine or
+// file descriptor of wss behind.
+func TestShutdownClosesWithGoingAway(t *testing.T) {
+	for _, m := range dispatcherModes {
+		t.Run(m.name, func(t *testing.T) {
+			fds := openFDs(t)
+			log := newCloseLog()
+			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1}, log)
+			const n = 20
+			peers := make([]*rawPeer, n)
+			conns := make([]*Conn, n)
+			for i := range peers {
+				peers[i] = dialRaw(t, ts.addr)
+				conns[i] = <-log.onOpen
+			}
+			// A write in progress on the first connection: its peer reads
+			// the frame header, then Shutdown starts, then the rest.
+			big := make([]byte, 8<<20)
+			for i := range big {
+				big[i] = byte(i)
+			}
+			wrote := make(chan error, 1)
+			go func() { wrote <- conns[0].Write(big, false) }()
+			first := peers[0]
+			var hdr [10]byte // 2 bytes and a 64-bit length
+			if _, err := io.ReadFull(first.br, hdr[:2]); err != nil {
+				t.Fatal(err)
+			}
+
+			ts.srv.Close()
+			done := make(chan error, 1)
+			go func() { done <- ts.d.Shutdown(context.Background()) }()
+
+			first.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.ReadFull(first.br, hdr[2:]); err != nil {
+				t.Fatal(err)
+			}
+			if h, _ := parseHeader(hdr[:]); h.op != opBinary || h.length != uint64(len(big)) {
+				t.Fatalf("frame header %+v", h)
+			}
+			got := make([]byte, len(big))
+			if _, err := io.ReadFull(first.br, got); err != nil {
+				t.Fatalf("the queued write did not finish: %v", err)
+			}
+			if string(got) != string(big) {
+				t.Fatal("the queued message arrived corrupted")
+			}
+			if err := <-wrote; err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+			var wg sync.WaitGroup
+			for _, p := range peers {
+				wg.Go(func() {
+					if code, err := p.answerClose(); err != nil || code != StatusGoingAway {
+						t.Errorf("peer got close %d, %v; want 1001", code, err)
+					}
+				})
+			}
+			wg.Wait()
+			if err := <-done; err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+			for range n {
+				if s := log.wait(t); s != StatusGoingAway {
+					t.Errorf("OnClose %d, want the peer's 1001", s)
+				}
+			}
+			assertNoWSSLeft(t)
+			for _, p := range peers {
+				p.nc.Close()
+			}
+			if got := openFDs(t); got != fds {
+				t.Errorf("%d file descriptors open after Shutdown, %d before", got, fds)
+			}
+			if s := getStatusAfterShutdown(t, ts); s != http.StatusServiceUnavailable {
+				t.Errorf("Upgrade after Shutdown answered %d, want 503", s)
+			}
+		})
+	}
+}
+
+// getStatusAfterShutdown upgrades through the shut-down dispatcher on a
+// fresh HTTP server.
+func getStatusAfterShutdown(t *testing.T, ts *testServer) int {
+	rec := newResponseRecorder()
+	req, _ := http.NewRequest("GET", "http://x/", nil)
+	New(newCloseLog(), ts.d, nil).Upgrade(rec, req)
+	return rec.status
+}
+
+type responseRecorder struct {
+	h      http.Header
+	status int
+}
+
+func newResponseRecorder() *responseRecorder            { return &responseRecorder{h: http.Header{}} }
+func (r *responseRecorder) Header() http.Header         { return r.h }
+func (r *responseRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *responseRecorder) WriteHeader(s int)           { r.status = s }
+
+// When ctx ends before the peers answer, Shutdown drops them: OnClose gets
+// StatusShutdown, Shutdown returns ctx's error, and nothing of wss remains.
+func TestShutdownDropsPeersAtDeadline(t *testing.T) {
+	for _, m := range dispatcherModes {
+		t.Run(m.name, func(t *testing.T) {
+			fds := openFDs(t)
+			log := newCloseLog()
+			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1, CloseTimeout: time.Minute}, log)
+			const n = 10
+			peers := make([]*rawPeer, n)
+			for i := range peers {
+				peers[i] = dialRaw(t, ts.addr)
+				<-log.onOpen
+			}
+			ts.srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			if err := ts.d.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Shutdown: %v, want DeadlineExceeded", err)
+			}
+			for range n {
+				if s := log.wait(t); s != StatusShutdown {
+					t.Errorf("OnClose %d, want StatusShutdown", s)
+				}
+			}
+			for _, p := range peers {
+				if code := p.expectClose(); code != StatusGoingAway {
+					t.Errorf("close code %d, want 1001", code)
+				}
+				p.expectEOF()
+				p.nc.Close()
+			}
+			assertNoWSSLeft(t)
+			if got := openFDs(t); got != fds {
+				t.Errorf("%d file descriptors open after Shutdown, %d before", got, fds)
+			}
+		})
+	}
+}
+
+// Write, Close and Shutdown from many goroutines at once: every OnClose is
+// called once, every call returns, nothing of wss remains (run with -race).
+func TestConcurrentWriteCloseShutdown(t *testing.T) {
+	for _, m := range dispatcherModes {
+		t.Run(m.name, func(t *testing.T) {
+			log := newCloseLog()
+			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1, CloseTimeout: time.Second}, log)
+			const n, writers = 16, 4
+			var peersDone sync.WaitGroup
+			conns := make([]*Conn, n)
+			for i := range conns {
+				p := dialRaw(t, ts.addr)
+				conns[i] = <-log.onOpen
+				peersDone.Go(func() { p.answerClose() })
+			}
+			var calls sync.WaitGroup
+			start := make(chan struct{})
+			for i, c := range conns {
+				for w := range writers {
+					calls.Go(func() {
+						<-start
+						msg := make([]byte, 100*(w+1))
+						for c.Write(msg, false) == nil {
+						}
+					})
+				}
+				if i%2 == 0 {
+					calls.Go(func() {
+						<-start
+						c.Close(StatusNormalClosure)
+						c.Close(StatusNormalClosure)
+					})
+				}
+			}
+			shut := make(chan error, 2)
+			for range 2 {
+				calls.Go(func() {
+					<-start
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					defer cancel()
+					shut <- ts.d.Shutdown(ctx)
+				})
+			}
+			close(start)
+			calls.Wait()
+			for range 2 {
+				if err := <-shut; err != nil {
+					t.Errorf("Shutdown: %v", err)
+				}
+			}
+			for range n {
+				log.wait(t)
+			}
+			select {
+			case s := <-log.closed:
+				t.Fatalf("OnClose called more than once per connection (%d)", s)
+			default:
+			}
+			peersDone.Wait()
+			assertNoWSSLeft(t)
+		})
+	}
+}
