@@ -1,0 +1,173 @@
+package wss
+
+import (
+	"context"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Peers that vanish, reset or half-close at any point of a frame: OnClose
+// gets the right status once, and the server closes its socket.
+func TestPeerFaults(t *testing.T) {
+	payload := []byte("0123456789abcdef")
+	frame := frameBytes(true, opBinary, payload)
+	for _, tc := range []struct {
+		name   string
+		act    func(p *rawPeer)
+		status int
+	}{
+		{"vanish mid-header", func(p *rawPeer) {
+			p.nc.Write(frame[:1])
+			p.nc.Close()
+		}, StatusConnLost},
+		{"vanish mid-payload", func(p *rawPeer) {
+			p.nc.Write(frame[:len(frame)-5])
+			p.nc.Close()
+		}, StatusConnLost},
+		{"reset mid-payload", func(p *rawPeer) {
+			p.nc.Write(frame[:len(frame)-5])
+			p.nc.(*net.TCPConn).SetLinger(0)
+			p.nc.Close()
+		}, StatusConnLost},
+		{"half-close mid-payload", func(p *rawPeer) {
+			p.nc.Write(frame[:len(frame)-5])
+			p.nc.(*net.TCPConn).CloseWrite()
+			p.expectEOF()
+		}, StatusConnLost},
+		{"half-close after a close frame", func(p *rawPeer) {
+			p.send(true, opClose, closePayload(StatusNormalClosure))
+			p.nc.(*net.TCPConn).CloseWrite()
+			if code := p.expectClose(); code != StatusNormalClosure {
+				p.t.Errorf("close code %d", code)
+			}
+			p.expectEOF()
+		}, StatusNormalClosure},
+		{"reset after a message", func(p *rawPeer) {
+			p.nc.Write(frame)
+			p.nc.(*net.TCPConn).SetLinger(0)
+			p.nc.Close()
+		}, StatusConnLost},
+	} {
+		for _, m := range dispatcherModes {
+			t.Run(tc.name+"/"+m.name, func(t *testing.T) {
+				log := newCloseLog()
+				ts := startServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1}, log)
+				p := dialRaw(t, ts.addr)
+				<-log.onOpen
+				tc.act(p)
+				if s := log.wait(t); s != tc.status {
+					t.Fatalf("OnClose %d, want %d", s, tc.status)
+				}
+				if ts.d.Len() != 0 {
+					t.Fatalf("Len = %d after OnClose", ts.d.Len())
+				}
+			})
+		}
+	}
+}
+
+// cycles is how many connect/disconnect cycles the no-growth test runs.
+const cycles = 10000
+
+// 10,000 connections opened, used and closed leave no goroutine, file
+// descriptor or heap behind.
+func TestConnectDisconnectCyclesNoGrowth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 connections")
+	}
+	for _, m := range dispatcherModes {
+		t.Run(m.name, func(t *testing.T) {
+			log := newCloseLog()
+			log.onFrame = func(c *Conn, data []byte, text bool) { c.Write(data, text) }
+			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, &Config{}, log)
+			run := func(n int) {
+				const workers = 4
+				var wg sync.WaitGroup
+				for w := range workers {
+					wg.Go(func() {
+						for i := w; i < n; i += workers {
+							if err := cycle(ts.addr); err != nil {
+								t.Errorf("cycle %d: %v", i, err)
+								return
+							}
+						}
+					})
+				}
+				for range n {
+					<-log.onOpen
+					if s := log.wait(t); s != StatusNormalClosure {
+						t.Fatalf("OnClose %d", s)
+					}
+				}
+				wg.Wait()
+			}
+			run(500) // warm up pools and the runtime
+			g0, fd0, heap0 := settledGoroutines(), openFDs(t), heapAfterGC()
+			start := time.Now()
+			run(cycles)
+			elapsed := time.Since(start)
+			g1, fd1, heap1 := settledGoroutines(), openFDs(t), heapAfterGC()
+			t.Logf("%s: %d cycles in %v: goroutines %d -> %d, fds %d -> %d, heap %d KiB -> %d KiB",
+				m.name, cycles, elapsed.Round(time.Millisecond), g0, g1, fd0, fd1, heap0>>10, heap1>>10)
+			if g1 > g0 || fd1 > fd0 {
+				t.Errorf("grew: goroutines %d -> %d, fds %d -> %d", g0, g1, fd0, fd1)
+			}
+			if heap1 > heap0+1<<20 {
+				t.Errorf("heap grew by %d KiB", (heap1-heap0)>>10)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			ts.srv.Close()
+			if err := ts.d.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			assertNoWSSLeft(t)
+		})
+	}
+}
+
+// cycle connects, echoes one message and closes.
+func cycle(addr string) error {
+	p, err := tryDialRaw(addr)
+	if err != nil {
+		return err
+	}
+	defer p.nc.Close()
+	p.nc.Write(append(frameBytes(true, opText, []byte("hi")), frameBytes(true, opClose, closePayload(StatusNormalClosure))...))
+	for {
+		f, err := p.readFrame()
+		if err != nil {
+			return err
+		}
+		if f.op == opClose {
+			return nil
+		}
+	}
+}
+
+// settledGoroutines counts goroutines once those of finished connections
+// have exited: net/http's connection goroutines end just after the
+// handler returns, which nothing here can wait on.
+func settledGoroutines() int {
+	n := runtime.NumGoroutine()
+	for range 100 {
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+		if m := runtime.NumGoroutine(); m >= n {
+			break
+		} else {
+			n = m
+		}
+	}
+	return n
+}
+
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
