@@ -135,6 +135,11 @@ func tryDialRaw(addr string) (*rawPeer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return handshakeRaw(nc, addr)
+}
+
+// handshakeRaw completes the opening handshake on nc.
+func handshakeRaw(nc net.Conn, addr string) (*rawPeer, error) {
 	var key [16]byte
 	rand.Read(key[:])
 	k := base64.StdEncoding.EncodeToString(key[:])

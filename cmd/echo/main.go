@@ -1,12 +1,22 @@
 // Command echo is a WebSocket echo server: every message comes back with
 // its opcode, on any path. It is the target of conformance runs and
-// benchmarks.
+// benchmarks. With -tls-cert and -tls-key it serves wss://.
+//
+// On SIGINT or SIGTERM it shuts down gracefully: it stops accepting, sends
+// every connection 1001 (going away) and waits up to -grace for the close
+// handshakes.
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"log"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/wssgo/wss"
 )
@@ -19,14 +29,47 @@ func (echo) OnClose(*wss.Conn, int)                      {}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
+	certFile := flag.String("tls-cert", "", "TLS certificate file (PEM); with -tls-key, serve wss://")
+	keyFile := flag.String("tls-key", "", "TLS private key file (PEM)")
+	maxConns := flag.Int("max-conns", 0, "connections served at once (0: no limit); the excess is answered 503")
+	grace := flag.Duration("grace", 5*time.Second, "how long shutdown waits for close handshakes")
 	flag.Parse()
+	if (*certFile == "") != (*keyFile == "") {
+		log.Fatal("echo: -tls-cert and -tls-key go together")
+	}
 
-	d, err := wss.NewDispatcher(nil)
+	d, err := wss.NewDispatcher(&wss.DispatcherConfig{MaxConnections: *maxConns})
 	if err != nil {
 		log.Fatal(err)
 	}
 	cfg := &wss.Config{OriginPatterns: []string{"*"}}
 	h := wss.HTTPHandler(d, cfg, func(*http.Request) wss.Handler { return echo{} })
-	log.Printf("echo: listening on ws://%s", *addr)
-	log.Fatal(http.ListenAndServe(*addr, h))
+	srv := wss.NewServer(*addr, h, cfg)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() {
+		if *certFile != "" {
+			log.Printf("echo: listening on wss://%s", *addr)
+			served <- srv.ListenAndServeTLS(*certFile, *keyFile)
+		} else {
+			log.Printf("echo: listening on ws://%s", *addr)
+			served <- srv.ListenAndServe()
+		}
+	}()
+	select {
+	case err := <-served:
+		log.Fatal(err)
+	case <-ctx.Done():
+	}
+	log.Print("echo: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), *grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Print(err)
+	}
+	if err := d.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Print(err)
+	}
 }

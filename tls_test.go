@@ -1,0 +1,171 @@
+package wss
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// selfSignedCert returns a certificate for 127.0.0.1, made for the test.
+func selfSignedCert(t testing.TB) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "wss test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// startTLSServer is startServer over TLS (wss://).
+func startTLSServer(t *testing.T, dcfg *DispatcherConfig, cfg *Config, log *closeLog) *testServer {
+	t.Helper()
+	d, err := NewDispatcher(dcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := New(log, d, cfg)
+		if c.Upgrade(w, r) == nil {
+			log.onOpen <- c
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer("", h, cfg)
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{selfSignedCert(t)}}
+	go srv.ServeTLS(ln, "", "")
+	ts := &testServer{addr: ln.Addr().String(), d: d, srv: srv, log: log}
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		d.Shutdown(ctx)
+	})
+	return ts
+}
+
+// nodeEchoClient is a Node ws client: it sends a text and a 100 KiB binary
+// message over wss://, checks both come back, closes with 1000 and prints
+// the close code the server answered.
+const nodeEchoClient = `
+const WebSocket = require('ws');
+const ws = new WebSocket(process.argv[process.argv.length - 1], {rejectUnauthorized: false});
+const big = Buffer.alloc(100 * 1024, 7);
+const got = [];
+ws.on('open', () => { ws.send('hello über'); ws.send(big); });
+ws.on('message', (data, isBinary) => {
+  got.push(isBinary ? 'binary:' + data.length + ':' + data.equals(big) : 'text:' + data.toString());
+  if (got.length === 2) ws.close(1000, 'bye');
+});
+ws.on('close', (code) => { console.log(got.join(' ') + ' close:' + code); });
+ws.on('error', (e) => { console.log('error: ' + e.message); process.exit(1); });
+`
+
+// The server speaks wss:// (TLS from crypto/tls) with a real client, Node's
+// ws, in both dispatcher modes.
+func TestTLSWithNodeClient(t *testing.T) {
+	if _, err := os.Stat("/usr/share/nodejs/ws"); err != nil {
+		t.Skip("node-ws is not installed")
+	}
+	for _, m := range dispatcherModes {
+		t.Run(m.name, func(t *testing.T) {
+			log := newCloseLog()
+			log.onFrame = func(c *Conn, data []byte, text bool) { c.Write(data, text) }
+			ts := startTLSServer(t, &DispatcherConfig{Mode: m.mode}, nil, log)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "node", "-e", nodeEchoClient, "--", "wss://"+ts.addr+"/")
+			cmd.Env = append(os.Environ(), "NODE_PATH=/usr/share/nodejs")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("node: %v\n%s", err, out)
+			}
+			const want = "text:hello über binary:102400:true close:1000"
+			if got := strings.TrimSpace(string(out)); got != want {
+				t.Fatalf("node printed %q, want %q", got, want)
+			}
+			if s := log.wait(t); s != StatusNormalClosure {
+				t.Fatalf("OnClose %d", s)
+			}
+		})
+	}
+}
+
+// Over TLS, a protocol error still gets its close frame to the peer, and
+// Shutdown sends 1001 and leaves nothing behind.
+func TestTLSProtocolErrorAndShutdown(t *testing.T) {
+	for _, m := range dispatcherModes {
+		t.Run(m.name, func(t *testing.T) {
+			log := newCloseLog()
+			ts := startTLSServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1}, log)
+			bad := dialTLSRaw(t, ts.addr)
+			<-log.onOpen
+			bad.send(true, opcode(3), nil) // reserved opcode
+			if code := bad.expectClose(); code != StatusProtocolError {
+				t.Fatalf("close code %d, want 1002", code)
+			}
+			bad.nc.Close()
+			if s := log.wait(t); s != StatusProtocolViolation {
+				t.Fatalf("OnClose %d", s)
+			}
+			good := dialTLSRaw(t, ts.addr)
+			<-log.onOpen
+			ts.srv.Close()
+			done := make(chan error, 1)
+			go func() { done <- ts.d.Shutdown(context.Background()) }()
+			if code, err := good.answerClose(); err != nil || code != StatusGoingAway {
+				t.Fatalf("close %d %v, want 1001", code, err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if s := log.wait(t); s != StatusGoingAway {
+				t.Fatalf("OnClose %d", s)
+			}
+			assertNoWSSLeft(t)
+		})
+	}
+}
+
+// dialTLSRaw is dialRaw over TLS.
+func dialTLSRaw(t *testing.T, addr string) *rawPeer {
+	t.Helper()
+	nc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := handshakeRaw(nc, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.t = t
+	t.Cleanup(func() { nc.Close() })
+	return p
+}
