@@ -38,7 +38,7 @@ func TestPeerFaults(t *testing.T) {
 			p.expectEOF()
 		}, StatusConnLost},
 		{"half-close after a close frame", func(p *rawPeer) {
-			p.send(true, opClose, closePayload(StatusNormalClosure))
+			p.send(true, opClose, closeBody(StatusNormalClosure))
 			p.nc.(*net.TCPConn).CloseWrite()
 			if code := p.expectClose(); code != StatusNormalClosure {
 				p.t.Errorf("close code %d", code)
@@ -54,8 +54,8 @@ func TestPeerFaults(t *testing.T) {
 		for _, m := range dispatcherModes {
 			t.Run(tc.name+"/"+m.name, func(t *testing.T) {
 				log := newCloseLog()
-				ts := startServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1}, log)
-				p := dialRaw(t, ts.addr)
+				ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1}, log)
+				p := dialPeer(t, ts.addr)
 				<-log.onOpen
 				tc.act(p)
 				if s := log.wait(t); s != tc.status {
@@ -88,7 +88,7 @@ func TestConnectDisconnectCyclesNoGrowth(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
 			log.onFrame = func(c *Conn, data []byte, text bool) { c.Write(data, text) }
-			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, &Config{}, log)
+			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, &Config{}, log)
 			run := func(n int) {
 				const workers = 4
 				var wg sync.WaitGroup
@@ -138,12 +138,12 @@ func TestConnectDisconnectCyclesNoGrowth(t *testing.T) {
 
 // cycle connects, echoes one message and closes.
 func cycle(addr string) error {
-	p, err := tryDialRaw(addr)
+	p, err := tryDialPeer(addr)
 	if err != nil {
 		return err
 	}
 	defer p.nc.Close()
-	p.nc.Write(append(frameBytes(true, opText, []byte("hi")), frameBytes(true, opClose, closePayload(StatusNormalClosure))...))
+	p.nc.Write(append(frameBytes(true, opText, []byte("hi")), frameBytes(true, opClose, closeBody(StatusNormalClosure))...))
 	for {
 		f, err := p.readFrame()
 		if err != nil {

@@ -61,17 +61,17 @@ func (l *closeLog) wait(t testing.TB) int {
 	}
 }
 
-// testServer is a wss server on a loopback port.
-type testServer struct {
+// hardServer is a wss server on a loopback port.
+type hardServer struct {
 	addr string
 	d    *Dispatcher
 	srv  *http.Server
 	log  *closeLog
 }
 
-// startServer serves log's handler with dcfg and cfg on 127.0.0.1:0; the
+// startHardServer serves log's handler with dcfg and cfg on 127.0.0.1:0; the
 // server and dispatcher stop when the test ends.
-func startServer(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *closeLog) *testServer {
+func startHardServer(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *closeLog) *hardServer {
 	t.Helper()
 	d, err := NewDispatcher(dcfg)
 	if err != nil {
@@ -89,7 +89,7 @@ func startServer(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *closeLo
 	}
 	srv := NewServer("", h, cfg)
 	go srv.Serve(ln)
-	ts := &testServer{addr: ln.Addr().String(), d: d, srv: srv, log: log}
+	ts := &hardServer{addr: ln.Addr().String(), d: d, srv: srv, log: log}
 	t.Cleanup(func() {
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -118,10 +118,10 @@ type rawPeer struct {
 const upgradeRequest = "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 	"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
 
-// dialRaw connects to addr and completes the opening handshake.
-func dialRaw(t testing.TB, addr string) *rawPeer {
+// dialPeer connects to addr and completes the opening handshake.
+func dialPeer(t testing.TB, addr string) *rawPeer {
 	t.Helper()
-	p, err := tryDialRaw(addr)
+	p, err := tryDialPeer(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func dialRaw(t testing.TB, addr string) *rawPeer {
 	return p
 }
 
-func tryDialRaw(addr string) (*rawPeer, error) {
+func tryDialPeer(addr string) (*rawPeer, error) {
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -231,16 +231,16 @@ func (p *rawPeer) expectEOF() {
 	p.t.Helper()
 	p.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, err := io.Copy(io.Discard, p.br)
-	if err != nil && !errors.Is(err, net.ErrClosed) && !isReset(err) {
+	if err != nil && !errors.Is(err, net.ErrClosed) && !isConnReset(err) {
 		p.t.Fatalf("waiting for the server to close: %v", err)
 	}
 }
 
-func isReset(err error) bool {
+func isConnReset(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "connection reset")
 }
 
-func closePayload(code int) []byte {
+func closeBody(code int) []byte {
 	return binary.BigEndian.AppendUint16(nil, uint16(code))
 }
 

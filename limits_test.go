@@ -42,9 +42,9 @@ func TestMaxConnectionsAnswers503(t *testing.T) {
 	for _, m := range dispatcherModes {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
-			ts := startServer(t, &DispatcherConfig{Mode: m.mode, MaxConnections: 2}, &Config{PingInterval: -1}, log)
-			p1 := dialRaw(t, ts.addr)
-			dialRaw(t, ts.addr)
+			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode, MaxConnections: 2}, &Config{PingInterval: -1}, log)
+			p1 := dialPeer(t, ts.addr)
+			dialPeer(t, ts.addr)
 			<-log.onOpen
 			<-log.onOpen
 			if s := getStatus(t, ts.addr, "X-N: 3"); s != http.StatusServiceUnavailable {
@@ -53,11 +53,11 @@ func TestMaxConnectionsAnswers503(t *testing.T) {
 			if ts.d.Len() != 2 {
 				t.Fatalf("Len = %d, want 2", ts.d.Len())
 			}
-			p1.send(true, opClose, closePayload(StatusNormalClosure))
+			p1.send(true, opClose, closeBody(StatusNormalClosure))
 			if s := log.wait(t); s != StatusNormalClosure {
 				t.Fatalf("OnClose %d", s)
 			}
-			dialRaw(t, ts.addr) // the freed slot
+			dialPeer(t, ts.addr) // the freed slot
 			if s := getStatus(t, ts.addr, "X-N: 4"); s != http.StatusServiceUnavailable {
 				t.Fatalf("answered %d, want 503", s)
 			}
@@ -89,7 +89,7 @@ func TestMaxConnectionsConnect(t *testing.T) {
 // A request header larger than MaxHeaderBytes is answered 431, whether
 // net/http or the handshake sees it first.
 func TestMaxHeaderBytesAnswers431(t *testing.T) {
-	ts := startServer(t, nil, &Config{MaxHeaderBytes: 1024}, newCloseLog())
+	ts := startHardServer(t, nil, &Config{MaxHeaderBytes: 1024}, newCloseLog())
 	for _, size := range []int{1500, 8000} {
 		if s := getStatus(t, ts.addr, "X-Big: "+strings.Repeat("a", size)); s != http.StatusRequestHeaderFieldsTooLarge {
 			t.Errorf("header of %d bytes answered %d, want 431", size, s)
@@ -114,8 +114,8 @@ func TestMaxFramesPerMessage(t *testing.T) {
 		t.Run(fmt.Sprint(tc.frames), func(t *testing.T) {
 			log := newCloseLog()
 			log.onFrame = func(c *Conn, data []byte, text bool) { c.Write(data, text) }
-			ts := startServer(t, nil, &Config{MaxFramesPerMessage: 4, PingInterval: -1}, log)
-			p := dialRaw(t, ts.addr)
+			ts := startHardServer(t, nil, &Config{MaxFramesPerMessage: 4, PingInterval: -1}, log)
+			p := dialPeer(t, ts.addr)
 			var b []byte
 			b = append(b, frameBytes(false, opText, []byte("a"))...)
 			for i := 1; i < tc.frames-1; i++ {
@@ -133,10 +133,10 @@ func TestMaxFramesPerMessage(t *testing.T) {
 				}
 				return
 			}
-			if f.op != opClose || string(f.payload) != string(closePayload(tc.want)) {
+			if f.op != opClose || string(f.payload) != string(closeBody(tc.want)) {
 				t.Fatalf("got op %d %x, want close %d", f.op, f.payload, tc.want)
 			}
-			p.send(true, opClose, closePayload(tc.want))
+			p.send(true, opClose, closeBody(tc.want))
 			p.nc.Close()
 			if s := log.wait(t); s != StatusTooBig {
 				t.Fatalf("OnClose %d, want StatusTooBig", s)
@@ -177,7 +177,7 @@ func TestMemoryBoundedUnderMaxSizeFrameHeaders(t *testing.T) {
 	for _, m := range dispatcherModes {
 		t.Run(m.name, func(t *testing.T) {
 			cfg := &Config{PingInterval: -1}
-			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, cfg, newCloseLog())
+			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, cfg, newCloseLog())
 			heap0, rss0 := serverMemory(t)
 			stop := startFloodProcess(t, ts.addr, conns, int(cfg.maxMessageSize()))
 			for range conns {
@@ -242,7 +242,7 @@ func TestFloodPeerProcess(t *testing.T) {
 	hl := putHeader(hdr, true, 0, opBinary, size, true, 0x01020304)
 	peers := make([]*rawPeer, n)
 	for i := range peers {
-		peers[i] = dialRaw(t, addr)
+		peers[i] = dialPeer(t, addr)
 		if _, err := peers[i].nc.Write(hdr[:hl]); err != nil {
 			t.Fatal(err)
 		}

@@ -41,12 +41,12 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			fds := openFDs(t)
 			log := newCloseLog()
-			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1}, log)
+			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1}, log)
 			const n = 20
 			peers := make([]*rawPeer, n)
 			conns := make([]*Conn, n)
 			for i := range peers {
-				peers[i] = dialRaw(t, ts.addr)
+				peers[i] = dialPeer(t, ts.addr)
 				conns[i] = <-log.onOpen
 			}
 			// A write in progress on the first connection: its peer reads
@@ -117,7 +117,7 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 
 // getStatusAfterShutdown upgrades through the shut-down dispatcher on a
 // fresh HTTP server.
-func getStatusAfterShutdown(t *testing.T, ts *testServer) int {
+func getStatusAfterShutdown(t *testing.T, ts *hardServer) int {
 	rec := newResponseRecorder()
 	req, _ := http.NewRequest("GET", "http://x/", nil)
 	New(newCloseLog(), ts.d, nil).Upgrade(rec, req)
@@ -141,11 +141,11 @@ func TestShutdownDropsPeersAtDeadline(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			fds := openFDs(t)
 			log := newCloseLog()
-			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1, CloseTimeout: time.Minute}, log)
+			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1, CloseTimeout: time.Minute}, log)
 			const n = 10
 			peers := make([]*rawPeer, n)
 			for i := range peers {
-				peers[i] = dialRaw(t, ts.addr)
+				peers[i] = dialPeer(t, ts.addr)
 				<-log.onOpen
 			}
 			ts.srv.Close()
@@ -180,12 +180,12 @@ func TestConcurrentWriteCloseShutdown(t *testing.T) {
 	for _, m := range dispatcherModes {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
-			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1, CloseTimeout: time.Second}, log)
+			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1, CloseTimeout: time.Second}, log)
 			const n, writers = 16, 4
 			var peersDone sync.WaitGroup
 			conns := make([]*Conn, n)
 			for i := range conns {
-				p := dialRaw(t, ts.addr)
+				p := dialPeer(t, ts.addr)
 				conns[i] = <-log.onOpen
 				peersDone.Go(func() { p.answerClose() })
 			}

@@ -29,7 +29,7 @@ func TestDefaultTimeouts(t *testing.T) {
 // HandshakeTimeout (slowloris).
 func TestHandshakeTimeoutDropsPartialRequest(t *testing.T) {
 	cfg := &Config{HandshakeTimeout: 200 * time.Millisecond}
-	ts := startServer(t, nil, cfg, newCloseLog())
+	ts := startHardServer(t, nil, cfg, newCloseLog())
 	for _, partial := range []string{
 		"",
 		"GET / HTTP/1.1\r\n",
@@ -47,7 +47,7 @@ func TestHandshakeTimeoutDropsPartialRequest(t *testing.T) {
 			start := time.Now()
 			nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 			_, err = io.Copy(io.Discard, nc)
-			if err != nil && !isReset(err) {
+			if err != nil && !isConnReset(err) {
 				t.Fatalf("the server kept the connection open: %v", err)
 			}
 			if d := time.Since(start); d < 150*time.Millisecond {
@@ -64,8 +64,8 @@ func TestIdleTimeoutClosesSilentPeer(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{IdleTimeout: 150 * time.Millisecond, PingInterval: -1}
-			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
-			p := dialRaw(t, ts.addr)
+			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
+			p := dialPeer(t, ts.addr)
 			p.send(true, opText, []byte("hello")) // activity, then only pings
 			stop := make(chan struct{})
 			defer close(stop)
@@ -82,7 +82,7 @@ func TestIdleTimeoutClosesSilentPeer(t *testing.T) {
 			if code := p.expectClose(); code != StatusGoingAway {
 				t.Fatalf("close code %d, want %d", code, StatusGoingAway)
 			}
-			p.nc.Write(frameBytes(true, opClose, closePayload(StatusGoingAway)))
+			p.nc.Write(frameBytes(true, opClose, closeBody(StatusGoingAway)))
 			if s := log.wait(t); s != StatusIdleTimeout {
 				t.Fatalf("OnClose status %d, want StatusIdleTimeout (%d)", s, StatusIdleTimeout)
 			}
@@ -97,8 +97,8 @@ func TestKeepalivePingAndPongTimeout(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{PingInterval: 60 * time.Millisecond, PongTimeout: 100 * time.Millisecond}
-			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
-			p := dialRaw(t, ts.addr)
+			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
+			p := dialPeer(t, ts.addr)
 			for i := range 3 {
 				f, err := p.readFrame()
 				if err != nil {
@@ -145,8 +145,8 @@ func TestWriteTimeoutDropsPeerThatStopsReading(t *testing.T) {
 					}
 				}()
 			}
-			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
-			p := dialRaw(t, ts.addr)
+			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
+			p := dialPeer(t, ts.addr)
 			p.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
 			p.send(true, opBinary, []byte("go"))
 			if s := log.wait(t); s != StatusWriteTimeout {
@@ -166,8 +166,8 @@ func TestCloseTimeoutDropsPeerThatDoesNotAnswer(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{CloseTimeout: 150 * time.Millisecond, PingInterval: -1}
-			ts := startServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
-			p := dialRaw(t, ts.addr)
+			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
+			p := dialPeer(t, ts.addr)
 			c := <-log.onOpen
 			if err := c.Close(StatusNormalClosure); err != nil {
 				t.Fatal(err)

@@ -41,8 +41,8 @@ func selfSignedCert(t testing.TB) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// startTLSServer is startServer over TLS (wss://).
-func startTLSServer(t *testing.T, dcfg *DispatcherConfig, cfg *Config, log *closeLog) *testServer {
+// startTLSServer is startHardServer over TLS (wss://).
+func startTLSServer(t *testing.T, dcfg *DispatcherConfig, cfg *Config, log *closeLog) *hardServer {
 	t.Helper()
 	d, err := NewDispatcher(dcfg)
 	if err != nil {
@@ -61,7 +61,7 @@ func startTLSServer(t *testing.T, dcfg *DispatcherConfig, cfg *Config, log *clos
 	srv := NewServer("", h, cfg)
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{selfSignedCert(t)}}
 	go srv.ServeTLS(ln, "", "")
-	ts := &testServer{addr: ln.Addr().String(), d: d, srv: srv, log: log}
+	ts := &hardServer{addr: ln.Addr().String(), d: d, srv: srv, log: log}
 	t.Cleanup(func() {
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -154,7 +154,7 @@ func TestTLSProtocolErrorAndShutdown(t *testing.T) {
 	}
 }
 
-// dialTLSRaw is dialRaw over TLS.
+// dialTLSRaw is dialPeer over TLS.
 func dialTLSRaw(t *testing.T, addr string) *rawPeer {
 	t.Helper()
 	nc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
