@@ -44,6 +44,21 @@
 // negative status. Text messages are validated as their bytes arrive, so an
 // invalid byte fails the connection at once, even inside a fragment.
 //
+// # Timeouts, limits and shutdown
+//
+// Defaults defend a server that faces the internet (SECURITY.md has the
+// threat model): [NewServer] bounds the handshake request by
+// [Config.HandshakeTimeout] (10 s) and [Config.MaxHeaderBytes]; keepalive
+// pings a peer silent for [Config.PingInterval] (30 s) and drops it if it
+// stays silent for [Config.PongTimeout] (15 s); [Config.IdleTimeout] (off)
+// closes peers that send no data; writes are bounded by
+// [Config.WriteTimeout] (10 s) and the close handshake by
+// [Config.CloseTimeout] (5 s). Each ends the connection with a negative
+// OnClose status of its own. [DispatcherConfig.MaxConnections] answers the
+// excess 503 before upgrading, and [Config.MaxFramesPerMessage] bounds
+// fragment floods. [Dispatcher.Shutdown] closes every connection with 1001
+// and waits for the close handshakes.
+//
 // # Origin
 //
 // By default the handshake accepts only requests whose Origin header names
