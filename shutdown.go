@@ -28,7 +28,8 @@ type lifecycle struct {
 // connections left, whose OnClose gets StatusShutdown, and returns
 // ctx.Err(). It returns once every OnClose has returned and every
 // goroutine of d has ended. Safe for concurrent use; later calls wait the
-// same way.
+// same way. A Dispatcher that was shut down stays so; this includes the
+// default one, used by New with a nil Dispatcher.
 //
 // Shutdown does not stop an http.Server: shut that down first so that no
 // new request arrives.
@@ -87,7 +88,10 @@ func (d *Dispatcher) dropAll(status int) {
 		conns = append(conns, c)
 	}
 	d.mu.Unlock()
+	// Closing a TLS connection writes an alert, which may wait: in parallel.
+	var wg sync.WaitGroup
 	for _, c := range conns {
-		c.drop(status)
+		wg.Go(func() { c.drop(status) })
 	}
+	wg.Wait()
 }

@@ -1,6 +1,7 @@
 package wss
 
 import (
+	"errors"
 	"sync/atomic"
 	"time"
 )
@@ -200,12 +201,11 @@ func (d *Dispatcher) stopSweeper() {
 // sweepCheck applies c's timeouts at time now. It never blocks: a ping or
 // close that has to write runs in a goroutine of its own, if a slot is free.
 func (c *Conn) sweepCheck(now int64) {
-	if c.closed.Load() || !c.connected.Load() {
-		return
+	if c.closed.Load() || !c.connected.Load() || c.closeSent.Load() {
+		return // closing: CloseTimeout bounds the rest
 	}
 	cfg := c.cfg
-	if idle := cfg.idleTimeout(); idle > 0 && !c.closeSent.Load() &&
-		now-c.live.lastMsg.Load() >= int64(idle) {
+	if idle := cfg.idleTimeout(); idle > 0 && now-c.live.lastMsg.Load() >= int64(idle) {
 		c.d.sweepAction(c.closeIdle)
 		return
 	}
@@ -215,7 +215,8 @@ func (c *Conn) sweepCheck(now int64) {
 	}
 	if sent := c.live.pingAt.Load(); sent != 0 {
 		if now-sent >= int64(cfg.pongTimeout()) {
-			c.drop(StatusPongTimeout)
+			// Closing a TLS connection writes an alert, which may wait.
+			c.d.sweepAction(func() { c.drop(StatusPongTimeout) })
 		}
 		return
 	}
@@ -247,7 +248,9 @@ func (c *Conn) keepalive(now int64) {
 	}
 	c.wmu.Unlock()
 	c.live.pingAt.Store(now)
-	_ = c.writeFrame(opPing, nil)
+	if errors.Is(c.writeFrame(opPing, nil), ErrClosed) {
+		c.live.pingAt.CompareAndSwap(now, 0) // closing: no pong is due
+	}
 }
 
 // closeIdle closes a connection whose peer sent no message for IdleTimeout.
