@@ -22,8 +22,8 @@ type Conn struct {
 	subprotocol string
 	client      bool // frames sent are masked, frames received are not
 
-	rd   reader   // receive state, used only by the dispatcher
-	live liveness // timeout stamps, see timeouts.go
+	rd   reader  // receive state, used only by the dispatcher
+	live *stamps // timeout stamps, see timeouts.go; nil without timeouts
 
 	wmu        sync.Mutex // serializes frames on the wire
 	whdr       [maxHeaderLen]byte

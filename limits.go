@@ -40,7 +40,7 @@ func (d *Dispatcher) release(c *Conn) {
 	if c.admitted.CompareAndSwap(true, false) {
 		d.slots--
 	}
-	d.idleSweeper()
+	d.unwatch(c)
 	d.checkDrained()
 }
 

@@ -6,38 +6,48 @@ import (
 	"time"
 )
 
-// Timeouts cost an idle connection three words and no timer: one sweeper
-// goroutine per Dispatcher ticks a coarse clock and checks every
-// connection's stamps, which the read path sets from that clock without a
-// time syscall. The sweeper runs only while the Dispatcher serves
-// connections whose Config asks for a timeout.
+// Timeouts cost an idle connection no timer and no goroutine: one sweeper
+// goroutine per Dispatcher ticks a coarse clock and scans a dense table of
+// stamps, one entry per connection with timeouts, which the read path sets
+// from that clock without a time syscall. The scan touches a connection
+// only when one of its deadlines has passed, so it runs at memory speed.
+// The sweeper runs only while some connection has timeouts.
 
 const (
 	minSweepTick = 5 * time.Millisecond
 	maxSweepTick = time.Second
-	// maxSweepActions bounds the pings and idle closes in flight at once, so
-	// that peers which stopped reading cannot make the sweeper pile up
-	// goroutines; what does not fit waits for the next tick.
+	// maxSweepActions bounds the pings, idle closes and drops in flight at
+	// once, so that peers which stopped reading cannot make the sweeper
+	// pile up goroutines; what does not fit waits for the next tick.
 	maxSweepActions = 64
+	stampChunk      = 512
 )
 
-// liveness holds a connection's timeout stamps, in the Dispatcher's clock.
-type liveness struct {
+// stamps is a connection's entry in the sweeper's table. The stamps are in
+// the Dispatcher's clock; the other fields are written under Dispatcher.mu.
+type stamps struct {
 	lastRead atomic.Int64 // when bytes last arrived
 	lastMsg  atomic.Int64 // when the peer last started a data frame
 	pingAt   atomic.Int64 // when a keepalive ping went out unanswered; 0 if none
+	idle     int64        // IdleTimeout, 0 for none
+	ping     int64        // PingInterval, 0 for none
+	pong     int64        // PongTimeout
+	owner    *Conn        // nil while the entry is free
 }
 
-// sweeper is a Dispatcher's timeout state.
+// sweeper is a Dispatcher's timeout state, guarded by Dispatcher.mu unless
+// noted.
 type sweeper struct {
 	start   time.Time
-	clock   atomic.Int64 // nanoseconds since start, updated each tick
+	clock   atomic.Int64 // nanoseconds since start, updated each tick; read freely
 	tick    time.Duration
-	running bool // guarded by Dispatcher.mu
+	running bool
 	stop    chan struct{}
 	done    chan struct{}
 	actions chan struct{} // semaphore of maxSweepActions
-	scratch []*Conn
+	chunks  []*[stampChunk]stamps
+	free    []*stamps
+	used    int
 }
 
 func (cfg *Config) idleTimeout() time.Duration { return max(cfg.IdleTimeout, 0) }
@@ -81,20 +91,27 @@ func (s *sweeper) advance() int64 {
 	return now
 }
 
-// touch records that bytes arrived from the peer: it answers any keepalive
-// ping. Called by the read path, so it costs two atomic loads and a store.
+// touch records that bytes arrived from the peer, which answers any
+// keepalive ping. Called by the read path: an atomic load and a store or two.
 func (c *Conn) touch() {
-	c.live.lastRead.Store(c.d.sweep.now())
-	if c.live.pingAt.Load() != 0 {
-		c.live.pingAt.Store(0)
+	if e := c.live; e != nil {
+		e.lastRead.Store(c.d.sweep.now())
+		if e.pingAt.Load() != 0 {
+			e.pingAt.Store(0)
+		}
 	}
 }
 
 // dataFrameStarted records that the peer started a data frame.
-func (c *Conn) dataFrameStarted() { c.live.lastMsg.Store(c.d.sweep.now()) }
+func (c *Conn) dataFrameStarted() {
+	if e := c.live; e != nil && e.idle != 0 {
+		e.lastMsg.Store(c.d.sweep.now())
+	}
+}
 
-// watch puts c under the sweeper if its Config has timeouts, starting the
-// sweeper if needed. d.mu must be held.
+// watch gives c an entry in the sweeper's table if its Config has
+// timeouts, and starts the sweeper if needed. It must be called before c
+// is read from. d.mu must be held.
 func (d *Dispatcher) watch(c *Conn) {
 	tick := c.cfg.sweepTick()
 	if tick == 0 {
@@ -104,11 +121,11 @@ func (d *Dispatcher) watch(c *Conn) {
 	if s.tick == 0 || tick < s.tick {
 		s.tick = tick
 	}
+	if s.start.IsZero() {
+		s.start = time.Now()
+		s.actions = make(chan struct{}, maxSweepActions)
+	}
 	if !s.running {
-		if s.start.IsZero() {
-			s.start = time.Now()
-			s.actions = make(chan struct{}, maxSweepActions)
-		}
 		s.advance()
 		s.running = true
 		prev := s.done
@@ -116,14 +133,51 @@ func (d *Dispatcher) watch(c *Conn) {
 		s.done = make(chan struct{})
 		go d.sweepLoop(prev, s.stop, s.done)
 	}
+	e := s.alloc()
 	now := s.now()
-	c.live.lastRead.Store(now)
-	c.live.lastMsg.Store(now)
+	e.lastRead.Store(now)
+	e.lastMsg.Store(now)
+	e.pingAt.Store(0)
+	e.idle = int64(c.cfg.idleTimeout())
+	e.ping = int64(c.cfg.pingInterval())
+	e.pong = int64(c.cfg.pongTimeout())
+	e.owner = c
+	c.live = e
 }
 
-// sweepLoop ticks until stop is closed or no connection is left. It
-// starts once the sweeper before it (prev, if any) has ended, so that
-// waiting for the last one waits for all.
+func (s *sweeper) alloc() *stamps {
+	if len(s.free) == 0 {
+		chunk := new([stampChunk]stamps)
+		s.chunks = append(s.chunks, chunk)
+		for i := len(chunk) - 1; i >= 0; i-- {
+			s.free = append(s.free, &chunk[i])
+		}
+	}
+	e := s.free[len(s.free)-1]
+	s.free = s.free[:len(s.free)-1]
+	s.used++
+	return e
+}
+
+// unwatch frees c's entry, and stops the sweeper when no connection needs
+// it any more, so that an unused Dispatcher holds no goroutine. c is not
+// read from again. d.mu must be held.
+func (d *Dispatcher) unwatch(c *Conn) {
+	s := &d.sweep
+	if e := c.live; e != nil && e.owner == c {
+		e.owner = nil
+		s.free = append(s.free, e)
+		s.used--
+	}
+	if s.running && s.used == 0 {
+		close(s.stop)
+		s.running = false
+	}
+}
+
+// sweepLoop ticks until stop is closed. It starts once the sweeper before
+// it (prev, if any) has ended, so that waiting for the last one waits for
+// all.
 func (d *Dispatcher) sweepLoop(prev, stop, done chan struct{}) {
 	defer close(done)
 	if prev != nil {
@@ -131,20 +185,23 @@ func (d *Dispatcher) sweepLoop(prev, stop, done chan struct{}) {
 	}
 	t := time.NewTimer(d.sweepTick())
 	defer t.Stop()
+	var due []sweepDue
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
 		}
-		conns, ok := d.sweepSnapshot()
-		if !ok {
-			return
-		}
 		now := d.sweep.advance()
-		for i, c := range conns {
-			c.sweepCheck(now)
-			conns[i] = nil
+		for i := 0; ; i++ {
+			var ok bool
+			if due, ok = d.sweepChunk(i, now, due[:0]); !ok {
+				break
+			}
+			for j, x := range due {
+				d.sweepAction(x)
+				due[j] = sweepDue{}
+			}
 		}
 		t.Reset(d.sweepTick())
 	}
@@ -156,30 +213,91 @@ func (d *Dispatcher) sweepTick() time.Duration {
 	return d.sweep.tick
 }
 
-// sweepSnapshot copies the connections to check; it reports false, and
-// marks the sweeper stopped, when there are none.
-func (d *Dispatcher) sweepSnapshot() ([]*Conn, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.conns) == 0 {
-		d.sweep.running = false
-		return nil, false
-	}
-	s := d.sweep.scratch[:0]
-	for c := range d.conns {
-		s = append(s, c)
-	}
-	d.sweep.scratch = s
-	return s, true
+// What the sweeper found due for a connection.
+const (
+	dueIdle = iota + 1
+	duePing
+	duePong
+)
+
+type sweepDue struct {
+	c    *Conn
+	what int
 }
 
-// idleSweeper stops the sweeper when the last connection has left, so that
-// an unused Dispatcher holds no goroutine. d.mu must be held.
-func (d *Dispatcher) idleSweeper() {
-	if s := &d.sweep; s.running && len(d.conns) == 0 {
-		close(s.stop)
-		s.running = false
+// sweepChunk checks the entries of chunk i at time now and appends what is
+// due to due; it reports false when there is no chunk i. It holds d.mu, so
+// entries are not reassigned meanwhile, for one chunk at a time.
+func (d *Dispatcher) sweepChunk(i int, now int64, due []sweepDue) ([]sweepDue, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if i >= len(d.sweep.chunks) {
+		return due, false
 	}
+	chunk := d.sweep.chunks[i]
+	for k := range chunk {
+		e := &chunk[k]
+		if e.owner == nil {
+			continue
+		}
+		what := e.due(now)
+		if what == 0 {
+			continue
+		}
+		c := e.owner
+		if c.closed.Load() || c.closeSent.Load() {
+			continue // closing: CloseTimeout bounds the rest
+		}
+		if what == duePing {
+			e.pingAt.Store(now)
+		}
+		due = append(due, sweepDue{c, what})
+	}
+	return due, true
+}
+
+// due returns what is due for an entry at time now, or 0.
+func (e *stamps) due(now int64) int {
+	if e.idle != 0 && now-e.lastMsg.Load() >= e.idle {
+		return dueIdle
+	}
+	if e.ping == 0 {
+		return 0
+	}
+	if sent := e.pingAt.Load(); sent != 0 {
+		if now-sent >= e.pong {
+			return duePong
+		}
+		return 0
+	}
+	if now-e.lastRead.Load() >= e.ping {
+		return duePing
+	}
+	return 0
+}
+
+// sweepAction carries out x in a goroutine if fewer than maxSweepActions
+// run: each may write or close a socket, which may wait (a TLS close
+// writes an alert), and the sweep must not.
+func (d *Dispatcher) sweepAction(x sweepDue) {
+	select {
+	case d.sweep.actions <- struct{}{}:
+	default:
+		return
+	}
+	d.sweepActions.Add(1)
+	go func() {
+		defer d.sweepActions.Done()
+		defer func() { <-d.sweep.actions }()
+		switch x.what {
+		case dueIdle:
+			x.c.closeIdle()
+		case duePing:
+			x.c.keepalive()
+		case duePong:
+			x.c.drop(StatusPongTimeout)
+		}
+	}()
 }
 
 // stopSweeper stops the sweeper and waits for it and its actions.
@@ -198,62 +316,22 @@ func (d *Dispatcher) stopSweeper() {
 	d.sweepActions.Wait()
 }
 
-// sweepCheck applies c's timeouts at time now. It never blocks: a ping or
-// close that has to write runs in a goroutine of its own, if a slot is free.
-func (c *Conn) sweepCheck(now int64) {
-	if c.closed.Load() || !c.connected.Load() || c.closeSent.Load() {
-		return // closing: CloseTimeout bounds the rest
-	}
-	cfg := c.cfg
-	if idle := cfg.idleTimeout(); idle > 0 && now-c.live.lastMsg.Load() >= int64(idle) {
-		c.d.sweepAction(c.closeIdle)
-		return
-	}
-	interval := cfg.pingInterval()
-	if interval == 0 {
-		return
-	}
-	if sent := c.live.pingAt.Load(); sent != 0 {
-		if now-sent >= int64(cfg.pongTimeout()) {
-			// Closing a TLS connection writes an alert, which may wait.
-			c.d.sweepAction(func() { c.drop(StatusPongTimeout) })
-		}
-		return
-	}
-	if now-c.live.lastRead.Load() >= int64(interval) {
-		c.d.sweepAction(func() { c.keepalive(now) })
-	}
-}
-
-// sweepAction runs f in a goroutine if fewer than maxSweepActions run.
-func (d *Dispatcher) sweepAction(f func()) {
-	select {
-	case d.sweep.actions <- struct{}{}:
-	default:
-		return
-	}
-	d.sweepActions.Add(1)
-	go func() {
-		defer d.sweepActions.Done()
-		defer func() { <-d.sweep.actions }()
-		f()
-	}()
-}
-
-// keepalive sends a ping unless a write is in progress (which shows the
-// connection is busy, and is bounded by WriteTimeout anyway).
-func (c *Conn) keepalive(now int64) {
+// keepalive sends a ping unless a write is in progress, which shows the
+// connection is busy (and is bounded by WriteTimeout anyway). The sweeper
+// has set the pong deadline; a connection that starts closing meanwhile
+// is no longer checked.
+func (c *Conn) keepalive() {
 	if !c.wmu.TryLock() {
 		return
 	}
 	c.wmu.Unlock()
-	c.live.pingAt.Store(now)
-	if errors.Is(c.writeFrame(opPing, nil), ErrClosed) {
-		c.live.pingAt.CompareAndSwap(now, 0) // closing: no pong is due
+	if err := c.writeFrame(opPing, nil); err != nil && !errors.Is(err, ErrClosed) {
+		return // dropped by the failed write
 	}
 }
 
-// closeIdle closes a connection whose peer sent no message for IdleTimeout.
+// closeIdle closes a connection whose peer sent no data frame for
+// IdleTimeout.
 func (c *Conn) closeIdle() {
 	if c.endStatus.CompareAndSwap(0, StatusIdleTimeout) {
 		_ = c.Close(StatusGoingAway)

@@ -182,3 +182,48 @@ func TestCloseTimeoutDropsPeerThatDoesNotAnswer(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSweepIdleConnections measures one sweep over 100,000 idle
+// connections with keepalive on and nothing due: the cost the timeouts add
+// per tick.
+func BenchmarkSweepIdleConnections(b *testing.B) {
+	const n = 100000
+	d, err := NewDispatcher(&DispatcherConfig{Mode: ModeGoroutine})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := &Config{IdleTimeout: time.Hour, PingInterval: time.Hour}
+	conns := make([]*Conn, n)
+	d.mu.Lock()
+	for i := range conns {
+		c := New(HandlerFuncs{}, d, cfg)
+		c.connected.Store(true)
+		d.conns[c] = struct{}{}
+		d.watch(c)
+		conns[i] = c
+	}
+	d.mu.Unlock()
+	b.ResetTimer()
+	var due []sweepDue
+	for b.Loop() {
+		now := d.sweep.advance()
+		for i := 0; ; i++ {
+			var ok bool
+			if due, ok = d.sweepChunk(i, now, due[:0]); !ok {
+				break
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/conn")
+	if len(due) != 0 {
+		b.Fatalf("%d connections due", len(due))
+	}
+	d.mu.Lock()
+	for _, c := range conns {
+		delete(d.conns, c)
+		d.unwatch(c)
+	}
+	d.mu.Unlock()
+	d.stopSweeper()
+}
