@@ -7,69 +7,9 @@ import (
 	"unicode/utf8"
 )
 
-// The fuzz targets of the peer-controlled inputs this file covers: text
-// payloads (UTF-8 validation) and close frame payloads. Seed corpora are in
-// testdata/fuzz; SECURITY.md gives the command for a long run.
-
-// FuzzUTF8 checks the incremental validator against unicode/utf8: on the
-// whole input, and fed in two parts split anywhere, as bytes arrive in
-// separate reads and fragments (RFC 6455 section 8.1). It must fail at the
-// first byte that makes the input invalid, not later.
-func FuzzUTF8(f *testing.F) {
-	for _, s := range []string{
-		"", "hello", "κόσμε", "\xf0\x9f\x98\x80", "\xed\xa0\x80", "\xc0\xaf",
-		"\xf4\x90\x80\x80", "\xe0\x80\xaf", "abc\xce", "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited",
-		"12345678\xe2\x82", "\xef\xbb\xbf", "\xf0\x90\x80",
-	} {
-		f.Add([]byte(s), uint8(len(s)/2))
-	}
-	f.Fuzz(func(t *testing.T, p []byte, cut uint8) {
-		want := utf8.Valid(p)
-		if got := validUTF8(p); got != want {
-			t.Fatalf("validUTF8(%q) = %v, unicode/utf8 says %v", p, got, want)
-		}
-		k := int(cut) % (len(p) + 1)
-		s, ok1 := utf8State(0).next(p[:k])
-		ok2 := false
-		if ok1 {
-			s, ok2 = s.next(p[k:])
-		}
-		if got := ok1 && ok2 && s == 0; got != want {
-			t.Fatalf("split at %d of %q: valid %v, want %v", k, p, got, want)
-		}
-		// Fail fast: a prefix that is still a prefix of some valid text
-		// must be accepted, so the first rejection is at the first bad byte.
-		if ok1 && !validPrefix(p[:k]) {
-			t.Fatalf("accepted %q, which no valid text starts with", p[:k])
-		}
-		if !ok1 && validPrefix(p[:k]) {
-			t.Fatalf("rejected %q, which valid text may start with", p[:k])
-		}
-	})
-}
-
-// validPrefix reports whether p can be extended to valid UTF-8: all of it
-// but a trailing incomplete character is valid, and that character can be
-// completed.
-func validPrefix(p []byte) bool {
-	for i := 0; i < len(p); {
-		r, n := utf8.DecodeRune(p[i:])
-		if r != utf8.RuneError || n > 1 {
-			i += n
-			continue
-		}
-		// An incomplete but possible character must be the tail.
-		for _, tail := range [][]byte{{0x80}, {0x80, 0x80}, {0x80, 0x80, 0x80},
-			{0x90, 0x80, 0x80}, {0xa0, 0x80}, {0x9f, 0x80}, {0x8f, 0x80, 0x80}} {
-			q := append(append([]byte(nil), p[i:]...), tail...)
-			if r, n := utf8.DecodeRune(q); (r != utf8.RuneError || n > 1) && n == len(q) {
-				return true
-			}
-		}
-		return false
-	}
-	return true
-}
+// The fuzz target for close frame payloads; frames, handshakes and UTF-8
+// have theirs in fuzz_test.go, inflation in deflate_test.go. Seed corpora
+// are in testdata/fuzz; SECURITY.md gives the command for a long run.
 
 // FuzzClosePayload checks the decoding of a received close frame's payload
 // (RFC 6455 section 5.5.1): a one-byte payload, a code an endpoint may not
