@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -249,4 +250,30 @@ func TestFloodPeerProcess(t *testing.T) {
 	}
 	fmt.Println("ready")
 	io.Copy(io.Discard, os.Stdin)
+}
+
+// HTTPHandler refuses the excess before asking for a Handler.
+func TestHTTPHandlerRefusesBeforeNewHandler(t *testing.T) {
+	d, _ := NewDispatcher(&DispatcherConfig{MaxConnections: 1})
+	defer d.Shutdown(context.Background())
+	log := newCloseLog()
+	var asked atomic.Int32
+	h := HTTPHandler(d, &Config{PingInterval: -1}, func(*http.Request) Handler {
+		asked.Add(1)
+		return log
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer("", h, nil)
+	go srv.Serve(ln)
+	defer srv.Close()
+	dialPeer(t, ln.Addr().String())
+	if s := getStatus(t, ln.Addr().String(), "X-N: 2"); s != http.StatusServiceUnavailable {
+		t.Fatalf("answered %d, want 503", s)
+	}
+	if n := asked.Load(); n != 1 {
+		t.Fatalf("newHandler called %d times, want 1", n)
+	}
 }
