@@ -269,10 +269,12 @@ func TestHTTPHandlerRefusesBeforeNewHandler(t *testing.T) {
 	srv := NewServer("", h, nil)
 	go srv.Serve(ln)
 	defer srv.Close()
-	dialPeer(t, ln.Addr().String())
+	p := dialPeer(t, ln.Addr().String())
 	if s := getStatus(t, ln.Addr().String(), "X-N: 2"); s != http.StatusServiceUnavailable {
 		t.Fatalf("answered %d, want 503", s)
 	}
+	p.nc.Close()
+	log.wait(t)
 	if n := asked.Load(); n != 1 {
 		t.Fatalf("newHandler called %d times, want 1", n)
 	}
