@@ -1,0 +1,91 @@
+package wss
+
+import (
+	"math/bits"
+	"sync"
+)
+
+// Buffers are pooled by power-of-two size, from 512 B to 4 MiB; larger ones
+// are left to the garbage collector.
+const (
+	minPoolShift = 9
+	maxPoolShift = 22
+)
+
+var bufPools [maxPoolShift + 1]sync.Pool
+
+// getBuf returns an empty buffer with capacity at least n.
+func getBuf(n int) *[]byte {
+	shift := max(bits.Len(uint(n-1)), minPoolShift)
+	if shift > maxPoolShift {
+		b := make([]byte, 0, n)
+		return &b
+	}
+	if b, ok := bufPools[shift].Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 1<<shift)
+	return &b
+}
+
+// putBuf returns b to its pool; b must not be used afterwards.
+func putBuf(b *[]byte) {
+	c := cap(*b)
+	shift := bits.Len(uint(c)) - 1
+	if c != 1<<shift || shift < minPoolShift || shift > maxPoolShift {
+		return
+	}
+	*b = (*b)[:0]
+	bufPools[shift].Put(b)
+}
+
+// msgBuf holds a message while it is partly received. It holds no memory
+// between messages.
+type msgBuf struct {
+	b *[]byte
+}
+
+func (m *msgBuf) len() int {
+	if m.b == nil {
+		return 0
+	}
+	return len(*m.b)
+}
+
+// bytes returns the buffered message; it is valid until release.
+func (m *msgBuf) bytes() []byte {
+	if m.b == nil {
+		return nil
+	}
+	return *m.b
+}
+
+// append adds chunk, of a frame with rest more payload bytes announced. The
+// buffer starts at StartSize and grows by at least ExpandSize, doubling for
+// large messages, but never past the end of the current frame: memory
+// follows what the peer has sent, not what it announced.
+func (m *msgBuf) append(chunk []byte, rest int, cfg *Config) {
+	if len(chunk) == 0 {
+		return
+	}
+	if m.b == nil {
+		m.b = getBuf(max(len(chunk), min(cfg.startSize(), len(chunk)+rest)))
+	}
+	n := len(*m.b) + len(chunk)
+	if c := cap(*m.b); n > c {
+		grown := min(c+max(cfg.expandSize(), c), n+rest)
+		nb := getBuf(max(grown, n))
+		*nb = append(*nb, *m.b...)
+		putBuf(m.b)
+		m.b = nb
+	}
+	*m.b = append(*m.b, chunk...)
+}
+
+// release returns the buffer to its pool.
+func (m *msgBuf) release() {
+	if m.b != nil {
+		putBuf(m.b)
+		m.b = nil
+	}
+}

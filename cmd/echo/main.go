@@ -1,0 +1,32 @@
+// Command echo is a WebSocket echo server: every message comes back with
+// its opcode, on any path. It is the target of conformance runs and
+// benchmarks.
+package main
+
+import (
+	"flag"
+	"log"
+	"net/http"
+
+	"github.com/wssgo/wss"
+)
+
+// echo writes every message back as it came.
+type echo struct{}
+
+func (echo) OnFrame(c *wss.Conn, data []byte, text bool) { _ = c.Write(data, text) }
+func (echo) OnClose(*wss.Conn, int)                      {}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
+	flag.Parse()
+
+	d, err := wss.NewDispatcher(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := &wss.Config{OriginPatterns: []string{"*"}}
+	h := wss.HTTPHandler(d, cfg, func(*http.Request) wss.Handler { return echo{} })
+	log.Printf("echo: listening on ws://%s", *addr)
+	log.Fatal(http.ListenAndServe(*addr, h))
+}

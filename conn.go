@@ -1,0 +1,292 @@
+package wss
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Conn is one WebSocket connection. Create it with New, then start it with
+// Upgrade or Connect. Its methods are safe for concurrent use.
+type Conn struct {
+	h   Handler
+	d   *Dispatcher
+	cfg *Config
+
+	nc          net.Conn
+	subprotocol string
+	client      bool // frames sent are masked, frames received are not
+
+	rd reader // receive state, used only by the dispatcher
+
+	wmu        sync.Mutex // serializes frames on the wire
+	whdr       [maxHeaderLen]byte
+	closeTimer *time.Timer
+
+	connected atomic.Bool
+	closeSent atomic.Bool  // a close frame went out: no more frames may
+	closed    atomic.Bool  // the socket is closed
+	endStatus atomic.Int32 // the status OnClose will get; 0 while undecided
+}
+
+// New returns a connection that will call h and be served by d (nil means a
+// default goroutine-mode Dispatcher) with the settings of cfg (nil means
+// the defaults). It is the reference's WSS constructor; nothing happens until
+// Upgrade or Connect.
+func New(h Handler, d *Dispatcher, cfg *Config) *Conn {
+	if d == nil {
+		d = defaultDispatcher()
+	}
+	return &Conn{h: h, d: d, cfg: cfg.orDefault()}
+}
+
+// Connect starts serving nc, whose opening handshake has completed: a
+// connection returned by Handshake (its subprotocol and any bytes the peer
+// sent early carry over), or one upgraded by other means (then no
+// subprotocol or extension is in effect). The Conn owns nc from then on.
+func (c *Conn) Connect(nc net.Conn) error {
+	var pending []byte
+	c.wmu.Lock()
+	if c.connected.Load() {
+		c.wmu.Unlock()
+		return ErrConnected
+	}
+	if u, ok := nc.(*upgradedConn); ok {
+		nc, pending, c.subprotocol = u.Conn, u.pending, u.subprotocol
+	}
+	c.nc = nc
+	c.connected.Store(true)
+	c.wmu.Unlock()
+	if err := c.d.serve(c, pending); err != nil {
+		c.drop(StatusConnLost)
+		return fmt.Errorf("wss: connect: %w", err)
+	}
+	return nil
+}
+
+// IsValid reports whether the connection is open for sending: connected,
+// with no close frame sent and the socket not closed.
+func (c *Conn) IsValid() bool {
+	return c.connected.Load() && !c.closeSent.Load() && !c.closed.Load()
+}
+
+// Subprotocol returns the subprotocol chosen in the handshake, or "".
+func (c *Conn) Subprotocol() string { return c.subprotocol }
+
+// RemoteAddr returns the peer's network address, or nil before Connect.
+func (c *Conn) RemoteAddr() net.Addr {
+	if !c.connected.Load() {
+		return nil
+	}
+	return c.nc.RemoteAddr()
+}
+
+// Write sends data as one message, text or binary, and blocks until it is
+// handed to the kernel or WriteTimeout passes; a timed-out write drops the
+// connection. Text must be valid UTF-8 (ErrInvalidUTF8 otherwise). data is
+// not retained. Safe for concurrent use; messages from concurrent calls are
+// never interleaved.
+func (c *Conn) Write(data []byte, text bool) error {
+	op := opBinary
+	if text {
+		if !validUTF8(data) {
+			return ErrInvalidUTF8
+		}
+		op = opText
+	}
+	return c.writeFrame(op, data)
+}
+
+// Ping sends a ping with the given payload (at most 125 bytes).
+func (c *Conn) Ping(data []byte) error {
+	if len(data) > maxControlPayload {
+		return ErrControlTooLong
+	}
+	return c.writeFrame(opPing, data)
+}
+
+// Close starts the closing handshake (RFC 6455 section 7): it sends a close
+// frame with status, then the connection waits up to CloseTimeout for the
+// peer's close frame and closes the socket; OnClose follows. Close returns
+// once the close frame is sent, so it never waits on the dispatcher and may
+// be called from handlers. status must be a code an endpoint may send
+// (1000-1003, 1007-1014, 3000-4999), else ErrInvalidCloseCode.
+func (c *Conn) Close(status int) error {
+	if !validCloseCode(status) {
+		return fmt.Errorf("%w: %d", ErrInvalidCloseCode, status)
+	}
+	if err := c.sendClose(status); err != nil {
+		return err
+	}
+	c.startCloseTimer()
+	return nil
+}
+
+func (c *Conn) sendClose(status int) error {
+	var p [2]byte
+	binary.BigEndian.PutUint16(p[:], uint16(status))
+	return c.writeFrame(opClose, p[:])
+}
+
+// writeFrame sends one unfragmented frame.
+func (c *Conn) writeFrame(op opcode, payload []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.writable(op); err != nil {
+		return err
+	}
+	n := putHeader(c.whdr[:], true, 0, op, len(payload), false, 0)
+	return c.sendOrDrop(c.whdr[:n], payload)
+}
+
+// writable reports whether a frame with opcode op may be sent now, and
+// records a close frame as sent. c.wmu must be held.
+func (c *Conn) writable(op opcode) error {
+	if !c.connected.Load() || c.closeSent.Load() || c.closed.Load() {
+		return ErrClosed
+	}
+	if op == opClose {
+		c.closeSent.Store(true)
+	}
+	return nil
+}
+
+// sendOrDrop sends a frame and drops the connection if that fails: a
+// partial frame cannot be taken back. c.wmu must be held.
+func (c *Conn) sendOrDrop(hdr, payload []byte) error {
+	err := c.send(hdr, payload)
+	if err == nil {
+		return nil
+	}
+	status := StatusConnLost
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		status = StatusWriteTimeout
+	}
+	c.drop(status)
+	return fmt.Errorf("wss: write: %w", err)
+}
+
+// smallWrite is the frame size up to which header and payload are copied
+// into one buffer; larger frames go out with writev, without a copy.
+const smallWrite = 8 << 10
+
+type iovec struct {
+	arr  [2][]byte
+	bufs net.Buffers
+}
+
+var iovecs = sync.Pool{New: func() any { return new(iovec) }}
+
+// send writes a frame's header and payload with one syscall.
+func (c *Conn) send(hdr, payload []byte) error {
+	if err := c.nc.SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout())); err != nil {
+		return err
+	}
+	if len(hdr)+len(payload) <= smallWrite {
+		b := getBuf(len(hdr) + len(payload))
+		*b = append(append(*b, hdr...), payload...)
+		_, err := c.nc.Write(*b)
+		putBuf(b)
+		return err
+	}
+	v := iovecs.Get().(*iovec)
+	v.arr = [2][]byte{hdr, payload}
+	v.bufs = v.arr[:]
+	_, err := v.bufs.WriteTo(c.nc)
+	v.arr = [2][]byte{}
+	iovecs.Put(v)
+	return err
+}
+
+// startCloseTimer bounds the wait for the peer's close frame.
+func (c *Conn) startCloseTimer() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeTimer == nil && !c.closed.Load() {
+		c.closeTimer = time.AfterFunc(c.cfg.closeTimeout(), func() {
+			c.drop(StatusCloseTimeout)
+		})
+	}
+}
+
+// onPing answers a ping with a pong carrying the same payload (RFC 6455
+// section 5.5.2), then tells the handler.
+func (c *Conn) onPing(p []byte) {
+	if c.writeFrame(opPong, p) != nil {
+		return
+	}
+	if ph, ok := c.h.(PingHandler); ok {
+		ph.OnPing(c, p)
+	}
+}
+
+// onCloseFrame handles the peer's close frame: it answers with the same
+// code unless a close frame was already sent (RFC 6455 section 5.5.1), then
+// closes the socket, as the server is the side that closes TCP first.
+func (c *Conn) onCloseFrame(p []byte) {
+	code, fail := parseClosePayload(p)
+	if fail != 0 {
+		c.fail(fail)
+		return
+	}
+	c.rd.draining = true
+	c.endStatus.CompareAndSwap(0, int32(code))
+	if code == StatusNoStatus {
+		p = nil
+	}
+	_ = c.writeFrame(opClose, p[:min(len(p), 2)])
+	c.drop(code)
+}
+
+// fail fails the connection (RFC 6455 section 7.1.7): it sends a close frame
+// with code, stops reading frames, and closes once the peer has closed its
+// side or CloseTimeout has passed, so the close frame is not lost to a reset.
+func (c *Conn) fail(code int) {
+	c.rd.draining = true
+	c.endStatus.CompareAndSwap(0, int32(failStatus(code)))
+	_ = c.sendClose(code)
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	c.startCloseTimer()
+}
+
+// failStatus maps the close code sent to a failing peer to OnClose's status.
+func failStatus(code int) int {
+	switch code {
+	case StatusInvalidData:
+		return StatusInvalidUTF8
+	case StatusMessageTooBig:
+		return StatusTooBig
+	}
+	return StatusProtocolViolation
+}
+
+// drop records status, unless one was recorded before, and closes the
+// socket; the dispatcher then calls finish.
+func (c *Conn) drop(status int) {
+	c.endStatus.CompareAndSwap(0, int32(status))
+	if c.closed.CompareAndSwap(false, true) {
+		_ = c.nc.Close()
+	}
+}
+
+func (c *Conn) ended() bool { return c.closed.Load() }
+
+// finish is called once by the dispatcher when it stops reading c.
+func (c *Conn) finish() {
+	c.drop(StatusConnLost)
+	c.wmu.Lock()
+	if c.closeTimer != nil {
+		c.closeTimer.Stop()
+	}
+	c.wmu.Unlock()
+	c.rd.release()
+	c.d.remove(c)
+	c.h.OnClose(c, int(c.endStatus.Load()))
+}

@@ -1,0 +1,39 @@
+package wss
+
+// PreparedMessage is a message framed once and sent to many connections
+// with WritePrepared, the same bytes to each: the broadcast fast path.
+// It is immutable and safe for concurrent use.
+type PreparedMessage struct {
+	frame []byte // header and payload of one unfragmented server frame
+}
+
+// NewPreparedMessage frames data as one text or binary message. data is
+// copied. Text must be valid UTF-8 (ErrInvalidUTF8 otherwise).
+func NewPreparedMessage(data []byte, text bool) (*PreparedMessage, error) {
+	op := opBinary
+	if text {
+		if !validUTF8(data) {
+			return nil, ErrInvalidUTF8
+		}
+		op = opText
+	}
+	var hdr [maxHeaderLen]byte
+	n := putHeader(hdr[:], true, 0, op, len(data), false, 0)
+	frame := make([]byte, 0, n+len(data))
+	frame = append(append(frame, hdr[:n]...), data...)
+	return &PreparedMessage{frame: frame}, nil
+}
+
+// Len returns the size of the message on the wire, header included.
+func (pm *PreparedMessage) Len() int { return len(pm.frame) }
+
+// WritePrepared sends pm like Write sends a message: blocking, bounded by
+// WriteTimeout, safe for concurrent use.
+func (c *Conn) WritePrepared(pm *PreparedMessage) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.writable(opBinary); err != nil {
+		return err
+	}
+	return c.sendOrDrop(pm.frame, nil)
+}

@@ -1,0 +1,213 @@
+package wss
+
+// reader is the receive side of a connection: a state machine fed with
+// whatever bytes arrived, so that an event loop can drive it with one shared
+// read buffer. Between calls it holds only a partial header, the message
+// being reassembled (if any) and a partial control payload (if any).
+type reader struct {
+	hdr  [maxHeaderLen]byte // a header split across reads
+	nhdr uint8
+	// inFrame: h describes the frame whose payload is arriving.
+	inFrame bool
+	// draining: the connection failed or closed; input is discarded.
+	draining bool
+	h        header
+	remain   uint64    // payload bytes of the current frame still due
+	msgOp    opcode    // opText or opBinary while a message is open, else 0
+	utf8     utf8State // validator state of the open text message
+	msg      msgBuf    // reassembled payload of the open message
+	ctrl     []byte    // a control payload split across reads
+}
+
+// feed processes p, bytes just read from the peer. p is unmasked in place
+// and not retained. It returns false once the connection has ended and
+// nothing more should be read.
+func (c *Conn) feed(p []byte) bool {
+	r := &c.rd
+	for len(p) > 0 && !r.draining {
+		if !r.inFrame {
+			n, ok := r.takeHeader(p)
+			p = p[n:]
+			if !ok {
+				return true
+			}
+			if code := c.startFrame(); code != 0 {
+				c.fail(code)
+				break
+			}
+			if r.remain > 0 {
+				continue
+			}
+		}
+		n := int(min(r.remain, uint64(len(p))))
+		chunk := p[:n]
+		p = p[n:]
+		r.h.key = mask(r.h.key, chunk)
+		r.remain -= uint64(n)
+		if !c.payload(chunk) {
+			return false
+		}
+	}
+	return !c.ended()
+}
+
+// takeHeader consumes header bytes from p. It returns how many it took and
+// whether r.h now holds a complete header.
+func (r *reader) takeHeader(p []byte) (int, bool) {
+	if r.nhdr == 0 && len(p) >= 2 && len(p) >= headerLen(p[1]) {
+		n := headerLen(p[1]) // the common case: the whole header is here
+		r.setHeader(p[:n])
+		return n, true
+	}
+	take := 0
+	for {
+		need := 2
+		if r.nhdr >= 2 {
+			need = headerLen(r.hdr[1])
+		}
+		if int(r.nhdr) == need {
+			r.nhdr = 0
+			r.setHeader(r.hdr[:need])
+			return take, true
+		}
+		if take == len(p) {
+			return take, false
+		}
+		k := copy(r.hdr[r.nhdr:need], p[take:])
+		r.nhdr += uint8(k)
+		take += k
+	}
+}
+
+// setHeader decodes b into r.h and starts its frame. A malformed length
+// leaves r.h.length at a value startFrame rejects.
+func (r *reader) setHeader(b []byte) {
+	h, ok := parseHeader(b)
+	if !ok {
+		h.length = 1 << 63
+	}
+	r.h = h
+	r.remain = h.length
+	r.inFrame = true
+}
+
+// startFrame checks a new frame's header against the connection's state
+// (RFC 6455 section 5) and returns the close code to fail with, or 0.
+func (c *Conn) startFrame() int {
+	r := &c.rd
+	h := &r.h
+	switch {
+	case h.length>>63 != 0:
+		return StatusProtocolError // 64-bit length with its top bit set, or not minimal
+	case h.masked == c.client:
+		return StatusProtocolError // section 5.1: clients mask, servers do not
+	case h.rsv != 0:
+		return StatusProtocolError // no extension negotiated (section 5.2)
+	case h.op.isControl():
+		return c.startControl()
+	case h.op == opContinuation:
+		if r.msgOp == 0 {
+			return StatusProtocolError // nothing to continue (section 5.4)
+		}
+	case h.op == opText || h.op == opBinary:
+		if r.msgOp != 0 {
+			return StatusProtocolError // a new message inside a fragmented one
+		}
+		r.msgOp = h.op
+	default:
+		return StatusProtocolError // reserved opcode (section 5.2)
+	}
+	if uint64(r.msg.len())+h.length > uint64(c.cfg.maxMessageSize()) {
+		return StatusMessageTooBig
+	}
+	return 0
+}
+
+func (c *Conn) startControl() int {
+	h := &c.rd.h
+	switch {
+	case h.op > opPong:
+		return StatusProtocolError // reserved control opcode
+	case !h.fin || h.length > maxControlPayload:
+		return StatusProtocolError // section 5.5: never fragmented, at most 125 bytes
+	}
+	return 0
+}
+
+// payload handles an unmasked chunk of the current frame's payload; the
+// frame is complete when r.remain is 0. It returns false once the
+// connection has ended.
+func (c *Conn) payload(chunk []byte) bool {
+	r := &c.rd
+	if r.h.op.isControl() {
+		return c.controlPayload(chunk)
+	}
+	if r.msgOp == opText {
+		var ok bool
+		if r.utf8, ok = r.utf8.next(chunk); !ok {
+			c.fail(StatusInvalidData)
+			return !c.ended()
+		}
+	}
+	whole := r.remain == 0 && r.h.fin && r.msg.len() == 0 && uint64(len(chunk)) == r.h.length
+	if !whole {
+		r.msg.append(chunk, int(r.remain), c.cfg)
+	}
+	if r.remain > 0 {
+		return true
+	}
+	r.inFrame = false
+	if !r.h.fin {
+		return true
+	}
+	if whole {
+		return c.deliver(chunk)
+	}
+	return c.deliver(r.msg.bytes())
+}
+
+// deliver ends the open message and passes it to the handler.
+func (c *Conn) deliver(data []byte) bool {
+	r := &c.rd
+	text := r.msgOp == opText
+	if text && r.utf8 != 0 {
+		c.fail(StatusInvalidData) // the message ended inside a character
+		return !c.ended()
+	}
+	r.msgOp, r.utf8 = 0, 0
+	c.h.OnFrame(c, data, text)
+	r.msg.release()
+	return !c.ended()
+}
+
+// controlPayload gathers a control frame's payload and handles the frame
+// once it is complete.
+func (c *Conn) controlPayload(chunk []byte) bool {
+	r := &c.rd
+	if r.remain > 0 || r.ctrl != nil {
+		if r.ctrl == nil {
+			r.ctrl = make([]byte, 0, maxControlPayload)
+		}
+		r.ctrl = append(r.ctrl, chunk...)
+		if r.remain > 0 {
+			return true
+		}
+		chunk, r.ctrl = r.ctrl, nil
+	}
+	r.inFrame = false
+	switch r.h.op {
+	case opPing:
+		c.onPing(chunk)
+	case opClose:
+		c.onCloseFrame(chunk)
+	}
+	// Unsolicited pongs are ignored (RFC 6455 section 5.5.3).
+	return !c.ended()
+}
+
+// release drops the buffers of a connection that has ended.
+func (r *reader) release() {
+	r.msg.release()
+	r.ctrl = nil
+	r.draining = true
+}

@@ -1,0 +1,163 @@
+// Package wss is a WebSocket server (RFC 6455) with a callback interface.
+//
+// It keeps the model of a classic embedded WebSocket server: an application
+// implements a [Handler], a [Dispatcher] waits for readable sockets and calls
+// the handler once per complete message, sending is blocking, and closing is
+// graceful. It removes that model's limits: messages of any size up to
+// [Config.MaxMessageSize], fragmented messages reassembled, and every MUST of
+// RFC 6455 enforced on what the peer sends.
+//
+// # Receiving
+//
+// A [Dispatcher] reads from every connection it serves and feeds the bytes to
+// the connection's frame parser, which is a state machine: it accepts
+// whatever arrived (part of a header, part of a payload, several frames) and
+// calls [Handler.OnFrame] once per complete message. A message is buffered
+// only while it is partly received; the buffer starts at [Config.StartSize]
+// and grows in steps of at least [Config.ExpandSize], never beyond what the
+// peer has actually sent, and is released when the message is complete.
+//
+// Handlers of one connection are called one at a time, in the order the
+// messages arrived. A handler runs on the dispatcher: one that blocks for long
+// delays the connection (and, with an event loop, others on the same loop).
+//
+// # Sending
+//
+// [Conn.Write] and [Conn.Close] block until the frame is handed to the kernel
+// or [Config.WriteTimeout] passes. They are safe for concurrent use from many
+// goroutines, and from within handlers.
+//
+// # Closing
+//
+// [Handler.OnClose] is called exactly once per connection, after the last
+// OnFrame. Its status is positive when the peer sent a close frame (the code
+// it sent, or [StatusNoStatus] when it sent none) and negative when the
+// connection ended without one: see [StatusConnLost] and the constants after
+// it. [Conn.Close] runs the close handshake: it sends a close frame, waits up
+// to [Config.CloseTimeout] for the peer's, then closes the socket.
+//
+// # Protocol errors
+//
+// A peer that breaks the protocol gets a close frame with the code of RFC
+// 6455 section 7.4.1 (1002 protocol error, 1007 invalid UTF-8, 1009 message
+// too big), and the connection is closed; its handler sees the matching
+// negative status. Text messages are validated as their bytes arrive, so an
+// invalid byte fails the connection at once, even inside a fragment.
+//
+// # Origin
+//
+// By default the handshake accepts only requests whose Origin header names
+// the host the request was sent to, and requests without an Origin header
+// (clients that are not browsers). This stops cross-site WebSocket
+// hijacking: a page on another site cannot open a connection that carries
+// the user's cookies. [Config.OriginPatterns] and [Config.CheckOrigin] allow
+// other origins.
+package wss
+
+import "errors"
+
+// Handler receives the events of one connection: the reference's callback
+// interface. Calls for one connection never overlap.
+type Handler interface {
+	// OnFrame is called once per complete message. text reports whether it
+	// was a text message (valid UTF-8, checked) or a binary one. data is
+	// valid only during the call: copy it to keep it.
+	OnFrame(c *Conn, data []byte, text bool)
+	// OnClose is called exactly once, when the connection has ended. A
+	// positive status is the close code the peer sent (StatusNoStatus if its
+	// close frame had none); a negative one says why the connection dropped.
+	OnClose(c *Conn, status int)
+}
+
+// PingHandler is an optional interface of a Handler: OnPing is called for
+// each ping the peer sends, after the pong (with the same payload) has been
+// sent. data is valid only during the call.
+type PingHandler interface {
+	OnPing(c *Conn, data []byte)
+}
+
+// HandlerFuncs adapts plain functions to a Handler and a PingHandler.
+// Frame is required; Close and Ping may be nil.
+type HandlerFuncs struct {
+	Frame func(c *Conn, data []byte, text bool)
+	Close func(c *Conn, status int)
+	Ping  func(c *Conn, data []byte)
+}
+
+// OnFrame calls f.Frame.
+func (f HandlerFuncs) OnFrame(c *Conn, data []byte, text bool) { f.Frame(c, data, text) }
+
+// OnClose calls f.Close if it is set.
+func (f HandlerFuncs) OnClose(c *Conn, status int) {
+	if f.Close != nil {
+		f.Close(c, status)
+	}
+}
+
+// OnPing calls f.Ping if it is set.
+func (f HandlerFuncs) OnPing(c *Conn, data []byte) {
+	if f.Ping != nil {
+		f.Ping(c, data)
+	}
+}
+
+// Close codes of RFC 6455 section 7.4.1, as sent in close frames and passed
+// to OnClose.
+const (
+	StatusNormalClosure   = 1000
+	StatusGoingAway       = 1001
+	StatusProtocolError   = 1002
+	StatusUnsupportedData = 1003
+	StatusNoStatus        = 1005 // never sent: the peer's close frame had no code
+	StatusInvalidData     = 1007 // a text message was not valid UTF-8
+	StatusPolicyViolation = 1008
+	StatusMessageTooBig   = 1009
+	StatusMandatoryExt    = 1010
+	StatusInternalError   = 1011
+	StatusServiceRestart  = 1012
+	StatusTryAgainLater   = 1013
+	StatusBadGateway      = 1014
+)
+
+// Negative statuses passed to OnClose when the connection ended without a
+// close frame from the peer.
+const (
+	// StatusConnLost: the peer closed or reset the TCP connection, or a read
+	// or write on it failed.
+	StatusConnLost = -1 - iota
+	// StatusProtocolViolation: the peer broke RFC 6455; it was sent 1002.
+	StatusProtocolViolation
+	// StatusInvalidUTF8: the peer sent invalid UTF-8 in a text message or a
+	// close reason; it was sent 1007.
+	StatusInvalidUTF8
+	// StatusTooBig: the peer's message exceeded MaxMessageSize; it was sent 1009.
+	StatusTooBig
+	// StatusWriteTimeout: a write did not complete within WriteTimeout.
+	StatusWriteTimeout
+	// StatusCloseTimeout: the peer did not answer a close frame within
+	// CloseTimeout.
+	StatusCloseTimeout
+	// StatusIdleTimeout: nothing arrived from the peer within IdleTimeout.
+	StatusIdleTimeout
+	// StatusPongTimeout: the peer did not answer a keepalive ping in time.
+	StatusPongTimeout
+	// StatusShutdown: the dispatcher was shut down before the close handshake
+	// completed.
+	StatusShutdown
+)
+
+// Errors returned by this package; test them with errors.Is.
+var (
+	// ErrClosed: the connection is closed, or a close frame was already sent.
+	ErrClosed = errors.New("wss: connection closed")
+	// ErrInvalidUTF8: a text message or close reason to send is not UTF-8.
+	ErrInvalidUTF8 = errors.New("wss: invalid UTF-8 in text")
+	// ErrInvalidCloseCode: the code given to Close may not be sent.
+	ErrInvalidCloseCode = errors.New("wss: invalid close code")
+	// ErrControlTooLong: a ping, pong or close payload is over 125 bytes.
+	ErrControlTooLong = errors.New("wss: control frame payload over 125 bytes")
+	// ErrHandshake: the opening handshake failed; the error wrapping it says why.
+	ErrHandshake = errors.New("wss: handshake failed")
+	// ErrConnected: Connect or Upgrade was called on a Conn already in use.
+	ErrConnected = errors.New("wss: connection already connected")
+)
