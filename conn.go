@@ -70,6 +70,9 @@ func (c *Conn) Connect(nc net.Conn) error {
 	c.connected.Store(true)
 	c.wmu.Unlock()
 	if err := c.d.serve(c, pending); err != nil {
+		if errors.Is(err, ErrShutdown) {
+			_ = c.sendClose(StatusGoingAway) // it upgraded as Shutdown began
+		}
 		c.drop(StatusConnLost)
 		c.d.unadmit(c)
 		return fmt.Errorf("wss: connect: %w", err)
