@@ -2,12 +2,13 @@ package wss
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"sync"
 )
 
 // ErrShutdown: the Dispatcher has been shut down and takes no connection.
-var ErrShutdown = errors.New("wss: dispatcher shut down")
+// It wraps ErrClosed.
+var ErrShutdown = fmt.Errorf("%w: dispatcher shut down", ErrClosed)
 
 // lifecycle is the part of a Dispatcher that admits, times and shuts down
 // connections. Its fields are guarded by Dispatcher.mu unless noted.
