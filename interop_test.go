@@ -226,9 +226,10 @@ func runPeer(t *testing.T, env []string, prog, script, url string) {
 	}
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Env = append(os.Environ(), env...)
+	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("%s: %v\n%s", script, err, out)
+		t.Fatalf("%s: %v after %v\n%s", script, err, time.Since(start).Round(time.Millisecond), out)
 	}
 	got := make(map[string]bool)
 	for _, line := range strings.Split(string(out), "\n") {

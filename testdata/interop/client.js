@@ -12,7 +12,7 @@ function fail(msg) {
   process.exit(1);
 }
 
-// payload returns n bytes of the pattern the Go test uses: ASCII for text.
+// payload returns n bytes of a repeating pattern: ASCII letters for text.
 function payload(n, text) {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = text ? 97 + (i % 26) : (i * 31 + (i >> 8)) & 0xff;

@@ -16,10 +16,10 @@ def fail(msg):
 
 
 def payload(n, text):
-    """n bytes of the pattern the Go test uses: ASCII for text."""
-    if text:
-        return bytes(97 + i % 26 for i in range(26)) * (n // 26) + bytes(97 + i for i in range(n % 26))
-    return bytes(((i * 31) + (i >> 8)) & 0xFF for i in range(n))
+    """n bytes of a repeating pattern: ASCII letters for text, every byte
+    value for binary."""
+    unit = b"abcdefghijklmnopqrstuvwxyz" if text else bytes(range(251))
+    return (unit * (n // len(unit) + 1))[:n]
 
 
 async def echo(ws, name, data, text, fragments=None):
