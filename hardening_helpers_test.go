@@ -73,6 +73,9 @@ type hardServer struct {
 // server and dispatcher stop when the test ends.
 func startHardServer(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *closeLog) *hardServer {
 	t.Helper()
+	if tt, ok := t.(*testing.T); ok {
+		checkGoroutines(tt)
+	}
 	d, err := NewDispatcher(dcfg)
 	if err != nil {
 		t.Fatal(err)

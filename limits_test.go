@@ -68,6 +68,7 @@ func TestMaxConnectionsAnswers503(t *testing.T) {
 
 // Connect, for servers that upgrade by other means, enforces the limit too.
 func TestMaxConnectionsConnect(t *testing.T) {
+	checkGoroutines(t)
 	d, _ := NewDispatcher(&DispatcherConfig{MaxConnections: 1})
 	defer d.Shutdown(context.Background())
 	a1, b1 := net.Pipe()
@@ -254,6 +255,7 @@ func TestFloodPeerProcess(t *testing.T) {
 
 // HTTPHandler refuses the excess before asking for a Handler.
 func TestHTTPHandlerRefusesBeforeNewHandler(t *testing.T) {
+	checkGoroutines(t)
 	d, _ := NewDispatcher(&DispatcherConfig{MaxConnections: 1})
 	defer d.Shutdown(context.Background())
 	log := newCloseLog()

@@ -44,6 +44,7 @@ func selfSignedCert(t testing.TB) tls.Certificate {
 // startTLSServer is startHardServer over TLS (wss://).
 func startTLSServer(t *testing.T, dcfg *DispatcherConfig, cfg *Config, log *closeLog) *hardServer {
 	t.Helper()
+	checkGoroutines(t)
 	d, err := NewDispatcher(dcfg)
 	if err != nil {
 		t.Fatal(err)
