@@ -144,17 +144,25 @@ func (d *Dispatcher) checkEmptied() {
 // serve starts reading c; pending holds bytes the peer sent before the
 // handshake completed.
 func (d *Dispatcher) serve(c *Conn, pending []byte) error {
+	// A TCP connection of an event-loop Dispatcher leaves goroutine mode
+	// before others can see it in d.conns.
+	if tc, ok := c.nc.(*net.TCPConn); ok && d.loops != nil {
+		if err := c.takeSocket(tc); err != nil {
+			return err
+		}
+	}
 	d.mu.Lock()
 	if d.closing {
 		d.mu.Unlock()
+		if c.onLoop {
+			c.fdLetGo()
+		}
 		return ErrClosed
 	}
 	d.conns[c] = struct{}{}
 	d.mu.Unlock()
-	if d.loops != nil {
-		if tc, ok := c.nc.(*net.TCPConn); ok {
-			return d.serveOnLoop(c, tc, pending)
-		}
+	if c.onLoop {
+		return d.serveOnLoop(c, pending)
 	}
 	go c.readLoop(pending)
 	return nil

@@ -138,23 +138,28 @@ func (l *loop) run(ready chan<- struct{}) {
 	}
 }
 
-// serveOnLoop takes the socket out of tc, so that the connection keeps
-// only a descriptor (tc's buffers and poller state are freed), and
-// registers it with its loop.
-func (d *Dispatcher) serveOnLoop(c *Conn, tc *net.TCPConn, pending []byte) error {
+// takeSocket takes the socket out of tc, so that c keeps only a
+// descriptor (tc's buffers and poller state are freed), and puts c in
+// event-loop mode.
+func (c *Conn) takeSocket(tc *net.TCPConn) error {
 	fd, err := dupSocket(tc)
 	if err != nil {
-		d.remove(c)
 		return err
 	}
 	c.wmu.Lock()
 	c.fd, c.onLoop, c.nc = int32(fd), true, nil
 	c.wmu.Unlock()
 	tc.Close() // fd still refers to the socket: no FIN is sent
+	return nil
+}
+
+// serveOnLoop registers c, which is in d.conns, with its loop.
+func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
 	if len(pending) > 0 && !c.feed(pending) {
 		c.finish()
 		return nil
 	}
+	fd := int(c.fd)
 	l := c.loop()
 	l.mu.Lock()
 	if fd >= len(l.conns) {

@@ -22,10 +22,9 @@ func startLoops(*Dispatcher, int) ([]*loop, error) { return nil, ErrNoEventLoop 
 
 func stopLoops([]*loop) {}
 
-func (d *Dispatcher) serveOnLoop(c *Conn, tc *net.TCPConn, pending []byte) error {
-	go c.readLoop(pending)
-	return nil
-}
+func (c *Conn) takeSocket(*net.TCPConn) error { return ErrNoEventLoop }
+
+func (d *Dispatcher) serveOnLoop(*Conn, []byte) error { return ErrNoEventLoop }
 
 func (c *Conn) sendFD(hdr, payload []byte) error {
 	c.wmu.Unlock()
