@@ -1,15 +1,29 @@
 package wss
 
 import (
+	"errors"
+	"net"
+	"runtime"
 	"sync"
 )
 
 // Dispatcher reads from the connections it serves and calls their
 // handlers: the reference's socket dispatcher. Safe for concurrent use.
+//
+// On Linux it waits with a few epoll event loops: each waits on many
+// sockets, reads into a buffer of its own and calls the handlers of the
+// messages that arrived, so an idle connection holds no goroutine and no
+// buffer. By default handlers run on the loop: a handler that blocks for
+// long delays every connection of its loop (as with the reference), and
+// DispatcherConfig.OffLoop is for handlers that block. Connections that are
+// not plain TCP (TLS) and other systems get a goroutine per connection.
 type Dispatcher struct {
-	mu    sync.Mutex
-	conns map[*Conn]struct{}
-	lifecycle
+	mu        sync.Mutex
+	conns     map[*Conn]struct{}
+	lifecycle // admission, timeouts and shutdown: limits.go, timeouts.go, shutdown.go
+
+	offLoop bool
+	loops   []*loop // nil in goroutine mode
 }
 
 // Mode selects how a Dispatcher waits for readable connections.
@@ -20,11 +34,16 @@ const (
 	// goroutine per connection elsewhere and for connections that need one.
 	ModeAuto Mode = iota
 	// ModeEventLoop waits with a few event loops (epoll): an idle
-	// connection holds no goroutine and no buffer.
+	// connection holds no goroutine and no buffer. Connections that are not
+	// *net.TCPConn (TLS) still get a goroutine each. NewDispatcher fails
+	// with ErrNoEventLoop where the system has no event loop.
 	ModeEventLoop
 	// ModeGoroutine reads each connection with a goroutine of its own.
 	ModeGoroutine
 )
+
+// ErrNoEventLoop: ModeEventLoop was asked for on a system without epoll.
+var ErrNoEventLoop = errors.New("wss: event loops are not supported on this system")
 
 // DispatcherConfig holds a Dispatcher's settings; the zero value (or nil)
 // uses the defaults.
@@ -32,6 +51,13 @@ type DispatcherConfig struct {
 	Mode Mode
 	// Loops is the number of event loops; 0 means GOMAXPROCS.
 	Loops int
+	// OffLoop runs handlers off the event loops, for handlers that block
+	// (on a database, a lock, a slow peer's Write): a connection with input
+	// gets a goroutine that reads it and calls its handler, and gives the
+	// goroutine up once it has nothing more to read. Messages of one
+	// connection are still handled one at a time, in order. It costs a
+	// goroutine start per burst of input. Goroutine mode ignores it.
+	OffLoop bool
 	// MaxConnections bounds the connections served at once, those in their
 	// handshake included; 0 means no limit. Requests beyond it are answered
 	// 503 Service Unavailable before any upgrade.
@@ -40,9 +66,28 @@ type DispatcherConfig struct {
 
 // NewDispatcher returns a Dispatcher with the settings of cfg.
 func NewDispatcher(cfg *DispatcherConfig) (*Dispatcher, error) {
-	d := &Dispatcher{conns: make(map[*Conn]struct{})}
-	if cfg != nil {
-		d.maxConns = cfg.MaxConnections
+	if cfg == nil {
+		cfg = &DispatcherConfig{}
+	}
+	d := &Dispatcher{conns: make(map[*Conn]struct{}), offLoop: cfg.OffLoop}
+	d.maxConns = cfg.MaxConnections
+	mode := cfg.Mode
+	if mode == ModeAuto {
+		mode = ModeGoroutine
+		if eventLoopSupported {
+			mode = ModeEventLoop
+		}
+	}
+	if mode == ModeEventLoop {
+		n := cfg.Loops
+		if n <= 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		loops, err := startLoops(d, n)
+		if err != nil {
+			return nil, err
+		}
+		d.loops = loops
 	}
 	return d, nil
 }
@@ -67,14 +112,24 @@ func (d *Dispatcher) Len() int {
 // serve starts reading c; pending holds bytes the peer sent before the
 // handshake completed.
 func (d *Dispatcher) serve(c *Conn, pending []byte) error {
+	// A TCP connection of an event-loop Dispatcher leaves goroutine mode
+	// before others can see it in d.conns.
+	if tc, ok := c.nc.(*net.TCPConn); ok && d.loops != nil {
+		if err := c.takeSocket(tc); err != nil {
+			return err
+		}
+	}
 	d.mu.Lock()
 	if d.shuttingDown {
 		d.mu.Unlock()
-		return ErrShutdown
+		return ErrShutdown // Connect says goodbye and lets the socket go
 	}
 	d.conns[c] = struct{}{}
 	d.watch(c)
 	d.mu.Unlock()
+	if c.onLoop {
+		return d.serveOnLoop(c, pending)
+	}
 	go c.readLoop(pending)
 	return nil
 }
@@ -89,10 +144,14 @@ func (d *Dispatcher) remove(c *Conn) {
 // readBufSize is the read buffer of a goroutine-mode connection.
 const readBufSize = 16 << 10
 
-// readLoop serves c with a goroutine of its own.
+// readLoop serves c with a goroutine of its own. A TCP connection waits
+// for input without a buffer, so an idle one holds only its goroutine.
 func (c *Conn) readLoop(pending []byte) {
 	defer c.finish()
 	if len(pending) > 0 && !c.feed(pending) {
+		return
+	}
+	if c.readRaw() {
 		return
 	}
 	b := getBuf(readBufSize)

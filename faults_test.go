@@ -51,10 +51,10 @@ func TestPeerFaults(t *testing.T) {
 			p.nc.Close()
 		}, StatusConnLost},
 	} {
-		for _, m := range dispatcherModes {
+		for _, m := range dispatcherModes() {
 			t.Run(tc.name+"/"+m.name, func(t *testing.T) {
 				log := newCloseLog()
-				ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1}, log)
+				ts := startHardServer(t, modeConfig(m.cfg), &Config{PingInterval: -1}, log)
 				p := dialPeer(t, ts.addr)
 				<-log.onOpen
 				tc.act(p)
@@ -84,11 +84,11 @@ func TestConnectDisconnectCyclesNoGrowth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("10,000 connections")
 	}
-	for _, m := range dispatcherModes {
+	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
 			log.onFrame = func(c *Conn, data []byte, text bool) { c.Write(data, text) }
-			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, &Config{}, log)
+			ts := startHardServer(t, modeConfig(m.cfg), &Config{}, log)
 			run := func(n int) {
 				const workers = 4
 				var wg sync.WaitGroup

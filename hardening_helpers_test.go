@@ -102,14 +102,8 @@ func startHardServer(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *clo
 	return ts
 }
 
-// dispatcherModes are the modes every lifecycle test runs in.
-var dispatcherModes = []struct {
-	name string
-	mode Mode
-}{
-	{"goroutine", ModeGoroutine},
-	{"eventloop", ModeEventLoop},
-}
+// modeConfig returns a copy of a mode's DispatcherConfig (see dispatcherModes).
+func modeConfig(c DispatcherConfig) *DispatcherConfig { return &c }
 
 // rawPeer is a client speaking frames byte by byte over a real socket.
 type rawPeer struct {

@@ -40,10 +40,12 @@ func getStatus(t *testing.T, addr, extraHeader string) int {
 // Beyond MaxConnections a request is answered 503 without an upgrade; a
 // slot frees when a connection ends.
 func TestMaxConnectionsAnswers503(t *testing.T) {
-	for _, m := range dispatcherModes {
+	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
-			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode, MaxConnections: 2}, &Config{PingInterval: -1}, log)
+			dc := m.cfg
+			dc.MaxConnections = 2
+			ts := startHardServer(t, &dc, &Config{PingInterval: -1}, log)
 			p1 := dialPeer(t, ts.addr)
 			dialPeer(t, ts.addr)
 			<-log.onOpen
@@ -176,10 +178,10 @@ func TestMemoryBoundedUnderMaxSizeFrameHeaders(t *testing.T) {
 		t.Skip("1,000 connections")
 	}
 	const conns = 1000
-	for _, m := range dispatcherModes {
+	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			cfg := &Config{PingInterval: -1}
-			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, cfg, newCloseLog())
+			ts := startHardServer(t, modeConfig(m.cfg), cfg, newCloseLog())
 			heap0, rss0 := serverMemory(t)
 			stop := startFloodProcess(t, ts.addr, conns, int(cfg.maxMessageSize()))
 			for range conns {

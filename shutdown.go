@@ -17,6 +17,7 @@ type lifecycle struct {
 	slots        int // connections admitted and not yet ended
 	shuttingDown bool
 	drained      chan struct{} // closed when shutting down and no connection is left
+	loopsStopped sync.Once
 
 	sweep        sweeper
 	sweepActions sync.WaitGroup
@@ -35,21 +36,42 @@ type lifecycle struct {
 // Shutdown does not stop an http.Server: shut that down first so that no
 // new request arrives.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	return d.shutdown(ctx, true)
+}
+
+// Close drops every connection at once, without close handshakes (their
+// OnClose gets StatusShutdown), and returns once every OnClose has
+// returned and every goroutine of d, event loops included, has ended.
+// Like Shutdown, it refuses new connections from then on (ErrShutdown,
+// which wraps ErrClosed). Safe for concurrent use.
+func (d *Dispatcher) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = d.shutdown(ctx, false)
+	return nil
+}
+
+func (d *Dispatcher) shutdown(ctx context.Context, graceful bool) error {
 	conns, drained := d.beginShutdown()
 	var closers sync.WaitGroup
-	for _, c := range conns {
-		closers.Go(func() { _ = c.Close(StatusGoingAway) })
+	if graceful {
+		for _, c := range conns {
+			closers.Go(func() { _ = c.Close(StatusGoingAway) })
+		}
 	}
 	var err error
 	select {
 	case <-drained:
 	case <-ctx.Done():
-		err = ctx.Err()
+		if graceful {
+			err = ctx.Err()
+		}
 		d.dropAll(StatusShutdown)
 		<-drained
 	}
 	closers.Wait()
 	d.stopSweeper()
+	d.loopsStopped.Do(func() { stopLoops(d.loops) })
 	return err
 }
 

@@ -37,11 +37,11 @@ func (p *rawPeer) answerClose() (int, error) {
 // queued, lets the close handshakes finish, and leaves no goroutine or
 // file descriptor of wss behind.
 func TestShutdownClosesWithGoingAway(t *testing.T) {
-	for _, m := range dispatcherModes {
+	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			fds := openFDs(t)
 			log := newCloseLog()
-			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1}, log)
+			ts := startHardServer(t, modeConfig(m.cfg), &Config{PingInterval: -1}, log)
 			const n = 20
 			peers := make([]*rawPeer, n)
 			conns := make([]*Conn, n)
@@ -137,11 +137,11 @@ func (r *responseRecorder) WriteHeader(s int)           { r.status = s }
 // When ctx ends before the peers answer, Shutdown drops them: OnClose gets
 // StatusShutdown, Shutdown returns ctx's error, and nothing of wss remains.
 func TestShutdownDropsPeersAtDeadline(t *testing.T) {
-	for _, m := range dispatcherModes {
+	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			fds := openFDs(t)
 			log := newCloseLog()
-			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1, CloseTimeout: time.Minute}, log)
+			ts := startHardServer(t, modeConfig(m.cfg), &Config{PingInterval: -1, CloseTimeout: time.Minute}, log)
 			const n = 10
 			peers := make([]*rawPeer, n)
 			for i := range peers {
@@ -177,10 +177,10 @@ func TestShutdownDropsPeersAtDeadline(t *testing.T) {
 // Write, Close and Shutdown from many goroutines at once: every OnClose is
 // called once, every call returns, nothing of wss remains (run with -race).
 func TestConcurrentWriteCloseShutdown(t *testing.T) {
-	for _, m := range dispatcherModes {
+	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
-			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1, CloseTimeout: time.Second}, log)
+			ts := startHardServer(t, modeConfig(m.cfg), &Config{PingInterval: -1, CloseTimeout: time.Second}, log)
 			const n, writers = 16, 4
 			var peersDone sync.WaitGroup
 			conns := make([]*Conn, n)

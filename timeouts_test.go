@@ -60,11 +60,11 @@ func TestHandshakeTimeoutDropsPartialRequest(t *testing.T) {
 // IdleTimeout closes a connection whose peer sends no data frame with 1001,
 // and OnClose reports StatusIdleTimeout; pings do not count as activity.
 func TestIdleTimeoutClosesSilentPeer(t *testing.T) {
-	for _, m := range dispatcherModes {
+	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{IdleTimeout: 150 * time.Millisecond, PingInterval: -1}
-			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
+			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
 			p := dialPeer(t, ts.addr)
 			p.send(true, opText, []byte("hello")) // activity, then only pings
 			stop := make(chan struct{})
@@ -93,11 +93,11 @@ func TestIdleTimeoutClosesSilentPeer(t *testing.T) {
 // A silent peer gets keepalive pings; one that answers stays, one that
 // stops answering is dropped with StatusPongTimeout.
 func TestKeepalivePingAndPongTimeout(t *testing.T) {
-	for _, m := range dispatcherModes {
+	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{PingInterval: 60 * time.Millisecond, PongTimeout: 100 * time.Millisecond}
-			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
+			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
 			p := dialPeer(t, ts.addr)
 			for i := range 3 {
 				f, err := p.readFrame()
@@ -129,7 +129,7 @@ func TestKeepalivePingAndPongTimeout(t *testing.T) {
 // A peer that stops reading while the server writes is dropped after
 // WriteTimeout, with StatusWriteTimeout.
 func TestWriteTimeoutDropsPeerThatStopsReading(t *testing.T) {
-	for _, m := range dispatcherModes {
+	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{WriteTimeout: 200 * time.Millisecond, PingInterval: -1}
@@ -145,7 +145,7 @@ func TestWriteTimeoutDropsPeerThatStopsReading(t *testing.T) {
 					}
 				}()
 			}
-			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
+			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
 			p := dialPeer(t, ts.addr)
 			p.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
 			p.send(true, opBinary, []byte("go"))
@@ -162,11 +162,11 @@ func TestWriteTimeoutDropsPeerThatStopsReading(t *testing.T) {
 // A peer that never answers our close frame is dropped after CloseTimeout,
 // with StatusCloseTimeout.
 func TestCloseTimeoutDropsPeerThatDoesNotAnswer(t *testing.T) {
-	for _, m := range dispatcherModes {
+	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{CloseTimeout: 150 * time.Millisecond, PingInterval: -1}
-			ts := startHardServer(t, &DispatcherConfig{Mode: m.mode}, cfg, log)
+			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
 			p := dialPeer(t, ts.addr)
 			c := <-log.onOpen
 			if err := c.Close(StatusNormalClosure); err != nil {

@@ -95,11 +95,11 @@ func TestTLSWithNodeClient(t *testing.T) {
 	if _, err := os.Stat("/usr/share/nodejs/ws"); err != nil {
 		t.Skip("node-ws is not installed")
 	}
-	for _, m := range dispatcherModes {
+	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
 			log.onFrame = func(c *Conn, data []byte, text bool) { c.Write(data, text) }
-			ts := startTLSServer(t, &DispatcherConfig{Mode: m.mode}, nil, log)
+			ts := startTLSServer(t, modeConfig(m.cfg), nil, log)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, "node", "-e", nodeEchoClient, "--", "wss://"+ts.addr+"/")
@@ -122,10 +122,10 @@ func TestTLSWithNodeClient(t *testing.T) {
 // Over TLS, a protocol error still gets its close frame to the peer, and
 // Shutdown sends 1001 and leaves nothing behind.
 func TestTLSProtocolErrorAndShutdown(t *testing.T) {
-	for _, m := range dispatcherModes {
+	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
-			ts := startTLSServer(t, &DispatcherConfig{Mode: m.mode}, &Config{PingInterval: -1}, log)
+			ts := startTLSServer(t, modeConfig(m.cfg), &Config{PingInterval: -1}, log)
 			bad := dialTLSRaw(t, ts.addr)
 			<-log.onOpen
 			bad.send(true, opcode(3), nil) // reserved opcode

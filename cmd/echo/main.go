@@ -33,12 +33,19 @@ func main() {
 	keyFile := flag.String("tls-key", "", "TLS private key file (PEM)")
 	maxConns := flag.Int("max-conns", 0, "connections served at once (0: no limit); the excess is answered 503")
 	grace := flag.Duration("grace", 5*time.Second, "how long shutdown waits for close handshakes")
+	dispatcher := flag.String("dispatcher", "auto", "how connections are read: auto, epoll or goroutine")
+	offLoop := flag.Bool("offloop", false, "run handlers off the event loops")
 	flag.Parse()
 	if (*certFile == "") != (*keyFile == "") {
 		log.Fatal("echo: -tls-cert and -tls-key go together")
 	}
 
-	d, err := wss.NewDispatcher(&wss.DispatcherConfig{MaxConnections: *maxConns})
+	modes := map[string]wss.Mode{"auto": wss.ModeAuto, "epoll": wss.ModeEventLoop, "goroutine": wss.ModeGoroutine}
+	mode, ok := modes[*dispatcher]
+	if !ok {
+		log.Fatalf("echo: -dispatcher must be auto, epoll or goroutine, not %q", *dispatcher)
+	}
+	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode, OffLoop: *offLoop, MaxConnections: *maxConns})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,10 +58,10 @@ func main() {
 	served := make(chan error, 1)
 	go func() {
 		if *certFile != "" {
-			log.Printf("echo: listening on wss://%s", *addr)
+			log.Printf("echo: listening on wss://%s (dispatcher %s)", *addr, *dispatcher)
 			served <- srv.ListenAndServeTLS(*certFile, *keyFile)
 		} else {
-			log.Printf("echo: listening on ws://%s", *addr)
+			log.Printf("echo: listening on ws://%s (dispatcher %s)", *addr, *dispatcher)
 			served <- srv.ListenAndServe()
 		}
 	}()
