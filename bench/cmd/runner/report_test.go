@@ -25,7 +25,7 @@ func TestRatios(t *testing.T) {
 		col    column
 		want   string
 	}{
-		{"wss", column{"msg/s", []string{"echo64"}, msgsPerSec}, "60 (f ×0.60, r ×1.50)"}, // median 60; best rival a: 40
+		{"wss", column{"msg/s", []string{"echo64"}, msgsPerSec}, "60 (f ×0.60, r ×1.50)"},   // median 60; best rival a: 40
 		{"wss", column{"cpu", []string{"echo64"}, cpuPerMsg}, "25.0 µs (f ×2.50, r ×0.71)"}, // best rival b: 35
 		{"floor", column{"cpu", []string{"echo64"}, cpuPerMsg}, "10.0 µs (r ×0.29)"},
 		{"b", column{"cpu", []string{"echo64"}, cpuPerMsg}, "35.0 µs† (f ×3.50, r ×1.00)"},
