@@ -92,9 +92,11 @@ ws.on('error', (e) => { console.log('error: ' + e.message); process.exit(1); });
 // The server speaks wss:// (TLS from crypto/tls) with a real client, Node's
 // ws, in both dispatcher modes.
 func TestTLSWithNodeClient(t *testing.T) {
-	if _, err := os.Stat("/usr/share/nodejs/ws"); err != nil {
-		t.Skip("node-ws is not installed")
+	_, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat("/usr/share/nodejs/ws/package.json")
 	}
+	requireTool(t, "Node's ws (node-ws)", err)
 	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
