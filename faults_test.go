@@ -178,3 +178,41 @@ func heapAfterGC() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+// A peer that floods pings and reads nothing cannot make the server queue
+// pongs without end: the pong writes back up, and the connection is
+// dropped by the write or keepalive deadline.
+func TestPingFloodWithoutReading(t *testing.T) {
+	for _, m := range dispatcherModes() {
+		t.Run(m.name, func(t *testing.T) {
+			log := newCloseLog()
+			cfg := &Config{WriteTimeout: 200 * time.Millisecond, PingInterval: 100 * time.Millisecond, PongTimeout: 100 * time.Millisecond}
+			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
+			p := dialPeer(t, ts.addr)
+			p.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
+			<-log.onOpen
+			ping := frameBytes(true, opPing, make([]byte, 125))
+			flood := make([]byte, 0, 64*len(ping))
+			for range 64 {
+				flood = append(flood, ping...)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for {
+					p.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+					if _, err := p.nc.Write(flood); err != nil {
+						return
+					}
+				}
+			}()
+			s := log.wait(t)
+			t.Logf("dropped with status %d", s)
+			if s != StatusWriteTimeout && s != StatusPongTimeout {
+				t.Fatalf("OnClose %d, want StatusWriteTimeout or StatusPongTimeout", s)
+			}
+			p.nc.Close()
+			<-done
+		})
+	}
+}
