@@ -141,6 +141,9 @@ func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 		q.segs[0] = nil
 		q.segs = q.segs[1:]
 		s.finish(nil)
+		// Output that waited for the peer went out: the peer is alive,
+		// even if its answers wait unread while reading is paused.
+		c.touch()
 	}
 	q.timer.Stop()
 	c.out.Store(nil)

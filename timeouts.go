@@ -1,7 +1,6 @@
 package wss
 
 import (
-	"errors"
 	"sync/atomic"
 	"time"
 )
@@ -223,6 +222,7 @@ const (
 type sweepDue struct {
 	c    *Conn
 	what int
+	now  int64
 }
 
 // sweepChunk checks the entries of chunk i at time now and appends what is
@@ -251,7 +251,7 @@ func (d *Dispatcher) sweepChunk(i int, now int64, due []sweepDue) ([]sweepDue, b
 		if what == duePing {
 			e.pingAt.Store(now)
 		}
-		due = append(due, sweepDue{c, what})
+		due = append(due, sweepDue{c, what, now})
 	}
 	return due, true
 }
@@ -293,7 +293,7 @@ func (d *Dispatcher) sweepAction(x sweepDue) {
 		case dueIdle:
 			x.c.closeIdle()
 		case duePing:
-			x.c.keepalive()
+			x.c.keepalive(x.now)
 		case duePong:
 			x.c.drop(StatusPongTimeout)
 		}
@@ -316,18 +316,17 @@ func (d *Dispatcher) stopSweeper() {
 	d.sweepActions.Wait()
 }
 
-// keepalive sends a ping unless a write is in progress, which shows the
-// connection is busy (and is bounded by WriteTimeout anyway). The sweeper
-// has set the pong deadline; a connection that starts closing meanwhile
-// is no longer checked.
-func (c *Conn) keepalive() {
+// keepalive sends a ping unless a write is in progress: then the peer is
+// taking our output (or WriteTimeout will drop it), and the ping waits for
+// a later tick, with no pong deadline meanwhile. The sweeper set the
+// deadline at now; a connection that starts closing is no longer checked.
+func (c *Conn) keepalive(now int64) {
 	if !c.wmu.TryLock() {
+		c.live.pingAt.CompareAndSwap(now, 0)
 		return
 	}
 	c.wmu.Unlock()
-	if err := c.writeFrame(opPing, nil); err != nil && !errors.Is(err, ErrClosed) {
-		return // dropped by the failed write
-	}
+	_ = c.writeFrame(opPing, nil) // a failed write drops the connection
 }
 
 // closeIdle closes a connection whose peer sent no data frame for

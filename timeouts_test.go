@@ -227,3 +227,52 @@ func BenchmarkSweepIdleConnections(b *testing.B) {
 	d.mu.Unlock()
 	d.stopSweeper()
 }
+
+// A silent peer that takes a continuous stream of messages, and answers
+// the pings that get between them, is never dropped by keepalive: while a
+// write is in progress no ping is due, so no pong deadline runs.
+func TestKeepaliveSpareBusyStream(t *testing.T) {
+	for _, m := range dispatcherModes() {
+		t.Run(m.name, func(t *testing.T) {
+			log := newCloseLog()
+			cfg := &Config{PingInterval: 30 * time.Millisecond, PongTimeout: 60 * time.Millisecond}
+			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
+			p := dialPeer(t, ts.addr)
+			c := <-log.onOpen
+			stop := make(chan struct{})
+			streamed := make(chan error, 1)
+			go func() {
+				msg := make([]byte, 64<<10)
+				for {
+					select {
+					case <-stop:
+						streamed <- nil
+						return
+					default:
+					}
+					if err := c.Write(msg, false); err != nil {
+						streamed <- err
+						return
+					}
+				}
+			}()
+			pings := 0
+			for end := time.Now().Add(time.Second); time.Now().Before(end); {
+				f, err := p.readFrame()
+				if err != nil {
+					t.Fatalf("after %d pings: %v", pings, err)
+				}
+				if f.op == opPing {
+					pings++
+					p.send(true, opPong, f.payload)
+				}
+			}
+			close(stop)
+			go io.Copy(io.Discard, p.br)
+			if err := <-streamed; err != nil {
+				t.Fatalf("stream ended: %v (OnClose %v)", err, log.statuses)
+			}
+			t.Logf("%d pings answered during the stream", pings)
+		})
+	}
+}
