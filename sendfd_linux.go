@@ -111,13 +111,14 @@ func (c *Conn) flushOut() bool {
 	if q := c.out.Load(); q != nil {
 		err = c.flushLocked(q, true)
 	}
-	c.paused = err == unix.EAGAIN
+	paused := err == unix.EAGAIN
+	c.paused = paused // guarded by wmu: read it only while holding that
 	c.wmu.Unlock()
 	c.fdRelease()
 	if err != nil && err != unix.EAGAIN {
 		c.drop(StatusConnLost)
 	}
-	return !c.paused
+	return !paused
 }
 
 // flushLocked writes q until it is empty (nil) or the socket is full
