@@ -60,7 +60,9 @@ type Config struct {
 	IdleTimeout time.Duration
 	// PingInterval is how long a peer may stay silent (nothing at all
 	// received) before it is sent a keepalive ping; zero means
-	// DefaultPingInterval, a negative value turns keepalive off.
+	// DefaultPingInterval, a negative value turns keepalive off. A write in
+	// progress postpones the ping: a peer taking our output is alive, and
+	// one that is not is dropped by WriteTimeout.
 	PingInterval time.Duration
 	// PongTimeout is how long a pinged peer has to send anything (its pong)
 	// before the connection is dropped with StatusPongTimeout; zero means
