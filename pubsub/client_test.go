@@ -1,21 +1,14 @@
 package pubsub
 
 import (
-	"bufio"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/binary"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wssgo/wss"
+	"github.com/wssgo/wss/internal/wstest"
 )
 
 // server serves WebSocket connections on a loopback socket; connected is
@@ -50,103 +43,43 @@ func newServer(t testing.TB, ps *PubSub, cfg *wss.Config) *server {
 	return s
 }
 
-// client is a minimal WebSocket client over a real socket: it sends the
-// opening handshake and reads the server's unmasked frames.
-type client struct {
-	nc net.Conn
-	br *bufio.Reader
-}
+// client wraps a test client.
+type client struct{ *wstest.Client }
+
+type frame = wstest.Frame
 
 // dial connects a client and returns it with the server side's Conn.
 func (s *server) dial(t testing.TB) (*client, *wss.Conn) {
 	t.Helper()
-	addr := strings.TrimPrefix(s.url, "http://")
-	nc, err := net.Dial("tcp", addr)
+	cl, err := wstest.Dial(s.url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { nc.Close() })
-	var key [16]byte
-	rand.Read(key[:])
-	fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", addr, base64.StdEncoding.EncodeToString(key[:]))
-	br := bufio.NewReaderSize(nc, 64<<10)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("handshake: %s", resp.Status)
-	}
+	t.Cleanup(func() { cl.Close() })
 	select {
 	case c := <-s.conns:
-		return &client{nc: nc, br: br}, c
+		return &client{cl}, c
 	case <-time.After(5 * time.Second):
 		t.Fatal("server did not report the connection")
 		return nil, nil
 	}
 }
 
-// frame is a message as read from the wire.
-type frame struct {
-	op      byte
-	payload []byte
-}
+func (c *client) read() (frame, error) { return c.Read() }
 
-// read reads one unfragmented frame.
-func (c *client) read() (frame, error) {
-	var h [2]byte
-	if _, err := io.ReadFull(c.br, h[:]); err != nil {
-		return frame{}, err
-	}
-	n := uint64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var b [2]byte
-		if _, err := io.ReadFull(c.br, b[:]); err != nil {
-			return frame{}, err
-		}
-		n = uint64(binary.BigEndian.Uint16(b[:]))
-	case 127:
-		var b [8]byte
-		if _, err := io.ReadFull(c.br, b[:]); err != nil {
-			return frame{}, err
-		}
-		n = binary.BigEndian.Uint64(b[:])
-	}
-	if h[0]&0x80 == 0 || h[1]&0x80 != 0 {
-		return frame{}, fmt.Errorf("unexpected frame header %x", h)
-	}
-	p := make([]byte, n)
-	if _, err := io.ReadFull(c.br, p); err != nil {
-		return frame{}, err
-	}
-	return frame{op: h[0] & 0x0f, payload: p}, nil
-}
-
-// closeCode reads frames until a close frame and returns its code; the
-// data frames before it are returned too.
+// readUntilClose reads frames until a close frame and returns its code
+// and the data frames before it.
 func (c *client) readUntilClose() (data []frame, code int, err error) {
 	for {
-		f, err := c.read()
+		f, err := c.Read()
 		if err != nil {
 			return data, 0, err
 		}
-		if f.op == 8 {
-			if len(f.payload) < 2 {
-				return data, wss.StatusNoStatus, nil
-			}
-			return data, int(binary.BigEndian.Uint16(f.payload)), nil
+		if f.Op == wstest.OpClose {
+			return data, f.CloseCode(), nil
 		}
 		data = append(data, f)
 	}
-}
-
-// sendClose sends a masked close frame with code.
-func (c *client) sendClose(code int) error {
-	f := []byte{0x88, 0x82, 0, 0, 0, 0, byte(code >> 8), byte(code)}
-	_, err := c.nc.Write(f)
-	return err
 }
 
 // collector reads text messages of a client in the background.
@@ -166,11 +99,11 @@ func (c *client) collect() *collector {
 				col.done <- err
 				return
 			}
-			if f.op == 8 {
+			if f.Op == wstest.OpClose {
 				col.done <- nil
 				return
 			}
-			col.got <- string(f.payload)
+			col.got <- string(f.Payload)
 		}
 	}()
 	return col

@@ -46,16 +46,16 @@ func TestPublishReachesSubscribersOfTheTopicOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.op != 1 || string(f.payload) != "hello" {
-			t.Errorf("subscriber %d got op %d %q, want text %q", i, f.op, f.payload, want[2:])
+		if f.Op != 1 || string(f.Payload) != "hello" {
+			t.Errorf("subscriber %d got op %d %q, want text %q", i, f.Op, f.Payload, want[2:])
 		}
 	}
 	f, err := clB.read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.op != 2 || !bytes.Equal(f.payload, []byte{1, 2, 3}) {
-		t.Errorf("topic b got op %d %x, want binary 010203", f.op, f.payload)
+	if f.Op != 2 || !bytes.Equal(f.Payload, []byte{1, 2, 3}) {
+		t.Errorf("topic b got op %d %x, want binary 010203", f.Op, f.Payload)
 	}
 }
 
@@ -99,8 +99,8 @@ func TestUnsubscribeStopsDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(f.payload) != "for you" {
-		t.Fatalf("got %q, want %q", f.payload, "for you")
+	if string(f.Payload) != "for you" {
+		t.Fatalf("got %q, want %q", f.Payload, "for you")
 	}
 	if n := ps.Subscribers("a"); n != 0 {
 		t.Fatalf("Subscribers(a) = %d after Unsubscribe", n)
@@ -114,7 +114,7 @@ func TestClosedConnectionLeavesAllTopics(t *testing.T) {
 	for _, name := range []string{"a", "b", "c"} {
 		ps.Subscribe(c, name)
 	}
-	if err := cl.sendClose(wss.StatusGoingAway); err != nil {
+	if err := cl.SendClose(wss.StatusGoingAway); err != nil {
 		t.Fatal(err)
 	}
 	if status := <-srv.ended; status != wss.StatusGoingAway {
@@ -227,8 +227,8 @@ func TestSlowSubscriberIsClosedWithoutStallingOthers(t *testing.T) {
 		t.Fatalf("slow subscriber got %d of %d messages, want a strict prefix", len(data), n)
 	}
 	for i, f := range data {
-		if want := fmt.Sprintf("%06d", i); string(f.payload[:6]) != want {
-			t.Fatalf("slow subscriber message %d is %.6q", i, f.payload)
+		if want := fmt.Sprintf("%06d", i); string(f.Payload[:6]) != want {
+			t.Fatalf("slow subscriber message %d is %.6q", i, f.Payload)
 		}
 	}
 }
