@@ -78,12 +78,12 @@ type Hub struct {
 
 	nextID atomic.Uint64
 
-	mu       sync.Mutex
-	clients  map[*wss.Conn]*client
-	rooms    map[string]*room
-	lastSeen map[string]time.Time // other nodes, by id
-	closing  bool
-	drained  chan struct{} // closed when the last client has gone, once closing
+	mu        sync.Mutex
+	clients   map[*wss.Conn]*client
+	rooms     map[string]*room
+	lastSeen  map[string]time.Time // other nodes, by id
+	closing   bool
+	drained   chan struct{} // closed when the last client has gone, once closing
 	isDrained bool
 
 	// announce orders this node's membership changes with its roster
