@@ -5,8 +5,10 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   ws: null,
-  nick: localStorage.getItem("chat.nick") || "",
-  room: roomFromHash() || localStorage.getItem("chat.room") || "lobby",
+  // The nickname and room of this tab survive a reload (sessionStorage);
+  // the last nickname used only pre-fills the login form of new tabs.
+  nick: sessionStorage.getItem("chat.nick") || "",
+  room: roomFromHash() || sessionStorage.getItem("chat.room") || "lobby",
   joined: false,
   maxText: 2000,
   maxImage: 1 << 20,
@@ -73,8 +75,9 @@ function handle(msg) {
       state.room = msg.room;
       state.maxText = msg.maxText || state.maxText;
       state.maxImage = msg.maxImage || state.maxImage;
-      localStorage.setItem("chat.nick", msg.nick);
-      localStorage.setItem("chat.room", msg.room);
+      sessionStorage.setItem("chat.nick", msg.nick);
+      sessionStorage.setItem("chat.room", msg.room);
+      localStorage.setItem("chat.lastNick", msg.nick);
       rememberRoom(msg.room);
       if (roomFromHash() !== msg.room) history.replaceState(null, "", "#" + encodeURIComponent(msg.room));
       $("login").hidden = true;
@@ -361,7 +364,7 @@ document.addEventListener("paste", (e) => {
 
 // ---- start ----
 
-$("nick-input").value = state.nick;
+$("nick-input").value = state.nick || localStorage.getItem("chat.lastNick") || "";
 $("login-room").value = state.room === "lobby" ? "" : state.room;
 $("login").hidden = !!state.nick;
 rememberRoom(state.room);
