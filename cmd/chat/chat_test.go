@@ -237,14 +237,14 @@ func TestTwoNodesThroughNATS(t *testing.T) {
 // reading is closed by the slow-consumer policy (1008); the others get
 // every message and see it leave.
 func TestSlowClientIsDisconnectedOthersKeepReceiving(t *testing.T) {
-	s := startChat(t, config{maxMessage: 64 << 10, writeTimeout: time.Second, closeTimeout: time.Second})
+	s := startChat(t, config{maxMessage: 1 << 20, writeTimeout: time.Second, closeTimeout: time.Second})
 	slow := dialChat(t, s)
 	slow.join("slow", "lobby")
 	ann, bob := dialChat(t, s), dialChat(t, s)
 	ann.join("ann", "lobby")
 	bob.join("bob", "lobby")
 	pic := pngImage(t, 128, 128)
-	pic = append(pic, make([]byte, 60<<10-len(pic))...) // trailing bytes: still a PNG to the sniffer
+	pic = append(pic, make([]byte, 1000<<10-len(pic))...) // trailing bytes: still a PNG to the sniffer
 	left := false
 	for i := 0; !left; i++ {
 		if i == 2000 {

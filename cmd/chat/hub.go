@@ -63,8 +63,7 @@ type client struct {
 
 // room is what a node knows of one room.
 type room struct {
-	history [][]byte // client frames, oldest first; text or binary
-	binary  []bool
+	history []*wss.PreparedMessage // oldest first; framed once, sent to each joiner
 	size    int
 	members map[string]map[string]member // node -> client id -> member
 }
@@ -131,23 +130,40 @@ func NewHub(ps *pubsub.PubSub, log *slog.Logger, maxImage int) *Hub {
 // Node returns this node's id.
 func (h *Hub) Node() string { return h.node }
 
-// NewHandler returns the wss.Handler of a new connection, or nil (403)
-// while shutting down.
-func (h *Hub) NewHandler(*http.Request) wss.Handler {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closing {
-		return nil
-	}
-	return h.ps.Handler(connHandler{h})
+// Serve returns the http.Handler of /ws: it upgrades each request to a
+// WebSocket served by d with cfg, one connHandler per connection.
+func (h *Hub) Serve(d *wss.Dispatcher, cfg *wss.Config) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cl := &client{id: fmt.Sprintf("%s-%d", h.node, h.nextID.Add(1))}
+		cl.conn = wss.New(h.ps.Handler(connHandler{h, cl}), d, cfg)
+		// Registered before the upgrade, so that Shutdown closes it even
+		// if it never sends anything.
+		h.mu.Lock()
+		if h.closing {
+			h.mu.Unlock()
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		h.clients[cl.conn] = cl
+		h.mu.Unlock()
+		if err := cl.conn.Upgrade(w, r); err != nil {
+			h.log.Debug("chat: upgrade failed", "err", err)
+			h.mu.Lock()
+			delete(h.clients, cl.conn)
+			h.checkDrainedLocked()
+			h.mu.Unlock()
+		}
+	})
 }
 
-// connHandler is the wss.Handler of every connection.
-type connHandler struct{ h *Hub }
+// connHandler is the wss.Handler of one connection.
+type connHandler struct {
+	h  *Hub
+	cl *client
+}
 
 func (ch connHandler) OnFrame(c *wss.Conn, data []byte, text bool) {
-	h := ch.h
-	cl := h.client(c)
+	h, cl := ch.h, ch.cl
 	var err error
 	if text {
 		err = h.onText(cl, data)
@@ -165,30 +181,18 @@ func (ch connHandler) OnFrame(c *wss.Conn, data []byte, text bool) {
 }
 
 func (ch connHandler) OnClose(c *wss.Conn, status int) {
-	h := ch.h
+	h, cl := ch.h, ch.cl
 	h.announce.Lock()
 	defer h.announce.Unlock()
 	h.mu.Lock()
-	cl := h.clients[c]
 	delete(h.clients, c)
 	h.checkDrainedLocked()
+	nick, room := cl.nick, cl.room
 	h.mu.Unlock()
-	if cl != nil && cl.nick != "" {
-		h.log.Info("chat: left", "client", cl.id, "nick", cl.nick, "room", cl.room, "status", status)
-		h.publish(&event{Kind: "leave", Client: cl.id, Room: cl.room, Nick: cl.nick, Status: status})
+	if nick != "" {
+		h.log.Info("chat: left", "client", cl.id, "nick", nick, "room", room, "status", status)
+		h.publish(&event{Kind: "leave", Client: cl.id, Room: room, Nick: nick, Status: status})
 	}
-}
-
-// client returns c's state, creating it on the first message.
-func (h *Hub) client(c *wss.Conn) *client {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	cl := h.clients[c]
-	if cl == nil {
-		cl = &client{conn: c, id: fmt.Sprintf("%s-%d", h.node, h.nextID.Add(1))}
-		h.clients[c] = cl
-	}
-	return cl
 }
 
 func (h *Hub) onText(cl *client, data []byte) error {
@@ -252,8 +256,11 @@ func (h *Hub) join(cl *client, nick, roomName string) error {
 			return nil
 		}
 		h.ps.Unsubscribe(cl.conn, roomTopic(cl.room))
-		h.publish(&event{Kind: "leave", Client: cl.id, Room: cl.room, Nick: cl.nick, Status: wss.StatusNormalClosure})
+		h.mu.Lock()
+		oldNick, oldRoom := cl.nick, cl.room
 		cl.nick = ""
+		h.mu.Unlock()
+		h.publish(&event{Kind: "leave", Client: cl.id, Room: oldRoom, Nick: oldNick, Status: wss.StatusNormalClosure})
 	}
 
 	h.mu.Lock()
@@ -271,8 +278,8 @@ func (h *Hub) join(cl *client, nick, roomName string) error {
 		MaxText: maxTextLen, MaxImage: h.maxImage})
 	count := len(r.history)
 	h.sendTo(cl.conn, &outbound{Type: "history", Room: roomName, Count: &count})
-	for i, frame := range r.history {
-		_ = h.ps.Send(cl.conn, frame, !r.binary[i])
+	for _, pm := range r.history {
+		_ = h.ps.SendPrepared(cl.conn, pm)
 	}
 	err = h.ps.Subscribe(cl.conn, roomTopic(roomName))
 	h.mu.Unlock()
@@ -356,7 +363,9 @@ func (h *Hub) onEvent(data []byte, text bool) {
 // keeps it in the room's history if keep is set.
 func (h *Hub) postLocked(roomName string, frame []byte, text, keep bool) {
 	if keep {
-		h.roomLocked(roomName).remember(frame, !text)
+		if err := h.roomLocked(roomName).remember(frame, !text); err != nil {
+			h.log.Warn("chat: history", "room", roomName, "err", err)
+		}
 	}
 	if err := h.ps.PublishLocal(roomTopic(roomName), frame, text); err != nil {
 		h.log.Warn("chat: relay", "room", roomName, "err", err)
@@ -479,15 +488,19 @@ func roomTopic(name string) string { return "room/" + name }
 
 // remember adds a frame to the history, dropping the oldest beyond
 // historyLen messages or historyBytes bytes.
-func (r *room) remember(frame []byte, binary bool) {
-	r.history = append(r.history, frame)
-	r.binary = append(r.binary, binary)
-	r.size += len(frame)
-	for len(r.history) > historyLen || (r.size > historyBytes && len(r.history) > 1) {
-		r.size -= len(r.history[0])
-		r.history[0] = nil
-		r.history, r.binary = r.history[1:], r.binary[1:]
+func (r *room) remember(frame []byte, binary bool) error {
+	pm, err := wss.NewPreparedMessage(frame, !binary)
+	if err != nil {
+		return err
 	}
+	r.history = append(r.history, pm)
+	r.size += pm.Len()
+	for len(r.history) > historyLen || (r.size > historyBytes && len(r.history) > 1) {
+		r.size -= r.history[0].Len()
+		r.history[0] = nil
+		r.history = r.history[1:]
+	}
+	return nil
 }
 
 func (r *room) addMember(node string, m member) {

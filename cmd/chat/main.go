@@ -77,8 +77,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		Backplane: bp,
 		Logger:    log,
 		// A tab that cannot keep up gets 1008 and reconnects; the page
-		// then gets the history again.
-		MaxQueueBytes:    4*cfg.maxMessage + 1<<20,
+		// then gets the history again. The queue holds the room's history
+		// on joining: its frames are shared, not copied, so the bound is
+		// larger than the memory a queue really adds.
+		MaxQueueBytes:    historyBytes + 4*cfg.maxMessage + 1<<20,
 		MaxQueueMessages: 2048,
 	})
 	if err != nil {
@@ -106,7 +108,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	}
 	sub, _ := fs.Sub(static, "static")
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", wss.HTTPHandler(disp, wcfg, hub.NewHandler))
+	mux.Handle("GET /ws", hub.Serve(disp, wcfg))
 	mux.Handle("GET /", pageHeaders(http.FileServerFS(sub)))
 
 	ln, err := net.Listen("tcp", cfg.addr)

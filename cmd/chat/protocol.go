@@ -21,7 +21,7 @@ const (
 	maxRoomLen   = 32   // characters
 	maxTextLen   = 2000 // characters of a chat message
 	historyLen   = 100  // messages kept per room
-	historyBytes = 32 << 20
+	historyBytes = 16 << 20
 	defaultRoom  = "lobby"
 )
 

@@ -52,7 +52,7 @@ func Dial(rawURL string) (*Client, error) {
 	fmt.Fprintf(nc, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
 		path, u.Host, base64.StdEncoding.EncodeToString(key[:]))
-	br := bufio.NewReaderSize(nc, 64<<10)
+	br := bufio.NewReaderSize(nc, 4<<10) // small: benchmarks hold thousands
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		nc.Close()
