@@ -119,6 +119,9 @@ func Connect(url string, opts *Options, extra ...nats.Option) (*Bus, error) {
 		return nil, fmt.Errorf("natsbus: connect %s: %w", url, err)
 	}
 	b.nc = nc
+	if !nc.IsConnected() {
+		b.log.Warn("natsbus: server unreachable, retrying in the background", "url", url)
+	}
 	return b, nil
 }
 
