@@ -464,8 +464,10 @@ func (h *Hub) Shutdown(timeout time.Duration) {
 	}
 	h.checkDrainedLocked()
 	h.mu.Unlock()
+	// Concurrently: a close frame to a client that stopped reading waits
+	// for its write timeout.
 	for _, c := range conns {
-		_ = c.Close(wss.StatusGoingAway)
+		go c.Close(wss.StatusGoingAway)
 	}
 	select {
 	case <-h.drained:
