@@ -183,3 +183,39 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestAnyTopicNameIsCarried: topic names that are not valid NATS subjects
+// (spaces, dots, wildcards, empty, non-ASCII) reach the other node intact,
+// and only the node's own topics are delivered.
+func TestAnyTopicNameIsCarried(t *testing.T) {
+	ns := natstest.Start(t, 0)
+	a, b := startNode(t, ns.ClientURL()), startNode(t, ns.ClientURL())
+	names := []string{"", "a b", "x.y.z", "*", ">", "room/ünï", "room/ünï2"}
+	got := make(chan string, len(names))
+	for _, name := range names[:len(names)-1] {
+		stop := b.ps.Listen(name, func(data []byte, text bool) {
+			if string(data) != name || !text {
+				t.Errorf("topic %q got %q text=%v", name, data, text)
+			}
+			got <- name
+		})
+		defer stop()
+	}
+	if err := b.bus.Flush(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		a.ps.Publish(name, []byte(name), true)
+	}
+	a.ps.Publish("", []byte(""), true)
+	for range len(names) {
+		select {
+		case name := <-got:
+			if name == "room/ünï2" {
+				t.Fatal("a topic node b does not listen to was delivered")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a message did not arrive")
+		}
+	}
+}
