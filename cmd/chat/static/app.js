@@ -178,8 +178,26 @@ function addEmpty() {
   $("messages").append(d);
 }
 
+// Messages from one sender within five minutes are grouped under one
+// name and avatar.
+let lastMsg = null;
+
 function addMessage(from, time, fill) {
+  const last = $("messages").lastElementChild;
+  if (lastMsg && last === lastMsg.row && lastMsg.from === from && time - lastMsg.time < 5 * 60 * 1000) {
+    const body = document.createElement("div");
+    body.className = "body";
+    fill(body);
+    const wasPinned = pinned();
+    lastMsg.content.append(body);
+    lastMsg.time = time;
+    scrollIfPinned(wasPinned);
+    return;
+  }
   const row = document.createElement("div");
+  const content = document.createElement("div");
+  content.className = "content";
+  lastMsg = { row, content, from, time };
   row.className = "msg" + (from === state.nick ? " mine" : "");
   const av = document.createElement("div");
   av.className = "avatar";
@@ -198,7 +216,8 @@ function addMessage(from, time, fill) {
   const body = document.createElement("div");
   body.className = "body";
   fill(body);
-  row.append(av, meta, body);
+  content.append(meta, body);
+  row.append(av, content);
   appendLine(row);
 }
 
