@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -247,5 +248,63 @@ func TestClose_OnceWhenBothClose(t *testing.T) {
 			rec.wantClose(t, 4000)
 			c.nc.Close()
 		}
+	})
+}
+
+// TestClose_WriteTimeout: a Write the peer does not drain within
+// WriteTimeout fails, drops the connection, and OnClose gets
+// StatusWriteTimeout.
+func TestClose_WriteTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	forEachMode(t, func(t *testing.T, d *Dispatcher) {
+		srv := startServer(t, d, &Config{WriteTimeout: timeout}, nil)
+		c := connectRaw(t, srv.addr)
+		_ = c.nc.SetReadBuffer(4096)
+		conn, rec := srv.next(t)
+		p := make([]byte, 1<<20)
+		var err error
+		for i := 0; i < 512 && err == nil; i++ { // the client reads nothing
+			err = conn.Write(p, false)
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Write to a peer that does not read = %v, want a deadline error", err)
+		}
+		rec.wantClose(t, StatusWriteTimeout)
+		if err := conn.Write([]byte("x"), false); !errors.Is(err, ErrClosed) {
+			t.Errorf("Write after the drop = %v, want ErrClosed", err)
+		}
+		if conn.IsValid() {
+			t.Errorf("IsValid() = true after the drop")
+		}
+	})
+}
+
+// TestClose_ConcurrentClose: of many concurrent Close calls exactly one
+// sends a close frame; the others get ErrClosed.
+func TestClose_ConcurrentClose(t *testing.T) {
+	forEachMode(t, func(t *testing.T, d *Dispatcher) {
+		srv := startServer(t, d, nil, nil)
+		c := connectRaw(t, srv.addr)
+		conn, rec := srv.next(t)
+		errs := make(chan error, 16)
+		for range 16 {
+			go func() { errs <- conn.Close(1000) }()
+		}
+		var sent int
+		for range 16 {
+			switch err := <-errs; {
+			case err == nil:
+				sent++
+			case !errors.Is(err, ErrClosed):
+				t.Errorf("Close = %v", err)
+			}
+		}
+		if sent != 1 {
+			t.Errorf("%d Close calls succeeded, want 1", sent)
+		}
+		c.expect(serverClose(1000))
+		c.send(closeFin, closePayload(1000, ""))
+		c.expectEOF()
+		rec.wantClose(t, 1000)
 	})
 }

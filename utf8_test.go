@@ -4,7 +4,6 @@ package wss
 // fail-fast behaviour on the wire (RFC 6455 sections 5.6 and 8.1).
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"testing"
 	"unicode/utf8"
@@ -219,13 +218,4 @@ func TestUTF8_ValidEdges(t *testing.T) {
 		_, rec := srv.next(t)
 		rec.wantClose(t, StatusConnLost)
 	})
-}
-
-func ExampleHandlerFuncs() {
-	h := HandlerFuncs{
-		Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) },
-		Close: func(c *Conn, status int) { fmt.Println("closed with", status) },
-	}
-	h.OnClose(nil, StatusNormalClosure)
-	// Output: closed with 1000
 }
