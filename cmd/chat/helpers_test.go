@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,17 +44,15 @@ func startChat(t *testing.T, cfg config) *chatServer {
 		cancel()
 		t.Fatalf("chat server did not start: %v", err)
 	}
-	stopped := false
+	var once sync.Once
 	s := &chatServer{addr: addr}
 	s.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("chat server: %v", err)
-		}
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("chat server: %v", err)
+			}
+		})
 	}
 	t.Cleanup(s.stop)
 	return s
