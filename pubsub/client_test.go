@@ -28,6 +28,7 @@ func newServer(t testing.TB, ps *PubSub, cfg *wss.Config) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { d.Close() })
 	h := ps.Handler(wss.HandlerFuncs{
 		Frame: func(c *wss.Conn, data []byte, text bool) {},
 		Close: func(c *wss.Conn, status int) { s.ended <- status },

@@ -87,6 +87,7 @@ func benchFanout(b *testing.B, n int, pub, sub *pubsub.PubSub, ready ...func()) 
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer d.Close()
 	h := sub.Handler(wss.HandlerFuncs{Frame: func(*wss.Conn, []byte, bool) {}})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := wss.New(h, d, nil)

@@ -399,14 +399,14 @@ func (ps *PubSub) Stats() Stats {
 	}
 }
 
-// Handler wraps h so that its connection leaves all its topics after
-// h.OnClose. The wrapper keeps h's OnPing.
+// Handler wraps h so that its connection leaves all its topics when it
+// closes, before h.OnClose is called. The wrapper keeps h's OnPing.
 func (ps *PubSub) Handler(h wss.Handler) wss.Handler {
 	return wss.HandlerFuncs{
 		Frame: h.OnFrame,
 		Close: func(c *wss.Conn, status int) {
-			h.OnClose(c, status)
 			ps.UnsubscribeAll(c)
+			h.OnClose(c, status)
 		},
 		Ping: func(c *wss.Conn, data []byte) {
 			if ph, ok := h.(wss.PingHandler); ok {

@@ -133,6 +133,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	defer cancel()
 	_ = srv.Shutdown(shutCtx) // stops accepting; WebSockets are hijacked, not waited for
 	hub.Shutdown(5 * time.Second)
+	_ = disp.Close() // drops what did not finish its close handshake in time
 	log.Info("chat: stopped")
 	return nil
 }
