@@ -235,7 +235,7 @@ func TestKeepaliveSpareBusyStream(t *testing.T) {
 	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
-			cfg := &Config{PingInterval: 30 * time.Millisecond, PongTimeout: 60 * time.Millisecond}
+			cfg := &Config{PingInterval: 30 * time.Millisecond, PongTimeout: 300 * time.Millisecond}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
 			p := dialPeer(t, ts.addr)
 			c := <-log.onOpen
