@@ -96,7 +96,7 @@ func TestKeepalivePingAndPongTimeout(t *testing.T) {
 	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
-			cfg := &Config{PingInterval: 60 * time.Millisecond, PongTimeout: 100 * time.Millisecond}
+			cfg := &Config{PingInterval: 60 * time.Millisecond, PongTimeout: 300 * time.Millisecond}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
 			p := dialPeer(t, ts.addr)
 			for i := range 3 {
