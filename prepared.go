@@ -30,10 +30,5 @@ func (pm *PreparedMessage) Len() int { return len(pm.frame) }
 // WritePrepared sends pm like Write sends a message: blocking, bounded by
 // WriteTimeout, safe for concurrent use.
 func (c *Conn) WritePrepared(pm *PreparedMessage) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if err := c.writable(opBinary); err != nil {
-		return err
-	}
-	return c.sendOrDrop(pm.frame, nil)
+	return c.writeRaw(opBinary, nil, pm.frame) // the frame goes as payload: headers are copied
 }
