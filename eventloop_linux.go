@@ -120,10 +120,10 @@ func (l *loop) run(ready chan<- struct{}) {
 				stop = true
 			} else if fd < len(l.conns) {
 				l.batch[i] = l.conns[fd]
-				// Edge-triggered: the hang-up may come in the same event as
-				// the last data, and no event follows it.
 				if c := l.batch[i]; c != nil && ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-					c.hungUp.Store(true)
+					// The end of input came with the last data, in one
+					// edge: read up to it, not just what a read returns.
+					c.hangup.Store(true)
 				}
 			}
 		}
@@ -236,7 +236,7 @@ func (c *Conn) readInput(buf []byte, pause bool) bool {
 			if pause && c.out.Load() != nil && c.pauseReading() {
 				return true
 			}
-			if n < len(buf) && !c.hungUp.Load() {
+			if n < len(buf) && !c.hangup.Load() {
 				return true // drained: more input brings a new event
 			}
 		case n == 0:
