@@ -3,6 +3,7 @@ package wss
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -73,18 +74,39 @@ func TestMaxConnectionsConnect(t *testing.T) {
 	checkGoroutines(t)
 	d, _ := NewDispatcher(&DispatcherConfig{MaxConnections: 1})
 	defer d.Shutdown(context.Background())
-	a1, b1 := net.Pipe()
-	defer b1.Close()
-	log := newCloseLog()
-	if err := New(log, d, nil).Connect(a1); err != nil {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	a2, b2 := net.Pipe()
-	defer b2.Close()
-	if err := New(log, d, nil).Connect(a2); err == nil || !strings.Contains(err.Error(), ErrTooManyConnections.Error()) {
-		t.Fatalf("Connect beyond the limit: %v", err)
+	defer ln.Close()
+	// tcpPair returns the server and client ends of a loopback connection.
+	tcpPair := func() (net.Conn, net.Conn) {
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		server, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return server, client
 	}
-	b1.Close()
+	log := newCloseLog()
+	s1, c1 := tcpPair()
+	defer c1.Close()
+	if err := New(log, d, nil).Connect(s1); err != nil {
+		t.Fatal(err)
+	}
+	s2, c2 := tcpPair()
+	defer c2.Close()
+	if err := New(log, d, nil).Connect(s2); !errors.Is(err, ErrTooManyConnections) {
+		t.Fatalf("Connect beyond the limit: %v, want ErrTooManyConnections", err)
+	}
+	c2.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c2.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("the refused connection was not closed: %v", err)
+	}
+	c1.Close()
 	if s := log.wait(t); s != StatusConnLost {
 		t.Fatalf("OnClose %d", s)
 	}
