@@ -52,6 +52,10 @@ type Config struct {
 	// CheckOrigin, if set, decides instead of the same-host rule and
 	// OriginPatterns. It is called only for requests with an Origin header.
 	CheckOrigin func(r *http.Request) bool
+	// Compression enables permessage-deflate (RFC 7692) when set: a server
+	// accepts it when the client offers it, a client offers it. Off by
+	// default: see CompressionConfig for what it costs.
+	Compression *CompressionConfig
 	// MaxHeaderBytes bounds the request line and header fields of a
 	// handshake; larger requests get 431.
 	MaxHeaderBytes int

@@ -20,7 +20,8 @@ type Conn struct {
 
 	nc          net.Conn
 	subprotocol string
-	client      bool // frames sent are masked, frames received are not
+	client      bool     // frames sent are masked, frames received are not
+	dfl         *deflate // permessage-deflate state; nil without compression
 
 	rd reader // receive state, used only by the dispatcher
 
@@ -57,7 +58,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 		return ErrConnected
 	}
 	if u, ok := nc.(*upgradedConn); ok {
-		nc, pending, c.subprotocol = u.Conn, u.pending, u.subprotocol
+		nc, pending, c.subprotocol, c.dfl = u.Conn, u.pending, u.subprotocol, u.deflate
 	}
 	c.nc = nc
 	c.connected.Store(true)
@@ -98,6 +99,9 @@ func (c *Conn) Write(data []byte, text bool) error {
 			return ErrInvalidUTF8
 		}
 		op = opText
+	}
+	if c.dfl != nil && c.dfl.compresses(len(data)) {
+		return c.writeCompressed(op, data)
 	}
 	return c.writeFrame(op, data)
 }
@@ -140,7 +144,17 @@ func (c *Conn) writeFrame(op opcode, payload []byte) error {
 	if err := c.writable(op); err != nil {
 		return err
 	}
-	n := putHeader(c.whdr[:], true, 0, op, len(payload), false, 0)
+	return c.sendFrame(0, op, payload, false)
+}
+
+// sendFrame frames payload as one final frame and sends it. A client masks
+// it, in place when the caller owns payload, else in a copy. c.wmu must be
+// held.
+func (c *Conn) sendFrame(rsv byte, op opcode, payload []byte, owned bool) error {
+	if c.client {
+		return c.sendMasked(rsv, op, payload, owned)
+	}
+	n := putHeader(c.whdr[:], true, rsv, op, len(payload), false, 0)
 	return c.sendOrDrop(c.whdr[:n], payload)
 }
 
@@ -240,6 +254,10 @@ func (c *Conn) onCloseFrame(p []byte) {
 		p = nil
 	}
 	_ = c.writeFrame(opClose, p[:min(len(p), 2)])
+	if c.client {
+		c.startCloseTimer() // the server closes TCP first (RFC 6455 section 7.1.1)
+		return
+	}
 	c.drop(code)
 }
 
@@ -284,6 +302,9 @@ func (c *Conn) finish() {
 	c.wmu.Lock()
 	if c.closeTimer != nil {
 		c.closeTimer.Stop()
+	}
+	if c.dfl != nil {
+		c.dfl.release()
 	}
 	c.wmu.Unlock()
 	c.rd.release()

@@ -1,7 +1,10 @@
 package wss
 
 // PreparedMessage is a message framed once and sent to many connections
-// with WritePrepared, the same bytes to each: the broadcast fast path.
+// with WritePrepared, the same bytes to each: the broadcast fast path. It
+// goes out uncompressed even on connections that negotiated
+// permessage-deflate (RFC 7692 lets each message choose), since with
+// context takeover a compressed form depends on each connection's history.
 // It is immutable and safe for concurrent use.
 type PreparedMessage struct {
 	frame []byte // header and payload of one unfragmented server frame
@@ -34,6 +37,10 @@ func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 	defer c.wmu.Unlock()
 	if err := c.writable(opBinary); err != nil {
 		return err
+	}
+	if c.client { // a client masks every frame: reframe the payload
+		n := headerLen(pm.frame[1])
+		return c.sendFrame(0, opcode(pm.frame[0]&0x0F), pm.frame[n:], false)
 	}
 	return c.sendOrDrop(pm.frame, nil)
 }
