@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -45,7 +46,17 @@ type CompressionConfig struct {
 	// can ask for it only when the client offered client_max_window_bits;
 	// a client offers it with this value (without a value when 0).
 	ClientMaxWindowBits int
+	// IdleRelease is how long a connection with context takeover keeps its
+	// compressor (about 800 KiB) after its last compressed message; 0
+	// means DefaultIdleRelease, a negative value keeps it for the life of
+	// the connection. The next message then starts a fresh context: RFC
+	// 7692 lets a sender decline to refer to earlier messages at any time,
+	// so the peer sees nothing but a lower ratio for that one message.
+	IdleRelease time.Duration
 }
+
+// DefaultIdleRelease is the default CompressionConfig.IdleRelease.
+const DefaultIdleRelease = 5 * time.Second
 
 func (cc *CompressionConfig) serverBits() int { return clampBits(cc.ServerMaxWindowBits) }
 func (cc *CompressionConfig) clientBits() int { return clampBits(cc.ClientMaxWindowBits) }
@@ -79,9 +90,12 @@ type deflate struct {
 	recvBits     int  // window the peer compresses with
 	recvTakeover bool // keep the last 1<<recvBits inflated bytes for the next message
 
-	fw     *flate.Writer // our compressor while in use; kept only with sendTakeover
-	out    sliceWriter   // the compressor's output
-	window []byte        // with recvTakeover: the peer's sliding window
+	fw          *flate.Writer // our compressor while in use; kept only with sendTakeover
+	sent        bool          // a message was compressed since the idle timer last fired
+	idle        *time.Timer   // releases fw once the connection stops sending
+	idleRelease time.Duration // IdleRelease
+	out         sliceWriter   // the compressor's output
+	window      []byte        // with recvTakeover: the peer's sliding window
 
 	inflating bool // the message being received has RSV1 set
 }
@@ -90,7 +104,10 @@ type deflate struct {
 // client is set. offeredClientBits is the client_max_window_bits value of
 // the offer (0 if none), which also bounds the client's window.
 func newDeflate(cc *CompressionConfig, resp deflateParams, client bool, offeredClientBits int) *deflate {
-	d := &deflate{level: cc.Level, threshold: cc.threshold()}
+	d := &deflate{level: cc.Level, threshold: cc.threshold(), idleRelease: cc.IdleRelease}
+	if d.idleRelease == 0 {
+		d.idleRelease = DefaultIdleRelease
+	}
 	if d.level < 1 || d.level > 9 {
 		d.level = 1
 	}
@@ -124,7 +141,39 @@ func (c *Conn) writeCompressed(op opcode, data []byte) error {
 	if err != nil {
 		return err
 	}
+	c.watchIdleCompressor()
 	return c.sendFrame(bitRsv1, op, payload, true)
+}
+
+// watchIdleCompressor arms the timer that releases a kept compressor once
+// the connection has compressed nothing for a whole IdleRelease period.
+// The timer is re-armed at most once a period, not once a message, and
+// is dropped with the compressor. c.wmu must be held.
+func (c *Conn) watchIdleCompressor() {
+	d := c.dfl
+	if d.fw == nil || d.idleRelease < 0 {
+		return
+	}
+	d.sent = true
+	if d.idle == nil {
+		d.idle = time.AfterFunc(d.idleRelease, c.releaseIdleCompressor)
+	}
+}
+
+func (c *Conn) releaseIdleCompressor() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	d := c.dfl
+	if d.sent && d.fw != nil && !c.closed.Load() {
+		d.sent = false
+		d.idle.Reset(d.idleRelease)
+		return
+	}
+	d.idle = nil
+	if d.fw != nil {
+		putWriter(d.fw, d.level, d.sendBits)
+		d.fw = nil
+	}
 }
 
 // deflateTail ends every sync-flushed deflate stream; RFC 7692 section
@@ -161,6 +210,10 @@ func (d *deflate) compress(buf **[]byte, p []byte) ([]byte, error) {
 
 // release drops the compressor of a connection that has ended.
 func (d *deflate) release() {
+	if d.idle != nil {
+		d.idle.Stop()
+		d.idle = nil
+	}
 	if d.fw != nil {
 		putWriter(d.fw, d.level, d.sendBits)
 		d.fw = nil

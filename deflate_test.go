@@ -471,3 +471,52 @@ func FuzzInflate(f *testing.F) {
 		putBuf(out)
 	})
 }
+
+// TestIdleCompressorReleased checks that a connection with context
+// takeover drops its compressor once it stops sending, and that the next
+// message, compressed in a fresh context, still reaches the peer intact.
+func TestIdleCompressorReleased(t *testing.T) {
+	conns := make(chan *Conn, 1)
+	d, err := NewDispatcher(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) {
+		_ = c.Write(data, text)
+		select {
+		case conns <- c:
+		default:
+		}
+	}}
+	cfg := &Config{Compression: &CompressionConfig{IdleRelease: 10 * time.Millisecond}}
+	srv := httptest.NewServer(HTTPHandler(d, cfg, func(*http.Request) Handler { return h }))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	in := NewInbox(4)
+	c, err := Dial(ctx, wsURL(srv), in, &DialOptions{Config: &Config{Compression: &CompressionConfig{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(StatusNormalClosure)
+	msg := bytes.Repeat([]byte("context takeover "), 100)
+	for round := range 3 {
+		if err := c.Write(msg, true); err != nil {
+			t.Fatal(err)
+		}
+		m, err := in.Read(ctx)
+		if err != nil || !bytes.Equal(m.Data, msg) {
+			t.Fatalf("round %d: echo differs (%v)", round, err)
+		}
+		sc := <-conns
+		for held := true; held; {
+			sc.wmu.Lock()
+			held = sc.dfl.fw != nil || sc.dfl.idle != nil
+			sc.wmu.Unlock()
+			if ctx.Err() != nil {
+				t.Fatalf("round %d: compressor still held", round)
+			}
+			runtime.Gosched()
+		}
+	}
+}

@@ -67,8 +67,8 @@ func needPeer(t *testing.T, path string) {
 // runPeerClient runs a peer client over cs against our compressing echo
 // server and checks that every combination negotiated what our server
 // answers and echoed every message.
-func runPeerClient(t *testing.T, cs []combo, name string, args ...string) {
-	srv := echoServer(t, &Config{MaxMessageSize: 1 << 24, Compression: &CompressionConfig{Threshold: -1}})
+func runPeerClient(t *testing.T, cs []combo, cc *CompressionConfig, name string, args ...string) {
+	srv := echoServer(t, &Config{MaxMessageSize: 1 << 24, Compression: cc})
 	js, _ := json.Marshal(cs)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -166,7 +166,7 @@ func TestInteropPythonClient(t *testing.T) {
 	for b := 9; b <= 15; b++ { // window 8 on our side only
 		cs = append(cs, combo{ID: len(cs), SB: 8, CB: b}, combo{ID: len(cs) + 1, SNT: true, CNT: true, SB: 8, CB: b})
 	}
-	runPeerClient(t, cs, "/usr/bin/python3", "testdata/interop/websockets_client.py")
+	runPeerClient(t, cs, &CompressionConfig{Threshold: -1}, "/usr/bin/python3", "testdata/interop/websockets_client.py")
 }
 
 func TestInteropPythonServer(t *testing.T) {
@@ -181,7 +181,14 @@ func TestInteropPythonServer(t *testing.T) {
 
 func TestInteropNodeClient(t *testing.T) {
 	needPeer(t, "/usr/share/nodejs/ws")
-	runPeerClient(t, combos(8), "node", "testdata/interop/ws_client.js")
+	runPeerClient(t, combos(8), &CompressionConfig{Threshold: -1}, "node", "testdata/interop/ws_client.js")
+}
+
+// TestInteropNodeClientIdleRelease drops the server's compressor between
+// messages at random points: the peer must not notice.
+func TestInteropNodeClientIdleRelease(t *testing.T) {
+	needPeer(t, "/usr/share/nodejs/ws")
+	runPeerClient(t, combos(15), &CompressionConfig{Threshold: -1, IdleRelease: time.Microsecond}, "node", "testdata/interop/ws_client.js")
 }
 
 func TestInteropNodeServer(t *testing.T) {
