@@ -19,6 +19,8 @@ func (echo) OnClose(*wss.Conn, int)                      {}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
+	compress := flag.Bool("compress", false, "negotiate permessage-deflate (RFC 7692) with clients that offer it")
+	noTakeover := flag.Bool("no-context-takeover", false, "with -compress: compress each message on its own, both ways, to save memory")
 	flag.Parse()
 
 	d, err := wss.NewDispatcher(nil)
@@ -26,6 +28,12 @@ func main() {
 		log.Fatal(err)
 	}
 	cfg := &wss.Config{OriginPatterns: []string{"*"}}
+	if *compress {
+		cfg.Compression = &wss.CompressionConfig{
+			ServerNoContextTakeover: *noTakeover,
+			ClientNoContextTakeover: *noTakeover,
+		}
+	}
 	h := wss.HTTPHandler(d, cfg, func(*http.Request) wss.Handler { return echo{} })
 	log.Printf("echo: listening on ws://%s", *addr)
 	log.Fatal(http.ListenAndServe(*addr, h))
