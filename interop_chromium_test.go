@@ -84,4 +84,3 @@ func TestInteropChromium(t *testing.T) {
 		}
 	}
 }
-

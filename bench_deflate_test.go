@@ -1,0 +1,59 @@
+package wss
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+)
+
+// BenchmarkEchoCompression measures a round trip (our client writes, our
+// server echoes, the client reads) over loopback, with compression off,
+// without context takeover and with it, for text that compresses like
+// chat or JSON traffic.
+//
+//	go test -run XXX -bench EchoCompression -benchmem
+func BenchmarkEchoCompression(b *testing.B) {
+	modes := []struct {
+		name string
+		cc   *CompressionConfig
+	}{
+		{"off", nil},
+		{"no-takeover", &CompressionConfig{ServerNoContextTakeover: true, ClientNoContextTakeover: true}},
+		{"takeover", &CompressionConfig{}},
+	}
+	for _, size := range []int{128, 1024, 16 << 10, 256 << 10} {
+		msg := jsonLike(size)
+		for _, m := range modes {
+			b.Run(fmt.Sprintf("%s/%d", m.name, size), func(b *testing.B) {
+				srv := echoServer(b, &Config{Compression: m.cc})
+				ctx := context.Background()
+				in := NewInbox(1)
+				c, err := Dial(ctx, wsURL(srv), in, &DialOptions{Config: &Config{Compression: m.cc}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close(StatusNormalClosure)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := c.Write(msg, true); err != nil {
+						b.Fatal(err)
+					}
+					if got, err := in.Read(ctx); err != nil || len(got.Data) != size {
+						b.Fatalf("echo: %v", err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// jsonLike returns n bytes of text shaped like a stream of JSON records.
+func jsonLike(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, `{"id":%d,"user":"user%d","text":"message number %d in room %d","ts":%d}`, i, i%97, i, i%7, 1700000000+i*13)
+	}
+	return b.Bytes()[:n]
+}
