@@ -23,7 +23,7 @@ func BenchmarkEchoCompression(b *testing.B) {
 		{"takeover", &CompressionConfig{}},
 	}
 	for _, size := range []int{128, 1024, 16 << 10, 256 << 10} {
-		msg := jsonLike(size)
+		stream := jsonLike(64 * size) // consecutive messages differ, as in real traffic
 		for _, m := range modes {
 			b.Run(fmt.Sprintf("%s/%d", m.name, size), func(b *testing.B) {
 				srv := echoServer(b, &Config{Compression: m.cc})
@@ -36,7 +36,10 @@ func BenchmarkEchoCompression(b *testing.B) {
 				defer c.Close(StatusNormalClosure)
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
+				i := 0
 				for b.Loop() {
+					msg := stream[i*size : (i+1)*size]
+					i = (i + 1) % 64
 					if err := c.Write(msg, true); err != nil {
 						b.Fatal(err)
 					}
@@ -55,5 +58,5 @@ func jsonLike(n int) []byte {
 	for i := 0; b.Len() < n; i++ {
 		fmt.Fprintf(&b, `{"id":%d,"user":"user%d","text":"message number %d in room %d","ts":%d}`, i, i%97, i, i%7, 1700000000+i*13)
 	}
-	return b.Bytes()[:n]
+	return bytes.ToValidUTF8(b.Bytes()[:n], nil)
 }
