@@ -204,20 +204,16 @@ func checkResponse(resp *http.Response, key string, cfg *Config) (*upgradedConn,
 	return uc, nil
 }
 
-// sendMasked sends a client frame (RFC 6455 section 5.3): the payload is
-// masked with a fresh key, in place when the caller owns it. c.wmu must be
-// held.
-func (c *Conn) sendMasked(rsv byte, op opcode, payload []byte, owned bool) error {
+// writeMasked sends a client frame (RFC 6455 section 5.3): a copy of the
+// payload masked with a fresh key.
+func (c *Conn) writeMasked(op opcode, payload []byte) error {
 	key := newMaskKey()
-	n := putHeader(c.whdr[:], true, rsv, op, len(payload), true, key)
-	if owned {
-		mask(key, payload)
-		return c.sendOrDrop(c.whdr[:n], payload)
-	}
+	var hdr [maxHeaderLen]byte
+	n := putHeader(hdr[:], true, 0, op, len(payload), true, key)
 	b := getBuf(len(payload))
 	*b = append(*b, payload...)
 	mask(key, *b)
-	err := c.sendOrDrop(c.whdr[:n], *b)
+	err := c.writeRaw(op, hdr[:n], *b)
 	putBuf(b)
 	return err
 }

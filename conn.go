@@ -18,17 +18,25 @@ type Conn struct {
 	d   *Dispatcher
 	cfg *Config
 
-	nc          net.Conn
+	nc          net.Conn // the socket in goroutine mode; nil in event-loop mode
 	subprotocol string
-	client      bool     // frames sent are masked, frames received are not
 	dfl         *deflate // permessage-deflate state; nil without compression
 
 	rd reader // receive state, used only by the dispatcher
 
 	wmu        sync.Mutex // serializes frames on the wire
-	whdr       [maxHeaderLen]byte
 	closeTimer *time.Timer
 
+	// Event-loop mode (see eventloop_linux.go): the socket is a bare file
+	// descriptor, and output the kernel did not take waits in out.
+	fd      int32
+	fdState atomic.Int32             // users of fd, and whether the loop let go of it
+	out     atomic.Pointer[outQueue] // guarded by wmu; loaded without it as a hint
+	work    atomic.Int32             // off-loop handlers: is a reader running
+	paused  bool                     // guarded by wmu: reading waits for out to drain
+
+	onLoop    bool // served by an event loop, through fd
+	client    bool // frames sent are masked, frames received are not
 	connected atomic.Bool
 	closeSent atomic.Bool  // a close frame went out: no more frames may
 	closed    atomic.Bool  // the socket is closed
@@ -80,9 +88,14 @@ func (c *Conn) IsValid() bool {
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
 // RemoteAddr returns the peer's network address, or nil before Connect.
+// In event-loop mode the address is asked of the socket, so it is nil once
+// the connection has ended (it is still there during OnClose).
 func (c *Conn) RemoteAddr() net.Addr {
 	if !c.connected.Load() {
 		return nil
+	}
+	if c.onLoop {
+		return c.fdRemoteAddr()
 	}
 	return c.nc.RemoteAddr()
 }
@@ -139,23 +152,33 @@ func (c *Conn) sendClose(status int) error {
 
 // writeFrame sends one unfragmented frame.
 func (c *Conn) writeFrame(op opcode, payload []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if err := c.writable(op); err != nil {
-		return err
+	if c.client {
+		return c.writeMasked(op, payload)
 	}
-	return c.sendFrame(0, op, payload, false)
+	var hdr [maxHeaderLen]byte
+	n := putHeader(hdr[:], true, 0, op, len(payload), false, 0)
+	return c.writeRaw(op, hdr[:n], payload)
 }
 
-// sendFrame frames payload as one final frame and sends it. A client masks
-// it, in place when the caller owns payload, else in a copy. c.wmu must be
-// held.
-func (c *Conn) sendFrame(rsv byte, op opcode, payload []byte, owned bool) error {
-	if c.client {
-		return c.sendMasked(rsv, op, payload, owned)
+// writeRaw sends a frame whose header is hdr. Frames of concurrent calls
+// never interleave.
+func (c *Conn) writeRaw(op opcode, hdr, payload []byte) error {
+	c.wmu.Lock()
+	if err := c.writable(op); err != nil {
+		c.wmu.Unlock()
+		return err
 	}
-	n := putHeader(c.whdr[:], true, rsv, op, len(payload), false, 0)
-	return c.sendOrDrop(c.whdr[:n], payload)
+	return c.sendLocked(hdr, payload)
+}
+
+// sendLocked sends a frame whose header is hdr and unlocks c.wmu, which
+// must be held. Once it returns, payload has been sent or copied.
+func (c *Conn) sendLocked(hdr, payload []byte) error {
+	if c.onLoop {
+		return c.sendFD(hdr, payload) // unlocks c.wmu
+	}
+	defer c.wmu.Unlock()
+	return c.sendOrDrop(hdr, payload)
 }
 
 // writable reports whether a frame with opcode op may be sent now, and
@@ -190,6 +213,7 @@ func (c *Conn) sendOrDrop(hdr, payload []byte) error {
 const smallWrite = 8 << 10
 
 type iovec struct {
+	hdr  [maxHeaderLen]byte // a copy, so that the caller's header stays on its stack
 	arr  [2][]byte
 	bufs net.Buffers
 }
@@ -209,7 +233,7 @@ func (c *Conn) send(hdr, payload []byte) error {
 		return err
 	}
 	v := iovecs.Get().(*iovec)
-	v.arr = [2][]byte{hdr, payload}
+	v.arr = [2][]byte{v.hdr[:copy(v.hdr[:], hdr)], payload}
 	v.bufs = v.arr[:]
 	_, err := v.bufs.WriteTo(c.nc)
 	v.arr = [2][]byte{}
@@ -268,7 +292,9 @@ func (c *Conn) fail(code int) {
 	c.rd.draining = true
 	c.endStatus.CompareAndSwap(0, int32(failStatus(code)))
 	_ = c.sendClose(code)
-	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+	if c.onLoop {
+		c.shutdownFD(shutWrite)
+	} else if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
 	c.startCloseTimer()
@@ -286,11 +312,17 @@ func failStatus(code int) int {
 }
 
 // drop records status, unless one was recorded before, and closes the
-// socket; the dispatcher then calls finish.
+// socket; the dispatcher then calls finish. It never blocks: in event-loop
+// mode it shuts the socket down, which wakes the loop to finish c, as only
+// the loop may close a descriptor it polls.
 func (c *Conn) drop(status int) {
 	c.endStatus.CompareAndSwap(0, int32(status))
 	if c.closed.CompareAndSwap(false, true) {
-		_ = c.nc.Close()
+		if c.onLoop {
+			c.shutdownFD(shutBoth)
+		} else {
+			_ = c.nc.Close()
+		}
 	}
 }
 
@@ -308,6 +340,12 @@ func (c *Conn) finish() {
 	}
 	c.wmu.Unlock()
 	c.rd.release()
+	if c.onLoop {
+		c.detach()
+	}
 	c.d.remove(c)
 	c.h.OnClose(c, int(c.endStatus.Load()))
+	if c.onLoop {
+		c.fdLetGo() // after OnClose, so that RemoteAddr works there
+	}
 }

@@ -131,18 +131,26 @@ func (d *deflate) compresses(n int) bool { return n >= d.threshold }
 // with context takeover the order of compression is the order on the wire.
 func (c *Conn) writeCompressed(op opcode, data []byte) error {
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	if err := c.writable(op); err != nil {
+		c.wmu.Unlock()
 		return err
 	}
 	buf := getBuf(len(data)/2 + 64)
-	defer func() { putBuf(buf) }()
+	defer func() { putBuf(buf) }() // sendLocked has sent or copied it by then
 	payload, err := c.dfl.compress(&buf, data)
 	if err != nil {
+		c.wmu.Unlock()
 		return err
 	}
 	c.watchIdleCompressor()
-	return c.sendFrame(bitRsv1, op, payload, true)
+	var hdr [maxHeaderLen]byte
+	var key uint32
+	if c.client {
+		key = newMaskKey()
+		mask(key, payload)
+	}
+	n := putHeader(hdr[:], true, bitRsv1, op, len(payload), c.client, key)
+	return c.sendLocked(hdr[:n], payload)
 }
 
 // watchIdleCompressor arms the timer that releases a kept compressor once

@@ -62,17 +62,6 @@ func rawDial(t *testing.T, srv *httptest.Server, ext string) (net.Conn, *bufio.R
 	return nc, br, resp.Header.Get("Sec-WebSocket-Extensions")
 }
 
-// clientFrame builds one masked client frame with first byte b0.
-func clientFrame(b0 byte, payload []byte) []byte {
-	var hdr [maxHeaderLen]byte
-	key := uint32(0x12345678)
-	n := putHeader(hdr[:], false, 0, 0, len(payload), true, key)
-	hdr[0] = b0
-	p := append([]byte(nil), payload...)
-	mask(key, p)
-	return append(hdr[:n:n], p...)
-}
-
 // readFrameRaw reads one unmasked server frame: its first byte and payload.
 func readFrameRaw(t *testing.T, br *bufio.Reader) (byte, []byte) {
 	t.Helper()

@@ -33,14 +33,9 @@ func (pm *PreparedMessage) Len() int { return len(pm.frame) }
 // WritePrepared sends pm like Write sends a message: blocking, bounded by
 // WriteTimeout, safe for concurrent use.
 func (c *Conn) WritePrepared(pm *PreparedMessage) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if err := c.writable(opBinary); err != nil {
-		return err
-	}
 	if c.client { // a client masks every frame: reframe the payload
 		n := headerLen(pm.frame[1])
-		return c.sendFrame(0, opcode(pm.frame[0]&0x0F), pm.frame[n:], false)
+		return c.writeMasked(opcode(pm.frame[0]&0x0F), pm.frame[n:])
 	}
-	return c.sendOrDrop(pm.frame, nil)
+	return c.writeRaw(opBinary, nil, pm.frame) // the frame goes as payload: headers are copied
 }

@@ -19,11 +19,18 @@ func (echo) OnClose(*wss.Conn, int)                      {}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
+	dispatcher := flag.String("dispatcher", "auto", "how connections are read: auto, epoll or goroutine")
+	offLoop := flag.Bool("offloop", false, "run handlers off the event loops")
 	compress := flag.Bool("compress", false, "negotiate permessage-deflate (RFC 7692) with clients that offer it")
 	noTakeover := flag.Bool("no-context-takeover", false, "with -compress: compress each message on its own, both ways, to save memory")
 	flag.Parse()
 
-	d, err := wss.NewDispatcher(nil)
+	modes := map[string]wss.Mode{"auto": wss.ModeAuto, "epoll": wss.ModeEventLoop, "goroutine": wss.ModeGoroutine}
+	mode, ok := modes[*dispatcher]
+	if !ok {
+		log.Fatalf("echo: -dispatcher must be auto, epoll or goroutine, not %q", *dispatcher)
+	}
+	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode, OffLoop: *offLoop})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -35,6 +42,6 @@ func main() {
 		}
 	}
 	h := wss.HTTPHandler(d, cfg, func(*http.Request) wss.Handler { return echo{} })
-	log.Printf("echo: listening on ws://%s", *addr)
+	log.Printf("echo: listening on ws://%s (dispatcher %s)", *addr, *dispatcher)
 	log.Fatal(http.ListenAndServe(*addr, h))
 }

@@ -1,0 +1,393 @@
+package wss
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// An event loop waits on many sockets with one epoll instance, reads every
+// readable one into a buffer of its own and feeds the bytes to the
+// connection's parser, which calls the handlers. A connection is served by
+// loops[fd % len(loops)], so it needs no pointer to its loop.
+//
+// Sockets are registered edge-triggered for input and output: a loop reads
+// until the socket is drained, and learns of room to write without an
+// epoll_ctl per blocked write. Only the loop closes a descriptor it polls
+// (see fdState); other goroutines that must end a connection shut its
+// socket down, which wakes the loop with end of input.
+
+const eventLoopSupported = true
+
+// loopBufSize is an event loop's read buffer.
+const loopBufSize = 64 << 10
+
+const loopEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+
+type loop struct {
+	d      *Dispatcher
+	epfd   int
+	wakefd int // an eventfd: written to stop the loop
+	done   chan struct{}
+
+	mu    sync.Mutex
+	conns []*Conn // by file descriptor
+
+	// Used only by the loop goroutine.
+	buf    []byte
+	events []unix.EpollEvent
+	batch  []*Conn // the connections of events
+}
+
+func startLoops(d *Dispatcher, n int) ([]*loop, error) {
+	loops := make([]*loop, 0, n)
+	for range n {
+		l, err := newLoop(d)
+		if err != nil {
+			stopLoops(loops)
+			return nil, fmt.Errorf("wss: event loop: %w", err)
+		}
+		loops = append(loops, l)
+	}
+	for _, l := range loops {
+		ready := make(chan struct{})
+		go l.run(ready)
+		<-ready
+	}
+	return loops, nil
+}
+
+func newLoop(d *Dispatcher) (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(wakefd)
+		return nil, err
+	}
+	return &loop{
+		d: d, epfd: epfd, wakefd: wakefd, done: make(chan struct{}),
+		buf:    make([]byte, loopBufSize),
+		events: make([]unix.EpollEvent, 256),
+		batch:  make([]*Conn, 256),
+	}, nil
+}
+
+// stopLoops stops the loops and waits for them to return.
+func stopLoops(loops []*loop) {
+	for _, l := range loops {
+		one := [8]byte{1}
+		if _, err := unix.Write(l.wakefd, one[:]); err != nil {
+			continue // never started, or already stopped
+		}
+		<-l.done
+	}
+}
+
+func (l *loop) run(ready chan<- struct{}) {
+	id := goid()
+	loopGoroutines.Store(id, struct{}{})
+	defer func() {
+		loopGoroutines.Delete(id)
+		unix.Close(l.epfd)
+		unix.Close(l.wakefd)
+		close(l.done)
+	}()
+	close(ready)
+	for {
+		n, err := unix.EpollWait(l.epfd, l.events, -1)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			panic(fmt.Sprintf("wss: epoll_wait: %v", err)) // only a bad epfd gets here
+		}
+		stop := false
+		l.mu.Lock()
+		for i, ev := range l.events[:n] {
+			if fd := int(ev.Fd); fd == l.wakefd {
+				stop = true
+			} else if fd < len(l.conns) {
+				l.batch[i] = l.conns[fd]
+			}
+		}
+		l.mu.Unlock()
+		// A connection looked up above may end while an earlier event of
+		// the batch is handled; its descriptor is not reused before then,
+		// and handle skips connections that have ended.
+		for i := range n {
+			if c := l.batch[i]; c != nil {
+				l.batch[i] = nil
+				l.handle(c)
+			}
+		}
+		if stop {
+			return
+		}
+	}
+}
+
+// takeSocket takes the socket out of tc, so that c keeps only a
+// descriptor (tc's buffers and poller state are freed), and puts c in
+// event-loop mode.
+func (c *Conn) takeSocket(tc *net.TCPConn) error {
+	fd, err := dupSocket(tc)
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	c.fd, c.onLoop, c.nc = int32(fd), true, nil
+	c.wmu.Unlock()
+	tc.Close() // fd still refers to the socket: no FIN is sent
+	return nil
+}
+
+// serveOnLoop registers c, which is in d.conns, with its loop.
+func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
+	if len(pending) > 0 && !c.feed(pending) {
+		c.finish()
+		return nil
+	}
+	fd := int(c.fd)
+	l := c.loop()
+	l.mu.Lock()
+	if fd >= len(l.conns) {
+		l.conns = append(l.conns, make([]*Conn, fd+1-len(l.conns))...)
+	}
+	l.conns[fd] = c
+	l.mu.Unlock()
+	ev := unix.EpollEvent{Events: loopEvents, Fd: int32(fd)}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		c.drop(StatusConnLost)
+		c.finish()
+		return fmt.Errorf("wss: epoll_ctl: %w", err)
+	}
+	return nil
+}
+
+func dupSocket(tc *net.TCPConn) (int, error) {
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	cerr := rc.Control(func(s uintptr) {
+		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if cerr != nil {
+		return -1, cerr
+	}
+	if err != nil {
+		return -1, fmt.Errorf("wss: dup: %w", err)
+	}
+	return fd, nil
+}
+
+func (c *Conn) loop() *loop {
+	return c.d.loops[int(c.fd)%len(c.d.loops)]
+}
+
+// handle serves an event of c: it writes pending output, then reads.
+func (l *loop) handle(c *Conn) {
+	if c.fdState.Load()&fdReleased != 0 {
+		return // ended earlier in this batch
+	}
+	if c.out.Load() != nil && !c.flushOut() {
+		return // input waits until the peer takes our output
+	}
+	if l.d.offLoop {
+		c.kick()
+		return
+	}
+	if !c.readInput(l.buf, true) {
+		c.finish()
+	}
+}
+
+// readInput reads c's socket until it is drained and feeds what arrives.
+// It reports false once the connection has ended and must be finished.
+// With pause, it stops early while output waits for the peer (flushOut
+// reads again once it is sent), so a peer that does not read cannot make
+// a handler queue without end.
+func (c *Conn) readInput(buf []byte, pause bool) bool {
+	for {
+		n, err := unix.Read(int(c.fd), buf)
+		switch {
+		case n > 0:
+			if !c.feed(buf[:n]) {
+				return false
+			}
+			if pause && c.out.Load() != nil && c.pauseReading() {
+				return true
+			}
+			if n < len(buf) && !c.rd.draining {
+				return true // drained: more input brings a new event
+			}
+			// While closing, the peer's FIN may have come with its last
+			// bytes, in the event just consumed: read on to see it.
+		case n == 0:
+			return false // end of input
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// pauseReading stops reading c while output waits; it reports whether it
+// did, as the output may have drained meanwhile.
+func (c *Conn) pauseReading() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.paused = c.out.Load() != nil
+	return c.paused
+}
+
+// kick makes sure a goroutine reads c, for off-loop handlers: it starts
+// one, or tells the running one that more input arrived.
+func (c *Conn) kick() {
+	for {
+		switch s := c.work.Load(); s {
+		case 0:
+			if c.work.CompareAndSwap(0, 1) {
+				go c.readOffLoop()
+				return
+			}
+		case 1:
+			if c.work.CompareAndSwap(1, 2) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// readOffLoop reads c until it has nothing more to read, with a pooled
+// buffer, and calls its handlers; it finishes c when it ends.
+func (c *Conn) readOffLoop() {
+	b := getBuf(loopBufSize)
+	for {
+		if !c.readInput((*b)[:cap(*b)], false) {
+			putBuf(b)
+			c.finish() // c.work stays set: no reader starts again
+			return
+		}
+		if c.work.CompareAndSwap(1, 0) {
+			putBuf(b)
+			return
+		}
+		c.work.Store(1) // input arrived while reading: read again
+	}
+}
+
+// detach removes an ending c from its loop and fails the output that still
+// waits. The descriptor stays open until fdLetGo.
+func (c *Conn) detach() {
+	l := c.loop()
+	l.mu.Lock()
+	if int(c.fd) < len(l.conns) && l.conns[c.fd] == c {
+		l.conns[c.fd] = nil
+	}
+	l.mu.Unlock()
+	c.wmu.Lock()
+	if q := c.out.Load(); q != nil {
+		c.abortOut(q, ErrClosed)
+	}
+	c.wmu.Unlock()
+}
+
+// fdState counts the goroutines using an event-loop connection's
+// descriptor, in steps of fdRef, and has fdReleased set once the loop has
+// finished the connection. The descriptor is closed (fdClosed) when both
+// hold: a goroutine that shuts down or writes to it can never reach a
+// descriptor number the system has given to another connection.
+const (
+	fdReleased = 1
+	fdClosed   = 2
+	fdRef      = 4
+)
+
+// fdAcquire reports whether c's descriptor may be used; if so, fdRelease
+// must follow.
+func (c *Conn) fdAcquire() bool {
+	if c.fdState.Add(fdRef)&fdReleased != 0 {
+		c.fdRelease()
+		return false
+	}
+	return true
+}
+
+func (c *Conn) fdRelease() {
+	if c.fdState.Add(-fdRef) == fdReleased {
+		c.closeFD()
+	}
+}
+
+// fdLetGo is called once, when c has finished: the descriptor is closed
+// now, or by the last goroutine still using it.
+func (c *Conn) fdLetGo() {
+	if c.fdState.Or(fdReleased) == 0 {
+		c.closeFD()
+	}
+}
+
+func (c *Conn) closeFD() {
+	if c.fdState.CompareAndSwap(fdReleased, fdReleased|fdClosed) {
+		unix.Close(int(c.fd))
+	}
+}
+
+const (
+	shutWrite = unix.SHUT_WR
+	shutBoth  = unix.SHUT_RDWR
+)
+
+// shutdownFD shuts c's socket down (how: shutWrite or shutBoth); the loop
+// sees end of input and finishes c.
+func (c *Conn) shutdownFD(how int) {
+	if c.fdAcquire() {
+		_ = unix.Shutdown(int(c.fd), how)
+		c.fdRelease()
+	}
+}
+
+func (c *Conn) fdRemoteAddr() net.Addr {
+	if !c.fdAcquire() {
+		return nil
+	}
+	sa, err := unix.Getpeername(int(c.fd))
+	c.fdRelease()
+	if err != nil {
+		return nil
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
+	case *unix.SockaddrInet6:
+		a := &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: sa.Port}
+		if sa.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); err == nil {
+				a.Zone = ifi.Name
+			}
+		}
+		return a
+	}
+	return nil
+}
+
+// errAgain is the error of a write the socket could not take (whole).
+var errAgain error = syscall.EAGAIN

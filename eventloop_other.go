@@ -1,0 +1,37 @@
+//go:build !linux
+
+package wss
+
+import "net"
+
+// Event loops exist only on Linux; elsewhere every connection has a
+// goroutine, and these are never called.
+
+const eventLoopSupported = false
+
+type loop struct{}
+
+type outQueue struct{}
+
+const (
+	shutWrite = 1
+	shutBoth  = 2
+)
+
+func startLoops(*Dispatcher, int) ([]*loop, error) { return nil, ErrNoEventLoop }
+
+func stopLoops([]*loop) {}
+
+func (c *Conn) takeSocket(*net.TCPConn) error { return ErrNoEventLoop }
+
+func (d *Dispatcher) serveOnLoop(*Conn, []byte) error { return ErrNoEventLoop }
+
+func (c *Conn) sendFD(hdr, payload []byte) error {
+	c.wmu.Unlock()
+	return ErrClosed
+}
+
+func (c *Conn) shutdownFD(how int)     {}
+func (c *Conn) fdRemoteAddr() net.Addr { return nil }
+func (c *Conn) detach()                {}
+func (c *Conn) fdLetGo()               {}

@@ -1,0 +1,444 @@
+package wss
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// dispatcherModes are the ways a Dispatcher can serve a connection here.
+func dispatcherModes() []struct {
+	name string
+	cfg  DispatcherConfig
+} {
+	modes := []struct {
+		name string
+		cfg  DispatcherConfig
+	}{{"goroutine", DispatcherConfig{Mode: ModeGoroutine}}}
+	if eventLoopSupported {
+		modes = append(modes,
+			struct {
+				name string
+				cfg  DispatcherConfig
+			}{"eventloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2}},
+			struct {
+				name string
+				cfg  DispatcherConfig
+			}{"offloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2, OffLoop: true}})
+	}
+	return modes
+}
+
+// loopServer is an HTTP server upgrading every request on its own
+// Dispatcher; it is shut down, and the Dispatcher closed, with the test.
+type loopServer struct {
+	d    *Dispatcher
+	addr string
+}
+
+func startLoopServer(t testing.TB, dcfg DispatcherConfig, cfg *Config, newHandler func() Handler) *loopServer {
+	t.Helper()
+	d, err := NewDispatcher(&dcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: HTTPHandler(d, cfg, func(*http.Request) Handler { return newHandler() })}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-served
+		if err := d.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return &loopServer{d: d, addr: ln.Addr().String()}
+}
+
+// echoHandler echoes every message and reports OnClose's status.
+type echoHandler struct {
+	closed chan int
+}
+
+func newEchoHandler() *echoHandler { return &echoHandler{closed: make(chan int, 64)} }
+
+func (h *echoHandler) OnFrame(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }
+func (h *echoHandler) OnClose(c *Conn, status int)             { h.closed <- status }
+
+// loopClient is a minimal WebSocket client over a real socket, so that
+// tests control exactly which bytes go out and when.
+type loopClient struct {
+	t  testing.TB
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func dialLoop(t testing.TB, addr string) *loopClient {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(nc, req); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %s", resp.Status)
+	}
+	return &loopClient{t: t, nc: nc, br: br}
+}
+
+// loopFrame returns a masked client frame.
+func loopFrame(fin bool, op opcode, payload []byte) []byte {
+	var hdr [maxHeaderLen]byte
+	const key = 0x5a3c9e17
+	n := putHeader(hdr[:], fin, 0, op, len(payload), true, key)
+	f := append(hdr[:n:n], payload...)
+	mask(key, f[n:])
+	return f
+}
+
+func (rc *loopClient) write(b []byte) {
+	rc.t.Helper()
+	if _, err := rc.nc.Write(b); err != nil {
+		rc.t.Fatal(err)
+	}
+}
+
+// readFrame reads one server frame.
+func (rc *loopClient) readFrame() (opcode, []byte, error) {
+	var b [maxHeaderLen]byte
+	if _, err := io.ReadFull(rc.br, b[:2]); err != nil {
+		return 0, nil, err
+	}
+	n := headerLen(b[1])
+	if _, err := io.ReadFull(rc.br, b[2:n]); err != nil {
+		return 0, nil, err
+	}
+	h, ok := parseHeader(b[:n])
+	if !ok || h.masked || !h.fin {
+		return 0, nil, fmt.Errorf("bad server frame header % x", b[:n])
+	}
+	p := make([]byte, h.length)
+	if _, err := io.ReadFull(rc.br, p); err != nil {
+		return 0, nil, err
+	}
+	return h.op, p, nil
+}
+
+func (rc *loopClient) expect(op opcode, payload []byte) {
+	rc.t.Helper()
+	gotOp, got, err := rc.readFrame()
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	if gotOp != op || !bytes.Equal(got, payload) {
+		rc.t.Fatalf("got op %d %q (%d bytes), want op %d %q (%d bytes)",
+			gotOp, trim(got), len(got), op, trim(payload), len(payload))
+	}
+}
+
+func trim(b []byte) []byte { return b[:min(len(b), 32)] }
+
+func loopClosePayload(code int) []byte {
+	return binary.BigEndian.AppendUint16(nil, uint16(code))
+}
+
+// Several frames in one read are all processed, in order (RFC 6455
+// section 5: a frame boundary does not depend on reads).
+func TestDispatcherManyFramesInOneRead(t *testing.T) {
+	for _, m := range dispatcherModes() {
+		t.Run(m.name, func(t *testing.T) {
+			h := newEchoHandler()
+			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
+			rc := dialLoop(t, s.addr)
+			var burst []byte
+			for i := range 200 {
+				burst = append(burst, loopFrame(true, opBinary, fmt.Appendf(nil, "msg %d", i))...)
+			}
+			rc.write(burst)
+			for i := range 200 {
+				rc.expect(opBinary, fmt.Appendf(nil, "msg %d", i))
+			}
+		})
+	}
+}
+
+// Headers and payloads split at every byte are reassembled.
+func TestDispatcherFrameSplitAcrossReads(t *testing.T) {
+	for _, m := range dispatcherModes() {
+		t.Run(m.name, func(t *testing.T) {
+			h := newEchoHandler()
+			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
+			rc := dialLoop(t, s.addr)
+			payload := bytes.Repeat([]byte("0123456789"), 30) // 16-bit length
+			f := loopFrame(true, opText, payload)
+			f = append(f, loopFrame(true, opBinary, []byte("tail"))...)
+			for i := range f {
+				rc.write(f[i : i+1])
+			}
+			rc.expect(opText, payload)
+			rc.expect(opBinary, []byte("tail"))
+		})
+	}
+}
+
+// A handler on a loop that writes to a peer which does not read must not
+// stall the other connections of the loop; the queued output goes out, in
+// order, once the peer reads.
+func TestEventLoopSlowReaderDoesNotStallLoop(t *testing.T) {
+	if !eventLoopSupported {
+		t.Skip("no event loop on this system")
+	}
+	const big = 1 << 20
+	h := newEchoHandler()
+	s := startLoopServer(t, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, nil, func() Handler { return h })
+	slow := dialLoop(t, s.addr)
+	// Enough echoes to fill both sockets' buffers many times over.
+	go func() {
+		for i := range 32 {
+			msg := bytes.Repeat([]byte{byte('a' + i)}, big)
+			if _, err := slow.nc.Write(loopFrame(true, opBinary, msg)); err != nil {
+				return // the test failed elsewhere and closed the socket
+			}
+		}
+	}()
+	fast := dialLoop(t, s.addr)
+	for i := range 50 {
+		p := fmt.Appendf(nil, "ping %d", i)
+		fast.write(loopFrame(true, opBinary, p))
+		fast.expect(opBinary, p)
+	}
+	for i := range 32 {
+		slow.expect(opBinary, bytes.Repeat([]byte{byte('a' + i)}, big))
+	}
+}
+
+// A Write from a goroutine that is not a loop blocks until the peer takes
+// the frame, and fails at WriteTimeout when it does not; OnClose then gets
+// StatusWriteTimeout.
+func TestDispatcherBlockingWriteTimesOut(t *testing.T) {
+	for _, m := range dispatcherModes() {
+		t.Run(m.name, func(t *testing.T) {
+			conns := make(chan *Conn, 1)
+			closed := make(chan int, 1)
+			h := HandlerFuncs{
+				Frame: func(c *Conn, data []byte, text bool) { conns <- c },
+				Close: func(c *Conn, status int) { closed <- status },
+			}
+			cfg := &Config{WriteTimeout: 200 * time.Millisecond}
+			s := startLoopServer(t, m.cfg, cfg, func() Handler { return h })
+			rc := dialLoop(t, s.addr)
+			rc.write(loopFrame(true, opText, []byte("hello")))
+			c := <-conns
+			chunk := make([]byte, 1<<20)
+			start := time.Now()
+			var err error
+			for i := 0; i < 256 && err == nil; i++ {
+				err = c.Write(chunk, false)
+			}
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("Write to a peer that does not read: %v, want a deadline error", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("Write took %v to time out", d)
+			}
+			if got := <-closed; got != StatusWriteTimeout {
+				t.Errorf("OnClose status %d, want %d", got, StatusWriteTimeout)
+			}
+		})
+	}
+}
+
+// Close from another goroutine runs the close handshake; without an answer
+// the connection is dropped at CloseTimeout.
+func TestDispatcherCloseFromOtherGoroutine(t *testing.T) {
+	for _, m := range dispatcherModes() {
+		t.Run(m.name, func(t *testing.T) {
+			conns := make(chan *Conn, 1)
+			closed := make(chan int, 1)
+			h := HandlerFuncs{
+				Frame: func(c *Conn, data []byte, text bool) { conns <- c },
+				Close: func(c *Conn, status int) { closed <- status },
+			}
+			cfg := &Config{CloseTimeout: 100 * time.Millisecond}
+			s := startLoopServer(t, m.cfg, cfg, func() Handler { return h })
+
+			answered := dialLoop(t, s.addr)
+			answered.write(loopFrame(true, opText, []byte("hi")))
+			c := <-conns
+			if err := c.Close(4001); err != nil {
+				t.Fatal(err)
+			}
+			answered.expect(opClose, loopClosePayload(4001))
+			answered.write(loopFrame(true, opClose, loopClosePayload(4001)))
+			if got := <-closed; got != 4001 {
+				t.Errorf("answered close: OnClose status %d, want 4001", got)
+			}
+			if _, _, err := answered.readFrame(); err != io.EOF {
+				t.Errorf("after the close handshake: %v, want EOF", err)
+			}
+
+			silent := dialLoop(t, s.addr)
+			silent.write(loopFrame(true, opText, []byte("hi")))
+			c = <-conns
+			if err := c.Close(StatusNormalClosure); err != nil {
+				t.Fatal(err)
+			}
+			silent.expect(opClose, loopClosePayload(StatusNormalClosure))
+			if got := <-closed; got != StatusCloseTimeout {
+				t.Errorf("unanswered close: OnClose status %d, want %d", got, StatusCloseTimeout)
+			}
+			if _, _, err := silent.readFrame(); err != io.EOF {
+				t.Errorf("after the close timeout: %v, want EOF", err)
+			}
+		})
+	}
+}
+
+// Dispatcher.Close drops every connection with StatusShutdown and leaves
+// no goroutine of the Dispatcher behind.
+func TestDispatcherCloseEndsEverything(t *testing.T) {
+	for _, m := range dispatcherModes() {
+		t.Run(m.name, func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			d, err := NewDispatcher(&m.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			statuses := map[int]int{}
+			var wg sync.WaitGroup
+			h := HandlerFuncs{
+				Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) },
+				Close: func(c *Conn, status int) {
+					mu.Lock()
+					statuses[status]++
+					mu.Unlock()
+					wg.Done()
+				},
+			}
+			srv := &http.Server{Handler: HTTPHandler(d, nil, func(*http.Request) Handler { wg.Add(1); return h })}
+			served := make(chan struct{})
+			go func() { defer close(served); _ = srv.Serve(ln) }()
+			const n = 20
+			clients := make([]*loopClient, n)
+			for i := range clients {
+				clients[i] = dialLoop(t, ln.Addr().String())
+				clients[i].write(loopFrame(true, opText, []byte("x")))
+				clients[i].expect(opText, []byte("x"))
+			}
+			srv.Close()
+			<-served
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			wg.Wait()
+			if statuses[StatusShutdown] != n {
+				t.Errorf("OnClose statuses %v, want %d × %d", statuses, n, StatusShutdown)
+			}
+			for _, rc := range clients {
+				if _, _, err := rc.readFrame(); err == nil {
+					t.Error("a connection is still open after Close")
+				}
+				rc.nc.Close()
+			}
+			// The loops have returned (Close waits for them); what is left
+			// are goroutines of net/http and the test's sockets winding down.
+			deadline := time.Now().Add(5 * time.Second)
+			for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+				runtime.Gosched()
+			}
+			if after := runtime.NumGoroutine(); after > before {
+				buf := make([]byte, 1<<16)
+				t.Errorf("%d goroutines before, %d after Close:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+			}
+			if _, err := dialRawErr(ln.Addr().String()); err == nil {
+				t.Error("listener still accepts")
+			}
+		})
+	}
+}
+
+func dialRawErr(addr string) (net.Conn, error) {
+	nc, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		nc.Close()
+	}
+	return nc, err
+}
+
+// Writes from many goroutines at once never interleave frames.
+func TestDispatcherConcurrentWrites(t *testing.T) {
+	for _, m := range dispatcherModes() {
+		t.Run(m.name, func(t *testing.T) {
+			conns := make(chan *Conn, 1)
+			h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { conns <- c }}
+			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
+			rc := dialLoop(t, s.addr)
+			rc.write(loopFrame(true, opText, []byte("go")))
+			c := <-conns
+			const writers, each = 8, 50
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Go(func() {
+					p := bytes.Repeat([]byte{byte('A' + w)}, 100_000+w)
+					for range each {
+						if err := c.Write(p, false); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			counts := map[byte]int{}
+			for range writers * each {
+				op, p, err := rc.readFrame()
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := p[0] - 'A'
+				if op != opBinary || len(p) != 100_000+int(w) || strings.Count(string(p), string(p[:1])) != len(p) {
+					t.Fatalf("interleaved frame: op %d, %d bytes", op, len(p))
+				}
+				counts[p[0]]++
+			}
+			wg.Wait()
+			for w := range writers {
+				if counts[byte('A'+w)] != each {
+					t.Errorf("writer %d: %d frames, want %d", w, counts[byte('A'+w)], each)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package wss
+
+// readRaw is not available: goroutine mode reads with a buffer of its own.
+func (c *Conn) readRaw() bool { return false }

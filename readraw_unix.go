@@ -1,0 +1,47 @@
+//go:build unix
+
+package wss
+
+import (
+	"net"
+	"syscall"
+)
+
+// readRaw reads a TCP connection of goroutine mode, taking a pooled buffer
+// only once input has arrived and giving it back before waiting again, so
+// that an idle connection holds no buffer. It reports false, having read
+// nothing, for other connections.
+func (c *Conn) readRaw() bool {
+	tc, ok := c.nc.(*net.TCPConn)
+	if !ok {
+		return false
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var (
+		b    *[]byte
+		n    int
+		rerr error
+	)
+	read := func(fd uintptr) bool {
+		b = getBuf(readBufSize)
+		n, rerr = syscall.Read(int(fd), (*b)[:cap(*b)])
+		if rerr == syscall.EAGAIN {
+			putBuf(b)
+			return false // wait for input without a buffer
+		}
+		return true
+	}
+	for {
+		if err := rc.Read(read); err != nil {
+			return true
+		}
+		ok := rerr == syscall.EINTR || n > 0 && c.feed((*b)[:n])
+		putBuf(b)
+		if !ok {
+			return true // end of input, a read error, or the connection ended
+		}
+	}
+}
