@@ -2,6 +2,7 @@ package wss
 
 import (
 	"bytes"
+	stdflate "compress/flate"
 	"errors"
 	"io"
 	"sync"
@@ -272,6 +273,10 @@ func putWriter(w *flate.Writer, level, bits int) {
 }
 
 // inflater is a pooled decompressor and the reader it decompresses from.
+// It is the standard library's: klauspost/compress keeps Huffman tables
+// across Reset, so a corrupt stream could decode against tables left by
+// another connection's messages instead of failing; the standard library
+// clears them, which makes the outcome of a message depend on it alone.
 type inflater struct {
 	src bytes.Reader
 	fr  io.ReadCloser
@@ -279,7 +284,7 @@ type inflater struct {
 
 var inflaters = sync.Pool{New: func() any {
 	f := new(inflater)
-	f.fr = flate.NewReader(&f.src)
+	f.fr = stdflate.NewReader(&f.src)
 	return f
 }}
 
@@ -295,7 +300,7 @@ func (d *deflate) inflateMessage(compressed []byte, limit int64, text bool, star
 	f := inflaters.Get().(*inflater)
 	defer inflaters.Put(f)
 	f.src.Reset(*in)
-	if err := f.fr.(flate.Resetter).Reset(&f.src, d.window); err != nil {
+	if err := f.fr.(stdflate.Resetter).Reset(&f.src, d.window); err != nil {
 		return nil, StatusInternalError
 	}
 	out := getBuf(int(min(int64(max(startSize, 2*len(compressed))), limit+1)))

@@ -516,3 +516,72 @@ func TestIdleCompressorReleased(t *testing.T) {
 		}
 	}
 }
+
+// feedDeflate feeds in, split at the given sizes, to a server Conn that
+// negotiated permessage-deflate with context takeover, and returns what
+// it delivered, wrote and ended with.
+func feedDeflate(t *testing.T, in []byte, sizes []int) feedResult {
+	var res feedResult
+	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) {
+		if int64(len(data)) > fuzzConfig.MaxMessageSize || (text && !validUTF8(data)) {
+			t.Fatalf("delivered %d bytes, text %v", len(data), text)
+		}
+		res.msgs = append(res.msgs, message{bytes.Clone(data), text})
+	}}
+	sink := &sinkConn{}
+	c := New(h, nil, fuzzConfig)
+	c.nc = sink
+	c.dfl = newDeflate(&CompressionConfig{Threshold: 1 << 30}, deflateParams{}, false, 0)
+	c.connected.Store(true)
+	for len(in) > 0 {
+		n := len(in)
+		if len(sizes) > 0 {
+			n = min(max(sizes[0], 1), n)
+			sizes = sizes[1:]
+		}
+		p := bytes.Clone(in[:n])
+		in = in[n:]
+		if !c.feed(p) {
+			break
+		}
+	}
+	c.drop(StatusConnLost)
+	c.wmu.Lock()
+	if c.closeTimer != nil {
+		c.closeTimer.Stop()
+	}
+	c.dfl.release()
+	c.wmu.Unlock()
+	c.rd.release()
+	res.status = int(c.endStatus.Load())
+	res.out = sink.out.Bytes()
+	return res
+}
+
+// FuzzFeedDeflate fuzzes the receive path of a compressing connection:
+// arbitrary frames, RSV bits and deflate streams, split arbitrarily. It
+// must never panic or deliver more than MaxMessageSize or invalid UTF-8,
+// and the outcome must not depend on how the bytes were split.
+func FuzzFeedDeflate(f *testing.F) {
+	hello := []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}
+	f.Add(append(clientFrame(0xc1, hello), clientFrame(0xc1, []byte{0xf2, 0x00, 0x11, 0x00, 0x00})...), 3)
+	f.Add(append(clientFrame(0x41, hello[:3]), clientFrame(0x80, hello[3:])...), 1)
+	f.Add(clientFrame(0xc2, compressForTest(f, make([]byte, 10000))), 7)
+	f.Add(clientFrame(0xc1, compressForTest(f, []byte("ok \xff"))), 2)
+	f.Fuzz(func(t *testing.T, in []byte, split int) {
+		whole := feedDeflate(t, in, nil)
+		sizes := make([]int, len(in))
+		for i := range sizes {
+			sizes[i] = max(1, split%17+i%5)
+		}
+		parts := feedDeflate(t, in, sizes)
+		if whole.status != parts.status || !bytes.Equal(whole.out, parts.out) || len(whole.msgs) != len(parts.msgs) {
+			t.Fatalf("split changes the outcome: status %d vs %d, %d vs %d messages", whole.status, parts.status, len(whole.msgs), len(parts.msgs))
+		}
+		for i := range whole.msgs {
+			if !bytes.Equal(whole.msgs[i].data, parts.msgs[i].data) || whole.msgs[i].text != parts.msgs[i].text {
+				t.Fatalf("message %d differs when split", i)
+			}
+		}
+	})
+}
