@@ -46,6 +46,7 @@ type sample struct {
 	P50Micros  float64 `json:"p50_us,omitempty"`
 	P99Micros  float64 `json:"p99_us,omitempty"`
 	CPUPerMsg  float64 `json:"server_cpu_us_per_msg,omitempty"`
+	CPUSeconds float64 `json:"server_cpu_s,omitempty"`    // what CPUPerMsg was measured from
 	ServerCPU  float64 `json:"server_cpu_pct,omitempty"`  // of one CPU, over the window
 	LoadgenCPU float64 `json:"loadgen_cpu_pct,omitempty"` // of one CPU, over the window
 
@@ -120,6 +121,7 @@ func (r *runner) echo(ctx context.Context, sc scenario, addr string, srv *proces
 		P50Micros:  res.P50Micros,
 		P99Micros:  res.P99Micros,
 		CPUPerMsg:  res.ServerCPU / float64(res.Messages) * 1e6,
+		CPUSeconds: res.ServerCPU,
 		ServerCPU:  res.ServerCPU / res.Seconds * 100,
 		LoadgenCPU: res.LoadgenCPU / res.Seconds * 100,
 	}, nil

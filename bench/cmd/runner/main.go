@@ -154,6 +154,7 @@ func measure(ctx context.Context, r *runner, reps int, servers []server, scs []s
 		for _, sc := range scs {
 			for i := range servers {
 				s := servers[(i+rep)%len(servers)]
+				start := time.Now()
 				smp, err := r.run(ctx, s, sc)
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
@@ -162,7 +163,8 @@ func measure(ctx context.Context, r *runner, reps int, servers []server, scs []s
 				if err != nil {
 					smp.Err = err.Error()
 				}
-				fmt.Fprintf(os.Stderr, "rep %d/%d  %-8s %-14s %s\n", rep+1, reps, sc.key, s.name, summary(smp))
+				fmt.Fprintf(os.Stderr, "rep %d/%d  %-8s %-14s %4.1fs  %s\n", rep+1, reps, sc.key, s.name,
+					time.Since(start).Seconds(), summary(smp))
 				samples = append(samples, smp)
 			}
 		}

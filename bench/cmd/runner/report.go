@@ -18,18 +18,24 @@ type metric struct {
 	value        func(sample) float64
 	format       func(float64) string
 	higherBetter bool
-	ratios       bool // false for diagnostics, which are not figures of merit
+	ratios       bool              // false for diagnostics, which are not figures of merit
+	coarse       func(sample) bool // whether a sample's value is imprecise; nil: never
 }
 
+// minCPUSeconds is the server CPU time under which CPU/msg is marked coarse:
+// /proc/PID/stat counts 10 ms ticks, so 0.5 s is good to ±2 %.
+const minCPUSeconds = 0.5
+
 var (
-	msgsPerSec = metric{func(s sample) float64 { return s.MsgsPerSec }, fmtRate, true, true}
-	p50        = metric{func(s sample) float64 { return s.P50Micros }, fmtMicros, false, true}
-	p99        = metric{func(s sample) float64 { return s.P99Micros }, fmtMicros, false, true}
-	cpuPerMsg  = metric{func(s sample) float64 { return s.CPUPerMsg }, fmtMicros, false, true}
-	serverCPU  = metric{func(s sample) float64 { return s.ServerCPU }, fmtPct, false, false}
-	loadgenCPU = metric{func(s sample) float64 { return s.LoadgenCPU }, fmtPct, false, false}
-	baseRSS    = metric{func(s sample) float64 { return s.BaseRSS }, fmtBytes, false, true}
-	rssPerConn = metric{func(s sample) float64 { return s.RSSPerConn }, fmtBytes, false, true}
+	msgsPerSec = metric{value: func(s sample) float64 { return s.MsgsPerSec }, format: fmtRate, higherBetter: true, ratios: true}
+	p50        = metric{value: func(s sample) float64 { return s.P50Micros }, format: fmtMicros, ratios: true}
+	p99        = metric{value: func(s sample) float64 { return s.P99Micros }, format: fmtMicros, ratios: true}
+	cpuPerMsg  = metric{value: func(s sample) float64 { return s.CPUPerMsg }, format: fmtMicros, ratios: true,
+		coarse: func(s sample) bool { return s.CPUSeconds < minCPUSeconds }}
+	serverCPU  = metric{value: func(s sample) float64 { return s.ServerCPU }, format: fmtPct}
+	loadgenCPU = metric{value: func(s sample) float64 { return s.LoadgenCPU }, format: fmtPct}
+	baseRSS    = metric{value: func(s sample) float64 { return s.BaseRSS }, format: fmtBytes, ratios: true}
+	rssPerConn = metric{value: func(s sample) float64 { return s.RSSPerConn }, format: fmtBytes, ratios: true}
 )
 
 // column is a table column: a metric over the samples of some scenarios.
@@ -43,6 +49,7 @@ type column struct {
 type cell struct {
 	value      float64
 	ok, failed int // samples that succeeded and failed
+	coarse     int // samples whose value is imprecise
 }
 
 type report struct {
@@ -101,8 +108,11 @@ func (r *report) header(o options, load string) {
 		o.reps, o.duration, o.warmup, kind, o.serverCPU, o.loadgenCPU)
 	fmt.Fprintf(&r.buf, "- `(f ×a, r ×b)`: the figure divided by the floor's and by the best rival's (the best of %s "+
 		"for that figure). Higher msg/s is better; lower is better for everything else. "+
-		"Server and loadgen CPU are diagnostics: a loadgen near 100 %% means the generator, not the server, set the pace.\n",
-		strings.Join(rivalNames(r.servers), ", "))
+		"Server and loadgen CPU are diagnostics: a loadgen near 100 %% means the generator, not the server, set the pace; "+
+		"both far below 100 %% means other work starved the cell, so read CPU/msg rather than msg/s. "+
+		"A ~ marks a CPU/msg measured from less than %.1f s of server CPU in some repetition "+
+		"(/proc/PID/stat counts 10 ms ticks): coarser than ±2 %%.\n",
+		strings.Join(rivalNames(r.servers), ", "), minCPUSeconds)
 }
 
 // table writes one Markdown table, a row per server.
@@ -132,6 +142,9 @@ func (r *report) cellText(s server, c column) string {
 		return "–"
 	}
 	text := c.metric.format(v.value)
+	if v.coarse > 0 {
+		text = "~" + text
+	}
 	if v.failed > 0 {
 		text += "†"
 	}
@@ -154,7 +167,7 @@ func (r *report) cellText(s server, c column) string {
 // cell returns the median of column c over the server's successful samples.
 func (r *report) cell(server string, c column) cell {
 	var vals []float64
-	var failed int
+	var failed, coarse int
 	for _, s := range r.samples {
 		if s.Server != server || !slices.Contains(c.scenarios, s.Scenario) {
 			continue
@@ -163,9 +176,12 @@ func (r *report) cell(server string, c column) cell {
 			failed++
 			continue
 		}
+		if c.metric.coarse != nil && c.metric.coarse(s) {
+			coarse++
+		}
 		vals = append(vals, c.metric.value(s))
 	}
-	return cell{value: median(vals), ok: len(vals), failed: failed}
+	return cell{value: median(vals), ok: len(vals), failed: failed, coarse: coarse}
 }
 
 func (r *report) bestRival(c column) (float64, bool) {

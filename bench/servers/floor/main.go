@@ -34,8 +34,8 @@ type conn struct {
 	fd       int
 	upgraded bool
 	// buf holds the start of a frame (or request) that arrived incomplete;
-	// later reads go straight into it. It is kept once grown, because the
-	// floor must not pay for allocation on every large message.
+	// later reads go straight into it. It comes from the server's spares and
+	// goes back there once the frame is echoed.
 	buf []byte
 	n   int // bytes of buf in use
 	// out is echo bytes the socket did not take yet, and rest the input that
@@ -49,7 +49,15 @@ type server struct {
 	// shared receives every read of a connection with nothing pending, so
 	// that an idle connection holds no buffer at all.
 	shared []byte
+	// spares are buffers that no connection holds, reused last in first out:
+	// a buffer just used is still in the CPU cache, and one buffer per large
+	// message in flight each would not be. Without them the floor lost to a
+	// library with pooled buffers at 10 × 1 MiB.
+	spares [][]byte
 }
+
+// maxSpares bounds the buffers kept for reuse.
+const maxSpares = 64
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address (IPv4 host:port)")
@@ -210,6 +218,25 @@ func (s *server) consume(c *conn, data []byte, inBuf bool) {
 		}
 		data = data[size:]
 	}
+	s.release(c)
+}
+
+// release gives c's buffer back to the spares once it holds nothing.
+func (s *server) release(c *conn) {
+	if c.buf != nil && len(s.spares) < maxSpares {
+		s.spares = append(s.spares, c.buf)
+	}
+	c.buf = nil
+}
+
+// buffer returns a buffer of at least n bytes, the last spare if it fits.
+func (s *server) buffer(n int) []byte {
+	if last := len(s.spares) - 1; last >= 0 && len(s.spares[last]) >= n {
+		b := s.spares[last]
+		s.spares = s.spares[:last]
+		return b
+	}
+	return make([]byte, n)
 }
 
 // frameSize returns the total length of the frame at the start of b, or, if
@@ -239,12 +266,21 @@ func echo(f []byte) []byte {
 	return f
 }
 
-// unmask XORs p with the masking key, eight bytes a step.
+// unmask XORs p with the masking key. Four 8-byte words a step: the floor
+// must not lose to a library's assembly cipher on large messages, and this
+// runs about three times as fast as one word a step.
 func unmask(p []byte, key [4]byte) {
-	k32 := binary.LittleEndian.Uint32(key[:])
-	k64 := uint64(k32)<<32 | uint64(k32)
+	k := uint64(binary.LittleEndian.Uint32(key[:])) * 0x1_0000_0001 // the key twice
+	for len(p) >= 32 {
+		b := (*[32]byte)(p)
+		binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(b[0:])^k)
+		binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(b[8:])^k)
+		binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(b[16:])^k)
+		binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(b[24:])^k)
+		p = p[32:]
+	}
 	for len(p) >= 8 {
-		binary.LittleEndian.PutUint64(p, binary.LittleEndian.Uint64(p)^k64)
+		binary.LittleEndian.PutUint64(p, binary.LittleEndian.Uint64(p)^k)
 		p = p[8:]
 	}
 	for i := range p {
@@ -260,9 +296,9 @@ func (s *server) keep(c *conn, data []byte, need int, inBuf bool) {
 		return
 	}
 	if len(c.buf) < need {
-		grown := make([]byte, need)
+		grown := s.buffer(need)
 		copy(grown, data)
-		c.buf = grown
+		c.buf = grown // the old one, too small, is left to the garbage collector
 	} else if !inBuf || &data[0] != &c.buf[0] {
 		copy(c.buf, data) // copy handles data overlapping c.buf
 	}
