@@ -120,6 +120,11 @@ func (l *loop) run(ready chan<- struct{}) {
 				stop = true
 			} else if fd < len(l.conns) {
 				l.batch[i] = l.conns[fd]
+				if c := l.batch[i]; c != nil && ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+					// The end of input came with the last data, in one
+					// edge: read up to it, not just what a read returns.
+					c.hangup.Store(true)
+				}
 			}
 		}
 		l.mu.Unlock()
@@ -231,11 +236,9 @@ func (c *Conn) readInput(buf []byte, pause bool) bool {
 			if pause && c.out.Load() != nil && c.pauseReading() {
 				return true
 			}
-			if n < len(buf) && !c.rd.draining {
+			if n < len(buf) && !c.hangup.Load() {
 				return true // drained: more input brings a new event
 			}
-			// While closing, the peer's FIN may have come with its last
-			// bytes, in the event just consumed: read on to see it.
 		case n == 0:
 			return false // end of input
 		case err == unix.EINTR:
