@@ -306,10 +306,7 @@ func (d *deflate) inflateMessage(compressed []byte, limit int64, text bool, star
 	out := getBuf(int(min(int64(max(startSize, 2*len(compressed))), limit+1)))
 	var u utf8State
 	for {
-		if len(*out) == cap(*out) {
-			if int64(len(*out)) > limit {
-				break
-			}
+		if len(*out) == cap(*out) { // grow; never past limit+1, which fails below
 			nb := getBuf(int(min(int64(2*cap(*out)), limit+1)))
 			*nb = append(*nb, *out...)
 			putBuf(out)
