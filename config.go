@@ -53,6 +53,7 @@ type Config struct {
 	// HandshakeTimeout bounds writing the handshake response, and, through
 	// NewServer, reading the request (http.Server.ReadHeaderTimeout): a
 	// client that sends part of a request and stops is dropped after it.
+	// For Dial, it bounds the whole opening handshake (TCP, TLS and HTTP).
 	HandshakeTimeout time.Duration
 	// IdleTimeout closes a connection (close code 1001, OnClose status
 	// StatusIdleTimeout) whose peer has started no data frame for this
@@ -70,7 +71,8 @@ type Config struct {
 	PongTimeout time.Duration
 
 	// Subprotocols lists the subprotocols the server speaks, most preferred
-	// first. The handshake picks the first one the client also offers.
+	// first. The handshake picks the first one the client also offers. Dial
+	// offers them in this order.
 	Subprotocols []string
 	// OriginPatterns lists other origins' hosts that may connect, as
 	// path.Match patterns matched against the Origin's host (with port if it
@@ -80,6 +82,10 @@ type Config struct {
 	// CheckOrigin, if set, decides instead of the same-host rule and
 	// OriginPatterns. It is called only for requests with an Origin header.
 	CheckOrigin func(r *http.Request) bool
+	// Compression enables permessage-deflate (RFC 7692) when set: a server
+	// accepts it when the client offers it, a client offers it. Off by
+	// default: see CompressionConfig for what it costs.
+	Compression *CompressionConfig
 	// MaxHeaderBytes bounds the request line and header fields of a
 	// handshake; larger requests get 431.
 	MaxHeaderBytes int

@@ -20,6 +20,7 @@ type Conn struct {
 
 	nc          net.Conn // the socket in goroutine mode; nil in event-loop mode
 	subprotocol string
+	dfl         *deflate // permessage-deflate state; nil without compression
 
 	rd   reader  // receive state, used only by the dispatcher
 	live *stamps // timeout stamps, see timeouts.go; nil without timeouts
@@ -73,7 +74,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 		return fmt.Errorf("wss: connect: %w", err)
 	}
 	if u, ok := nc.(*upgradedConn); ok {
-		nc, pending, c.subprotocol = u.Conn, u.pending, u.subprotocol
+		nc, pending, c.subprotocol, c.dfl = u.Conn, u.pending, u.subprotocol, u.deflate
 	}
 	c.nc = nc
 	c.connected.Store(true)
@@ -127,6 +128,9 @@ func (c *Conn) Write(data []byte, text bool) error {
 		}
 		op = opText
 	}
+	if c.dfl != nil && c.dfl.compresses(len(data)) {
+		return c.writeCompressed(op, data)
+	}
 	return c.writeFrame(op, data)
 }
 
@@ -163,6 +167,9 @@ func (c *Conn) sendClose(status int) error {
 
 // writeFrame sends one unfragmented frame.
 func (c *Conn) writeFrame(op opcode, payload []byte) error {
+	if c.client {
+		return c.writeMasked(op, payload)
+	}
 	var hdr [maxHeaderLen]byte
 	n := putHeader(hdr[:], true, 0, op, len(payload), false, 0)
 	return c.writeRaw(op, hdr[:n], payload)
@@ -176,6 +183,12 @@ func (c *Conn) writeRaw(op opcode, hdr, payload []byte) error {
 		c.wmu.Unlock()
 		return err
 	}
+	return c.sendLocked(hdr, payload)
+}
+
+// sendLocked sends a frame whose header is hdr and unlocks c.wmu, which
+// must be held. Once it returns, payload has been sent or copied.
+func (c *Conn) sendLocked(hdr, payload []byte) error {
 	if c.onLoop {
 		return c.sendFD(hdr, payload) // unlocks c.wmu
 	}
@@ -280,6 +293,10 @@ func (c *Conn) onCloseFrame(p []byte) {
 		p = nil
 	}
 	_ = c.writeFrame(opClose, p[:min(len(p), 2)])
+	if c.client {
+		c.startCloseTimer() // the server closes TCP first (RFC 6455 section 7.1.1)
+		return
+	}
 	c.drop(code)
 }
 
@@ -332,6 +349,9 @@ func (c *Conn) finish() {
 	c.wmu.Lock()
 	if c.closeTimer != nil {
 		c.closeTimer.Stop()
+	}
+	if c.dfl != nil {
+		c.dfl.release()
 	}
 	c.wmu.Unlock()
 	c.rd.release()

@@ -131,7 +131,7 @@ func TestConnectDisconnectCyclesNoGrowth(t *testing.T) {
 			if err := ts.d.Shutdown(ctx); err != nil {
 				t.Fatal(err)
 			}
-			assertNoWSSLeft(t)
+			ts.assertNoWSSLeft(t)
 		})
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -67,6 +66,7 @@ type hardServer struct {
 	d    *Dispatcher
 	srv  *http.Server
 	log  *closeLog
+	base map[string]string // the goroutines before the server started
 }
 
 // startHardServer serves log's handler with dcfg and cfg on 127.0.0.1:0; the
@@ -76,6 +76,7 @@ func startHardServer(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *clo
 	if tt, ok := t.(*testing.T); ok {
 		checkGoroutines(tt)
 	}
+	base := goroutines()
 	d, err := NewDispatcher(dcfg)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +93,7 @@ func startHardServer(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *clo
 	}
 	srv := NewServer("", h, cfg)
 	go srv.Serve(ln)
-	ts := &hardServer{addr: ln.Addr().String(), d: d, srv: srv, log: log}
+	ts := &hardServer{addr: ln.Addr().String(), d: d, srv: srv, log: log, base: base}
 	t.Cleanup(func() {
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -242,12 +243,13 @@ func closeBody(code int) []byte {
 }
 
 // wssGoroutines lists the stacks of goroutines running this package's
-// non-test code.
-func wssGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
+// non-test code that are not in base (goroutines() taken earlier).
+func wssGoroutines(base map[string]string) []string {
 	var found []string
-	for g := range strings.SplitSeq(string(buf), "\n\n") {
+	for id, g := range goroutines() {
+		if _, old := base[id]; old {
+			continue
+		}
 		if strings.Contains(g, "github.com/wssgo/wss.") && !strings.Contains(g, "_test.go") {
 			found = append(found, g)
 		}
@@ -265,14 +267,15 @@ func openFDs(t testing.TB) int {
 	return len(ents)
 }
 
-// assertNoWSSLeft fails if a goroutine of this package is still running.
-// A goroutine that has signalled its end may still be returning, which
-// nothing can wait for: it gets a bounded moment to go.
-func assertNoWSSLeft(t testing.TB) {
+// assertNoWSSLeft fails if a goroutine of this package started since the
+// server did is still running. A goroutine that has signalled its end may
+// still be returning, which nothing can wait for: it gets a bounded moment
+// to go.
+func (ts *hardServer) assertNoWSSLeft(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(time.Second)
 	for {
-		gs := wssGoroutines()
+		gs := wssGoroutines(ts.base)
 		if len(gs) == 0 {
 			return
 		}

@@ -101,7 +101,7 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 					t.Errorf("OnClose %d, want the peer's 1001", s)
 				}
 			}
-			assertNoWSSLeft(t)
+			ts.assertNoWSSLeft(t)
 			for _, p := range peers {
 				p.nc.Close()
 			}
@@ -166,7 +166,7 @@ func TestShutdownDropsPeersAtDeadline(t *testing.T) {
 				p.expectEOF()
 				p.nc.Close()
 			}
-			assertNoWSSLeft(t)
+			ts.assertNoWSSLeft(t)
 			if got := openFDs(t); got != fds {
 				t.Errorf("%d file descriptors open after Shutdown, %d before", got, fds)
 			}
@@ -233,7 +233,7 @@ func TestConcurrentWriteCloseShutdown(t *testing.T) {
 			default:
 			}
 			peersDone.Wait()
-			assertNoWSSLeft(t)
+			ts.assertNoWSSLeft(t)
 		})
 	}
 }

@@ -45,6 +45,7 @@ func selfSignedCert(t testing.TB) tls.Certificate {
 func startTLSServer(t *testing.T, dcfg *DispatcherConfig, cfg *Config, log *closeLog) *hardServer {
 	t.Helper()
 	checkGoroutines(t)
+	base := goroutines()
 	d, err := NewDispatcher(dcfg)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +63,7 @@ func startTLSServer(t *testing.T, dcfg *DispatcherConfig, cfg *Config, log *clos
 	srv := NewServer("", h, cfg)
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{selfSignedCert(t)}}
 	go srv.ServeTLS(ln, "", "")
-	ts := &hardServer{addr: ln.Addr().String(), d: d, srv: srv, log: log}
+	ts := &hardServer{addr: ln.Addr().String(), d: d, srv: srv, log: log, base: base}
 	t.Cleanup(func() {
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -152,7 +153,7 @@ func TestTLSProtocolErrorAndShutdown(t *testing.T) {
 			if s := log.wait(t); s != StatusGoingAway {
 				t.Fatalf("OnClose %d", s)
 			}
-			assertNoWSSLeft(t)
+			ts.assertNoWSSLeft(t)
 		})
 	}
 }

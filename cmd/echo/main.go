@@ -35,6 +35,8 @@ func main() {
 	grace := flag.Duration("grace", 5*time.Second, "how long shutdown waits for close handshakes")
 	dispatcher := flag.String("dispatcher", "auto", "how connections are read: auto, epoll or goroutine")
 	offLoop := flag.Bool("offloop", false, "run handlers off the event loops")
+	compress := flag.Bool("compress", false, "negotiate permessage-deflate (RFC 7692) with clients that offer it")
+	noTakeover := flag.Bool("no-context-takeover", false, "with -compress: compress each message on its own, both ways, to save memory")
 	flag.Parse()
 	if (*certFile == "") != (*keyFile == "") {
 		log.Fatal("echo: -tls-cert and -tls-key go together")
@@ -50,6 +52,12 @@ func main() {
 		log.Fatal(err)
 	}
 	cfg := &wss.Config{OriginPatterns: []string{"*"}}
+	if *compress {
+		cfg.Compression = &wss.CompressionConfig{
+			ServerNoContextTakeover: *noTakeover,
+			ClientNoContextTakeover: *noTakeover,
+		}
+	}
 	h := wss.HTTPHandler(d, cfg, func(*http.Request) wss.Handler { return echo{} })
 	srv := wss.NewServer(*addr, h, cfg)
 
