@@ -200,6 +200,7 @@ func TestDialTLSAndClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer d.Close()
 	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
 	cfg := &Config{Subprotocols: []string{"echo"}, Compression: &CompressionConfig{}}
 	srv := httptest.NewTLSServer(HTTPHandler(d, cfg, func(*http.Request) Handler { return echo }))

@@ -23,6 +23,7 @@ func echoServer(t testing.TB, cfg *Config) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { d.Close() }) // after srv.Close: cleanups run last first
 	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
 	srv := httptest.NewServer(HTTPHandler(d, cfg, func(*http.Request) Handler { return echo }))
 	t.Cleanup(srv.Close)
@@ -477,6 +478,7 @@ func TestIdleCompressorReleased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer d.Close()
 	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) {
 		_ = c.Write(data, text)
 		select {
