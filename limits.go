@@ -9,7 +9,8 @@ import (
 var ErrTooManyConnections = errors.New("wss: too many connections")
 
 // admit reserves a connection slot of d for c, or returns
-// ErrTooManyConnections or ErrShutdown. A reserved slot is freed by unadmit or when c ends.
+// ErrTooManyConnections or ErrShutdown. A reserved slot is freed by
+// unadmit or when c ends.
 func (d *Dispatcher) admit(c *Conn) error {
 	if c.admitted.Load() {
 		return nil

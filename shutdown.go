@@ -92,10 +92,11 @@ func (d *Dispatcher) beginShutdown() ([]*Conn, chan struct{}) {
 	return conns, d.drained
 }
 
-// checkDrained closes d.drained once a shutting-down d has no connection
-// left. d.mu must be held.
+// checkDrained closes d.drained once a shutting-down d serves no
+// connection. One still in its handshake does not count: serve refuses it,
+// and Connect sends it 1001 and closes it. d.mu must be held.
 func (d *Dispatcher) checkDrained() {
-	if d.shuttingDown && d.slots == 0 && len(d.conns) == 0 {
+	if d.shuttingDown && len(d.conns) == 0 {
 		select {
 		case <-d.drained:
 		default:
