@@ -68,20 +68,23 @@ func (c *Conn) Connect(nc net.Conn) error {
 		c.wmu.Unlock()
 		return ErrConnected
 	}
-	if err := c.d.admit(c); err != nil {
-		c.wmu.Unlock()
-		nc.Close()
-		return fmt.Errorf("wss: connect: %w", err)
-	}
 	if u, ok := nc.(*upgradedConn); ok {
 		nc, pending, c.subprotocol, c.dfl = u.Conn, u.pending, u.subprotocol, u.deflate
 	}
 	c.nc = nc
 	c.connected.Store(true)
 	c.wmu.Unlock()
-	if err := c.d.serve(c, pending); err != nil {
-		if errors.Is(err, ErrShutdown) {
-			_ = c.sendClose(StatusGoingAway) // it upgraded as Shutdown began
+	err := c.d.admit(c)
+	if err == nil {
+		err = c.d.serve(c, pending)
+	}
+	if err != nil {
+		// Refused after the handshake: say why in a close frame.
+		switch {
+		case errors.Is(err, ErrShutdown):
+			_ = c.sendClose(StatusGoingAway)
+		case errors.Is(err, ErrTooManyConnections):
+			_ = c.sendClose(StatusTryAgainLater)
 		}
 		c.drop(StatusConnLost)
 		if c.onLoop {

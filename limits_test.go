@@ -69,7 +69,8 @@ func TestMaxConnectionsAnswers503(t *testing.T) {
 	}
 }
 
-// Connect, for servers that upgrade by other means, enforces the limit too.
+// Connect, for servers that upgrade by other means, enforces the limit too:
+// beyond it the peer gets 1013 (try again later), after Shutdown 1001.
 func TestMaxConnectionsConnect(t *testing.T) {
 	checkGoroutines(t)
 	d, _ := NewDispatcher(&DispatcherConfig{MaxConnections: 1})
@@ -102,13 +103,35 @@ func TestMaxConnectionsConnect(t *testing.T) {
 	if err := New(log, d, nil).Connect(s2); !errors.Is(err, ErrTooManyConnections) {
 		t.Fatalf("Connect beyond the limit: %v, want ErrTooManyConnections", err)
 	}
-	c2.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c2.Read(make([]byte, 1)); err != io.EOF {
-		t.Fatalf("the refused connection was not closed: %v", err)
-	}
+	expectCloseThenEOF(t, c2, StatusTryAgainLater)
 	c1.Close()
 	if s := log.wait(t); s != StatusConnLost {
 		t.Fatalf("OnClose %d", s)
+	}
+	// After Shutdown, Connect refuses with 1001.
+	if err := d.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s3, c3 := tcpPair()
+	defer c3.Close()
+	if err := New(log, d, nil).Connect(s3); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("Connect after Shutdown: %v, want ErrShutdown", err)
+	}
+	expectCloseThenEOF(t, c3, StatusGoingAway)
+}
+
+// expectCloseThenEOF reads a server close frame with code, then the end
+// of the connection.
+func expectCloseThenEOF(t *testing.T, nc net.Conn, code int) {
+	t.Helper()
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(nc)
+	if err != nil && !isConnReset(err) {
+		t.Fatal(err)
+	}
+	want := append([]byte{0x88, 2}, closeBody(code)...)
+	if string(got) != string(want) {
+		t.Fatalf("refused connection got % x, want % x then EOF", got, want)
 	}
 }
 
