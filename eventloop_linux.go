@@ -23,7 +23,7 @@ import (
 const eventLoopSupported = true
 
 // loopBufSize is an event loop's read buffer.
-const loopBufSize = 64 << 10
+const loopBufSize = 256 << 10
 
 const loopEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 
@@ -167,8 +167,7 @@ func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
 	}
 	l.conns[fd] = c
 	l.mu.Unlock()
-	ev := unix.EpollEvent{Events: loopEvents, Fd: int32(fd)}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := sysEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, int32(fd), loopEvents); err != nil {
 		c.drop(StatusConnLost)
 		c.finish()
 		return fmt.Errorf("wss: epoll_ctl: %w", err)
@@ -181,9 +180,9 @@ func dupSocket(tc *net.TCPConn) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	fd := -1
+	var fd int32 = -1
 	cerr := rc.Control(func(s uintptr) {
-		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+		fd, err = sysDupCloexec(s)
 	})
 	if cerr != nil {
 		return -1, cerr
@@ -191,7 +190,7 @@ func dupSocket(tc *net.TCPConn) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("wss: dup: %w", err)
 	}
-	return fd, nil
+	return int(fd), nil
 }
 
 func (c *Conn) loop() *loop {
@@ -222,7 +221,7 @@ func (l *loop) handle(c *Conn) {
 // a handler queue without end.
 func (c *Conn) readInput(buf []byte, pause bool) bool {
 	for {
-		n, err := unix.Read(int(c.fd), buf)
+		n, err := sysRead(c.fd, buf)
 		switch {
 		case n > 0:
 			if !c.feed(buf[:n]) {
@@ -345,7 +344,7 @@ func (c *Conn) fdLetGo() {
 
 func (c *Conn) closeFD() {
 	if c.fdState.CompareAndSwap(fdReleased, fdReleased|fdClosed) {
-		unix.Close(int(c.fd))
+		sysClose(c.fd)
 	}
 }
 
@@ -358,7 +357,7 @@ const (
 // sees end of input and finishes c.
 func (c *Conn) shutdownFD(how int) {
 	if c.fdAcquire() {
-		_ = unix.Shutdown(int(c.fd), how)
+		sysShutdown(c.fd, how)
 		c.fdRelease()
 	}
 }

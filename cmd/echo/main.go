@@ -21,6 +21,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
 	dispatcher := flag.String("dispatcher", "auto", "how connections are read: auto, epoll or goroutine")
 	offLoop := flag.Bool("offloop", false, "run handlers off the event loops")
+	loops := flag.Int("loops", 0, "event loops (0: GOMAXPROCS)")
 	flag.Parse()
 
 	modes := map[string]wss.Mode{"auto": wss.ModeAuto, "epoll": wss.ModeEventLoop, "goroutine": wss.ModeGoroutine}
@@ -28,7 +29,7 @@ func main() {
 	if !ok {
 		log.Fatalf("echo: -dispatcher must be auto, epoll or goroutine, not %q", *dispatcher)
 	}
-	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode, OffLoop: *offLoop})
+	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode, Loops: *loops, OffLoop: *offLoop})
 	if err != nil {
 		log.Fatal(err)
 	}
