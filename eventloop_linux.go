@@ -12,7 +12,8 @@ import (
 // An event loop waits on many sockets with one epoll instance, reads every
 // readable one into a buffer of its own and feeds the bytes to the
 // connection's parser, which calls the handlers. A connection is served by
-// loops[fd % len(loops)], so it needs no pointer to its loop.
+// loops[fd % len(loops)], so it needs no pointer to its loop, and found in
+// that loop's conns at fd / len(loops).
 //
 // Sockets are registered edge-triggered for input and output: a loop reads
 // until the socket is drained, and learns of room to write without an
@@ -34,7 +35,8 @@ type loop struct {
 	done   chan struct{}
 
 	mu    sync.Mutex
-	conns []*Conn // by file descriptor
+	conns []*Conn // by file descriptor / number of loops
+	nth   int     // number of loops
 
 	// Used only by the loop goroutine.
 	buf    []byte
@@ -45,7 +47,7 @@ type loop struct {
 func startLoops(d *Dispatcher, n int) ([]*loop, error) {
 	loops := make([]*loop, 0, n)
 	for range n {
-		l, err := newLoop(d)
+		l, err := newLoop(d, n)
 		if err != nil {
 			stopLoops(loops)
 			return nil, fmt.Errorf("wss: event loop: %w", err)
@@ -60,7 +62,7 @@ func startLoops(d *Dispatcher, n int) ([]*loop, error) {
 	return loops, nil
 }
 
-func newLoop(d *Dispatcher) (*loop, error) {
+func newLoop(d *Dispatcher, nth int) (*loop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -77,7 +79,7 @@ func newLoop(d *Dispatcher) (*loop, error) {
 		return nil, err
 	}
 	return &loop{
-		d: d, epfd: epfd, wakefd: wakefd, done: make(chan struct{}),
+		d: d, nth: nth, epfd: epfd, wakefd: wakefd, done: make(chan struct{}),
 		buf:    make([]byte, loopBufSize),
 		events: make([]unix.EpollEvent, 256),
 		batch:  make([]*Conn, 256),
@@ -118,8 +120,8 @@ func (l *loop) run(ready chan<- struct{}) {
 		for i, ev := range l.events[:n] {
 			if fd := int(ev.Fd); fd == l.wakefd {
 				stop = true
-			} else if fd < len(l.conns) {
-				l.batch[i] = l.conns[fd]
+			} else if k := fd / l.nth; k < len(l.conns) {
+				l.batch[i] = l.conns[k]
 			}
 		}
 		l.mu.Unlock()
@@ -162,10 +164,11 @@ func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
 	fd := int(c.fd)
 	l := c.loop()
 	l.mu.Lock()
-	if fd >= len(l.conns) {
-		l.conns = append(l.conns, make([]*Conn, fd+1-len(l.conns))...)
+	k := fd / l.nth
+	for k >= len(l.conns) {
+		l.conns = append(l.conns[:cap(l.conns)], nil)
 	}
-	l.conns[fd] = c
+	l.conns[k] = c
 	l.mu.Unlock()
 	if err := sysEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, int32(fd), loopEvents); err != nil {
 		c.drop(StatusConnLost)
@@ -296,8 +299,8 @@ func (c *Conn) readOffLoop() {
 func (c *Conn) detach() {
 	l := c.loop()
 	l.mu.Lock()
-	if int(c.fd) < len(l.conns) && l.conns[c.fd] == c {
-		l.conns[c.fd] = nil
+	if k := int(c.fd) / l.nth; k < len(l.conns) && l.conns[k] == c {
+		l.conns[k] = nil
 	}
 	l.mu.Unlock()
 	c.wmu.Lock()

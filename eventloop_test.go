@@ -200,11 +200,18 @@ func TestDispatcherFrameSplitAcrossReads(t *testing.T) {
 			payload := bytes.Repeat([]byte("0123456789"), 30) // 16-bit length
 			f := clientFrame(true, opText, payload)
 			f = append(f, clientFrame(true, opBinary, []byte("tail"))...)
+			f = append(f, clientFrame(true, opPing, []byte("ping payload"))...)
+			f = append(f, clientFrame(true, opClose, append(closePayload(4002), "split close"...))...)
 			for i := range f {
 				rc.write(f[i : i+1])
 			}
 			rc.expect(opText, payload)
 			rc.expect(opBinary, []byte("tail"))
+			rc.expect(opPong, []byte("ping payload"))
+			rc.expect(opClose, closePayload(4002))
+			if got := <-h.closed; got != 4002 {
+				t.Errorf("OnClose status %d, want 4002", got)
+			}
 		})
 	}
 }
