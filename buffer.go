@@ -60,10 +60,11 @@ func (m *msgBuf) bytes() []byte {
 	return *m.b
 }
 
-// append adds chunk, of a frame with rest more payload bytes announced. The
-// buffer starts at StartSize and grows by at least ExpandSize, doubling for
-// large messages, but never past the end of the current frame: memory
-// follows what the peer has sent, not what it announced.
+// append adds chunk; rest bounds how much the message may still grow (the
+// rest of its last frame, or what MaxMessageSize leaves while more
+// fragments follow). The buffer starts at StartSize and grows by at least
+// ExpandSize, doubling for large messages, but never past that bound: memory
+// follows what the peer has sent (at most twice it), not what it announced.
 func (m *msgBuf) append(chunk []byte, rest int, cfg *Config) {
 	if len(chunk) == 0 {
 		return

@@ -9,7 +9,7 @@ import (
 
 // echoRoundTrip sends one masked frame and reads its echo into buf.
 type echoRoundTrip struct {
-	rc    *rawClient
+	rc    *loopClient
 	frame []byte
 	want  int // bytes of the echoed frame
 	buf   []byte
@@ -17,7 +17,7 @@ type echoRoundTrip struct {
 
 func newEchoRoundTrip(tb testing.TB, dcfg DispatcherConfig, size int, text bool) *echoRoundTrip {
 	s := startLoopServer(tb, dcfg, nil, func() Handler { return newEchoHandler() })
-	rc := dialRaw(tb, s.addr)
+	rc := dialLoop(tb, s.addr)
 	op := opBinary
 	if text {
 		op = opText
@@ -25,7 +25,7 @@ func newEchoRoundTrip(tb testing.TB, dcfg DispatcherConfig, size int, text bool)
 	payload := bytes.Repeat([]byte("wss-"), size/4+1)[:size]
 	var hdr [maxHeaderLen]byte
 	n := putHeader(hdr[:], true, 0, op, size, false, 0)
-	return &echoRoundTrip{rc: rc, frame: clientFrame(true, op, payload), want: n + size, buf: make([]byte, n+size)}
+	return &echoRoundTrip{rc: rc, frame: loopFrame(true, op, payload), want: n + size, buf: make([]byte, n+size)}
 }
 
 func (e *echoRoundTrip) run() error {

@@ -83,15 +83,15 @@ func newEchoHandler() *echoHandler { return &echoHandler{closed: make(chan int, 
 func (h *echoHandler) OnFrame(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }
 func (h *echoHandler) OnClose(c *Conn, status int)             { h.closed <- status }
 
-// rawClient is a minimal WebSocket client over a real socket, so that
+// loopClient is a minimal WebSocket client over a real socket, so that
 // tests control exactly which bytes go out and when.
-type rawClient struct {
+type loopClient struct {
 	t  testing.TB
 	nc net.Conn
 	br *bufio.Reader
 }
 
-func dialRaw(t testing.TB, addr string) *rawClient {
+func dialLoop(t testing.TB, addr string) *loopClient {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -111,11 +111,11 @@ func dialRaw(t testing.TB, addr string) *rawClient {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("handshake: %s", resp.Status)
 	}
-	return &rawClient{t: t, nc: nc, br: br}
+	return &loopClient{t: t, nc: nc, br: br}
 }
 
-// clientFrame returns a masked client frame.
-func clientFrame(fin bool, op opcode, payload []byte) []byte {
+// loopFrame returns a masked client frame.
+func loopFrame(fin bool, op opcode, payload []byte) []byte {
 	var hdr [maxHeaderLen]byte
 	const key = 0x5a3c9e17
 	n := putHeader(hdr[:], fin, 0, op, len(payload), true, key)
@@ -124,7 +124,7 @@ func clientFrame(fin bool, op opcode, payload []byte) []byte {
 	return f
 }
 
-func (rc *rawClient) write(b []byte) {
+func (rc *loopClient) write(b []byte) {
 	rc.t.Helper()
 	if _, err := rc.nc.Write(b); err != nil {
 		rc.t.Fatal(err)
@@ -132,7 +132,7 @@ func (rc *rawClient) write(b []byte) {
 }
 
 // readFrame reads one server frame.
-func (rc *rawClient) readFrame() (opcode, []byte, error) {
+func (rc *loopClient) readFrame() (opcode, []byte, error) {
 	var b [maxHeaderLen]byte
 	if _, err := io.ReadFull(rc.br, b[:2]); err != nil {
 		return 0, nil, err
@@ -152,7 +152,7 @@ func (rc *rawClient) readFrame() (opcode, []byte, error) {
 	return h.op, p, nil
 }
 
-func (rc *rawClient) expect(op opcode, payload []byte) {
+func (rc *loopClient) expect(op opcode, payload []byte) {
 	rc.t.Helper()
 	gotOp, got, err := rc.readFrame()
 	if err != nil {
@@ -166,7 +166,7 @@ func (rc *rawClient) expect(op opcode, payload []byte) {
 
 func trim(b []byte) []byte { return b[:min(len(b), 32)] }
 
-func closePayload(code int) []byte {
+func loopClosePayload(code int) []byte {
 	return binary.BigEndian.AppendUint16(nil, uint16(code))
 }
 
@@ -177,10 +177,10 @@ func TestDispatcherManyFramesInOneRead(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			h := newEchoHandler()
 			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
-			rc := dialRaw(t, s.addr)
+			rc := dialLoop(t, s.addr)
 			var burst []byte
 			for i := range 200 {
-				burst = append(burst, clientFrame(true, opBinary, fmt.Appendf(nil, "msg %d", i))...)
+				burst = append(burst, loopFrame(true, opBinary, fmt.Appendf(nil, "msg %d", i))...)
 			}
 			rc.write(burst)
 			for i := range 200 {
@@ -196,19 +196,19 @@ func TestDispatcherFrameSplitAcrossReads(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			h := newEchoHandler()
 			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
-			rc := dialRaw(t, s.addr)
+			rc := dialLoop(t, s.addr)
 			payload := bytes.Repeat([]byte("0123456789"), 30) // 16-bit length
-			f := clientFrame(true, opText, payload)
-			f = append(f, clientFrame(true, opBinary, []byte("tail"))...)
-			f = append(f, clientFrame(true, opPing, []byte("ping payload"))...)
-			f = append(f, clientFrame(true, opClose, append(closePayload(4002), "split close"...))...)
+			f := loopFrame(true, opText, payload)
+			f = append(f, loopFrame(true, opBinary, []byte("tail"))...)
+			f = append(f, loopFrame(true, opPing, []byte("ping payload"))...)
+			f = append(f, loopFrame(true, opClose, append(loopClosePayload(4002), "split close"...))...)
 			for i := range f {
 				rc.write(f[i : i+1])
 			}
 			rc.expect(opText, payload)
 			rc.expect(opBinary, []byte("tail"))
 			rc.expect(opPong, []byte("ping payload"))
-			rc.expect(opClose, closePayload(4002))
+			rc.expect(opClose, loopClosePayload(4002))
 			if got := <-h.closed; got != 4002 {
 				t.Errorf("OnClose status %d, want 4002", got)
 			}
@@ -226,20 +226,20 @@ func TestEventLoopSlowReaderDoesNotStallLoop(t *testing.T) {
 	const big = 1 << 20
 	h := newEchoHandler()
 	s := startLoopServer(t, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, nil, func() Handler { return h })
-	slow := dialRaw(t, s.addr)
+	slow := dialLoop(t, s.addr)
 	// Enough echoes to fill both sockets' buffers many times over.
 	go func() {
 		for i := range 32 {
 			msg := bytes.Repeat([]byte{byte('a' + i)}, big)
-			if _, err := slow.nc.Write(clientFrame(true, opBinary, msg)); err != nil {
+			if _, err := slow.nc.Write(loopFrame(true, opBinary, msg)); err != nil {
 				return // the test failed elsewhere and closed the socket
 			}
 		}
 	}()
-	fast := dialRaw(t, s.addr)
+	fast := dialLoop(t, s.addr)
 	for i := range 50 {
 		p := fmt.Appendf(nil, "ping %d", i)
-		fast.write(clientFrame(true, opBinary, p))
+		fast.write(loopFrame(true, opBinary, p))
 		fast.expect(opBinary, p)
 	}
 	for i := range 32 {
@@ -261,8 +261,8 @@ func TestDispatcherBlockingWriteTimesOut(t *testing.T) {
 			}
 			cfg := &Config{WriteTimeout: 200 * time.Millisecond}
 			s := startLoopServer(t, m.cfg, cfg, func() Handler { return h })
-			rc := dialRaw(t, s.addr)
-			rc.write(clientFrame(true, opText, []byte("hello")))
+			rc := dialLoop(t, s.addr)
+			rc.write(loopFrame(true, opText, []byte("hello")))
 			c := <-conns
 			chunk := make([]byte, 1<<20)
 			start := time.Now()
@@ -297,14 +297,14 @@ func TestDispatcherCloseFromOtherGoroutine(t *testing.T) {
 			cfg := &Config{CloseTimeout: 100 * time.Millisecond}
 			s := startLoopServer(t, m.cfg, cfg, func() Handler { return h })
 
-			answered := dialRaw(t, s.addr)
-			answered.write(clientFrame(true, opText, []byte("hi")))
+			answered := dialLoop(t, s.addr)
+			answered.write(loopFrame(true, opText, []byte("hi")))
 			c := <-conns
 			if err := c.Close(4001); err != nil {
 				t.Fatal(err)
 			}
-			answered.expect(opClose, closePayload(4001))
-			answered.write(clientFrame(true, opClose, closePayload(4001)))
+			answered.expect(opClose, loopClosePayload(4001))
+			answered.write(loopFrame(true, opClose, loopClosePayload(4001)))
 			if got := <-closed; got != 4001 {
 				t.Errorf("answered close: OnClose status %d, want 4001", got)
 			}
@@ -312,13 +312,13 @@ func TestDispatcherCloseFromOtherGoroutine(t *testing.T) {
 				t.Errorf("after the close handshake: %v, want EOF", err)
 			}
 
-			silent := dialRaw(t, s.addr)
-			silent.write(clientFrame(true, opText, []byte("hi")))
+			silent := dialLoop(t, s.addr)
+			silent.write(loopFrame(true, opText, []byte("hi")))
 			c = <-conns
 			if err := c.Close(StatusNormalClosure); err != nil {
 				t.Fatal(err)
 			}
-			silent.expect(opClose, closePayload(StatusNormalClosure))
+			silent.expect(opClose, loopClosePayload(StatusNormalClosure))
 			if got := <-closed; got != StatusCloseTimeout {
 				t.Errorf("unanswered close: OnClose status %d, want %d", got, StatusCloseTimeout)
 			}
@@ -359,10 +359,10 @@ func TestDispatcherCloseEndsEverything(t *testing.T) {
 			served := make(chan struct{})
 			go func() { defer close(served); _ = srv.Serve(ln) }()
 			const n = 20
-			clients := make([]*rawClient, n)
+			clients := make([]*loopClient, n)
 			for i := range clients {
-				clients[i] = dialRaw(t, ln.Addr().String())
-				clients[i].write(clientFrame(true, opText, []byte("x")))
+				clients[i] = dialLoop(t, ln.Addr().String())
+				clients[i].write(loopFrame(true, opText, []byte("x")))
 				clients[i].expect(opText, []byte("x"))
 			}
 			srv.Close()
@@ -412,8 +412,8 @@ func TestDispatcherConcurrentWrites(t *testing.T) {
 			conns := make(chan *Conn, 1)
 			h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { conns <- c }}
 			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
-			rc := dialRaw(t, s.addr)
-			rc.write(clientFrame(true, opText, []byte("go")))
+			rc := dialLoop(t, s.addr)
+			rc.write(loopFrame(true, opText, []byte("go")))
 			c := <-conns
 			const writers, each = 8, 50
 			var wg sync.WaitGroup

@@ -165,11 +165,18 @@ func headerHasToken(h http.Header, name, token string) bool {
 }
 
 // chooseSubprotocol returns the first of the server's subprotocols that the
-// client offered, or "".
+// client offered, or "". Subprotocol names match case-sensitively: the
+// client fails the connection unless the answer is one of the values it
+// sent (RFC 6455 section 4.1).
 func chooseSubprotocol(h http.Header, server []string) string {
+	offers := h.Values("Sec-WebSocket-Protocol")
 	for _, p := range server {
-		if headerHasToken(h, "Sec-WebSocket-Protocol", p) {
-			return p
+		for _, v := range offers {
+			for t := range strings.SplitSeq(v, ",") {
+				if strings.Trim(t, " \t") == p {
+					return p
+				}
+			}
 		}
 	}
 	return ""

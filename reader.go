@@ -179,7 +179,13 @@ func (c *Conn) payload(chunk []byte) bool {
 	}
 	whole := r.remain == 0 && r.h.fin && r.msg.len() == 0 && uint64(len(chunk)) == r.h.length
 	if !whole {
-		r.msg.append(chunk, int(r.remain), c.cfg)
+		rest := int(r.remain)
+		if !r.h.fin {
+			// More fragments follow: let the buffer double, within
+			// MaxMessageSize, or every fragment would copy the message.
+			rest = int(c.cfg.maxMessageSize()) - r.msg.len() - len(chunk)
+		}
+		r.msg.append(chunk, rest, c.cfg)
 	}
 	if r.remain > 0 {
 		return true

@@ -1,0 +1,30 @@
+// Package result defines the JSON lines that the load generator prints and
+// the runner reads, so that the two cannot drift apart.
+package result
+
+// Echo is the single line printed at the end of an echo run. Everything in it
+// covers the measured window only, after the warm-up.
+type Echo struct {
+	Conns      int     `json:"conns"`
+	Size       int     `json:"size"`
+	Messages   uint64  `json:"messages"`
+	Seconds    float64 `json:"seconds"`
+	MsgsPerSec float64 `json:"msgs_per_sec"`
+	P50Micros  float64 `json:"p50_us"`
+	P99Micros  float64 `json:"p99_us"`
+	// ServerCPU is the server's user+system CPU time, in seconds, from
+	// /proc/PID/stat (10 ms resolution); 0 when no -pid was given.
+	ServerCPU float64 `json:"server_cpu_s"`
+	// LoadgenCPU is the load generator's own CPU time in seconds: near
+	// Seconds means the generator, not the server, set the pace.
+	LoadgenCPU float64 `json:"loadgen_cpu_s"`
+}
+
+// Idle events: Ready when all connections have completed their handshake,
+// Done after the hold ends, with how many the server had closed meanwhile.
+type Idle struct {
+	Event        string  `json:"event"` // "ready" or "done"
+	Conns        int     `json:"conns"`
+	SetupSeconds float64 `json:"setup_s,omitempty"`
+	Dropped      int     `json:"dropped"`
+}

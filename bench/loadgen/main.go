@@ -1,0 +1,366 @@
+// Command loadgen drives a WebSocket echo server for the benchmark runner.
+//
+// It is one epoll loop on one thread over raw non-blocking sockets, so that
+// its cost per message is one write, one read and a share of an epoll_wait:
+// the frame is built once, masked with an all-zero key, and sent unchanged
+// forever; echoes are parsed in place and not copied.
+//
+// Echo mode keeps one message in flight per connection (send, wait for the
+// whole echo, send again) and prints one JSON line (result.Echo) for the
+// window that follows the warm-up. Idle mode (-idle) opens the connections,
+// prints a "ready" line, holds them until standard input closes or a signal
+// arrives, then prints a "done" line with how many the server dropped.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wssgo/wss/bench/internal/proc"
+	"github.com/wssgo/wss/bench/internal/result"
+	"github.com/wssgo/wss/bench/internal/wsproto"
+)
+
+// maxPending bounds the connections in connect or handshake at once, so that
+// a burst of thousands never overflows the server's listen backlog.
+const maxPending = 256
+
+// The handshake key is the same for every connection: servers do not track
+// keys, and one key means one expected Sec-WebSocket-Accept to compare.
+const handshakeKey = "dGhlIHNhbXBsZSBub25jZQ=="
+
+type config struct {
+	addr, path   string
+	conns, size  int
+	text, idle   bool
+	duration     time.Duration
+	warmup       time.Duration
+	setupTimeout time.Duration
+	pid          int
+	src          string
+	perSrc       int
+}
+
+type gen struct {
+	config
+	ep     int
+	events []unix.EpollEvent
+	byFD   []*conn // indexed by file descriptor
+	rbuf   []byte  // shared by every read
+
+	dest    unix.SockaddrInet4
+	src     uint32 // first source address
+	request []byte
+	accept  string
+	opcode  byte
+	payload []byte
+	frame   []byte // header + payload, sent as is
+
+	started, up int           // connections dialled, handshakes completed
+	setupTook   time.Duration // to open all connections
+	counting    bool
+	hist        histogram
+	msgs        uint64
+	err         error // the first connection failure ends the run
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "server address (IPv4 host:port)")
+	flag.StringVar(&cfg.path, "path", "/", "request path")
+	flag.IntVar(&cfg.conns, "conns", 100, "connections")
+	flag.IntVar(&cfg.size, "size", 64, "message payload size in bytes")
+	flag.BoolVar(&cfg.text, "text", false, "send text messages (ASCII) instead of binary (random bytes)")
+	flag.BoolVar(&cfg.idle, "idle", false, "open the connections and hold them idle (see package doc)")
+	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "measured window")
+	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "echo time before the measured window")
+	flag.DurationVar(&cfg.setupTimeout, "setup-timeout", time.Minute, "limit on opening all connections")
+	flag.IntVar(&cfg.pid, "pid", 0, "server process whose CPU time to measure over the window (0: none)")
+	flag.StringVar(&cfg.src, "src", "127.0.0.2", "first source address; later ones follow it")
+	flag.IntVar(&cfg.perSrc, "per-src", 5000, "connections per source address")
+	flag.Parse()
+
+	// One loop on one thread: the runner pins this process to its own CPU.
+	runtime.LockOSThread()
+	g, err := newGen(cfg)
+	if err == nil {
+		err = g.setup()
+	}
+	if err == nil {
+		if cfg.idle {
+			err = g.hold()
+		} else {
+			err = g.echo()
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func newGen(cfg config) (*gen, error) {
+	dest, err := netip.ParseAddrPort(cfg.addr)
+	if err != nil || !dest.Addr().Is4() {
+		return nil, fmt.Errorf("-addr must be IPv4 host:port: %q", cfg.addr)
+	}
+	src, err := netip.ParseAddr(cfg.src)
+	if err != nil || !src.Is4() {
+		return nil, fmt.Errorf("-src must be an IPv4 address: %q", cfg.src)
+	}
+	if cfg.conns < 1 || cfg.size < 0 || cfg.perSrc < 1 {
+		return nil, errors.New("-conns and -per-src must be positive, -size not negative")
+	}
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	g := &gen{
+		config: cfg,
+		ep:     ep,
+		events: make([]unix.EpollEvent, 512),
+		rbuf:   make([]byte, 256<<10),
+		dest:   unix.SockaddrInet4{Port: int(dest.Port()), Addr: dest.Addr().As4()},
+		src:    uint32FromAddr(src.As4()),
+		request: fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", cfg.path, cfg.addr, handshakeKey),
+		accept:  wsproto.AcceptKey(handshakeKey),
+		opcode:  wsproto.OpBinary,
+		payload: make([]byte, cfg.size),
+	}
+	if cfg.text {
+		g.opcode = wsproto.OpText
+		for i := range g.payload {
+			g.payload[i] = 'a' + byte(i%26)
+		}
+	} else {
+		// Random bytes, from a fixed seed so every run sends the same ones.
+		_, _ = rand.NewChaCha8([32]byte{}).Read(g.payload)
+	}
+	g.frame = append(wsproto.AppendHeader(nil, g.opcode, cfg.size, true), g.payload...)
+	return g, nil
+}
+
+func uint32FromAddr(a [4]byte) uint32 {
+	return uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+}
+
+// setup opens all connections and completes their handshakes. In echo mode
+// each connection starts echoing as soon as its handshake completes.
+func (g *gen) setup() error {
+	start := time.Now()
+	deadline := start.Add(g.setupTimeout)
+	for g.up < g.conns {
+		for g.started < g.conns && g.started-g.up < maxPending {
+			if err := g.dial(); err != nil {
+				return fmt.Errorf("connection %d: %w", g.started, err)
+			}
+		}
+		if err := g.poll(10); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d connections up after %v", g.up, g.conns, g.setupTimeout)
+		}
+	}
+	g.setupTook = time.Since(start)
+	return nil
+}
+
+// dial starts a non-blocking connect from the next source address.
+func (g *gen) dial() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	g.started++
+	// Bind the address only and let connect pick the port: ports are then
+	// unique per destination, not per source address.
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	// Close with a reset: thousands of connections per run would otherwise
+	// leave as many sockets in TIME_WAIT behind for the next run.
+	_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	s := g.src + uint32((g.started-1)/g.perSrc)
+	src := &unix.SockaddrInet4{Addr: [4]byte{byte(s >> 24), byte(s >> 16), byte(s >> 8), byte(s)}}
+	if err := unix.Bind(fd, src); err != nil {
+		return fmt.Errorf("bind %v: %w", src.Addr, err)
+	}
+	if err := unix.Connect(fd, &g.dest); err != nil && err != unix.EINPROGRESS {
+		return fmt.Errorf("connect: %w", err)
+	}
+	for len(g.byFD) <= fd {
+		g.byFD = append(g.byFD, nil)
+	}
+	g.byFD[fd] = &conn{fd: fd}
+	return unix.EpollCtl(g.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT, Fd: int32(fd)})
+}
+
+// poll waits up to timeout milliseconds for events and handles them.
+func (g *gen) poll(timeout int) error {
+	n, err := unix.EpollWait(g.ep, g.events, timeout)
+	if err != nil && err != unix.EINTR {
+		return err
+	}
+	for _, ev := range g.events[:max(n, 0)] {
+		c := g.byFD[ev.Fd]
+		var err error
+		switch {
+		case c.phase == connecting:
+			err = g.connected(c)
+		case ev.Events&unix.EPOLLOUT != 0:
+			err = g.write(c)
+		}
+		if err == nil && ev.Events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			err = g.read(c)
+		}
+		if err != nil {
+			g.fail(c, err)
+		}
+	}
+	return g.err
+}
+
+func (g *gen) read(c *conn) error {
+	n, err := unix.Read(c.fd, g.rbuf)
+	switch {
+	case err == unix.EAGAIN:
+		return nil
+	case err != nil:
+		return fmt.Errorf("read: %w", err)
+	case n == 0:
+		return errors.New("server closed the connection")
+	case c.phase == handshaking:
+		return g.handshake(c, g.rbuf[:n])
+	default:
+		return g.frames(c, g.rbuf[:n])
+	}
+}
+
+func (g *gen) fail(c *conn, err error) {
+	if g.err == nil {
+		g.err = fmt.Errorf("connection on fd %d: %w", c.fd, err)
+	}
+}
+
+func (g *gen) record(d time.Duration) {
+	if g.counting {
+		g.hist.add(d)
+		g.msgs++
+	}
+}
+
+// echo runs the warm-up and then the measured window.
+func (g *gen) echo() error {
+	if err := g.runFor(g.warmup); err != nil {
+		return err
+	}
+	srv0, err := g.serverCPU()
+	if err != nil {
+		return err
+	}
+	own0 := ownCPU()
+	start := time.Now()
+	g.counting = true
+	if err := g.runFor(g.duration); err != nil {
+		return err
+	}
+	g.counting = false
+	elapsed := time.Since(start)
+	srv1, err := g.serverCPU()
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(result.Echo{
+		Conns:      g.conns,
+		Size:       g.size,
+		Messages:   g.msgs,
+		Seconds:    elapsed.Seconds(),
+		MsgsPerSec: float64(g.msgs) / elapsed.Seconds(),
+		P50Micros:  micros(g.hist.percentile(50)),
+		P99Micros:  micros(g.hist.percentile(99)),
+		ServerCPU:  (srv1 - srv0).Seconds(),
+		LoadgenCPU: (ownCPU() - own0).Seconds(),
+	})
+}
+
+func (g *gen) runFor(d time.Duration) error {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		if err := g.poll(10); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *gen) serverCPU() (time.Duration, error) {
+	if g.pid == 0 {
+		return 0, nil
+	}
+	return proc.CPUTime(g.pid)
+}
+
+func ownCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// hold keeps the connections open until standard input closes or a signal
+// arrives, then reports how many the server closed in the meantime.
+func (g *gen) hold() error {
+	out := json.NewEncoder(os.Stdout)
+	if err := out.Encode(result.Idle{Event: "ready", Conns: g.up, SetupSeconds: g.setupTook.Seconds()}); err != nil {
+		return err
+	}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	stdinClosed := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(stdinClosed)
+	}()
+	select {
+	case <-stop:
+	case <-stdinClosed:
+	}
+	return out.Encode(result.Idle{Event: "done", Conns: g.up, Dropped: g.dropped()})
+}
+
+// dropped counts the connections that the server has closed: a peek at each
+// socket reads 0 bytes (end of stream) or fails with something else than
+// "nothing to read yet".
+func (g *gen) dropped() int {
+	var n int
+	for _, c := range g.byFD {
+		if c != nil && peerClosed(c.fd) {
+			n++
+		}
+	}
+	return n
+}
+
+func peerClosed(fd int) bool {
+	var b [1]byte
+	k, _, err := unix.Recvfrom(fd, b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	if err != nil {
+		return err != unix.EAGAIN
+	}
+	return k == 0
+}

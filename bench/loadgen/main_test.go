@@ -1,0 +1,120 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// fragmentingEcho is an echo server whose answers come in 1 KiB frames
+// (gorilla sends a frame per write buffer), so that the generator's parser
+// meets continuation frames and headers split across reads.
+func fragmentingEcho(t *testing.T) (addr string, closeAll func()) {
+	up := websocket.Upgrader{WriteBufferSize: 1024}
+	var mu sync.Mutex
+	var conns []*websocket.Conn
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		conns = append(conns, c)
+		mu.Unlock()
+		for {
+			op, rd, err := c.NextReader()
+			if err != nil {
+				return
+			}
+			wr, err := c.NextWriter(op)
+			if err != nil {
+				return
+			}
+			if _, err := io.Copy(wr, rd); err != nil || wr.Close() != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String(), func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+}
+
+func testConfig(addr string, conns, size int) config {
+	return config{addr: addr, path: "/", conns: conns, size: size, src: "127.0.0.2", perSrc: 2,
+		setupTimeout: 10 * time.Second}
+}
+
+func TestEcho(t *testing.T) {
+	addr, _ := fragmentingEcho(t)
+	for _, size := range []int{0, 100, 70_000} {
+		for _, text := range []bool{false, true} {
+			cfg := testConfig(addr, 5, size)
+			cfg.text = text
+			g, err := newGen(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := g.setup(); err != nil {
+				t.Fatal(err)
+			}
+			g.counting = true
+			if err := g.runFor(200 * time.Millisecond); err != nil {
+				t.Fatalf("size %d, text %v: %v", size, text, err)
+			}
+			if g.msgs == 0 || g.hist.total != g.msgs {
+				t.Errorf("size %d, text %v: %d messages, %d latencies", size, text, g.msgs, g.hist.total)
+			}
+		}
+	}
+}
+
+func TestIdleDropped(t *testing.T) {
+	addr, closeAll := fragmentingEcho(t)
+	cfg := testConfig(addr, 7, 0)
+	cfg.idle = true
+	g, err := newGen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.setup(); err != nil {
+		t.Fatal(err)
+	}
+	if n := g.dropped(); n != 0 {
+		t.Fatalf("%d dropped before the server closed anything", n)
+	}
+	closeAll()
+	deadline := time.Now().Add(5 * time.Second)
+	for g.dropped() != 7 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := g.dropped(); n != 7 {
+		t.Fatalf("%d of 7 seen dropped", n)
+	}
+}
+
+func TestHistogram(t *testing.T) {
+	var h histogram
+	for i := 1; i <= 1000; i++ {
+		h.add(time.Duration(i) * time.Microsecond)
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 500 * time.Microsecond}, {99, 990 * time.Microsecond}} {
+		got := h.percentile(c.p)
+		if d := got - c.want; d < -c.want/64 || d > c.want/64 {
+			t.Errorf("p%v = %v, want %v within 1/64", c.p, got, c.want)
+		}
+	}
+}

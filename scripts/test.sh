@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Installs what the tests need when it is
+# missing (Debian/Ubuntu: chromium, Node's ws, python3-websockets), then
+# runs go vet and go test -race on the module, and on bench/ if present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+{ command -v node >/dev/null 2>&1 && [ -f /usr/share/nodejs/ws/package.json ]; } || missing+=(nodejs node-ws)
+/usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || missing+=(python3 python3-websockets)
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	sudo=()
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	"${sudo[@]}" apt-get update
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# The peers are installed now: a test that cannot find one must fail, not skip.
+export CI=true
+
+go vet ./...
+go test -race -timeout 14m ./...
+if [ -d bench ]; then
+	(cd bench && go vet ./...)
+fi
