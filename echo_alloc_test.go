@@ -39,8 +39,8 @@ func (e *echoRoundTrip) run() error {
 // An echoed message costs no allocation in steady state, whole or
 // reassembled from many reads, text (validated) or binary.
 func TestEchoAllocations(t *testing.T) {
-	if testing.Short() {
-		t.Skip("round trips over loopback")
+	if testing.Short() || raceEnabled {
+		t.Skip("round trips over loopback; allocation counts need the race detector off")
 	}
 	for _, m := range dispatcherModes() {
 		for _, size := range []int{64, 16 << 10, 1 << 20} {

@@ -131,7 +131,7 @@ func (l *loop) run(ready chan<- struct{}) {
 		for i := range n {
 			if c := l.batch[i]; c != nil {
 				l.batch[i] = nil
-				l.handle(c)
+				l.handle(c, l.events[i].Events)
 			}
 		}
 		if stop {
@@ -200,8 +200,12 @@ func (c *Conn) loop() *loop {
 	return c.d.loops[int(c.fd)%len(c.d.loops)]
 }
 
+// hangup are the events after which a socket must be read to its end: a
+// FIN that came with the last data brings no event of its own.
+const hangup = unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR
+
 // handle serves an event of c: it writes pending output, then reads.
-func (l *loop) handle(c *Conn) {
+func (l *loop) handle(c *Conn, events uint32) {
 	if c.fdState.Load()&fdReleased != 0 {
 		return // ended earlier in this batch
 	}
@@ -212,17 +216,18 @@ func (l *loop) handle(c *Conn) {
 		c.kick()
 		return
 	}
-	if !c.readInput(l.buf, true) {
+	if !c.readInput(l.buf, true, events&hangup != 0) {
 		c.finish()
 	}
 }
 
 // readInput reads c's socket until it is drained and feeds what arrives.
 // It reports false once the connection has ended and must be finished.
-// With pause, it stops early while output waits for the peer (flushOut
-// reads again once it is sent), so a peer that does not read cannot make
-// a handler queue without end.
-func (c *Conn) readInput(buf []byte, pause bool) bool {
+// A read shorter than buf ends it (more input brings a new event), unless
+// toEnd: then only end of input or EAGAIN do. With pause, it stops early
+// while output waits for the peer (flushOut reads again once it is sent),
+// so a peer that does not read cannot make a handler queue without end.
+func (c *Conn) readInput(buf []byte, pause, toEnd bool) bool {
 	for {
 		n, err := sysRead(c.fd, buf)
 		switch {
@@ -233,7 +238,7 @@ func (c *Conn) readInput(buf []byte, pause bool) bool {
 			if pause && c.out.Load() != nil && c.pauseReading() {
 				return true
 			}
-			if n < len(buf) {
+			if n < len(buf) && !toEnd {
 				return true // drained: more input brings a new event
 			}
 		case n == 0:
@@ -281,7 +286,7 @@ func (c *Conn) kick() {
 func (c *Conn) readOffLoop() {
 	b := getBuf(loopBufSize)
 	for {
-		if !c.readInput((*b)[:cap(*b)], false) {
+		if !c.readInput((*b)[:cap(*b)], false, true) {
 			putBuf(b)
 			c.finish() // c.work stays set: no reader starts again
 			return
