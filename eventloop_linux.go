@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -229,16 +230,21 @@ func (l *loop) handle(c *Conn, events uint32) {
 // so a peer that does not read cannot make a handler queue without end.
 func (c *Conn) readInput(buf []byte, pause, toEnd bool) bool {
 	for {
-		n, err := sysRead(c.fd, buf)
+		into := buf
+		room := c.directRoom(c.unread)
+		if room != nil {
+			into = room
+		}
+		n, err := sysRead(c.fd, into)
 		switch {
 		case n > 0:
-			if !c.feed(buf[:n]) {
+			if room != nil && !c.feedDirect(n) || room == nil && !c.feed(buf[:n]) {
 				return false
 			}
 			if pause && c.out.Load() != nil && c.pauseReading() {
 				return true
 			}
-			if n < len(buf) && !toEnd {
+			if n < len(into) && !toEnd {
 				return true // drained: more input brings a new event
 			}
 		case n == 0:
@@ -250,6 +256,16 @@ func (c *Conn) readInput(buf []byte, pause, toEnd bool) bool {
 			return false
 		}
 	}
+}
+
+// unread returns how many bytes wait in c's socket, 0 if it cannot tell.
+func (c *Conn) unread() int {
+	var n int32
+	_, _, e := unix.RawSyscall(unix.SYS_IOCTL, uintptr(c.fd), unix.SIOCINQ, uintptr(unsafe.Pointer(&n)))
+	if e != 0 {
+		return 0
+	}
+	return int(n)
 }
 
 // pauseReading stops reading c while output waits; it reports whether it

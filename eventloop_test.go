@@ -449,3 +449,43 @@ func TestDispatcherConcurrentWrites(t *testing.T) {
 		})
 	}
 }
+
+// Large messages are read straight into the message buffer by event loops:
+// text with characters split across reads, fragments of a large message,
+// and an invalid byte deep inside a large text frame (RFC 6455 section
+// 8.1: fail at once with 1007).
+func TestDispatcherLargeMessages(t *testing.T) {
+	text := bytes.Repeat([]byte("é€ascii𝄞"), 300_000) // 4.8 MB, characters of 1-4 bytes
+	frags := [][]byte{
+		bytes.Repeat([]byte{1}, 200_000), bytes.Repeat([]byte{2}, 300_001), bytes.Repeat([]byte{3}, 70_000),
+	}
+	bad := bytes.Repeat([]byte("a"), 1<<20)
+	bad[900_000] = 0xff
+	for _, m := range dispatcherModes() {
+		t.Run(m.name, func(t *testing.T) {
+			h := newEchoHandler()
+			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
+			rc := dialLoop(t, s.addr)
+			go rc.nc.Write(loopFrame(true, opText, text))
+			rc.expect(opText, text)
+
+			var msg []byte
+			for i, f := range frags {
+				op := opContinuation
+				if i == 0 {
+					op = opBinary
+				}
+				rc.write(loopFrame(i == len(frags)-1, op, f))
+				msg = append(msg, f...)
+			}
+			rc.expect(opBinary, msg)
+
+			go rc.nc.Write(loopFrame(true, opText, bad))
+			rc.expect(opClose, loopClosePayload(StatusInvalidData))
+			rc.nc.Close() // the server drains until the peer closes
+			if got := <-h.closed; got != StatusInvalidUTF8 {
+				t.Errorf("OnClose status %d, want %d", got, StatusInvalidUTF8)
+			}
+		})
+	}
+}
