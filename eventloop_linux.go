@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -38,6 +39,11 @@ type loop struct {
 	mu    sync.Mutex
 	conns []*Conn // by file descriptor / number of loops
 	nth   int     // number of loops
+
+	// Off-loop handlers: idle readers wait on idle for a connection.
+	idle    chan *Conn
+	quit    chan struct{}
+	readers sync.WaitGroup
 
 	// Used only by the loop goroutine.
 	buf    []byte
@@ -81,13 +87,14 @@ func newLoop(d *Dispatcher, nth int) (*loop, error) {
 	}
 	return &loop{
 		d: d, nth: nth, epfd: epfd, wakefd: wakefd, done: make(chan struct{}),
+		idle: make(chan *Conn), quit: make(chan struct{}),
 		buf:    make([]byte, loopBufSize),
 		events: make([]unix.EpollEvent, 256),
 		batch:  make([]*Conn, 256),
 	}, nil
 }
 
-// stopLoops stops the loops and waits for them to return.
+// stopLoops stops the loops and their readers and waits for them.
 func stopLoops(loops []*loop) {
 	for _, l := range loops {
 		one := [8]byte{1}
@@ -95,6 +102,8 @@ func stopLoops(loops []*loop) {
 			continue // never started, or already stopped
 		}
 		<-l.done
+		close(l.quit)
+		l.readers.Wait()
 	}
 }
 
@@ -214,7 +223,7 @@ func (l *loop) handle(c *Conn, events uint32) {
 		return // input waits until the peer takes our output
 	}
 	if l.d.offLoop {
-		c.kick()
+		l.kick(c)
 		return
 	}
 	if !c.readInput(l.buf, true, events&hangup != 0) {
@@ -277,14 +286,20 @@ func (c *Conn) pauseReading() bool {
 	return c.paused
 }
 
-// kick makes sure a goroutine reads c, for off-loop handlers: it starts
-// one, or tells the running one that more input arrived.
-func (c *Conn) kick() {
+// kick makes sure a goroutine reads c, for off-loop handlers: it hands c
+// to an idle reader or starts one, or tells the one reading c that more
+// input arrived.
+func (l *loop) kick(c *Conn) {
 	for {
 		switch s := c.work.Load(); s {
 		case 0:
 			if c.work.CompareAndSwap(0, 1) {
-				go c.readOffLoop()
+				select {
+				case l.idle <- c:
+				default:
+					l.readers.Add(1)
+					go l.reader(c)
+				}
 				return
 			}
 		case 1:
@@ -297,18 +312,40 @@ func (c *Conn) kick() {
 	}
 }
 
-// readOffLoop reads c until it has nothing more to read, with a pooled
-// buffer, and calls its handlers; it finishes c when it ends.
-func (c *Conn) readOffLoop() {
+// readerIdle is how long an idle off-loop reader waits for a connection
+// before it ends.
+const readerIdle = 10 * time.Second
+
+// reader serves connections with input, one at a time, for off-loop
+// handlers, until it has been idle for readerIdle or the loop stops.
+func (l *loop) reader(c *Conn) {
+	defer l.readers.Done()
 	b := getBuf(loopBufSize)
+	defer putBuf(b)
+	t := time.NewTimer(readerIdle)
+	defer t.Stop()
 	for {
-		if !c.readInput((*b)[:cap(*b)], false, true) {
-			putBuf(b)
-			c.finish() // c.work stays set: no reader starts again
+		c.readOffLoop((*b)[:cap(*b)])
+		t.Reset(readerIdle)
+		select {
+		case c = <-l.idle:
+		case <-t.C:
+			return
+		case <-l.quit:
+			return
+		}
+	}
+}
+
+// readOffLoop reads c until it has nothing more to read and calls its
+// handlers; it finishes c when it ends.
+func (c *Conn) readOffLoop(buf []byte) {
+	for {
+		if !c.readInput(buf, false, true) {
+			c.finish() // c.work stays set: no reader takes c again
 			return
 		}
 		if c.work.CompareAndSwap(1, 0) {
-			putBuf(b)
 			return
 		}
 		c.work.Store(1) // input arrived while reading: read again
