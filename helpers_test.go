@@ -30,11 +30,13 @@ const testTimeout = 10 * time.Second
 
 // testModes are the dispatcher modes every conformance test runs under.
 var testModes = []struct {
-	name string
-	mode Mode
+	name    string
+	mode    Mode
+	offLoop bool
 }{
-	{"goroutine", ModeGoroutine},
-	{"eventloop", ModeEventLoop},
+	{"goroutine", ModeGoroutine, false},
+	{"eventloop", ModeEventLoop, false},
+	{"offloop", ModeEventLoop, true},
 }
 
 // forEachMode runs f once per dispatcher mode, each as a subtest with a
@@ -45,7 +47,7 @@ func forEachMode(t *testing.T, f func(t *testing.T, d *Dispatcher)) {
 	for _, m := range testModes {
 		t.Run(m.name, func(t *testing.T) {
 			checkGoroutines(t)
-			d, err := NewDispatcher(&DispatcherConfig{Mode: m.mode, Loops: 2})
+			d, err := NewDispatcher(&DispatcherConfig{Mode: m.mode, Loops: 2, OffLoop: m.offLoop})
 			if err != nil {
 				t.Skipf("dispatcher mode %s not available here: %v", m.name, err)
 			}
