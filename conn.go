@@ -33,9 +33,10 @@ type Conn struct {
 	work    atomic.Int32             // off-loop handlers: is a reader running
 	paused  bool                     // guarded by wmu: reading waits for out to drain
 
-	proto     uint8 // the subprotocol: 1 + its index in cfg.Subprotocols; 0: none
-	onLoop    bool  // served by an event loop, through fd
-	client    bool  // frames sent are masked, frames received are not
+	hangup    atomic.Bool // the loop saw the peer hang up: read to the end
+	proto     uint8       // the subprotocol: 1 + its index in cfg.Subprotocols; 0: none
+	onLoop    bool        // served by an event loop, through fd
+	client    bool        // frames sent are masked, frames received are not
 	connected atomic.Bool
 	closeSent atomic.Bool  // a close frame went out: no more frames may
 	closed    atomic.Bool  // the socket is closed

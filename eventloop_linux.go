@@ -132,6 +132,11 @@ func (l *loop) run(ready chan<- struct{}) {
 				stop = true
 			} else if k := fd / l.nth; k < len(l.conns) {
 				l.batch[i] = l.conns[k]
+				if c := l.batch[i]; c != nil && ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+					// The end of input came with the last data, in one
+					// edge: read up to it, not just what a read returns.
+					c.hangup.Store(true)
+				}
 			}
 		}
 		l.mu.Unlock()
@@ -141,7 +146,7 @@ func (l *loop) run(ready chan<- struct{}) {
 		for i := range n {
 			if c := l.batch[i]; c != nil {
 				l.batch[i] = nil
-				l.handle(c, l.events[i].Events)
+				l.handle(c)
 			}
 		}
 		if stop {
@@ -210,12 +215,8 @@ func (c *Conn) loop() *loop {
 	return c.d.loops[int(c.fd)%len(c.d.loops)]
 }
 
-// hangup are the events after which a socket must be read to its end: a
-// FIN that came with the last data brings no event of its own.
-const hangup = unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR
-
 // handle serves an event of c: it writes pending output, then reads.
-func (l *loop) handle(c *Conn, events uint32) {
+func (l *loop) handle(c *Conn) {
 	if c.fdState.Load()&fdReleased != 0 {
 		return // ended earlier in this batch
 	}
@@ -226,18 +227,19 @@ func (l *loop) handle(c *Conn, events uint32) {
 		l.kick(c)
 		return
 	}
-	if !c.readInput(l.buf, true, events&hangup != 0) {
+	if !c.readInput(l.buf, true) {
 		c.finish()
 	}
 }
 
 // readInput reads c's socket until it is drained and feeds what arrives.
 // It reports false once the connection has ended and must be finished.
-// A read shorter than buf ends it (more input brings a new event), unless
-// toEnd: then only end of input or EAGAIN do. With pause, it stops early
+// A read shorter than asked ends it (more input brings a new event), unless
+// the loop saw a hang-up: then only end of input or EAGAIN do. With pause,
+// it stops early
 // while output waits for the peer (flushOut reads again once it is sent),
 // so a peer that does not read cannot make a handler queue without end.
-func (c *Conn) readInput(buf []byte, pause, toEnd bool) bool {
+func (c *Conn) readInput(buf []byte, pause bool) bool {
 	for {
 		into := buf
 		room := c.directRoom(c.unread)
@@ -253,7 +255,7 @@ func (c *Conn) readInput(buf []byte, pause, toEnd bool) bool {
 			if pause && c.out.Load() != nil && c.pauseReading() {
 				return true
 			}
-			if n < len(into) && !toEnd {
+			if n < len(into) && !c.hangup.Load() {
 				return true // drained: more input brings a new event
 			}
 		case n == 0:
@@ -341,7 +343,7 @@ func (l *loop) reader(c *Conn) {
 // handlers; it finishes c when it ends.
 func (c *Conn) readOffLoop(buf []byte) {
 	for {
-		if !c.readInput(buf, false, true) {
+		if !c.readInput(buf, false) {
 			c.finish() // c.work stays set: no reader takes c again
 			return
 		}

@@ -77,9 +77,9 @@ func TestFrame_5_ProtocolErrors(t *testing.T) {
 func runViolations(t *testing.T, cfg *Config, cases []frameViolation) {
 	t.Helper()
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
-		srv := startServer(t, d, cfg, nil)
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
+				srv := startServer(t, d, cfg, nil) // one per case: a failure cannot spill over
 				c := connectRaw(t, srv.addr)
 				c.send(textFin, []byte("ok"))
 				c.expect(serverFrame(opText, []byte("ok")))

@@ -28,15 +28,16 @@ import (
 // failure rather than a hung test.
 const testTimeout = 10 * time.Second
 
-// testModes are the dispatcher modes every conformance test runs under.
+// testModes are the dispatcher modes every conformance test runs under:
+// a goroutine per connection, event loops calling handlers, and event
+// loops handing input to goroutines (OffLoop).
 var testModes = []struct {
-	name    string
-	mode    Mode
-	offLoop bool
+	name string
+	cfg  DispatcherConfig
 }{
-	{"goroutine", ModeGoroutine, false},
-	{"eventloop", ModeEventLoop, false},
-	{"offloop", ModeEventLoop, true},
+	{"goroutine", DispatcherConfig{Mode: ModeGoroutine}},
+	{"eventloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2}},
+	{"eventloop-offloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2, OffLoop: true}},
 }
 
 // forEachMode runs f once per dispatcher mode, each as a subtest with a
@@ -47,7 +48,7 @@ func forEachMode(t *testing.T, f func(t *testing.T, d *Dispatcher)) {
 	for _, m := range testModes {
 		t.Run(m.name, func(t *testing.T) {
 			checkGoroutines(t)
-			d, err := NewDispatcher(&DispatcherConfig{Mode: m.mode, Loops: 2, OffLoop: m.offLoop})
+			d, err := NewDispatcher(&m.cfg)
 			if err != nil {
 				t.Skipf("dispatcher mode %s not available here: %v", m.name, err)
 			}

@@ -76,10 +76,11 @@ func TestInterop_Gorilla(t *testing.T) {
 		}
 		resp.Body.Close()
 		defer ws.Close()
-		_ = ws.SetReadDeadline(time.Now().Add(2 * testTimeout))
 
 		echo := func(name string, typ int, p []byte) {
 			t.Helper()
+			// 16 MiB under -race on a loaded machine takes a while.
+			_ = ws.SetReadDeadline(time.Now().Add(6 * testTimeout))
 			if err := ws.WriteMessage(typ, p); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}

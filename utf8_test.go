@@ -173,9 +173,9 @@ func TestUTF8_8_1_OnTheWire(t *testing.T) {
 func runPartialViolations(t *testing.T, cases []frameViolation) {
 	t.Helper()
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
-		srv := startServer(t, d, nil, nil)
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
+				srv := startServer(t, d, nil, nil) // one per case: a failure cannot spill over
 				c := connectRaw(t, srv.addr)
 				c.write(tc.send)
 				f := c.readFrame()

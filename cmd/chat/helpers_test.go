@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wssgo/wss/internal/wstest"
+)
+
+// chatServer is a chat server run by a test.
+type chatServer struct {
+	addr string
+	stop func() // shuts down gracefully and waits
+}
+
+// startChat runs the chat server with cfg (addr defaults to a free
+// loopback port) until the test ends or stop is called.
+func startChat(t *testing.T, cfg config) *chatServer {
+	t.Helper()
+	if cfg.addr == "" {
+		cfg.addr = "127.0.0.1:0"
+	}
+	if cfg.maxMessage == 0 {
+		cfg.maxMessage = 256 << 10
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, log, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("chat server did not start: %v", err)
+	}
+	var once sync.Once
+	s := &chatServer{addr: addr}
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("chat server: %v", err)
+			}
+		})
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *chatServer) url() string { return "http://" + s.addr + "/" }
+
+// chatClient is a protocol-level client of the chat.
+type chatClient struct {
+	t  *testing.T
+	cl *wstest.Client
+}
+
+func dialChat(t *testing.T, s *chatServer) *chatClient {
+	t.Helper()
+	cl, err := wstest.Dial("ws://" + s.addr + "/ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return &chatClient{t: t, cl: cl}
+}
+
+func (c *chatClient) send(v any) {
+	c.t.Helper()
+	b, _ := json.Marshal(v)
+	if err := c.cl.Write(wstest.OpText, b); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// next reads the next frame: a decoded text message, or an image's header
+// and bytes.
+func (c *chatClient) next() (msg outbound, img []byte) {
+	c.t.Helper()
+	c.cl.Conn().SetReadDeadline(time.Now().Add(15 * time.Second))
+	f, err := c.cl.Read()
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	switch f.Op {
+	case wstest.OpText:
+		if err := json.Unmarshal(f.Payload, &msg); err != nil {
+			c.t.Fatalf("bad JSON %q: %v", f.Payload, err)
+		}
+		return msg, nil
+	case wstest.OpBinary:
+		hdr, img, err := splitImageFrame(f.Payload)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if err := json.Unmarshal(hdr, &msg); err != nil {
+			c.t.Fatal(err)
+		}
+		return msg, img
+	case wstest.OpClose:
+		c.t.Fatalf("closed with %d", f.CloseCode())
+	}
+	c.t.Fatalf("unexpected opcode %d", f.Op)
+	return
+}
+
+// nextOf skips frames until one of type typ arrives.
+func (c *chatClient) nextOf(typ string) outbound {
+	c.t.Helper()
+	for {
+		if m, _ := c.next(); m.Type == typ {
+			return m
+		}
+	}
+}
+
+// join joins a room and reads the welcome and the history, which it returns.
+func (c *chatClient) join(nick, room string) []outbound {
+	c.t.Helper()
+	c.send(map[string]string{"type": "join", "nick": nick, "room": room})
+	if m, _ := c.next(); m.Type != "welcome" || m.Nick != nick {
+		c.t.Fatalf("got %+v, want welcome for %s", m, nick)
+	}
+	h, _ := c.next()
+	if h.Type != "history" || h.Count == nil {
+		c.t.Fatalf("got %+v, want history", h)
+	}
+	var hist []outbound
+	for range *h.Count {
+		m, _ := c.next()
+		hist = append(hist, m)
+	}
+	return hist
+}

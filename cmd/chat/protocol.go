@@ -1,0 +1,186 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wssgo/wss"
+)
+
+// The protocol between the page and the server: one WebSocket per tab, at
+// /ws. Text frames carry one JSON object each, with a "type"; binary frames
+// carry images. docs/chat.md describes it for people.
+
+// Limits on what clients send.
+const (
+	maxNickLen   = 24   // characters
+	maxRoomLen   = 32   // characters
+	maxTextLen   = 2000 // characters of a chat message
+	historyLen   = 100  // messages kept per room
+	historyBytes = 16 << 20
+	defaultRoom  = "lobby"
+)
+
+// inbound is a text frame from the page.
+//
+//	{"type":"join","nick":"ann","room":"lobby"}  join (or switch to) a room
+//	{"type":"say","text":"hello"}                 send a message to the room
+//
+// An image is a binary frame holding the image file (PNG, JPEG, GIF or
+// WebP), sent after joining.
+type inbound struct {
+	Type string `json:"type"`
+	Nick string `json:"nick"`
+	Room string `json:"room"`
+	Text string `json:"text"`
+}
+
+// outbound is a text frame to the page. Its types:
+//
+//	welcome   {nick, room, node, maxText, maxImage}   the join succeeded
+//	history   {room, count}                 the next count frames are the
+//	                                        room's history, oldest first
+//	message   {room, id, from, text, time}  a chat message
+//	join      {room, from, time}            someone joined the room
+//	leave     {room, from, time, status, reason}  someone left; status is
+//	                                        the WebSocket close status
+//	presence  {room, users}                 who is in the room now
+//	error     {code, message}               a request was refused
+//
+// time is milliseconds since the Unix epoch. An image goes to the page as a
+// binary frame: a 4-byte big-endian length n, then n bytes of JSON
+// {type:"image", room, id, from, time, mime, size}, then the image bytes.
+type outbound struct {
+	Type     string   `json:"type"`
+	Room     string   `json:"room,omitempty"`
+	ID       string   `json:"id,omitempty"`
+	From     string   `json:"from,omitempty"`
+	Nick     string   `json:"nick,omitempty"`
+	Text     string   `json:"text,omitempty"`
+	Time     int64    `json:"time,omitempty"`
+	Status   int      `json:"status,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+	Users    []string `json:"users,omitempty"`
+	Count    *int     `json:"count,omitempty"`
+	Node     string   `json:"node,omitempty"`
+	MaxText  int      `json:"maxText,omitempty"`
+	MaxImage int      `json:"maxImage,omitempty"`
+	Code     string   `json:"code,omitempty"`
+	Message  string   `json:"message,omitempty"`
+	Mime     string   `json:"mime,omitempty"`
+	Size     int      `json:"size,omitempty"`
+}
+
+func (o *outbound) encode() []byte {
+	b, _ := json.Marshal(o) // cannot fail: strings, numbers and slices only
+	return b
+}
+
+// imageFrame builds the binary frame of an image: header length, JSON
+// header, image bytes.
+func imageFrame(h []byte, img []byte) []byte {
+	b := make([]byte, 0, 4+len(h)+len(img))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(h)))
+	return append(append(b, h...), img...)
+}
+
+// splitImageFrame parses an image frame into its header and image bytes.
+func splitImageFrame(b []byte) (hdr []byte, img []byte, err error) {
+	if len(b) < 4 {
+		return nil, nil, errors.New("short image frame")
+	}
+	n := binary.BigEndian.Uint32(b)
+	if uint64(n) > uint64(len(b)-4) {
+		return nil, nil, errors.New("image header longer than frame")
+	}
+	return b[4 : 4+n], b[4+n:], nil
+}
+
+// A protocolError is a refused request: its code and text go to the page.
+type protocolError struct {
+	Code, Message string
+}
+
+func (e *protocolError) Error() string { return e.Code + ": " + e.Message }
+
+func refuse(code, msg string) *protocolError { return &protocolError{code, msg} }
+
+// checkNick trims a nickname and checks it: 1 to 24 letters, digits,
+// spaces, and _ - . characters.
+func checkNick(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	n := utf8.RuneCountInString(s)
+	if n == 0 || n > maxNickLen {
+		return "", refuse("bad_nick", "A nickname has 1 to 24 characters.")
+	}
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" _-.", r) {
+			return "", refuse("bad_nick", "A nickname may hold letters, digits, spaces and _ - . only.")
+		}
+	}
+	return s, nil
+}
+
+// checkRoom normalises a room name and checks it: 1 to 32 lower-case
+// letters, digits, - and _; empty means the default room.
+func checkRoom(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return defaultRoom, nil
+	}
+	if utf8.RuneCountInString(s) > maxRoomLen {
+		return "", refuse("bad_room", "A room name has at most 32 characters.")
+	}
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '_' {
+			return "", refuse("bad_room", "A room name may hold letters, digits, - and _ only.")
+		}
+	}
+	return s, nil
+}
+
+// checkText checks a chat message: 1 to maxTextLen characters, not blank.
+func checkText(s string) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", refuse("empty", "The message is empty.")
+	}
+	if utf8.RuneCountInString(s) > maxTextLen {
+		return "", refuse("too_long", "A message has at most 2000 characters.")
+	}
+	return s, nil
+}
+
+// imageTypes are the image types the page may share.
+var imageTypes = map[string]bool{
+	"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true,
+}
+
+// closeReason names a close status for people.
+func closeReason(status int) string {
+	switch status {
+	case wss.StatusNormalClosure:
+		return "left"
+	case wss.StatusGoingAway:
+		return "went away"
+	case wss.StatusNoStatus:
+		return "closed without status"
+	case wss.StatusPolicyViolation, wss.StatusTryAgainLater:
+		return "too slow, disconnected"
+	case wss.StatusMessageTooBig, wss.StatusTooBig:
+		return "message too big"
+	case wss.StatusProtocolViolation, wss.StatusInvalidUTF8, wss.StatusProtocolError, wss.StatusInvalidData:
+		return "protocol error"
+	case wss.StatusWriteTimeout, wss.StatusCloseTimeout, wss.StatusIdleTimeout, wss.StatusPongTimeout:
+		return "timed out"
+	case wss.StatusShutdown:
+		return "server shut down"
+	}
+	if status < 0 {
+		return "connection lost"
+	}
+	return "closed"
+}

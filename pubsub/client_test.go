@@ -1,0 +1,125 @@
+package pubsub
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wssgo/wss"
+	"github.com/wssgo/wss/internal/wstest"
+)
+
+// server serves WebSocket connections on a loopback socket; connected is
+// called from each connection's first event, closed from its OnClose.
+type server struct {
+	url   string
+	conns chan *wss.Conn
+	ended chan int
+}
+
+// newServer starts an HTTP server whose connections run h (wrapped by ps
+// so they leave their topics) and are reported on s.conns once open.
+func newServer(t testing.TB, ps *PubSub, cfg *wss.Config) *server {
+	t.Helper()
+	s := &server{conns: make(chan *wss.Conn, 16384), ended: make(chan int, 16384)}
+	d, err := wss.NewDispatcher(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	h := ps.Handler(wss.HandlerFuncs{
+		Frame: func(c *wss.Conn, data []byte, text bool) {},
+		Close: func(c *wss.Conn, status int) { s.ended <- status },
+	})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := wss.New(h, d, cfg)
+		if c.Upgrade(w, r) == nil {
+			s.conns <- c
+		}
+	}))
+	t.Cleanup(hs.Close)
+	s.url = hs.URL
+	return s
+}
+
+// client wraps a test client.
+type client struct{ *wstest.Client }
+
+type frame = wstest.Frame
+
+// dial connects a client and returns it with the server side's Conn.
+func (s *server) dial(t testing.TB) (*client, *wss.Conn) {
+	t.Helper()
+	cl, err := wstest.Dial(s.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	select {
+	case c := <-s.conns:
+		return &client{cl}, c
+	case <-time.After(5 * time.Second):
+		t.Fatal("server did not report the connection")
+		return nil, nil
+	}
+}
+
+func (c *client) read() (frame, error) { return c.Read() }
+
+// readUntilClose reads frames until a close frame and returns its code
+// and the data frames before it.
+func (c *client) readUntilClose() (data []frame, code int, err error) {
+	for {
+		f, err := c.Read()
+		if err != nil {
+			return data, 0, err
+		}
+		if f.Op == wstest.OpClose {
+			return data, f.CloseCode(), nil
+		}
+		data = append(data, f)
+	}
+}
+
+// collector reads text messages of a client in the background.
+type collector struct {
+	mu   sync.Mutex
+	msgs []string
+	got  chan string
+	done chan error
+}
+
+func (c *client) collect() *collector {
+	col := &collector{got: make(chan string, 1<<16), done: make(chan error, 1)}
+	go func() {
+		for {
+			f, err := c.read()
+			if err != nil {
+				col.done <- err
+				return
+			}
+			if f.Op == wstest.OpClose {
+				col.done <- nil
+				return
+			}
+			col.got <- string(f.Payload)
+		}
+	}()
+	return col
+}
+
+// next returns the next message, failing the test after a timeout.
+func (col *collector) next(t testing.TB) string {
+	t.Helper()
+	select {
+	case m := <-col.got:
+		return m
+	case err := <-col.done:
+		t.Fatalf("connection ended before a message arrived: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message within 10s")
+	}
+	return ""
+}

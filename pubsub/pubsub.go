@@ -1,0 +1,519 @@
+// Package pubsub adds topics to wss connections: a connection subscribes to
+// topics, and a message published on a topic reaches every subscriber.
+//
+// # Broadcast
+//
+// A published message is framed once ([wss.NewPreparedMessage]) and the same
+// bytes are written to every subscriber ([wss.Conn.WritePrepared]).
+//
+// # Slow subscribers
+//
+// Publish never writes to a socket. Each subscriber has an outgoing queue,
+// bounded in messages ([Options.MaxQueueMessages]) and bytes
+// ([Options.MaxQueueBytes]); a goroutine drains it while it is not empty and
+// exits when it is, so an idle subscriber holds no goroutine. A subscriber
+// that reads slowly delays only itself. Its queued amount is observable
+// with [PubSub.Buffered]. A message that would take a queue over its bound
+// is handled by [Options.Overflow]:
+//
+//   - [OverflowClose] (the default): the subscriber leaves all its topics at
+//     once, its queue is discarded, and its connection is closed with
+//     [Options.CloseCode] (1008 by default) as soon as the write in progress
+//     ends. A peer that reads nothing at all is dropped when that write
+//     passes the connection's WriteTimeout.
+//   - [OverflowDrop]: the message is not queued for that subscriber (it sees
+//     a gap); the messages already queued are kept. Dropped messages are
+//     counted in [Stats].
+//
+// # Several servers
+//
+// A [Backplane] carries messages between server processes ("nodes") so they
+// share topics: a message published on one node reaches every subscriber of
+// every node once, in the order its publisher published it. Without one, a
+// PubSub serves its own process. [Bus] is an in-process backplane (several
+// PubSubs in one process); package natsbus is one over a NATS server.
+//
+// # Leaving
+//
+// A subscriber whose connection fails a write leaves all its topics. A
+// connection that closes while idle must be removed with
+// [PubSub.UnsubscribeAll] from its OnClose, or its handler wrapped with
+// [PubSub.Handler], which does that.
+package pubsub
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wssgo/wss"
+)
+
+// Policy says what happens to a subscriber whose queue is full.
+type Policy int
+
+const (
+	// OverflowClose closes the subscriber's connection with CloseCode.
+	OverflowClose Policy = iota
+	// OverflowDrop drops the messages that do not fit in its queue.
+	OverflowDrop
+)
+
+// Defaults used for the zero fields of Options.
+const (
+	DefaultMaxQueueMessages = 1024
+	DefaultMaxQueueBytes    = 4 << 20
+	DefaultCloseCode        = wss.StatusPolicyViolation
+)
+
+// Options holds the settings of a PubSub; the zero value (or nil) uses the
+// defaults.
+type Options struct {
+	// MaxQueueMessages bounds the messages queued for one subscriber.
+	MaxQueueMessages int
+	// MaxQueueBytes bounds the bytes (frames on the wire) queued for one
+	// subscriber, the write in progress included. A single message larger
+	// than the bound is still queued when the queue is empty.
+	MaxQueueBytes int
+	// Overflow is the policy for a subscriber over its bound.
+	Overflow Policy
+	// CloseCode is the close code sent by OverflowClose, for example 1008
+	// (policy violation) or 1013 (try again later).
+	CloseCode int
+	// Backplane, if set, shares topics with other nodes. The PubSub starts
+	// it and closes it on Close.
+	Backplane Backplane
+	// Logger receives backplane errors; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Stats are counters of a PubSub since it was created.
+type Stats struct {
+	Published  uint64 // messages published here (Publish and PublishLocal)
+	Received   uint64 // messages received from other nodes
+	Queued     uint64 // messages queued for subscribers
+	Dropped    uint64 // messages dropped by OverflowDrop
+	Overflowed uint64 // subscribers closed by OverflowClose
+}
+
+// ErrClosed is returned by operations on a closed PubSub.
+var ErrClosed = errors.New("pubsub: closed")
+
+// PubSub is a set of topics and their subscribers. Safe for concurrent use.
+type PubSub struct {
+	opts Options
+	log  *slog.Logger
+
+	mu     sync.RWMutex
+	topics map[string]*topic
+	subs   map[*wss.Conn]*subscriber
+	closed bool
+
+	interest sync.Mutex // orders Subscribe/Unsubscribe calls to the backplane
+
+	published, received, queued, dropped, overflowed atomic.Uint64
+}
+
+// topic holds one topic's local subscribers and listeners.
+type topic struct {
+	name      string
+	subs      []*subscriber
+	listeners map[*listener]struct{}
+}
+
+type listener struct {
+	fn func(data []byte, text bool)
+}
+
+func (t *topic) empty() bool { return len(t.subs) == 0 && len(t.listeners) == 0 }
+
+// New returns a PubSub with the settings of opts, and starts its backplane.
+func New(opts *Options) (*PubSub, error) {
+	ps := &PubSub{topics: make(map[string]*topic), subs: make(map[*wss.Conn]*subscriber)}
+	if opts != nil {
+		ps.opts = *opts
+	}
+	o := &ps.opts
+	if o.MaxQueueMessages <= 0 {
+		o.MaxQueueMessages = DefaultMaxQueueMessages
+	}
+	if o.MaxQueueBytes <= 0 {
+		o.MaxQueueBytes = DefaultMaxQueueBytes
+	}
+	if o.CloseCode == 0 {
+		o.CloseCode = DefaultCloseCode
+	}
+	ps.log = o.Logger
+	if ps.log == nil {
+		ps.log = slog.Default()
+	}
+	if o.Backplane != nil {
+		if err := o.Backplane.Start(ps.fromBackplane); err != nil {
+			return nil, fmt.Errorf("pubsub: start backplane: %w", err)
+		}
+	}
+	return ps, nil
+}
+
+// Close closes the backplane, if any. Subscribers are left as they are:
+// close their connections to end them.
+func (ps *PubSub) Close() error {
+	ps.mu.Lock()
+	if ps.closed {
+		ps.mu.Unlock()
+		return nil
+	}
+	ps.closed = true
+	ps.mu.Unlock()
+	if ps.opts.Backplane != nil {
+		return ps.opts.Backplane.Close()
+	}
+	return nil
+}
+
+// Subscribe adds c to topic; subscribing twice is the same as once.
+func (ps *PubSub) Subscribe(c *wss.Conn, name string) error {
+	ps.mu.Lock()
+	if ps.closed {
+		ps.mu.Unlock()
+		return ErrClosed
+	}
+	s := ps.subscriberLocked(c)
+	if _, ok := s.topics[name]; ok {
+		ps.mu.Unlock()
+		return nil
+	}
+	t, first := ps.topicLocked(name)
+	s.topics[name] = len(t.subs)
+	t.subs = append(t.subs, s)
+	ps.mu.Unlock()
+	if first {
+		ps.backplaneInterest(name)
+	}
+	return nil
+}
+
+// Unsubscribe removes c from topic.
+func (ps *PubSub) Unsubscribe(c *wss.Conn, name string) {
+	ps.mu.Lock()
+	last := false
+	if s := ps.subs[c]; s != nil {
+		last = ps.leaveLocked(s, name)
+	}
+	ps.mu.Unlock()
+	if last {
+		ps.backplaneInterest(name)
+	}
+}
+
+// UnsubscribeAll removes c from all its topics and discards its queue.
+// Call it when c closes (see Handler).
+func (ps *PubSub) UnsubscribeAll(c *wss.Conn) {
+	ps.mu.Lock()
+	s := ps.subs[c]
+	var gone []string
+	if s != nil {
+		gone = ps.removeLocked(s)
+	}
+	ps.mu.Unlock()
+	if s != nil {
+		s.discard()
+	}
+	for _, name := range gone {
+		ps.backplaneInterest(name)
+	}
+}
+
+// Listen calls fn with every message of topic, local or from other nodes,
+// until stop is called. fn runs on the publisher's goroutine (or the
+// backplane's), one message at a time per publisher; it must not block and
+// must not call Listen or stop. data is valid only during the call.
+func (ps *PubSub) Listen(name string, fn func(data []byte, text bool)) (stop func()) {
+	l := &listener{fn: fn}
+	ps.mu.Lock()
+	t, first := ps.topicLocked(name)
+	t.listeners[l] = struct{}{}
+	ps.mu.Unlock()
+	if first {
+		ps.backplaneInterest(name)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			ps.mu.Lock()
+			delete(t.listeners, l)
+			last := ps.dropIfEmptyLocked(t)
+			ps.mu.Unlock()
+			if last {
+				ps.backplaneInterest(name)
+			}
+		})
+	}
+}
+
+// Publish sends data to every subscriber of topic, here and, through the
+// backplane, on other nodes. Text must be valid UTF-8. data is not retained.
+// It never blocks on a subscriber; a backplane failure is logged and
+// returned, after local delivery.
+func (ps *PubSub) Publish(name string, data []byte, text bool) error {
+	if err := ps.PublishLocal(name, data, text); err != nil {
+		return err
+	}
+	if bp := ps.opts.Backplane; bp != nil {
+		if err := bp.Publish(name, data, text); err != nil {
+			ps.log.Warn("pubsub: backplane publish failed", "topic", name, "err", err)
+			return fmt.Errorf("pubsub: backplane: %w", err)
+		}
+	}
+	return nil
+}
+
+// PublishLocal is Publish without the backplane: only this node's
+// subscribers and listeners get the message.
+func (ps *PubSub) PublishLocal(name string, data []byte, text bool) error {
+	ps.published.Add(1)
+	return ps.deliver(name, data, text)
+}
+
+// fromBackplane delivers a message from another node.
+func (ps *PubSub) fromBackplane(name string, data []byte, text bool) {
+	ps.received.Add(1)
+	if err := ps.deliver(name, data, text); err != nil {
+		ps.log.Warn("pubsub: message from backplane not delivered", "topic", name, "err", err)
+	}
+}
+
+// deliver frames a message once and queues it for the local subscribers.
+func (ps *PubSub) deliver(name string, data []byte, text bool) error {
+	var pm *wss.PreparedMessage
+	var over []*subscriber
+	ps.mu.RLock()
+	if ps.closed {
+		ps.mu.RUnlock()
+		return ErrClosed
+	}
+	t := ps.topics[name]
+	if t == nil {
+		ps.mu.RUnlock()
+		return nil
+	}
+	var fns []func([]byte, bool)
+	for l := range t.listeners {
+		fns = append(fns, l.fn)
+	}
+	if len(t.subs) > 0 {
+		var err error
+		if pm, err = wss.NewPreparedMessage(data, text); err != nil {
+			ps.mu.RUnlock()
+			return fmt.Errorf("pubsub: publish: %w", err)
+		}
+		for _, s := range t.subs {
+			if s.enqueue(pm) {
+				over = append(over, s)
+			}
+		}
+	}
+	ps.mu.RUnlock()
+	ps.evict(over)
+	// Listeners run unlocked, so they may publish.
+	for _, fn := range fns {
+		fn(data, text)
+	}
+	return nil
+}
+
+// Send queues data for c alone, behind what is already queued for it,
+// under the same bounds and policy as published messages: for replies that
+// must keep their order with the broadcasts c receives. Text must be valid
+// UTF-8. data is not retained.
+func (ps *PubSub) Send(c *wss.Conn, data []byte, text bool) error {
+	pm, err := wss.NewPreparedMessage(data, text)
+	if err != nil {
+		return fmt.Errorf("pubsub: send: %w", err)
+	}
+	return ps.SendPrepared(c, pm)
+}
+
+// SendPrepared is Send with a message framed already.
+func (ps *PubSub) SendPrepared(c *wss.Conn, pm *wss.PreparedMessage) error {
+	ps.mu.Lock()
+	if ps.closed {
+		ps.mu.Unlock()
+		return ErrClosed
+	}
+	s := ps.subscriberLocked(c)
+	ps.mu.Unlock()
+	if s.enqueue(pm) {
+		ps.evict([]*subscriber{s})
+	}
+	return nil
+}
+
+// Buffered returns the messages and bytes queued for c and not yet handed
+// to its socket (the write in progress included).
+func (ps *PubSub) Buffered(c *wss.Conn) (messages, bytes int) {
+	ps.mu.RLock()
+	s := ps.subs[c]
+	ps.mu.RUnlock()
+	if s == nil {
+		return 0, 0
+	}
+	return s.buffered()
+}
+
+// Subscribers returns the number of this node's subscribers of topic.
+func (ps *PubSub) Subscribers(name string) int {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	if t := ps.topics[name]; t != nil {
+		return len(t.subs)
+	}
+	return 0
+}
+
+// Topics returns the topics c is subscribed to, in no particular order.
+func (ps *PubSub) Topics(c *wss.Conn) []string {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	s := ps.subs[c]
+	if s == nil {
+		return nil
+	}
+	names := make([]string, 0, len(s.topics))
+	for name := range s.topics {
+		names = append(names, name)
+	}
+	return names
+}
+
+// Stats returns the counters.
+func (ps *PubSub) Stats() Stats {
+	return Stats{
+		Published:  ps.published.Load(),
+		Received:   ps.received.Load(),
+		Queued:     ps.queued.Load(),
+		Dropped:    ps.dropped.Load(),
+		Overflowed: ps.overflowed.Load(),
+	}
+}
+
+// Handler wraps h so that its connection leaves all its topics when it
+// closes, before h.OnClose is called. The wrapper keeps h's OnPing.
+func (ps *PubSub) Handler(h wss.Handler) wss.Handler {
+	return wss.HandlerFuncs{
+		Frame: h.OnFrame,
+		Close: func(c *wss.Conn, status int) {
+			ps.UnsubscribeAll(c)
+			h.OnClose(c, status)
+		},
+		Ping: func(c *wss.Conn, data []byte) {
+			if ph, ok := h.(wss.PingHandler); ok {
+				ph.OnPing(c, data)
+			}
+		},
+	}
+}
+
+// evict removes subscribers that overflowed from all their topics.
+func (ps *PubSub) evict(over []*subscriber) {
+	for _, s := range over {
+		ps.overflowed.Add(1)
+		ps.mu.Lock()
+		gone := ps.removeLocked(s)
+		ps.mu.Unlock()
+		for _, name := range gone {
+			ps.backplaneInterest(name)
+		}
+	}
+}
+
+// subscriberLocked returns c's subscriber, creating it. ps.mu must be held.
+func (ps *PubSub) subscriberLocked(c *wss.Conn) *subscriber {
+	s := ps.subs[c]
+	if s == nil {
+		s = &subscriber{ps: ps, c: c, topics: make(map[string]int)}
+		ps.subs[c] = s
+	}
+	return s
+}
+
+// topicLocked returns topic name, creating it; first reports whether it
+// was created. ps.mu must be held.
+func (ps *PubSub) topicLocked(name string) (t *topic, first bool) {
+	t = ps.topics[name]
+	if t == nil {
+		t = &topic{name: name, listeners: make(map[*listener]struct{})}
+		ps.topics[name] = t
+		first = true
+	}
+	return t, first
+}
+
+// leaveLocked removes s from topic name and reports whether the topic lost
+// its last local interest. ps.mu must be held.
+func (ps *PubSub) leaveLocked(s *subscriber, name string) bool {
+	i, ok := s.topics[name]
+	if !ok {
+		return false
+	}
+	delete(s.topics, name)
+	t := ps.topics[name]
+	last := len(t.subs) - 1
+	if i != last {
+		moved := t.subs[last]
+		t.subs[i] = moved
+		moved.topics[name] = i
+	}
+	t.subs[last] = nil
+	t.subs = t.subs[:last]
+	return ps.dropIfEmptyLocked(t)
+}
+
+// removeLocked removes s from all its topics and from the PubSub, and
+// returns the topics that lost their last local interest. ps.mu must be held.
+func (ps *PubSub) removeLocked(s *subscriber) (gone []string) {
+	for name := range s.topics {
+		if ps.leaveLocked(s, name) {
+			gone = append(gone, name)
+		}
+	}
+	if ps.subs[s.c] == s {
+		delete(ps.subs, s.c)
+	}
+	return gone
+}
+
+// dropIfEmptyLocked forgets t if nothing here listens to it any more.
+func (ps *PubSub) dropIfEmptyLocked(t *topic) bool {
+	if t.empty() && ps.topics[t.name] == t {
+		delete(ps.topics, t.name)
+		return true
+	}
+	return false
+}
+
+// backplaneInterest tells the backplane whether this node now has an
+// interest in topic name. It reads the current state under ps.interest, so
+// racing changes settle on the last state.
+func (ps *PubSub) backplaneInterest(name string) {
+	bp := ps.opts.Backplane
+	if bp == nil {
+		return
+	}
+	ps.interest.Lock()
+	defer ps.interest.Unlock()
+	ps.mu.RLock()
+	_, want := ps.topics[name]
+	ps.mu.RUnlock()
+	var err error
+	if want {
+		err = bp.Subscribe(name)
+	} else {
+		err = bp.Unsubscribe(name)
+	}
+	if err != nil {
+		ps.log.Warn("pubsub: backplane interest change failed", "topic", name, "subscribe", want, "err", err)
+	}
+}
