@@ -236,9 +236,9 @@ func (l *loop) handle(c *Conn) {
 // It reports false once the connection has ended and must be finished.
 // A read shorter than asked ends it (more input brings a new event), unless
 // the loop saw a hang-up: then only end of input or EAGAIN do. With pause,
-// it stops early
-// while output waits for the peer (flushOut reads again once it is sent),
-// so a peer that does not read cannot make a handler queue without end.
+// it stops early while output waits for the peer (flushOut reads again once
+// it is sent), so a peer that does not read cannot make a handler queue
+// without end.
 func (c *Conn) readInput(buf []byte, pause bool) bool {
 	for {
 		into := buf
