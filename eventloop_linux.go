@@ -26,7 +26,7 @@ import (
 const eventLoopSupported = true
 
 // loopBufSize is an event loop's read buffer.
-const loopBufSize = 256 << 10
+const loopBufSize = 64 << 10
 
 const loopEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 
