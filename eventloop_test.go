@@ -489,3 +489,45 @@ func TestDispatcherLargeMessages(t *testing.T) {
 		})
 	}
 }
+
+// A handler on a loop that writes to a peer which stopped reading does not
+// wait: its output is queued and the connection dropped at WriteTimeout,
+// with StatusWriteTimeout, while the loop serves other connections.
+func TestEventLoopQueuedWriteTimesOut(t *testing.T) {
+	if !eventLoopSupported {
+		t.Skip("no event loop on this system")
+	}
+	h := newEchoHandler()
+	cfg := &Config{WriteTimeout: 300 * time.Millisecond}
+	s := startLoopServer(t, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, cfg, func() Handler { return h })
+	stuck := dialLoop(t, s.addr)
+	big := loopFrame(true, opBinary, make([]byte, 4<<20))
+	go func() {
+		for range 8 { // far more echo than the sockets buffer
+			if _, err := stuck.nc.Write(big); err != nil {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	other := dialLoop(t, s.addr)
+	for i := 0; ; i++ {
+		p := fmt.Appendf(nil, "still served %d", i)
+		other.write(loopFrame(true, opText, p))
+		other.expect(opText, p)
+		select {
+		case got := <-h.closed:
+			if got != StatusWriteTimeout {
+				t.Fatalf("OnClose status %d, want %d", got, StatusWriteTimeout)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("dropped after %v, WriteTimeout is %v", d, cfg.WriteTimeout)
+			}
+			return
+		default:
+		}
+		if time.Since(start) > testTimeout {
+			t.Fatalf("no OnClose within %v of a peer that stopped reading", testTimeout)
+		}
+	}
+}
