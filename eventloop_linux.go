@@ -3,6 +3,7 @@ package wss
 import (
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -33,7 +34,9 @@ const loopEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 type loop struct {
 	d      *Dispatcher
 	epfd   int
-	wakefd int // an eventfd: written to stop the loop
+	epf    *os.File        // epfd, for the runtime's poller to wait on
+	wait   syscall.RawConn // of epf
+	wakefd int             // an eventfd: written to stop the loop
 	done   chan struct{}
 
 	mu    sync.Mutex
@@ -80,13 +83,27 @@ func newLoop(d *Dispatcher, nth int) (*loop, error) {
 		return nil, err
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+	err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev)
+	if err == nil {
+		err = unix.SetNonblock(epfd, true)
+	}
+	if err != nil {
 		unix.Close(epfd)
 		unix.Close(wakefd)
 		return nil, err
 	}
+	// The loop waits in the runtime's poller, as goroutines reading sockets
+	// do, for epfd to have events, then takes them without blocking: no
+	// thread sits in epoll_wait, so waking the loop costs no thread hand-off.
+	epf := os.NewFile(uintptr(epfd), "epoll")
+	wait, err := epf.SyscallConn()
+	if err != nil {
+		epf.Close()
+		unix.Close(wakefd)
+		return nil, err
+	}
 	return &loop{
-		d: d, nth: nth, epfd: epfd, wakefd: wakefd, done: make(chan struct{}),
+		d: d, nth: nth, epfd: epfd, epf: epf, wait: wait, wakefd: wakefd, done: make(chan struct{}),
 		idle: make(chan *Conn), quit: make(chan struct{}),
 		buf:    make([]byte, loopBufSize),
 		events: make([]unix.EpollEvent, 256),
@@ -112,18 +129,22 @@ func (l *loop) run(ready chan<- struct{}) {
 	loopGoroutines.Store(id, struct{}{})
 	defer func() {
 		loopGoroutines.Delete(id)
-		unix.Close(l.epfd)
+		l.epf.Close()
 		unix.Close(l.wakefd)
 		close(l.done)
 	}()
 	close(ready)
+	var (
+		n    int
+		werr error
+	)
+	take := func(uintptr) bool {
+		n, werr = sysEpollWaitNow(l.epfd, l.events)
+		return n > 0 || werr != nil // else wait for events
+	}
 	for {
-		n, err := unix.EpollWait(l.epfd, l.events, -1)
-		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			panic(fmt.Sprintf("wss: epoll_wait: %v", err)) // only a bad epfd gets here
+		if err := l.wait.Read(take); err != nil || werr != nil && werr != unix.EINTR {
+			panic(fmt.Sprintf("wss: epoll_wait: %v %v", err, werr)) // only a bad epfd gets here
 		}
 		stop := false
 		l.mu.Lock()
