@@ -38,11 +38,13 @@ type Config struct {
 	// CloseTimeout bounds the wait for the peer's close frame after ours,
 	// and for the peer to close TCP after a protocol error.
 	CloseTimeout time.Duration
-	// HandshakeTimeout bounds writing the handshake response.
+	// HandshakeTimeout bounds writing the handshake response; for Dial, the
+	// whole opening handshake (TCP, TLS and HTTP).
 	HandshakeTimeout time.Duration
 
 	// Subprotocols lists the subprotocols the server speaks, most preferred
-	// first. The handshake picks the first one the client also offers.
+	// first. The handshake picks the first one the client also offers. Dial
+	// offers them in this order.
 	Subprotocols []string
 	// OriginPatterns lists other origins' hosts that may connect, as
 	// path.Match patterns matched against the Origin's host (with port if it
@@ -52,6 +54,10 @@ type Config struct {
 	// CheckOrigin, if set, decides instead of the same-host rule and
 	// OriginPatterns. It is called only for requests with an Origin header.
 	CheckOrigin func(r *http.Request) bool
+	// Compression enables permessage-deflate (RFC 7692) when set: a server
+	// accepts it when the client offers it, a client offers it. Off by
+	// default: see CompressionConfig for what it costs.
+	Compression *CompressionConfig
 	// MaxHeaderBytes bounds the request line and header fields of a
 	// handshake; larger requests get 431.
 	MaxHeaderBytes int

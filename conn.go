@@ -18,7 +18,8 @@ type Conn struct {
 	d   *Dispatcher
 	cfg *Config
 
-	nc net.Conn // the socket in goroutine mode; nil in event-loop mode
+	nc  net.Conn // the socket in goroutine mode; nil in event-loop mode
+	dfl *deflate // permessage-deflate state; nil without compression
 
 	rd reader // receive state, used only by the dispatcher
 
@@ -66,7 +67,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 		return ErrConnected
 	}
 	if u, ok := nc.(*upgradedConn); ok {
-		nc, pending = u.Conn, u.pending
+		nc, pending, c.dfl = u.Conn, u.pending, u.deflate
 		c.setSubprotocol(u.subprotocol)
 	}
 	c.nc = nc
@@ -144,6 +145,9 @@ func (c *Conn) Write(data []byte, text bool) error {
 		}
 		op = opText
 	}
+	if c.dfl != nil && c.dfl.compresses(len(data)) {
+		return c.writeCompressed(op, data)
+	}
 	return c.writeFrame(op, data)
 }
 
@@ -180,6 +184,9 @@ func (c *Conn) sendClose(status int) error {
 
 // writeFrame sends one unfragmented frame.
 func (c *Conn) writeFrame(op opcode, payload []byte) error {
+	if c.client {
+		return c.writeMasked(op, payload)
+	}
 	var hdr [maxHeaderLen]byte
 	n := putHeader(hdr[:], true, 0, op, len(payload), false, 0)
 	return c.writeRaw(op, hdr[:n], payload)
@@ -193,6 +200,12 @@ func (c *Conn) writeRaw(op opcode, hdr, payload []byte) error {
 		c.wmu.Unlock()
 		return err
 	}
+	return c.sendLocked(hdr, payload)
+}
+
+// sendLocked sends a frame whose header is hdr and unlocks c.wmu, which
+// must be held. Once it returns, payload has been sent or copied.
+func (c *Conn) sendLocked(hdr, payload []byte) error {
 	if c.onLoop {
 		return c.sendFD(hdr, payload) // unlocks c.wmu
 	}
@@ -297,6 +310,10 @@ func (c *Conn) onCloseFrame(p []byte) {
 		p = nil
 	}
 	_ = c.writeFrame(opClose, p[:min(len(p), 2)])
+	if c.client {
+		c.startCloseTimer() // the server closes TCP first (RFC 6455 section 7.1.1)
+		return
+	}
 	c.drop(code)
 }
 
@@ -349,6 +366,9 @@ func (c *Conn) finish() {
 	c.wmu.Lock()
 	if c.closeTimer != nil {
 		c.closeTimer.Stop()
+	}
+	if c.dfl != nil {
+		c.dfl.release()
 	}
 	c.wmu.Unlock()
 	c.rd.release()

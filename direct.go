@@ -16,7 +16,7 @@ const directMin = 64 << 10
 // end of the frame: memory still follows what the peer has sent.
 func (c *Conn) directRoom(unread func() int) []byte {
 	r := &c.rd
-	if !r.inFrame || r.draining || r.h.op.isControl() || r.h.rsv != 0 || r.remain < directMin {
+	if !r.inFrame || r.draining || r.h.op.isControl() || r.remain < directMin {
 		return nil
 	}
 	m := &r.msg
@@ -36,16 +36,16 @@ func (c *Conn) directRoom(unread func() int) []byte {
 }
 
 // feedDirect processes n payload bytes just read into the room directRoom
-// gave, as feed would have: it unmasks and validates them in place and
-// delivers the message when it is complete. It reports false once the
-// connection has ended.
+// gave, as payload would have: it unmasks and validates them in place (a
+// compressed message is validated once inflated) and delivers the message
+// when it is complete. It reports false once the connection has ended.
 func (c *Conn) feedDirect(n int) bool {
 	r := &c.rd
 	b := *r.msg.b
 	chunk := b[len(b) : len(b)+n]
 	r.h.key = mask(r.h.key, chunk)
 	r.remain -= uint64(n)
-	if r.msgOp == opText {
+	if r.msgOp == opText && !c.inflating() {
 		var ok bool
 		if r.utf8, ok = r.utf8.next(chunk); !ok {
 			c.fail(StatusInvalidData)

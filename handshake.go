@@ -44,6 +44,7 @@ func reject(status int, reason string) *handshakeError {
 type upgradedConn struct {
 	net.Conn
 	subprotocol string
+	deflate     *deflate
 	pending     []byte
 }
 
@@ -68,17 +69,18 @@ func Handshake(w http.ResponseWriter, r *http.Request, cfg *Config) (net.Conn, e
 		return nil, fmt.Errorf("wss: handshake: %w", err)
 	}
 	proto := chooseSubprotocol(r.Header, cfg.Subprotocols)
+	ext, dfl := negotiateDeflate(r.Header, cfg.Compression)
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		http.Error(w, "wss: cannot take over the connection", http.StatusInternalServerError)
 		return nil, fmt.Errorf("wss: handshake: %w: %w", ErrHandshake, err)
 	}
-	u := &upgradedConn{Conn: nc, subprotocol: proto}
+	u := &upgradedConn{Conn: nc, subprotocol: proto, deflate: dfl}
 	if n := brw.Reader.Buffered(); n > 0 {
 		u.pending, _ = brw.Reader.Peek(n)
 		u.pending = append([]byte(nil), u.pending...)
 	}
-	if err := writeAccept(nc, key, proto, cfg.handshakeTimeout()); err != nil {
+	if err := writeAccept(nc, key, proto, ext, cfg.handshakeTimeout()); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("wss: handshake: %w: %w", ErrHandshake, err)
 	}
@@ -86,12 +88,15 @@ func Handshake(w http.ResponseWriter, r *http.Request, cfg *Config) (net.Conn, e
 }
 
 // writeAccept sends the 101 response and clears the deadlines net/http set.
-func writeAccept(nc net.Conn, key, proto string, timeout time.Duration) error {
+func writeAccept(nc net.Conn, key, proto, ext string, timeout time.Duration) error {
 	resp := "HTTP/1.1 101 Switching Protocols\r\n" +
 		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Accept: " + acceptKey(key) + "\r\n"
 	if proto != "" {
 		resp += "Sec-WebSocket-Protocol: " + proto + "\r\n"
+	}
+	if ext != "" {
+		resp += "Sec-WebSocket-Extensions: " + ext + "\r\n"
 	}
 	resp += "\r\n"
 	if err := nc.SetDeadline(time.Now().Add(timeout)); err != nil {

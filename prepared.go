@@ -1,7 +1,10 @@
 package wss
 
 // PreparedMessage is a message framed once and sent to many connections
-// with WritePrepared, the same bytes to each: the broadcast fast path.
+// with WritePrepared, the same bytes to each: the broadcast fast path. It
+// goes out uncompressed even on connections that negotiated
+// permessage-deflate (RFC 7692 lets each message choose), since with
+// context takeover a compressed form depends on each connection's history.
 // It is immutable and safe for concurrent use.
 type PreparedMessage struct {
 	frame []byte // header and payload of one unfragmented server frame
@@ -30,5 +33,9 @@ func (pm *PreparedMessage) Len() int { return len(pm.frame) }
 // WritePrepared sends pm like Write sends a message: blocking, bounded by
 // WriteTimeout, safe for concurrent use.
 func (c *Conn) WritePrepared(pm *PreparedMessage) error {
+	if c.client { // a client masks every frame: reframe the payload
+		n := headerLen(pm.frame[1])
+		return c.writeMasked(opcode(pm.frame[0]&0x0F), pm.frame[n:])
+	}
 	return c.writeRaw(opBinary, nil, pm.frame) // the frame goes as payload: headers are copied
 }

@@ -129,8 +129,8 @@ func (c *Conn) startFrame() int {
 		return StatusProtocolError // 64-bit length with its top bit set, or not minimal
 	case h.masked == c.client:
 		return StatusProtocolError // section 5.1: clients mask, servers do not
-	case h.rsv != 0:
-		return StatusProtocolError // no extension negotiated (section 5.2)
+	case h.rsv != 0 && !c.rsvAllowed():
+		return StatusProtocolError // no extension defines them here (section 5.2)
 	case h.op.isControl():
 		return c.startControl()
 	case h.op == opContinuation:
@@ -142,6 +142,9 @@ func (c *Conn) startFrame() int {
 			return StatusProtocolError // a new message inside a fragmented one
 		}
 		r.msgOp = h.op
+		if c.dfl != nil {
+			c.dfl.inflating = h.rsv != 0
+		}
 	default:
 		return StatusProtocolError // reserved opcode (section 5.2)
 	}
@@ -170,7 +173,7 @@ func (c *Conn) payload(chunk []byte) bool {
 	if r.h.op.isControl() {
 		return c.controlPayload(chunk)
 	}
-	if r.msgOp == opText {
+	if r.msgOp == opText && !c.inflating() {
 		var ok bool
 		if r.utf8, ok = r.utf8.next(chunk); !ok {
 			c.fail(StatusInvalidData)
@@ -202,6 +205,9 @@ func (c *Conn) payload(chunk []byte) bool {
 
 // deliver ends the open message and passes it to the handler.
 func (c *Conn) deliver(data []byte) bool {
+	if c.inflating() {
+		return c.deliverInflated(data)
+	}
 	r := &c.rd
 	text := r.msgOp == opText
 	if text && r.utf8 != 0 {

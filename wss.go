@@ -61,6 +61,22 @@
 // hijacking: a page on another site cannot open a connection that carries
 // the user's cookies. [Config.OriginPatterns] and [Config.CheckOrigin] allow
 // other origins.
+//
+// # Compression
+//
+// permessage-deflate (RFC 7692) is off by default: it costs CPU on every
+// message, memory on every connection with context takeover, and leaks
+// secrets compressed together with data an attacker chooses. Set
+// [Config.Compression] to negotiate it; [CompressionConfig] chooses context
+// takeover, window sizes and the size under which messages go out
+// uncompressed. A compressed message is bounded by MaxMessageSize both as
+// received and as inflated: a compression bomb is closed with 1009.
+//
+// # Clients
+//
+// [Dial] opens a client connection served like a server connection, with
+// the same Handler, Dispatcher and Config. [Inbox] is a Handler that
+// queues messages for a blocking Read, for code that prefers pulling.
 package wss
 
 import "errors"

@@ -22,6 +22,8 @@ func main() {
 	dispatcher := flag.String("dispatcher", "auto", "how connections are read: auto, epoll or goroutine")
 	offLoop := flag.Bool("offloop", false, "run handlers off the event loops")
 	loops := flag.Int("loops", 0, "event loops (0: GOMAXPROCS)")
+	compress := flag.Bool("compress", false, "negotiate permessage-deflate (RFC 7692) with clients that offer it")
+	noTakeover := flag.Bool("no-context-takeover", false, "with -compress: compress each message on its own, both ways, to save memory")
 	flag.Parse()
 
 	modes := map[string]wss.Mode{"auto": wss.ModeAuto, "epoll": wss.ModeEventLoop, "goroutine": wss.ModeGoroutine}
@@ -34,6 +36,12 @@ func main() {
 		log.Fatal(err)
 	}
 	cfg := &wss.Config{OriginPatterns: []string{"*"}}
+	if *compress {
+		cfg.Compression = &wss.CompressionConfig{
+			ServerNoContextTakeover: *noTakeover,
+			ClientNoContextTakeover: *noTakeover,
+		}
+	}
 	h := wss.HTTPHandler(d, cfg, func(*http.Request) wss.Handler { return echo{} })
 	log.Printf("echo: listening on ws://%s (dispatcher %s)", *addr, *dispatcher)
 	log.Fatal(http.ListenAndServe(*addr, h))

@@ -1,0 +1,241 @@
+package wss
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DialOptions holds the settings of Dial; the zero value (or nil) uses the
+// defaults.
+type DialOptions struct {
+	// Config holds the connection's settings. For a client, Subprotocols
+	// are offered in order of preference, Compression is offered, and
+	// HandshakeTimeout bounds the whole opening handshake (TCP, TLS and
+	// HTTP) when the context has no earlier deadline.
+	Config *Config
+	// Dispatcher serves the connection; nil means the default one.
+	Dispatcher *Dispatcher
+	// Header holds extra request header fields, such as Origin,
+	// Authorization or Cookie. Fields the handshake sets itself are
+	// ignored.
+	Header http.Header
+	// TLSConfig is used for wss:// URLs; nil means the defaults with the
+	// URL's host as ServerName.
+	TLSConfig *tls.Config
+	// NetDialContext, if set, opens the TCP connection.
+	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// handshakeHeaders are the request fields Dial sets itself.
+var handshakeHeaders = map[string]bool{
+	"Host": true, "Upgrade": true, "Connection": true, "Sec-Websocket-Key": true,
+	"Sec-Websocket-Version": true, "Sec-Websocket-Protocol": true, "Sec-Websocket-Extensions": true,
+}
+
+// Dial opens a client connection to a ws:// or wss:// URL, served like a
+// server connection: h receives its messages and its end, Write, Ping and
+// Close send. It runs the opening handshake of RFC 6455 section 4.1 and
+// checks the server's answer strictly: status 101, the Upgrade and
+// Connection fields, the accept hash, and no subprotocol or extension that
+// was not offered; any failure returns an error wrapping ErrHandshake and
+// closes the connection. ctx bounds the handshake only.
+func Dial(ctx context.Context, rawURL string, h Handler, opts *DialOptions) (*Conn, error) {
+	if opts == nil {
+		opts = &DialOptions{}
+	}
+	cfg := opts.Config.orDefault()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("wss: dial: %w", err)
+	}
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return nil, fmt.Errorf("wss: dial: scheme %q is not ws or wss", u.Scheme)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.handshakeTimeout())
+	defer cancel()
+	nc, err := dialURL(ctx, u, opts)
+	if err != nil {
+		return nil, fmt.Errorf("wss: dial: %w", err)
+	}
+	uc, err := clientHandshake(ctx, nc, u, cfg, opts.Header)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("wss: dial: %w: %w", ErrHandshake, err)
+	}
+	c := New(h, opts.Dispatcher, cfg)
+	c.client = true
+	if err := c.Connect(uc); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// dialURL opens the TCP (and for wss, TLS) connection to u's host.
+func dialURL(ctx context.Context, u *url.URL, opts *DialOptions) (net.Conn, error) {
+	addr := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "wss" {
+			port = "443"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
+	}
+	dial := opts.NetDialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	nc, err := dial(ctx, "tcp", addr)
+	if err != nil || u.Scheme == "ws" {
+		return nc, err
+	}
+	tc := opts.TLSConfig.Clone()
+	if tc == nil {
+		tc = &tls.Config{}
+	}
+	if tc.ServerName == "" {
+		tc.ServerName = u.Hostname()
+	}
+	tc.NextProtos = []string{"http/1.1"} // the upgrade needs HTTP/1.1
+	conn := tls.Client(nc, tc)
+	if err := conn.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// clientHandshake sends the opening request on nc and checks the answer.
+func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, cfg *Config, extra http.Header) (*upgradedConn, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		if err := nc.SetDeadline(dl); err != nil {
+			return nil, err
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	var raw [16]byte
+	_, _ = rand.Read(raw[:])
+	key := base64.StdEncoding.EncodeToString(raw[:])
+	req := &http.Request{Method: http.MethodGet, URL: u, Header: make(http.Header), Host: u.Host}
+	for k, vs := range extra {
+		if !handshakeHeaders[http.CanonicalHeaderKey(k)] {
+			req.Header[http.CanonicalHeaderKey(k)] = vs
+		}
+	}
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Sec-WebSocket-Key", key)
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	if len(cfg.Subprotocols) > 0 {
+		req.Header.Set("Sec-WebSocket-Protocol", strings.Join(cfg.Subprotocols, ", "))
+	}
+	if cfg.Compression != nil {
+		req.Header.Set("Sec-WebSocket-Extensions", cfg.Compression.clientOffer().String())
+	}
+	if err := req.Write(nc); err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(nc, 4096)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return nil, fmt.Errorf("reading the response: %w", err)
+	}
+	resp.Body.Close()
+	uc, err := checkResponse(resp, key, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if stop(); ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err := nc.SetDeadline(time.Time{}); err != nil {
+		return nil, err
+	}
+	uc.Conn = nc
+	if n := br.Buffered(); n > 0 { // frames the server sent right after its answer
+		p, _ := br.Peek(n)
+		uc.pending = append([]byte(nil), p...)
+	}
+	return uc, nil
+}
+
+// checkResponse applies RFC 6455 section 4.1 to the server's answer.
+func checkResponse(resp *http.Response, key string, cfg *Config) (*upgradedConn, error) {
+	switch {
+	case resp.StatusCode != http.StatusSwitchingProtocols:
+		return nil, fmt.Errorf("server answered %s", resp.Status)
+	case !headerHasToken(resp.Header, "Upgrade", "websocket"):
+		return nil, fmt.Errorf(`response lacks "Upgrade: websocket"`)
+	case !headerHasToken(resp.Header, "Connection", "upgrade"):
+		return nil, fmt.Errorf(`response lacks "Connection: Upgrade"`)
+	case resp.Header.Get("Sec-WebSocket-Accept") != acceptKey(key):
+		return nil, fmt.Errorf("wrong Sec-WebSocket-Accept %q", resp.Header.Get("Sec-WebSocket-Accept"))
+	}
+	uc := &upgradedConn{}
+	switch protos := resp.Header.Values("Sec-WebSocket-Protocol"); {
+	case len(protos) > 1:
+		return nil, fmt.Errorf("server chose several subprotocols %q", protos)
+	case len(protos) == 1:
+		uc.subprotocol = strings.TrimSpace(protos[0])
+		offered := false
+		for _, p := range cfg.Subprotocols {
+			offered = offered || p == uc.subprotocol
+		}
+		if !offered {
+			return nil, fmt.Errorf("server chose subprotocol %q, which was not offered", uc.subprotocol)
+		}
+	}
+	var err error
+	if uc.deflate, err = acceptDeflateResponse(resp.Header, cfg.Compression); err != nil {
+		return nil, err
+	}
+	return uc, nil
+}
+
+// writeMasked sends a client frame (RFC 6455 section 5.3): a copy of the
+// payload masked with a fresh key.
+func (c *Conn) writeMasked(op opcode, payload []byte) error {
+	key := newMaskKey()
+	var hdr [maxHeaderLen]byte
+	n := putHeader(hdr[:], true, 0, op, len(payload), true, key)
+	b := getBuf(len(payload))
+	*b = append(*b, payload...)
+	mask(key, *b)
+	err := c.writeRaw(op, hdr[:n], *b)
+	putBuf(b)
+	return err
+}
+
+// keySource hands out mask keys from crypto/rand, 64 keys per read, so
+// masking does not cost a system call per frame.
+type keySource struct {
+	buf [256]byte
+	off int
+}
+
+var keySources = sync.Pool{New: func() any { return &keySource{off: 256} }}
+
+// newMaskKey returns a fresh, unpredictable mask key.
+func newMaskKey() uint32 {
+	ks := keySources.Get().(*keySource)
+	if ks.off == len(ks.buf) {
+		_, _ = rand.Read(ks.buf[:]) // never fails (crypto/rand, Go 1.24+)
+		ks.off = 0
+	}
+	key := binary.LittleEndian.Uint32(ks.buf[ks.off:])
+	ks.off += 4
+	keySources.Put(ks)
+	return key
+}

@@ -1,0 +1,587 @@
+package wss
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// echoServer serves cfg's connections with an echo handler; cfgFor, if
+// set, picks the Config per request.
+func echoServer(t testing.TB, cfg *Config) *httptest.Server {
+	t.Helper()
+	d, err := NewDispatcher(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+	srv := httptest.NewServer(HTTPHandler(d, cfg, func(*http.Request) Handler { return echo }))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func wsURL(srv *httptest.Server) string { return "ws" + strings.TrimPrefix(srv.URL, "http") }
+
+// rawDial opens a TCP connection and completes a handshake offering ext,
+// returning the connection, a reader positioned after the response, and
+// the response's Sec-WebSocket-Extensions.
+func rawDial(t *testing.T, srv *httptest.Server, ext string) (net.Conn, *bufio.Reader, string) {
+	t.Helper()
+	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	req := "GET / HTTP/1.1\r\nHost: " + srv.Listener.Addr().String() +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	if ext != "" {
+		req += "Sec-WebSocket-Extensions: " + ext + "\r\n"
+	}
+	if _, err := io.WriteString(nc, req+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %s", resp.Status)
+	}
+	return nc, br, resp.Header.Get("Sec-WebSocket-Extensions")
+}
+
+// readFrameRaw reads one unmasked server frame: its first byte and payload.
+func readFrameRaw(t *testing.T, br *bufio.Reader) (byte, []byte) {
+	t.Helper()
+	var b [maxHeaderLen]byte
+	if _, err := io.ReadFull(br, b[:2]); err != nil {
+		t.Fatalf("reading a frame: %v", err)
+	}
+	n := headerLen(b[1])
+	if _, err := io.ReadFull(br, b[2:n]); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := parseHeader(b[:n])
+	p := make([]byte, h.length)
+	if _, err := io.ReadFull(br, p); err != nil {
+		t.Fatal(err)
+	}
+	return b[0], p
+}
+
+// TestRFC7692Section7_2_3Examples sends the examples of RFC 7692 section
+// 7.2.3 byte for byte and expects "Hello" back, uncompressed (the server's
+// threshold keeps it so) so the answer's bytes are exact.
+func TestRFC7692Section7_2_3Examples(t *testing.T) {
+	srv := echoServer(t, &Config{Compression: &CompressionConfig{Threshold: 1 << 20}})
+	hello := []byte{0x81, 0x05, 'H', 'e', 'l', 'l', 'o'}
+	tests := []struct {
+		name   string
+		frames [][]byte // first byte then payload, per frame
+		echoes int
+	}{
+		{"7.2.3.1 a message compressed", [][]byte{{0xc1, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}}, 1},
+		{"7.2.3.1 fragmented", [][]byte{{0x41, 0xf2, 0x48, 0xcd}, {0x80, 0xc9, 0xc9, 0x07, 0x00}}, 1},
+		{"7.2.3.2 sharing the LZ77 window", [][]byte{
+			{0xc1, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00},
+			{0xc1, 0xf2, 0x00, 0x11, 0x00, 0x00}}, 2},
+		{"7.2.3.3 a stored block", [][]byte{{0xc1, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00}}, 1},
+		{"7.2.3.4 BFINAL set", [][]byte{{0xc1, 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00}}, 1},
+		{"7.2.3.5 two deflate blocks", [][]byte{{0xc1, 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00}}, 1},
+		{"uncompressed message on a compressed connection", [][]byte{{0x81, 'H', 'e', 'l', 'l', 'o'}}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nc, br, ext := rawDial(t, srv, "permessage-deflate")
+			if ext != "permessage-deflate" {
+				t.Fatalf("extensions %q", ext)
+			}
+			for _, f := range tt.frames {
+				if _, err := nc.Write(clientFrame(f[0], f[1:])); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range tt.echoes {
+				b0, p := readFrameRaw(t, br)
+				if got := append([]byte{b0, byte(len(p))}, p...); !bytes.Equal(got, hello) {
+					t.Fatalf("got % x, want % x", got, hello)
+				}
+			}
+		})
+	}
+}
+
+// TestRFC7692Section6RSV1 checks where RSV1 may appear: only on the first
+// frame of a data message, only once permessage-deflate is negotiated.
+func TestRFC7692Section6RSV1(t *testing.T) {
+	srv := echoServer(t, &Config{Compression: &CompressionConfig{}})
+	protocolError := []byte{0x88, 0x02, 0x03, 0xea}
+	tests := []struct {
+		name   string
+		offer  string
+		frames [][]byte
+	}{
+		{"RSV1 without negotiation", "", [][]byte{{0xc1, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}}},
+		{"RSV1 on a continuation", "permessage-deflate", [][]byte{{0x41, 0xf2, 0x48, 0xcd}, {0xc0, 0xc9, 0xc9, 0x07, 0x00}}},
+		{"RSV1 on a ping", "permessage-deflate", [][]byte{{0xc9}}},
+		{"RSV1 on a close", "permessage-deflate", [][]byte{{0xc8, 0x03, 0xe8}}},
+		{"RSV2 on a text frame", "permessage-deflate", [][]byte{{0xa1, 'H', 'i'}}},
+		{"RSV3 on a text frame", "permessage-deflate", [][]byte{{0x91, 'H', 'i'}}},
+		{"RSV1 and RSV2", "permessage-deflate", [][]byte{{0xe1, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}}},
+		{"corrupt deflate data", "permessage-deflate", [][]byte{{0xc1, 0xff, 0xff, 0xff, 0xff}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nc, br, _ := rawDial(t, srv, tt.offer)
+			for _, f := range tt.frames {
+				if _, err := nc.Write(clientFrame(f[0], f[1:])); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b0, p := readFrameRaw(t, br)
+			if got := append([]byte{b0, byte(len(p))}, p...); !bytes.Equal(got, protocolError) {
+				t.Fatalf("got % x, want % x", got, protocolError)
+			}
+		})
+	}
+}
+
+// TestCompressedTextInvalidUTF8 checks that UTF-8 is validated on the
+// inflated bytes: a compressed text message whose inflated form is not
+// UTF-8 closes with 1007.
+func TestCompressedTextInvalidUTF8(t *testing.T) {
+	srv := echoServer(t, &Config{Compression: &CompressionConfig{}})
+	nc, br, _ := rawDial(t, srv, "permessage-deflate")
+	payload := compressForTest(t, []byte("valid, then \xff"))
+	if _, err := nc.Write(clientFrame(0xc1, payload)); err != nil {
+		t.Fatal(err)
+	}
+	b0, p := readFrameRaw(t, br)
+	if want := []byte{0x88, 0x03, 0xef}; b0 != want[0] || !bytes.Equal(p, []byte{0x03, 0xef}) {
+		t.Fatalf("got %x % x, want close 1007", b0, p)
+	}
+}
+
+// compressForTest deflates p the way a peer without context takeover
+// would, tail removed.
+func compressForTest(t testing.TB, p []byte) []byte {
+	t.Helper()
+	d := &deflate{level: 1, sendBits: 15}
+	buf := getBuf(64)
+	out, err := d.compress(&buf, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(nil), out...)
+}
+
+// TestCompressionBomb sends a message that inflates far past
+// MaxMessageSize: the server must close with 1009, after inflating no more
+// than the limit.
+func TestCompressionBomb(t *testing.T) {
+	const limit = 64 << 10
+	srv := echoServer(t, &Config{MaxMessageSize: limit, Compression: &CompressionConfig{}})
+	bomb := compressForTest(t, make([]byte, 32<<20)) // 32 MiB of zeros, ~32 KiB compressed
+	if len(bomb) > limit {
+		t.Fatalf("the bomb is %d bytes compressed, over the limit itself", len(bomb))
+	}
+	nc, br, _ := rawDial(t, srv, "permessage-deflate")
+	go func() { _, _ = nc.Write(clientFrame(0xc2, bomb)) }()
+	b0, p := readFrameRaw(t, br)
+	if b0 != 0x88 || !bytes.Equal(p, []byte{0x03, 0xf1}) {
+		t.Fatalf("got %x % x, want close 1009", b0, p)
+	}
+}
+
+// TestInflateStopsAtLimit checks the inflater itself: it returns 1009 and
+// holds no buffer much larger than the limit, however large the bomb.
+func TestInflateStopsAtLimit(t *testing.T) {
+	bomb := compressForTest(t, make([]byte, 64<<20))
+	d := &deflate{recvBits: 15}
+	for _, limit := range []int64{1, 1000, 1 << 16, 1 << 20} {
+		out, code := d.inflateMessage(bomb, limit, false, 4096)
+		if out != nil || code != StatusMessageTooBig {
+			t.Fatalf("limit %d: code %d, want %d", limit, code, StatusMessageTooBig)
+		}
+	}
+	var before, after runtimeMem
+	before.read()
+	_, code := d.inflateMessage(bomb, 1<<20, false, 4096)
+	after.read()
+	if code != StatusMessageTooBig {
+		t.Fatalf("code %d", code)
+	}
+	if grown := after.total - before.total; grown > 8<<20 {
+		t.Fatalf("inflating a bomb with a 1 MiB limit allocated %d bytes", grown)
+	}
+}
+
+// TestFragmentedCompressedMessages sends compressed messages split into
+// many frames, and frames split across writes, from our client: the
+// server must reassemble, inflate and echo each.
+func TestFragmentedCompressedMessages(t *testing.T) {
+	srv := echoServer(t, &Config{Compression: &CompressionConfig{}})
+	for _, size := range []int{1, 7, 100, 5000, 200_000} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			nc, br, _ := rawDial(t, srv, "permessage-deflate")
+			msg := bytes.Repeat([]byte("fragment "), size/9+1)[:size]
+			comp := compressForTest(t, msg)
+			var frames []byte
+			for i, step := 0, max(1, len(comp)/5); i < len(comp); i += step {
+				b0 := byte(opContinuation)
+				if i == 0 {
+					b0 = bitRsv1 | byte(opText)
+				}
+				if i+step >= len(comp) {
+					b0 |= bitFin
+				}
+				frames = append(frames, clientFrame(b0, comp[i:min(i+step, len(comp))])...)
+			}
+			go func() {
+				for i := 0; i < len(frames); i += 3 { // a few bytes per write
+					if _, err := nc.Write(frames[i:min(i+3, len(frames))]); err != nil {
+						return
+					}
+				}
+			}()
+			got := readMessageRaw(t, br)
+			if !bytes.Equal(got, msg) {
+				t.Fatalf("echo of %d bytes differs (%d bytes)", size, len(got))
+			}
+		})
+	}
+}
+
+// readMessageRaw reads one server message and inflates it if RSV1 is set
+// (the server compresses without context takeover here only if asked, so
+// a fresh inflater would be wrong with takeover: the tests using it read
+// one message per connection).
+func readMessageRaw(t *testing.T, br *bufio.Reader) []byte {
+	t.Helper()
+	b0, p := readFrameRaw(t, br)
+	if b0&bitFin == 0 {
+		t.Fatalf("fragmented server frame %x", b0)
+	}
+	if b0&bitRsv1 == 0 {
+		return p
+	}
+	d := &deflate{}
+	out, code := d.inflateMessage(p, 1<<30, false, 4096)
+	if code != 0 {
+		t.Fatalf("inflate: %d", code)
+	}
+	return *out
+}
+
+type runtimeMem struct{ total uint64 }
+
+func (m *runtimeMem) read() {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.total = ms.TotalAlloc
+}
+
+// TestClientServerCompressionCombinations runs our client against our
+// server over every combination of offer and server settings: context
+// takeover on and off in each direction, every window size 8-15 (and
+// none) on each side. Each connection sends messages that refer back to
+// earlier ones, so a context mismatch shows as corrupt data.
+func TestClientServerCompressionCombinations(t *testing.T) {
+	servers := []struct {
+		name string
+		cc   *CompressionConfig
+		all  bool // every offer, not only equal windows both ways
+	}{
+		{"default", &CompressionConfig{Threshold: -1}, true},
+		{"no takeover", &CompressionConfig{Threshold: -1, ServerNoContextTakeover: true, ClientNoContextTakeover: true}, false},
+		{"small windows", &CompressionConfig{Threshold: -1, ServerMaxWindowBits: 9, ClientMaxWindowBits: 10}, false},
+		{"level 9", &CompressionConfig{Threshold: -1, Level: 9}, false},
+	}
+	bitsList := []int{0, 8, 9, 10, 11, 12, 13, 14, 15}
+	msgs := testMessages()[:12] // up to 40 kB: larger ones are sent elsewhere
+	for _, s := range servers {
+		srv := echoServer(t, &Config{Compression: s.cc})
+		t.Run(s.name, func(t *testing.T) {
+			for _, noCtx := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				for _, sb := range bitsList {
+					for _, cb := range bitsList {
+						if !s.all && sb != cb {
+							continue
+						}
+						cc := &CompressionConfig{Threshold: -1, ServerNoContextTakeover: noCtx[0],
+							ClientNoContextTakeover: noCtx[1], ServerMaxWindowBits: sb, ClientMaxWindowBits: cb}
+						name := fmt.Sprintf("snoctx=%v cnoctx=%v sbits=%d cbits=%d", noCtx[0], noCtx[1], sb, cb)
+						echoRoundTrips(t, name, wsURL(srv), cc, msgs, func(d *deflate) error {
+							return checkNegotiated(d, s.cc, cc)
+						})
+					}
+				}
+			}
+		})
+	}
+}
+
+// checkNegotiated checks the client's negotiated state against what the
+// two configurations allow.
+func checkNegotiated(d *deflate, s, c *CompressionConfig) error {
+	if d == nil {
+		return fmt.Errorf("compression not negotiated")
+	}
+	wantSend := min(s.clientBits(), c.clientBits())
+	wantRecv := min(s.serverBits(), c.serverBits())
+	switch {
+	case d.sendBits != wantSend:
+		return fmt.Errorf("client window %d, want %d", d.sendBits, wantSend)
+	case d.recvBits != wantRecv:
+		return fmt.Errorf("server window %d, want %d", d.recvBits, wantRecv)
+	case d.sendTakeover == (s.ClientNoContextTakeover || c.ClientNoContextTakeover):
+		return fmt.Errorf("client takeover %v", d.sendTakeover)
+	case d.recvTakeover == (s.ServerNoContextTakeover || c.ServerNoContextTakeover):
+		return fmt.Errorf("server takeover %v", d.recvTakeover)
+	}
+	return nil
+}
+
+// testMessages are messages that compress, refer to each other, and
+// cross window sizes.
+func testMessages() []Message {
+	var msgs []Message
+	phrase := []byte("the quick brown fox jumps over the lazy dog; ")
+	for i, n := range []int{0, 1, 50, 300, 700, 5000, 40_000, 200_000} {
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = phrase[(j*7+i)%len(phrase)]
+		}
+		if i%3 == 2 { // some incompressible bytes
+			for j := 0; j < n; j += 13 {
+				b[j] = byte(j*31 + i)
+			}
+			msgs = append(msgs, Message{Data: b})
+			continue
+		}
+		msgs = append(msgs, Message{Data: b, Text: true}, Message{Data: b, Text: true})
+	}
+	return msgs
+}
+
+// echoRoundTrips dials url with compression cc, checks the negotiated
+// state, sends msgs and expects each back.
+func echoRoundTrips(t *testing.T, name, url string, cc *CompressionConfig, msgs []Message, check func(*deflate) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	in := NewInbox(len(msgs))
+	c, err := Dial(ctx, url, in, &DialOptions{Config: &Config{Compression: cc}})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	defer func() {
+		_ = c.Close(StatusNormalClosure)
+		for {
+			if _, err := in.Read(ctx); err != nil {
+				break
+			}
+		}
+	}()
+	if check != nil {
+		if err := check(c.dfl); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	for _, m := range msgs {
+		if err := c.Write(m.Data, m.Text); err != nil {
+			t.Fatalf("%s: write: %v", name, err)
+		}
+	}
+	for i, m := range msgs {
+		got, err := in.Read(ctx)
+		if err != nil {
+			t.Fatalf("%s: message %d: %v", name, i, err)
+		}
+		if got.Text != m.Text || !bytes.Equal(got.Data, m.Data) {
+			t.Fatalf("%s: message %d: got %d bytes text=%v, want %d text=%v", name, i, len(got.Data), got.Text, len(m.Data), m.Text)
+		}
+	}
+}
+
+// TestInflateWindowSlides checks the receive window kept for context
+// takeover: it holds the last bytes of the peer's output, at least 512.
+func TestInflateWindowSlides(t *testing.T) {
+	d := &deflate{recvBits: 10, recvTakeover: true}
+	var all []byte
+	for i, n := range []int{3, 500, 1, 1500, 20, 1024, 0, 7} {
+		p := bytes.Repeat([]byte{byte('a' + i)}, n)
+		all = append(all, p...)
+		d.slide(p)
+		want := all[max(0, len(all)-1024):]
+		if !bytes.Equal(d.window, want) {
+			t.Fatalf("after %d bytes: window of %d, want last %d", len(all), len(d.window), len(want))
+		}
+	}
+}
+
+// FuzzInflate feeds arbitrary bytes to the inflate path as a compressed
+// message, and checks round trips: it must never panic, never return more
+// than the limit, and return what was compressed.
+func FuzzInflate(f *testing.F) {
+	f.Add([]byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}, false)
+	f.Add([]byte{0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00}, true)
+	f.Add(bytes.Repeat([]byte("abc"), 100), true)
+	f.Fuzz(func(t *testing.T, p []byte, text bool) {
+		const limit = 1 << 16
+		d := &deflate{level: 1, sendBits: 15, recvBits: 15, recvTakeover: true}
+		if out, code := d.inflateMessage(p, limit, text, 512); code == 0 {
+			if len(*out) > limit || (text && !validUTF8(*out)) {
+				t.Fatalf("inflated %d bytes, text %v valid %v", len(*out), text, validUTF8(*out))
+			}
+			putBuf(out)
+		} else if out != nil {
+			t.Fatal("a buffer returned with a failure")
+		}
+		if len(p) > limit {
+			return
+		}
+		buf := getBuf(64)
+		comp, err := d.compress(&buf, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &deflate{recvBits: 15}
+		out, code := r.inflateMessage(comp, limit, false, 512)
+		putBuf(buf)
+		if code != 0 || !bytes.Equal(*out, p) {
+			t.Fatalf("round trip of %d bytes: code %d", len(p), code)
+		}
+		putBuf(out)
+	})
+}
+
+// TestIdleCompressorReleased checks that a connection with context
+// takeover drops its compressor once it stops sending, and that the next
+// message, compressed in a fresh context, still reaches the peer intact.
+func TestIdleCompressorReleased(t *testing.T) {
+	conns := make(chan *Conn, 1)
+	d, err := NewDispatcher(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) {
+		_ = c.Write(data, text)
+		select {
+		case conns <- c:
+		default:
+		}
+	}}
+	cfg := &Config{Compression: &CompressionConfig{IdleRelease: 10 * time.Millisecond}}
+	srv := httptest.NewServer(HTTPHandler(d, cfg, func(*http.Request) Handler { return h }))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	in := NewInbox(4)
+	c, err := Dial(ctx, wsURL(srv), in, &DialOptions{Config: &Config{Compression: &CompressionConfig{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(StatusNormalClosure)
+	msg := bytes.Repeat([]byte("context takeover "), 100)
+	for round := range 3 {
+		if err := c.Write(msg, true); err != nil {
+			t.Fatal(err)
+		}
+		m, err := in.Read(ctx)
+		if err != nil || !bytes.Equal(m.Data, msg) {
+			t.Fatalf("round %d: echo differs (%v)", round, err)
+		}
+		sc := <-conns
+		for held := true; held; {
+			sc.wmu.Lock()
+			held = sc.dfl.fw != nil || sc.dfl.idle != nil
+			sc.wmu.Unlock()
+			if ctx.Err() != nil {
+				t.Fatalf("round %d: compressor still held", round)
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
+// feedDeflate feeds in, split at the given sizes, to a server Conn that
+// negotiated permessage-deflate with context takeover, and returns what
+// it delivered, wrote and ended with.
+func feedDeflate(t *testing.T, in []byte, sizes []int) feedResult {
+	var res feedResult
+	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) {
+		if int64(len(data)) > fuzzConfig.MaxMessageSize || (text && !validUTF8(data)) {
+			t.Fatalf("delivered %d bytes, text %v", len(data), text)
+		}
+		res.msgs = append(res.msgs, message{bytes.Clone(data), text})
+	}}
+	sink := &sinkConn{}
+	c := New(h, nil, fuzzConfig)
+	c.nc = sink
+	c.dfl = newDeflate(&CompressionConfig{Threshold: 1 << 30}, deflateParams{}, false, 0)
+	c.connected.Store(true)
+	for len(in) > 0 {
+		n := len(in)
+		if len(sizes) > 0 {
+			n = min(max(sizes[0], 1), n)
+			sizes = sizes[1:]
+		}
+		p := bytes.Clone(in[:n])
+		in = in[n:]
+		if !c.feed(p) {
+			break
+		}
+	}
+	c.drop(StatusConnLost)
+	c.wmu.Lock()
+	if c.closeTimer != nil {
+		c.closeTimer.Stop()
+	}
+	c.dfl.release()
+	c.wmu.Unlock()
+	c.rd.release()
+	res.status = int(c.endStatus.Load())
+	res.out = sink.out.Bytes()
+	return res
+}
+
+// FuzzFeedDeflate fuzzes the receive path of a compressing connection:
+// arbitrary frames, RSV bits and deflate streams, split arbitrarily. It
+// must never panic or deliver more than MaxMessageSize or invalid UTF-8,
+// and the outcome must not depend on how the bytes were split.
+func FuzzFeedDeflate(f *testing.F) {
+	hello := []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}
+	f.Add(append(clientFrame(0xc1, hello), clientFrame(0xc1, []byte{0xf2, 0x00, 0x11, 0x00, 0x00})...), 3)
+	f.Add(append(clientFrame(0x41, hello[:3]), clientFrame(0x80, hello[3:])...), 1)
+	f.Add(clientFrame(0xc2, compressForTest(f, make([]byte, 10000))), 7)
+	f.Add(clientFrame(0xc1, compressForTest(f, []byte("ok \xff"))), 2)
+	f.Fuzz(func(t *testing.T, in []byte, split int) {
+		whole := feedDeflate(t, in, nil)
+		sizes := make([]int, len(in))
+		for i := range sizes {
+			sizes[i] = max(1, split%17+i%5)
+		}
+		parts := feedDeflate(t, in, sizes)
+		if whole.status != parts.status || !bytes.Equal(whole.out, parts.out) || len(whole.msgs) != len(parts.msgs) {
+			t.Fatalf("split changes the outcome: status %d vs %d, %d vs %d messages", whole.status, parts.status, len(whole.msgs), len(parts.msgs))
+		}
+		for i := range whole.msgs {
+			if !bytes.Equal(whole.msgs[i].data, parts.msgs[i].data) || whole.msgs[i].text != parts.msgs[i].text {
+				t.Fatalf("message %d differs when split", i)
+			}
+		}
+	})
+}

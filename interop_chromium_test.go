@@ -1,0 +1,86 @@
+package wss
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestInteropChromium drives headless Chromium with a page that echoes
+// messages over one connection per combination: the server answers
+// Chromium's offer ("permessage-deflate; client_max_window_bits") with
+// every window size 8-15 on both sides and context takeover on and off in
+// each direction. The page reports back over HTTP.
+func TestInteropChromium(t *testing.T) {
+	const chromium = "/usr/bin/chromium"
+	needPeer(t, chromium)
+	cs := combos(8)
+	results := make(chan []peerResult, 1)
+	d, err := NewDispatcher(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, "testdata/interop/chromium.html")
+	})
+	mux.HandleFunc("/combos", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(cs)
+	})
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		sb, _ := strconv.Atoi(q.Get("sb"))
+		cb, _ := strconv.Atoi(q.Get("cb"))
+		c := combo{SNT: q.Get("snt") == "true", CNT: q.Get("cnt") == "true", SB: sb, CB: cb}
+		_ = New(echo, d, &Config{MaxMessageSize: 1 << 24, Compression: c.config()}).Upgrade(w, r)
+	})
+	mux.HandleFunc("/result", func(w http.ResponseWriter, r *http.Request) {
+		var rs []peerResult
+		if err := json.NewDecoder(r.Body).Decode(&rs); err != nil {
+			t.Errorf("result: %v", err)
+		}
+		results <- rs
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--no-first-run", "--user-data-dir="+t.TempDir(), srv.URL+"/")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // the browser's own process group
+		_ = cmd.Wait()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var rs []peerResult
+	select {
+	case rs = <-results:
+	case <-ctx.Done():
+		t.Fatal("Chromium did not report")
+	}
+	if len(rs) != len(cs) {
+		t.Fatalf("Chromium reported %d of %d combinations", len(rs), len(cs))
+	}
+	offer := deflateParams{clientBitsAsked: true} // what Chromium offers
+	for _, r := range rs {
+		c := cs[r.ID]
+		want := c.config().serverResponse(offer).String()
+		switch {
+		case !r.OK:
+			t.Errorf("%+v: %s", c, r.Err)
+		case r.Ext != want:
+			t.Errorf("%+v: negotiated %q, want %q", c, r.Ext, want)
+		}
+	}
+}

@@ -1,0 +1,221 @@
+package wss
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Memory per idle connection with compression negotiated. It is a
+// measurement, not a unit test: it runs only when WSS_MEM_CONNS is set,
+// e.g.
+//
+//	WSS_MEM_CONNS=10000 go test -run TestMemoryPerIdleConnection -v
+//
+// WSS_MEM_MODES picks modes (default "off,no-takeover,takeover"; add
+// "takeover-kept" for compressors never released). The clients run in a child process (this test binary again), since one
+// process cannot hold both ends of 10,000 connections. Each client sends
+// one compressible message and reads its compressed echo, so both
+// directions have been used; then the connections idle.
+
+const memModeEnv, memChildEnv = "WSS_MEM_CONNS", "WSS_MEM_CHILD"
+
+var memModes = map[string]*CompressionConfig{
+	"off":         nil,
+	"no-takeover": {ServerNoContextTakeover: true, ClientNoContextTakeover: true},
+	"takeover":    {IdleRelease: 100 * time.Millisecond},
+	// takeover-kept never releases the compressor: the cost of a
+	// connection that is idle but sent recently.
+	"takeover-kept": {IdleRelease: -1},
+}
+
+func TestMemoryPerIdleConnection(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv(memModeEnv))
+	if n == 0 {
+		t.Skip("set " + memModeEnv + " to measure")
+	}
+	modes := "off,no-takeover,takeover"
+	if m := os.Getenv("WSS_MEM_MODES"); m != "" {
+		modes = m
+	}
+	for mode := range strings.SplitSeq(modes, ",") {
+		heap, rss := measureIdle(t, n, mode)
+		t.Logf("%-12s %d connections: heap+stacks %6.1f KiB/conn, RSS %6.1f KiB/conn",
+			mode, n, float64(heap)/1024/float64(n), float64(rss)/1024/float64(n))
+	}
+}
+
+// measureIdle serves n idle connections in mode and returns the growth of
+// heap and stacks, and of RSS, over the server alone.
+func measureIdle(t *testing.T, n int, mode string) (heap, rss int64) {
+	d, err := NewDispatcher(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []*Conn
+	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+	cfg := &Config{Compression: memModes[mode]}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := New(h, d, cfg)
+		if c.Upgrade(w, r) == nil {
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	heap0, rss0 := memNow()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMemoryClientChild$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=ws://%s/ %d %s", memChildEnv, ln.Addr(), n, mode))
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		t.Fatalf("clients: %q %v", line, err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		got := len(conns)
+		mu.Unlock()
+		if got == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d connections upgraded", got, n)
+		}
+	}
+	waitIdle(t, &mu, conns, mode)
+	heap1, rss1 := memNow()
+	if got := d.Len(); got != n {
+		t.Errorf("%d connections served, want %d", got, n)
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); d.Len() > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open", d.Len())
+		}
+	}
+	return int64(heap1 - heap0), rss1 - rss0
+}
+
+// waitIdle waits until no connection holds a compressor, and checks what
+// idle connections keep: nothing without context takeover, the peer's 32
+// KiB window with it.
+func waitIdle(t *testing.T, mu *sync.Mutex, conns []*Conn, mode string) {
+	mu.Lock()
+	defer mu.Unlock()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, c := range conns {
+		for {
+			c.wmu.Lock()
+			held := c.dfl != nil && (c.dfl.fw != nil || c.dfl.idle != nil) && mode != "takeover-kept"
+			c.wmu.Unlock()
+			if !held {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("compressors still held")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		switch {
+		case mode == "off" && c.dfl != nil, mode != "off" && c.dfl == nil:
+			t.Fatalf("%s: compression state %v", mode, c.dfl)
+		case mode == "no-takeover" && c.dfl.window != nil:
+			t.Fatal("no-takeover connection holds a window")
+		case strings.HasPrefix(mode, "takeover") && len(c.dfl.window) == 0:
+			t.Fatal("takeover connection holds no window")
+		}
+	}
+}
+
+// memNow returns heap and stack bytes in use after a full GC, and RSS.
+func memNow() (uint64, int64) {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	var rss int64
+	if b, err := os.ReadFile("/proc/self/statm"); err == nil {
+		f := strings.Fields(string(b))
+		pages, _ := strconv.ParseInt(f[1], 10, 64)
+		rss = pages * int64(os.Getpagesize())
+	}
+	return ms.HeapInuse + ms.StackInuse, rss
+}
+
+// TestMemoryClientChild is the client side of TestMemoryPerIdleConnection.
+func TestMemoryClientChild(t *testing.T) {
+	arg := os.Getenv(memChildEnv)
+	if arg == "" {
+		t.Skip("run by TestMemoryPerIdleConnection")
+	}
+	var url, mode string
+	var n int
+	if _, err := fmt.Sscan(arg, &url, &n, &mode); err != nil {
+		t.Fatal(err)
+	}
+	var cc *CompressionConfig
+	if m := memModes[mode]; m != nil {
+		c := *m
+		c.IdleRelease = time.Millisecond
+		cc = &c
+	}
+	msg := bytes.Repeat([]byte("an idle connection said this once; "), 30)
+	sem := make(chan struct{}, 64)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			in := NewInbox(1)
+			c, err := Dial(ctx, url, in, &DialOptions{Config: &Config{Compression: cc}})
+			if err == nil {
+				err = c.Write(msg, true)
+			}
+			if err == nil {
+				_, err = in.Read(ctx)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	fmt.Println("ready")
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n') // until the parent closes stdin
+}
