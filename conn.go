@@ -28,16 +28,15 @@ type Conn struct {
 
 	// Event-loop mode (see eventloop_linux.go): the socket is a bare file
 	// descriptor, and output the kernel did not take waits in out.
-	fd      int32
-	fdState atomic.Int32             // users of fd, and whether the loop let go of it
 	out     atomic.Pointer[outQueue] // guarded by wmu; loaded without it as a hint
-	work    atomic.Int32             // off-loop handlers: is a reader running
-	paused  bool                     // guarded by wmu: reading waits for out to drain
+	fd      int32
+	fdState atomic.Int32 // users of fd, whether the loop let go of it, off-loop reading
+	hangup  atomic.Bool  // the loop saw the peer hang up: read to the end
+	paused  bool         // guarded by wmu: reading waits for out to drain
+	onLoop  bool         // served by an event loop, through fd
 
-	hangup    atomic.Bool // the loop saw the peer hang up: read to the end
-	proto     uint8       // the subprotocol: 1 + its index in cfg.Subprotocols; 0: none
-	onLoop    bool        // served by an event loop, through fd
-	client    bool        // frames sent are masked, frames received are not
+	proto     uint8 // the subprotocol: 1 + its index in cfg.Subprotocols; 0: none
+	client    bool  // frames sent are masked, frames received are not
 	connected atomic.Bool
 	closeSent atomic.Bool  // a close frame went out: no more frames may
 	closed    atomic.Bool  // the socket is closed

@@ -314,9 +314,10 @@ func (c *Conn) pauseReading() bool {
 // input arrived.
 func (l *loop) kick(c *Conn) {
 	for {
-		switch s := c.work.Load(); s {
-		case 0:
-			if c.work.CompareAndSwap(0, 1) {
+		s := c.fdState.Load()
+		switch {
+		case s&workRunning == 0:
+			if c.fdState.CompareAndSwap(s, s|workRunning) {
 				select {
 				case l.idle <- c:
 				default:
@@ -325,8 +326,8 @@ func (l *loop) kick(c *Conn) {
 				}
 				return
 			}
-		case 1:
-			if c.work.CompareAndSwap(1, 2) {
+		case s&workMore == 0:
+			if c.fdState.CompareAndSwap(s, s|workMore) {
 				return
 			}
 		default:
@@ -365,13 +366,27 @@ func (l *loop) reader(c *Conn) {
 func (c *Conn) readOffLoop(buf []byte) {
 	for {
 		if !c.readInput(buf, false) {
-			c.finish() // c.work stays set: no reader takes c again
+			c.finish() // workRunning stays set: no reader takes c again
 			return
 		}
-		if c.work.CompareAndSwap(1, 0) {
+		if c.stopReading() {
 			return
 		}
-		c.work.Store(1) // input arrived while reading: read again
+	}
+}
+
+// stopReading ends an off-loop reader's turn with c, unless input arrived
+// while it read: then it reports false, and the reader reads again.
+func (c *Conn) stopReading() bool {
+	for {
+		s := c.fdState.Load()
+		if s&workMore != 0 {
+			if c.fdState.CompareAndSwap(s, s&^workMore) {
+				return false
+			}
+		} else if c.fdState.CompareAndSwap(s, s&^workRunning) {
+			return true
+		}
 	}
 }
 
@@ -395,11 +410,17 @@ func (c *Conn) detach() {
 // descriptor, in steps of fdRef, and has fdReleased set once the loop has
 // finished the connection. The descriptor is closed (fdClosed) when both
 // hold: a goroutine that shuts down or writes to it can never reach a
-// descriptor number the system has given to another connection.
+// descriptor number the system has given to another connection. With
+// off-loop handlers, workRunning says a reader is on the connection and
+// workMore that input arrived meanwhile.
 const (
-	fdReleased = 1
-	fdClosed   = 2
-	fdRef      = 4
+	fdReleased  = 1
+	fdClosed    = 2
+	workRunning = 4
+	workMore    = 8
+	fdRef       = 16
+
+	workBits = workRunning | workMore
 )
 
 // fdAcquire reports whether c's descriptor may be used; if so, fdRelease
@@ -413,7 +434,7 @@ func (c *Conn) fdAcquire() bool {
 }
 
 func (c *Conn) fdRelease() {
-	if c.fdState.Add(-fdRef) == fdReleased {
+	if c.fdState.Add(-fdRef)&^workBits == fdReleased {
 		c.closeFD()
 	}
 }
@@ -421,14 +442,22 @@ func (c *Conn) fdRelease() {
 // fdLetGo is called once, when c has finished: the descriptor is closed
 // now, or by the last goroutine still using it.
 func (c *Conn) fdLetGo() {
-	if c.fdState.Or(fdReleased) == 0 {
+	if c.fdState.Or(fdReleased)&^workBits == 0 {
 		c.closeFD()
 	}
 }
 
+// closeFD closes the descriptor if it is let go of and unused, once.
 func (c *Conn) closeFD() {
-	if c.fdState.CompareAndSwap(fdReleased, fdReleased|fdClosed) {
-		sysClose(c.fd)
+	for {
+		s := c.fdState.Load()
+		if s&^workBits != fdReleased {
+			return // in use, or closed already
+		}
+		if c.fdState.CompareAndSwap(s, s|fdClosed) {
+			sysClose(c.fd)
+			return
+		}
 	}
 }
 
