@@ -21,6 +21,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
 	dispatcher := flag.String("dispatcher", "auto", "how connections are read: auto, epoll or goroutine")
 	offLoop := flag.Bool("offloop", false, "run handlers off the event loops")
+	loops := flag.Int("loops", 0, "event loops (0: GOMAXPROCS)")
 	compress := flag.Bool("compress", false, "negotiate permessage-deflate (RFC 7692) with clients that offer it")
 	noTakeover := flag.Bool("no-context-takeover", false, "with -compress: compress each message on its own, both ways, to save memory")
 	flag.Parse()
@@ -30,7 +31,7 @@ func main() {
 	if !ok {
 		log.Fatalf("echo: -dispatcher must be auto, epoll or goroutine, not %q", *dispatcher)
 	}
-	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode, OffLoop: *offLoop})
+	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode, Loops: *loops, OffLoop: *offLoop})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package wss
+
+const raceEnabled = false
