@@ -18,9 +18,8 @@ type Conn struct {
 	d   *Dispatcher
 	cfg *Config
 
-	nc          net.Conn // the socket in goroutine mode; nil in event-loop mode
-	subprotocol string
-	dfl         *deflate // permessage-deflate state; nil without compression
+	nc  net.Conn // the socket in goroutine mode; nil in event-loop mode
+	dfl *deflate // permessage-deflate state; nil without compression
 
 	rd   reader  // receive state, used only by the dispatcher
 	live *stamps // timeout stamps, see timeouts.go; nil without timeouts
@@ -30,17 +29,17 @@ type Conn struct {
 
 	// Event-loop mode (see eventloop_linux.go): the socket is a bare file
 	// descriptor, and output the kernel did not take waits in out.
-	fd      int32
-	fdState atomic.Int32             // users of fd, and whether the loop let go of it
 	out     atomic.Pointer[outQueue] // guarded by wmu; loaded without it as a hint
-	work    atomic.Int32             // off-loop handlers: is a reader running
-	paused  bool                     // guarded by wmu: reading waits for out to drain
+	fd      int32
+	fdState atomic.Int32 // users of fd, whether the loop let go of it, off-loop reading
+	hangup  atomic.Bool  // the loop saw the peer hang up: read to the end
+	paused  bool         // guarded by wmu: reading waits for out to drain
+	onLoop  bool         // served by an event loop, through fd
 
-	hangup    atomic.Bool // the loop saw the peer hang up: read to the end
-	onLoop    bool        // served by an event loop, through fd
-	client    bool        // frames sent are masked, frames received are not
+	proto     uint8 // the subprotocol: 1 + its index in cfg.Subprotocols; 0: none
+	client    bool  // frames sent are masked, frames received are not
+	admitted  bool  // guarded by d.mu: holds a connection slot of d
 	connected atomic.Bool
-	admitted  atomic.Bool  // holds a connection slot of d
 	closeSent atomic.Bool  // a close frame went out: no more frames may
 	closed    atomic.Bool  // the socket is closed
 	endStatus atomic.Int32 // the status OnClose will get; 0 while undecided
@@ -69,7 +68,8 @@ func (c *Conn) Connect(nc net.Conn) error {
 		return ErrConnected
 	}
 	if u, ok := nc.(*upgradedConn); ok {
-		nc, pending, c.subprotocol, c.dfl = u.Conn, u.pending, u.subprotocol, u.deflate
+		nc, pending, c.dfl = u.Conn, u.pending, u.deflate
+		c.setSubprotocol(u.subprotocol)
 	}
 	c.nc = nc
 	c.connected.Store(true)
@@ -103,7 +103,37 @@ func (c *Conn) IsValid() bool {
 }
 
 // Subprotocol returns the subprotocol chosen in the handshake, or "".
-func (c *Conn) Subprotocol() string { return c.subprotocol }
+func (c *Conn) Subprotocol() string {
+	switch c.proto {
+	case 0:
+		return ""
+	case otherProto:
+		p, _ := otherProtos.Load(c)
+		return p.(string)
+	}
+	return c.cfg.Subprotocols[c.proto-1]
+}
+
+// A connection stores its subprotocol as an index in its Config's list, to
+// stay small; one chosen from another list (Handshake with another Config
+// than Connect's) is kept in otherProtos until the connection ends.
+const otherProto = 255
+
+var otherProtos sync.Map // *Conn → string
+
+func (c *Conn) setSubprotocol(p string) {
+	if p == "" {
+		return
+	}
+	for i, s := range c.cfg.Subprotocols {
+		if s == p && i+1 < otherProto {
+			c.proto = uint8(i + 1)
+			return
+		}
+	}
+	c.proto = otherProto
+	otherProtos.Store(c, p)
+}
 
 // RemoteAddr returns the peer's network address, or nil before Connect.
 // In event-loop mode the address is asked of the socket, so it is nil once
@@ -365,5 +395,8 @@ func (c *Conn) finish() {
 	c.h.OnClose(c, int(c.endStatus.Load()))
 	if c.onLoop {
 		c.fdLetGo() // after OnClose, so that RemoteAddr works there
+	}
+	if c.proto == otherProto {
+		otherProtos.Delete(c)
 	}
 }

@@ -3,8 +3,11 @@ package wss
 import (
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"syscall"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,7 +15,8 @@ import (
 // An event loop waits on many sockets with one epoll instance, reads every
 // readable one into a buffer of its own and feeds the bytes to the
 // connection's parser, which calls the handlers. A connection is served by
-// loops[fd % len(loops)], so it needs no pointer to its loop.
+// loops[fd % len(loops)], so it needs no pointer to its loop, and found in
+// that loop's conns at fd / len(loops).
 //
 // Sockets are registered edge-triggered for input and output: a loop reads
 // until the socket is drained, and learns of room to write without an
@@ -30,11 +34,19 @@ const loopEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 type loop struct {
 	d      *Dispatcher
 	epfd   int
-	wakefd int // an eventfd: written to stop the loop
+	epf    *os.File        // epfd, for the runtime's poller to wait on
+	wait   syscall.RawConn // of epf
+	wakefd int             // an eventfd: written to stop the loop
 	done   chan struct{}
 
 	mu    sync.Mutex
-	conns []*Conn // by file descriptor
+	conns []*Conn // by file descriptor / number of loops
+	nth   int     // number of loops
+
+	// Off-loop handlers: idle readers wait on idle for a connection.
+	idle    chan *Conn
+	quit    chan struct{}
+	readers sync.WaitGroup
 
 	// Used only by the loop goroutine.
 	buf    []byte
@@ -45,7 +57,7 @@ type loop struct {
 func startLoops(d *Dispatcher, n int) ([]*loop, error) {
 	loops := make([]*loop, 0, n)
 	for range n {
-		l, err := newLoop(d)
+		l, err := newLoop(d, n)
 		if err != nil {
 			stopLoops(loops)
 			return nil, fmt.Errorf("wss: event loop: %w", err)
@@ -60,7 +72,7 @@ func startLoops(d *Dispatcher, n int) ([]*loop, error) {
 	return loops, nil
 }
 
-func newLoop(d *Dispatcher) (*loop, error) {
+func newLoop(d *Dispatcher, nth int) (*loop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -71,20 +83,35 @@ func newLoop(d *Dispatcher) (*loop, error) {
 		return nil, err
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+	err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev)
+	if err == nil {
+		err = unix.SetNonblock(epfd, true)
+	}
+	if err != nil {
 		unix.Close(epfd)
 		unix.Close(wakefd)
 		return nil, err
 	}
+	// The loop waits in the runtime's poller, as goroutines reading sockets
+	// do, for epfd to have events, then takes them without blocking: no
+	// thread sits in epoll_wait, so waking the loop costs no thread hand-off.
+	epf := os.NewFile(uintptr(epfd), "epoll")
+	wait, err := epf.SyscallConn()
+	if err != nil {
+		epf.Close()
+		unix.Close(wakefd)
+		return nil, err
+	}
 	return &loop{
-		d: d, epfd: epfd, wakefd: wakefd, done: make(chan struct{}),
+		d: d, nth: nth, epfd: epfd, epf: epf, wait: wait, wakefd: wakefd, done: make(chan struct{}),
+		idle: make(chan *Conn), quit: make(chan struct{}),
 		buf:    make([]byte, loopBufSize),
 		events: make([]unix.EpollEvent, 256),
 		batch:  make([]*Conn, 256),
 	}, nil
 }
 
-// stopLoops stops the loops and waits for them to return.
+// stopLoops stops the loops and their readers and waits for them.
 func stopLoops(loops []*loop) {
 	for _, l := range loops {
 		one := [8]byte{1}
@@ -92,6 +119,8 @@ func stopLoops(loops []*loop) {
 			continue // never started, or already stopped
 		}
 		<-l.done
+		close(l.quit)
+		l.readers.Wait()
 	}
 }
 
@@ -100,26 +129,30 @@ func (l *loop) run(ready chan<- struct{}) {
 	loopGoroutines.Store(id, struct{}{})
 	defer func() {
 		loopGoroutines.Delete(id)
-		unix.Close(l.epfd)
+		l.epf.Close()
 		unix.Close(l.wakefd)
 		close(l.done)
 	}()
 	close(ready)
+	var (
+		n    int
+		werr error
+	)
+	take := func(uintptr) bool {
+		n, werr = sysEpollWaitNow(l.epfd, l.events)
+		return n > 0 || werr != nil // else wait for events
+	}
 	for {
-		n, err := unix.EpollWait(l.epfd, l.events, -1)
-		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			panic(fmt.Sprintf("wss: epoll_wait: %v", err)) // only a bad epfd gets here
+		if err := l.wait.Read(take); err != nil || werr != nil && werr != unix.EINTR {
+			panic(fmt.Sprintf("wss: epoll_wait: %v %v", err, werr)) // only a bad epfd gets here
 		}
 		stop := false
 		l.mu.Lock()
 		for i, ev := range l.events[:n] {
 			if fd := int(ev.Fd); fd == l.wakefd {
 				stop = true
-			} else if fd < len(l.conns) {
-				l.batch[i] = l.conns[fd]
+			} else if k := fd / l.nth; k < len(l.conns) {
+				l.batch[i] = l.conns[k]
 				if c := l.batch[i]; c != nil && ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 					// The end of input came with the last data, in one
 					// edge: read up to it, not just what a read returns.
@@ -167,13 +200,13 @@ func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
 	fd := int(c.fd)
 	l := c.loop()
 	l.mu.Lock()
-	if fd >= len(l.conns) {
-		l.conns = append(l.conns, make([]*Conn, fd+1-len(l.conns))...)
+	k := fd / l.nth
+	for k >= len(l.conns) {
+		l.conns = append(l.conns[:cap(l.conns)], nil)
 	}
-	l.conns[fd] = c
+	l.conns[k] = c
 	l.mu.Unlock()
-	ev := unix.EpollEvent{Events: loopEvents, Fd: int32(fd)}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := sysEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, int32(fd), loopEvents); err != nil {
 		c.drop(StatusConnLost)
 		c.finish()
 		return fmt.Errorf("wss: epoll_ctl: %w", err)
@@ -186,9 +219,9 @@ func dupSocket(tc *net.TCPConn) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	fd := -1
+	var fd int32 = -1
 	cerr := rc.Control(func(s uintptr) {
-		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+		fd, err = sysDupCloexec(s)
 	})
 	if cerr != nil {
 		return -1, cerr
@@ -196,7 +229,7 @@ func dupSocket(tc *net.TCPConn) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("wss: dup: %w", err)
 	}
-	return fd, nil
+	return int(fd), nil
 }
 
 func (c *Conn) loop() *loop {
@@ -212,7 +245,7 @@ func (l *loop) handle(c *Conn) {
 		return // input waits until the peer takes our output
 	}
 	if l.d.offLoop {
-		c.kick()
+		l.kick(c)
 		return
 	}
 	if !c.readInput(l.buf, true) {
@@ -222,21 +255,28 @@ func (l *loop) handle(c *Conn) {
 
 // readInput reads c's socket until it is drained and feeds what arrives.
 // It reports false once the connection has ended and must be finished.
-// With pause, it stops early while output waits for the peer (flushOut
-// reads again once it is sent), so a peer that does not read cannot make
-// a handler queue without end.
+// A read shorter than asked ends it (more input brings a new event), unless
+// the loop saw a hang-up: then only end of input or EAGAIN do. With pause,
+// it stops early while output waits for the peer (flushOut reads again once
+// it is sent), so a peer that does not read cannot make a handler queue
+// without end.
 func (c *Conn) readInput(buf []byte, pause bool) bool {
 	for {
-		n, err := unix.Read(int(c.fd), buf)
+		into := buf
+		room := c.directRoom(c.unread)
+		if room != nil {
+			into = room
+		}
+		n, err := sysRead(c.fd, into)
 		switch {
 		case n > 0:
-			if !c.feed(buf[:n]) {
+			if room != nil && !c.feedDirect(n) || room == nil && !c.feed(buf[:n]) {
 				return false
 			}
 			if pause && c.out.Load() != nil && c.pauseReading() {
 				return true
 			}
-			if n < len(buf) && !c.hangup.Load() {
+			if n < len(into) && !c.hangup.Load() {
 				return true // drained: more input brings a new event
 			}
 		case n == 0:
@@ -250,6 +290,16 @@ func (c *Conn) readInput(buf []byte, pause bool) bool {
 	}
 }
 
+// unread returns how many bytes wait in c's socket, 0 if it cannot tell.
+func (c *Conn) unread() int {
+	var n int32
+	_, _, e := unix.RawSyscall(unix.SYS_IOCTL, uintptr(c.fd), unix.SIOCINQ, uintptr(unsafe.Pointer(&n)))
+	if e != 0 {
+		return 0
+	}
+	return int(n)
+}
+
 // pauseReading stops reading c while output waits; it reports whether it
 // did, as the output may have drained meanwhile.
 func (c *Conn) pauseReading() bool {
@@ -259,18 +309,25 @@ func (c *Conn) pauseReading() bool {
 	return c.paused
 }
 
-// kick makes sure a goroutine reads c, for off-loop handlers: it starts
-// one, or tells the running one that more input arrived.
-func (c *Conn) kick() {
+// kick makes sure a goroutine reads c, for off-loop handlers: it hands c
+// to an idle reader or starts one, or tells the one reading c that more
+// input arrived.
+func (l *loop) kick(c *Conn) {
 	for {
-		switch s := c.work.Load(); s {
-		case 0:
-			if c.work.CompareAndSwap(0, 1) {
-				go c.readOffLoop()
+		s := c.fdState.Load()
+		switch {
+		case s&workRunning == 0:
+			if c.fdState.CompareAndSwap(s, s|workRunning) {
+				select {
+				case l.idle <- c:
+				default:
+					l.readers.Add(1)
+					go l.reader(c)
+				}
 				return
 			}
-		case 1:
-			if c.work.CompareAndSwap(1, 2) {
+		case s&workMore == 0:
+			if c.fdState.CompareAndSwap(s, s|workMore) {
 				return
 			}
 		default:
@@ -279,21 +336,57 @@ func (c *Conn) kick() {
 	}
 }
 
-// readOffLoop reads c until it has nothing more to read, with a pooled
-// buffer, and calls its handlers; it finishes c when it ends.
-func (c *Conn) readOffLoop() {
+// readerIdle is how long an idle off-loop reader waits for a connection
+// before it ends.
+const readerIdle = 10 * time.Second
+
+// reader serves connections with input, one at a time, for off-loop
+// handlers, until it has been idle for readerIdle or the loop stops.
+func (l *loop) reader(c *Conn) {
+	defer l.readers.Done()
 	b := getBuf(loopBufSize)
+	defer putBuf(b)
+	t := time.NewTimer(readerIdle)
+	defer t.Stop()
 	for {
-		if !c.readInput((*b)[:cap(*b)], false) {
-			putBuf(b)
-			c.finish() // c.work stays set: no reader starts again
+		c.readOffLoop((*b)[:cap(*b)])
+		t.Reset(readerIdle)
+		select {
+		case c = <-l.idle:
+		case <-t.C:
+			return
+		case <-l.quit:
 			return
 		}
-		if c.work.CompareAndSwap(1, 0) {
-			putBuf(b)
+	}
+}
+
+// readOffLoop reads c until it has nothing more to read and calls its
+// handlers; it finishes c when it ends.
+func (c *Conn) readOffLoop(buf []byte) {
+	for {
+		if !c.readInput(buf, false) {
+			c.finish() // workRunning stays set: no reader takes c again
 			return
 		}
-		c.work.Store(1) // input arrived while reading: read again
+		if c.stopReading() {
+			return
+		}
+	}
+}
+
+// stopReading ends an off-loop reader's turn with c, unless input arrived
+// while it read: then it reports false, and the reader reads again.
+func (c *Conn) stopReading() bool {
+	for {
+		s := c.fdState.Load()
+		if s&workMore != 0 {
+			if c.fdState.CompareAndSwap(s, s&^workMore) {
+				return false
+			}
+		} else if c.fdState.CompareAndSwap(s, s&^workRunning) {
+			return true
+		}
 	}
 }
 
@@ -302,8 +395,8 @@ func (c *Conn) readOffLoop() {
 func (c *Conn) detach() {
 	l := c.loop()
 	l.mu.Lock()
-	if int(c.fd) < len(l.conns) && l.conns[c.fd] == c {
-		l.conns[c.fd] = nil
+	if k := int(c.fd) / l.nth; k < len(l.conns) && l.conns[k] == c {
+		l.conns[k] = nil
 	}
 	l.mu.Unlock()
 	c.wmu.Lock()
@@ -317,11 +410,17 @@ func (c *Conn) detach() {
 // descriptor, in steps of fdRef, and has fdReleased set once the loop has
 // finished the connection. The descriptor is closed (fdClosed) when both
 // hold: a goroutine that shuts down or writes to it can never reach a
-// descriptor number the system has given to another connection.
+// descriptor number the system has given to another connection. With
+// off-loop handlers, workRunning says a reader is on the connection and
+// workMore that input arrived meanwhile.
 const (
-	fdReleased = 1
-	fdClosed   = 2
-	fdRef      = 4
+	fdReleased  = 1
+	fdClosed    = 2
+	workRunning = 4
+	workMore    = 8
+	fdRef       = 16
+
+	workBits = workRunning | workMore
 )
 
 // fdAcquire reports whether c's descriptor may be used; if so, fdRelease
@@ -335,7 +434,7 @@ func (c *Conn) fdAcquire() bool {
 }
 
 func (c *Conn) fdRelease() {
-	if c.fdState.Add(-fdRef) == fdReleased {
+	if c.fdState.Add(-fdRef)&^workBits == fdReleased {
 		c.closeFD()
 	}
 }
@@ -343,14 +442,22 @@ func (c *Conn) fdRelease() {
 // fdLetGo is called once, when c has finished: the descriptor is closed
 // now, or by the last goroutine still using it.
 func (c *Conn) fdLetGo() {
-	if c.fdState.Or(fdReleased) == 0 {
+	if c.fdState.Or(fdReleased)&^workBits == 0 {
 		c.closeFD()
 	}
 }
 
+// closeFD closes the descriptor if it is let go of and unused, once.
 func (c *Conn) closeFD() {
-	if c.fdState.CompareAndSwap(fdReleased, fdReleased|fdClosed) {
-		unix.Close(int(c.fd))
+	for {
+		s := c.fdState.Load()
+		if s&^workBits != fdReleased {
+			return // in use, or closed already
+		}
+		if c.fdState.CompareAndSwap(s, s|fdClosed) {
+			sysClose(c.fd)
+			return
+		}
 	}
 }
 
@@ -363,7 +470,7 @@ const (
 // sees end of input and finishes c.
 func (c *Conn) shutdownFD(how int) {
 	if c.fdAcquire() {
-		_ = unix.Shutdown(int(c.fd), how)
+		sysShutdown(c.fd, how)
 		c.fdRelease()
 	}
 }

@@ -200,11 +200,18 @@ func TestDispatcherFrameSplitAcrossReads(t *testing.T) {
 			payload := bytes.Repeat([]byte("0123456789"), 30) // 16-bit length
 			f := loopFrame(true, opText, payload)
 			f = append(f, loopFrame(true, opBinary, []byte("tail"))...)
+			f = append(f, loopFrame(true, opPing, []byte("ping payload"))...)
+			f = append(f, loopFrame(true, opClose, append(loopClosePayload(4002), "split close"...))...)
 			for i := range f {
 				rc.write(f[i : i+1])
 			}
 			rc.expect(opText, payload)
 			rc.expect(opBinary, []byte("tail"))
+			rc.expect(opPong, []byte("ping payload"))
+			rc.expect(opClose, loopClosePayload(4002))
+			if got := <-h.closed; got != 4002 {
+				t.Errorf("OnClose status %d, want 4002", got)
+			}
 		})
 	}
 }
@@ -440,5 +447,87 @@ func TestDispatcherConcurrentWrites(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Large messages are read straight into the message buffer by event loops:
+// text with characters split across reads, fragments of a large message,
+// and an invalid byte deep inside a large text frame (RFC 6455 section
+// 8.1: fail at once with 1007).
+func TestDispatcherLargeMessages(t *testing.T) {
+	text := bytes.Repeat([]byte("é€ascii𝄞"), 300_000) // 4.8 MB, characters of 1-4 bytes
+	frags := [][]byte{
+		bytes.Repeat([]byte{1}, 200_000), bytes.Repeat([]byte{2}, 300_001), bytes.Repeat([]byte{3}, 70_000),
+	}
+	bad := bytes.Repeat([]byte("a"), 1<<20)
+	bad[900_000] = 0xff
+	for _, m := range dispatcherModes() {
+		t.Run(m.name, func(t *testing.T) {
+			h := newEchoHandler()
+			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
+			rc := dialLoop(t, s.addr)
+			go rc.nc.Write(loopFrame(true, opText, text))
+			rc.expect(opText, text)
+
+			var msg []byte
+			for i, f := range frags {
+				op := opContinuation
+				if i == 0 {
+					op = opBinary
+				}
+				rc.write(loopFrame(i == len(frags)-1, op, f))
+				msg = append(msg, f...)
+			}
+			rc.expect(opBinary, msg)
+
+			go rc.nc.Write(loopFrame(true, opText, bad))
+			rc.expect(opClose, loopClosePayload(StatusInvalidData))
+			rc.nc.Close() // the server drains until the peer closes
+			if got := <-h.closed; got != StatusInvalidUTF8 {
+				t.Errorf("OnClose status %d, want %d", got, StatusInvalidUTF8)
+			}
+		})
+	}
+}
+
+// A handler on a loop that writes to a peer which stopped reading does not
+// wait: its output is queued and the connection dropped at WriteTimeout,
+// with StatusWriteTimeout, while the loop serves other connections.
+func TestEventLoopQueuedWriteTimesOut(t *testing.T) {
+	if !eventLoopSupported {
+		t.Skip("no event loop on this system")
+	}
+	h := newEchoHandler()
+	cfg := &Config{WriteTimeout: 300 * time.Millisecond}
+	s := startLoopServer(t, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, cfg, func() Handler { return h })
+	stuck := dialLoop(t, s.addr)
+	big := loopFrame(true, opBinary, make([]byte, 4<<20))
+	go func() {
+		for range 8 { // far more echo than the sockets buffer
+			if _, err := stuck.nc.Write(big); err != nil {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	other := dialLoop(t, s.addr)
+	for i := 0; ; i++ {
+		p := fmt.Appendf(nil, "still served %d", i)
+		other.write(loopFrame(true, opText, p))
+		other.expect(opText, p)
+		select {
+		case got := <-h.closed:
+			if got != StatusWriteTimeout {
+				t.Fatalf("OnClose status %d, want %d", got, StatusWriteTimeout)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("dropped after %v, WriteTimeout is %v", d, cfg.WriteTimeout)
+			}
+			return
+		default:
+		}
+		if time.Since(start) > testTimeout {
+			t.Fatalf("no OnClose within %v of a peer that stopped reading", testTimeout)
+		}
 	}
 }

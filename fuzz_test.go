@@ -88,8 +88,12 @@ func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 				t.Fatalf("message buffer of capacity %d holds %d bytes", cap(*b), len(*b))
 			}
 		}
-		if cap(c.rd.ctrl) > maxControlPayload {
-			t.Fatalf("control buffer of capacity %d", cap(c.rd.ctrl))
+		if r := &c.rd; r.part != nil && !r.draining {
+			splitHeader := !r.inFrame && r.part.nhdr > 0
+			splitControl := r.inFrame && r.h.op.isControl() && r.remain > 0
+			if !splitHeader && !splitControl {
+				t.Fatalf("split-frame state held with nothing split (inFrame %v, op %d, remain %d)", r.inFrame, r.h.op, r.remain)
+			}
 		}
 		if !more {
 			break

@@ -12,20 +12,18 @@ var ErrTooManyConnections = errors.New("wss: too many connections")
 // ErrTooManyConnections or ErrShutdown. A reserved slot is freed by
 // unadmit or when c ends.
 func (d *Dispatcher) admit(c *Conn) error {
-	if c.admitted.Load() {
-		return nil
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch {
+	case c.admitted:
+		return nil // by Upgrade, before its handshake
 	case d.shuttingDown:
 		return ErrShutdown
 	case d.maxConns > 0 && d.slots >= d.maxConns:
 		return ErrTooManyConnections
 	}
-	if c.admitted.CompareAndSwap(false, true) {
-		d.slots++
-	}
+	c.admitted = true
+	d.slots++
 	return nil
 }
 
@@ -38,7 +36,8 @@ func (d *Dispatcher) unadmit(c *Conn) {
 
 // release frees c's slot, if it holds one. d.mu must be held.
 func (d *Dispatcher) release(c *Conn) {
-	if c.admitted.CompareAndSwap(true, false) {
+	if c.admitted {
+		c.admitted = false
 		d.slots--
 	}
 	d.unwatch(c)

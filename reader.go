@@ -1,23 +1,50 @@
 package wss
 
+import "sync"
+
 // reader is the receive side of a connection: a state machine fed with
 // whatever bytes arrived, so that an event loop can drive it with one shared
 // read buffer. Between calls it holds only a partial header, the message
 // being reassembled (if any) and a partial control payload (if any).
 type reader struct {
-	hdr  [maxHeaderLen]byte // a header split across reads
-	nhdr uint8
+	h      header
+	remain uint64    // payload bytes of the current frame still due
+	msg    msgBuf    // reassembled payload of the open message
+	part   *partial  // a header or control payload split across reads, else nil
+	utf8   utf8State // validator state of the open text message
+	frames uint32    // data frames of the open message so far
+	msgOp  opcode    // opText or opBinary while a message is open, else 0
 	// inFrame: h describes the frame whose payload is arriving.
 	inFrame bool
 	// draining: the connection failed or closed; input is discarded.
 	draining bool
-	h        header
-	remain   uint64    // payload bytes of the current frame still due
-	frames   uint32    // data frames of the open message so far
-	msgOp    opcode    // opText or opBinary while a message is open, else 0
-	utf8     utf8State // validator state of the open text message
-	msg      msgBuf    // reassembled payload of the open message
-	ctrl     []byte    // a control payload split across reads
+}
+
+// partial holds a header or a control payload that arrived in pieces. It
+// is pooled and held only until the piece is whole, so that an idle
+// connection's reader stays small.
+type partial struct {
+	hdr   [maxHeaderLen]byte
+	ctrl  [maxControlPayload]byte
+	nhdr  uint8
+	nctrl uint8
+}
+
+var partials = sync.Pool{New: func() any { return new(partial) }}
+
+func (r *reader) getPartial() *partial {
+	if r.part == nil {
+		r.part = partials.Get().(*partial)
+	}
+	return r.part
+}
+
+func (r *reader) putPartial() {
+	if r.part != nil {
+		r.part.nhdr, r.part.nctrl = 0, 0
+		partials.Put(r.part)
+		r.part = nil
+	}
 }
 
 // feed processes p, bytes just read from the peer. p is unmasked in place
@@ -56,27 +83,28 @@ func (c *Conn) feed(p []byte) bool {
 // takeHeader consumes header bytes from p. It returns how many it took and
 // whether r.h now holds a complete header.
 func (r *reader) takeHeader(p []byte) (int, bool) {
-	if r.nhdr == 0 && len(p) >= 2 && len(p) >= headerLen(p[1]) {
+	if r.part == nil && len(p) >= 2 && len(p) >= headerLen(p[1]) {
 		n := headerLen(p[1]) // the common case: the whole header is here
 		r.setHeader(p[:n])
 		return n, true
 	}
+	pt := r.getPartial()
 	take := 0
 	for {
 		need := 2
-		if r.nhdr >= 2 {
-			need = headerLen(r.hdr[1])
+		if pt.nhdr >= 2 {
+			need = headerLen(pt.hdr[1])
 		}
-		if int(r.nhdr) == need {
-			r.nhdr = 0
-			r.setHeader(r.hdr[:need])
+		if int(pt.nhdr) == need {
+			r.setHeader(pt.hdr[:need])
+			r.putPartial()
 			return take, true
 		}
 		if take == len(p) {
 			return take, false
 		}
-		k := copy(r.hdr[r.nhdr:need], p[take:])
-		r.nhdr += uint8(k)
+		k := copy(pt.hdr[pt.nhdr:need], p[take:])
+		pt.nhdr += uint8(k)
 		take += k
 	}
 }
@@ -206,15 +234,13 @@ func (c *Conn) deliver(data []byte) bool {
 // once it is complete.
 func (c *Conn) controlPayload(chunk []byte) bool {
 	r := &c.rd
-	if r.remain > 0 || r.ctrl != nil {
-		if r.ctrl == nil {
-			r.ctrl = make([]byte, 0, maxControlPayload)
-		}
-		r.ctrl = append(r.ctrl, chunk...)
+	if r.remain > 0 || r.part != nil {
+		pt := r.getPartial()
+		pt.nctrl += uint8(copy(pt.ctrl[pt.nctrl:], chunk))
 		if r.remain > 0 {
 			return true
 		}
-		chunk, r.ctrl = r.ctrl, nil
+		chunk = pt.ctrl[:pt.nctrl]
 	}
 	r.inFrame = false
 	switch r.h.op {
@@ -224,12 +250,13 @@ func (c *Conn) controlPayload(chunk []byte) bool {
 		c.onCloseFrame(chunk)
 	}
 	// Unsolicited pongs are ignored (RFC 6455 section 5.5.3).
+	r.putPartial()
 	return !c.ended()
 }
 
 // release drops the buffers of a connection that has ended.
 func (r *reader) release() {
 	r.msg.release()
-	r.ctrl = nil
+	r.putPartial()
 	r.draining = true
 }

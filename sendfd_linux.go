@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -51,7 +50,7 @@ func (c *Conn) sendFD(hdr, payload []byte) error {
 	}
 	q := c.out.Load()
 	if q == nil {
-		n, err := writeFull(int(c.fd), hdr, payload)
+		n, err := writeFull(c.fd, hdr, payload)
 		if err == nil {
 			c.wmu.Unlock()
 			c.fdRelease()
@@ -128,7 +127,7 @@ func (c *Conn) flushOut() bool {
 func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 	for len(q.segs) > 0 {
 		s := q.segs[0]
-		n, err := writeFull(int(c.fd), s.hdr[s.hlo:s.hhi], s.data)
+		n, err := writeFull(c.fd, s.hdr[s.hlo:s.hhi], s.data)
 		if err != nil {
 			if err == unix.EAGAIN {
 				k := min(n, int(s.hhi-s.hlo))
@@ -150,8 +149,7 @@ func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 	c.out.Store(nil)
 	if c.paused && !onLoop {
 		c.paused = false
-		ev := unix.EpollEvent{Events: loopEvents, Fd: c.fd}
-		_ = unix.EpollCtl(c.loop().epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev) // re-arms: input is reported again
+		_ = sysEpollCtl(c.loop().epfd, unix.EPOLL_CTL_MOD, c.fd, loopEvents) // re-arms: input is reported again
 	}
 	return nil
 }
@@ -203,7 +201,7 @@ func (c *Conn) outTimeout() {
 // writeFull writes a then b with writev until both are written or the
 // socket is full. It returns the bytes written and nil, EAGAIN or the
 // error that stopped it.
-func writeFull(fd int, a, b []byte) (int, error) {
+func writeFull(fd int32, a, b []byte) (int, error) {
 	total := 0
 	for {
 		n, err := writev2(fd, a, b)
@@ -226,27 +224,14 @@ func writeFull(fd int, a, b []byte) (int, error) {
 }
 
 // writev2 writes a and b with one system call.
-func writev2(fd int, a, b []byte) (int, error) {
-	if len(a) == 0 || len(b) == 0 {
-		if len(a) == 0 {
-			a = b
-		}
-		if len(a) == 0 {
-			return 0, nil
-		}
-		return unix.Write(fd, a)
+func writev2(fd int32, a, b []byte) (int, error) {
+	switch {
+	case len(a) == 0:
+		return sysWrite(fd, b)
+	case len(b) == 0:
+		return sysWrite(fd, a)
 	}
-	var iov [2]unix.Iovec
-	iov[0].Base, iov[1].Base = &a[0], &b[0]
-	iov[0].SetLen(len(a))
-	iov[1].SetLen(len(b))
-	n, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
-	runtime.KeepAlive(a)
-	runtime.KeepAlive(b)
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
+	return sysWritev2(fd, a, b)
 }
 
 // skip drops the first n bytes of a then b.

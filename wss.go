@@ -18,14 +18,23 @@
 // peer has actually sent, and is released when the message is complete.
 //
 // Handlers of one connection are called one at a time, in the order the
-// messages arrived. A handler runs on the dispatcher: one that blocks for long
-// delays the connection (and, with an event loop, others on the same loop).
+// messages arrived. On Linux a Dispatcher waits with a few epoll event loops
+// and runs handlers on the loop that read the message, as the reference
+// does: a handler must not block for long, or every connection of its loop
+// waits. DispatcherConfig.OffLoop runs handlers on goroutines instead, still
+// one at a time per connection and in order, for handlers that block. An
+// idle connection holds no goroutine and no buffer. Elsewhere, and for
+// connections that are not plain TCP (TLS), each connection has a goroutine.
 //
 // # Sending
 //
 // [Conn.Write] and [Conn.Close] block until the frame is handed to the kernel
 // or [Config.WriteTimeout] passes. They are safe for concurrent use from many
-// goroutines, and from within handlers.
+// goroutines, and from within handlers. Called on an event loop (from a
+// handler), they never wait for a slow peer, which would stall the loop:
+// what the socket cannot take at once is queued and sent as the peer reads,
+// and the connection is dropped if that takes longer than WriteTimeout.
+// Until the queue drains, the loop reads no more from that connection.
 //
 // # Closing
 //

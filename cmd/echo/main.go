@@ -35,6 +35,7 @@ func main() {
 	grace := flag.Duration("grace", 5*time.Second, "how long shutdown waits for close handshakes")
 	dispatcher := flag.String("dispatcher", "auto", "how connections are read: auto, epoll or goroutine")
 	offLoop := flag.Bool("offloop", false, "run handlers off the event loops")
+	loops := flag.Int("loops", 0, "event loops (0: GOMAXPROCS)")
 	compress := flag.Bool("compress", false, "negotiate permessage-deflate (RFC 7692) with clients that offer it")
 	noTakeover := flag.Bool("no-context-takeover", false, "with -compress: compress each message on its own, both ways, to save memory")
 	flag.Parse()
@@ -47,7 +48,7 @@ func main() {
 	if !ok {
 		log.Fatalf("echo: -dispatcher must be auto, epoll or goroutine, not %q", *dispatcher)
 	}
-	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode, OffLoop: *offLoop, MaxConnections: *maxConns})
+	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode, Loops: *loops, OffLoop: *offLoop, MaxConnections: *maxConns})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,0 +1,89 @@
+package wss
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"testing"
+)
+
+// echoRoundTrip sends one masked frame and reads its echo into buf.
+type echoRoundTrip struct {
+	rc    *loopClient
+	frame []byte
+	want  int // bytes of the echoed frame
+	buf   []byte
+}
+
+func newEchoRoundTrip(tb testing.TB, dcfg DispatcherConfig, size int, text bool) *echoRoundTrip {
+	s := startLoopServer(tb, dcfg, nil, func() Handler { return newEchoHandler() })
+	rc := dialLoop(tb, s.addr)
+	op := opBinary
+	if text {
+		op = opText
+	}
+	payload := bytes.Repeat([]byte("wss-"), size/4+1)[:size]
+	var hdr [maxHeaderLen]byte
+	n := putHeader(hdr[:], true, 0, op, size, false, 0)
+	return &echoRoundTrip{rc: rc, frame: loopFrame(true, op, payload), want: n + size, buf: make([]byte, n+size)}
+}
+
+func (e *echoRoundTrip) run() error {
+	if _, err := e.rc.nc.Write(e.frame); err != nil {
+		return err
+	}
+	_, err := io.ReadFull(e.rc.nc, e.buf)
+	return err
+}
+
+// An echoed message costs no allocation in steady state, whole or
+// reassembled from many reads, text (validated) or binary.
+func TestEchoAllocations(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("round trips over loopback; allocation counts need the race detector off")
+	}
+	for _, m := range dispatcherModes() {
+		for _, size := range []int{64, 16 << 10, 1 << 20} {
+			for _, text := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%d/text=%v", m.name, size, text), func(t *testing.T) {
+					e := newEchoRoundTrip(t, m.cfg, size, text)
+					for range 50 { // warm the pools
+						if err := e.run(); err != nil {
+							t.Fatal(err)
+						}
+					}
+					var err error
+					allocs := testing.AllocsPerRun(200, func() {
+						if err == nil {
+							err = e.run()
+						}
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if allocs != 0 {
+						t.Errorf("%v allocations per echoed message, want 0", allocs)
+					}
+					t.Logf("%v allocations per echoed message", allocs)
+				})
+			}
+		}
+	}
+}
+
+func BenchmarkEcho(b *testing.B) {
+	for _, m := range dispatcherModes() {
+		for _, size := range []int{64, 16 << 10, 1 << 20} {
+			b.Run(fmt.Sprintf("%s/%d", m.name, size), func(b *testing.B) {
+				e := newEchoRoundTrip(b, m.cfg, size, false)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := e.run(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
