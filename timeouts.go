@@ -23,14 +23,14 @@ const (
 )
 
 // stamps is a connection's entry in the sweeper's table. The stamps are in
-// the Dispatcher's clock; the other fields are written under Dispatcher.mu.
+// the Dispatcher's clock; owner is written under Dispatcher.mu. The
+// timeouts themselves are read from the owner's Config, not copied here:
+// every connection has an entry while keepalive is on, so each byte of it
+// counts in the memory of an idle connection.
 type stamps struct {
 	lastRead atomic.Int64 // when bytes last arrived
 	lastMsg  atomic.Int64 // when the peer last started a data frame
 	pingAt   atomic.Int64 // when a keepalive ping went out unanswered; 0 if none
-	idle     int64        // IdleTimeout, 0 for none
-	ping     int64        // PingInterval, 0 for none
-	pong     int64        // PongTimeout
 	owner    *Conn        // nil while the entry is free
 }
 
@@ -103,7 +103,7 @@ func (c *Conn) touch() {
 
 // dataFrameStarted records that the peer started a data frame.
 func (c *Conn) dataFrameStarted() {
-	if e := c.live; e != nil && e.idle != 0 {
+	if e := c.live; e != nil && c.cfg.IdleTimeout > 0 {
 		e.lastMsg.Store(c.d.sweep.now())
 	}
 }
@@ -137,9 +137,6 @@ func (d *Dispatcher) watch(c *Conn) {
 	e.lastRead.Store(now)
 	e.lastMsg.Store(now)
 	e.pingAt.Store(0)
-	e.idle = int64(c.cfg.idleTimeout())
-	e.ping = int64(c.cfg.pingInterval())
-	e.pong = int64(c.cfg.pongTimeout())
 	e.owner = c
 	c.live = e
 }
@@ -258,19 +255,21 @@ func (d *Dispatcher) sweepChunk(i int, now int64, due []sweepDue) ([]sweepDue, b
 
 // due returns what is due for an entry at time now, or 0.
 func (e *stamps) due(now int64) int {
-	if e.idle != 0 && now-e.lastMsg.Load() >= e.idle {
+	cfg := e.owner.cfg
+	if idle := int64(cfg.idleTimeout()); idle != 0 && now-e.lastMsg.Load() >= idle {
 		return dueIdle
 	}
-	if e.ping == 0 {
+	ping := int64(cfg.pingInterval())
+	if ping == 0 {
 		return 0
 	}
 	if sent := e.pingAt.Load(); sent != 0 {
-		if now-sent >= e.pong {
+		if now-sent >= int64(cfg.pongTimeout()) {
 			return duePong
 		}
 		return 0
 	}
-	if now-e.lastRead.Load() >= e.ping {
+	if now-e.lastRead.Load() >= ping {
 		return duePing
 	}
 	return 0
