@@ -32,18 +32,30 @@ type Conn struct {
 	out     atomic.Pointer[outQueue] // guarded by wmu; loaded without it as a hint
 	fd      int32
 	fdState atomic.Int32 // users of fd, whether the loop let go of it, off-loop reading
-	hangup  atomic.Bool  // the loop saw the peer hang up: read to the end
 	paused  bool         // guarded by wmu: reading waits for out to drain
 	onLoop  bool         // served by an event loop, through fd
 
-	proto     uint8 // the subprotocol: 1 + its index in cfg.Subprotocols; 0: none
-	client    bool  // frames sent are masked, frames received are not
-	admitted  bool  // guarded by d.mu: holds a connection slot of d
-	connected atomic.Bool
-	closeSent atomic.Bool  // a close frame went out: no more frames may
-	closed    atomic.Bool  // the socket is closed
-	endStatus atomic.Int32 // the status OnClose will get; 0 while undecided
+	proto     uint8         // the subprotocol: 1 + its index in cfg.Subprotocols; 0: none
+	client    bool          // frames sent are masked, frames received are not
+	admitted  bool          // guarded by d.mu: holds a connection slot of d
+	flags     atomic.Uint32 // flagConnected, flagCloseSent, flagClosed, flagHangup
+	endStatus atomic.Int32  // the status OnClose will get; 0 while undecided
 }
+
+// Bits of Conn.flags: one word instead of a field each, as every byte of
+// a Conn counts in the memory of an idle connection.
+const (
+	flagConnected uint32 = 1 << iota // Connect has run
+	flagCloseSent                    // a close frame went out: no more frames may
+	flagClosed                       // the socket is closed
+	flagHangup                       // the loop saw the peer hang up: read to the end
+)
+
+func (c *Conn) is(f uint32) bool { return c.flags.Load()&f != 0 }
+func (c *Conn) set(f uint32)     { c.flags.Or(f) }
+
+// setFirst sets f and reports whether this call set it.
+func (c *Conn) setFirst(f uint32) bool { return c.flags.Or(f)&f == 0 }
 
 // New returns a connection that will call h and be served by d (nil means a
 // default goroutine-mode Dispatcher) with the settings of cfg (nil means
@@ -63,7 +75,7 @@ func New(h Handler, d *Dispatcher, cfg *Config) *Conn {
 func (c *Conn) Connect(nc net.Conn) error {
 	var pending []byte
 	c.wmu.Lock()
-	if c.connected.Load() {
+	if c.is(flagConnected) {
 		c.wmu.Unlock()
 		return ErrConnected
 	}
@@ -72,7 +84,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 		c.setSubprotocol(u.subprotocol)
 	}
 	c.nc = nc
-	c.connected.Store(true)
+	c.set(flagConnected)
 	c.wmu.Unlock()
 	err := c.d.admit(c)
 	if err == nil {
@@ -99,7 +111,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 // IsValid reports whether the connection is open for sending: connected,
 // with no close frame sent and the socket not closed.
 func (c *Conn) IsValid() bool {
-	return c.connected.Load() && !c.closeSent.Load() && !c.closed.Load()
+	return c.is(flagConnected) && !c.is(flagCloseSent) && !c.is(flagClosed)
 }
 
 // Subprotocol returns the subprotocol chosen in the handshake, or "".
@@ -139,7 +151,7 @@ func (c *Conn) setSubprotocol(p string) {
 // In event-loop mode the address is asked of the socket, so it is nil once
 // the connection has ended (it is still there during OnClose).
 func (c *Conn) RemoteAddr() net.Addr {
-	if !c.connected.Load() {
+	if !c.is(flagConnected) {
 		return nil
 	}
 	if c.onLoop {
@@ -232,11 +244,11 @@ func (c *Conn) sendLocked(hdr, payload []byte) error {
 // writable reports whether a frame with opcode op may be sent now, and
 // records a close frame as sent. c.wmu must be held.
 func (c *Conn) writable(op opcode) error {
-	if !c.connected.Load() || c.closeSent.Load() || c.closed.Load() {
+	if !c.is(flagConnected) || c.is(flagCloseSent) || c.is(flagClosed) {
 		return ErrClosed
 	}
 	if op == opClose {
-		c.closeSent.Store(true)
+		c.set(flagCloseSent)
 	}
 	return nil
 }
@@ -293,7 +305,7 @@ func (c *Conn) send(hdr, payload []byte) error {
 func (c *Conn) startCloseTimer() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.closeTimer == nil && !c.closed.Load() {
+	if c.closeTimer == nil && !c.is(flagClosed) {
 		c.closeTimer = time.AfterFunc(c.cfg.closeTimeout(), func() {
 			c.drop(StatusCloseTimeout)
 		})
@@ -365,7 +377,7 @@ func failStatus(code int) int {
 // the loop may close a descriptor it polls.
 func (c *Conn) drop(status int) {
 	c.endStatus.CompareAndSwap(0, int32(status))
-	if c.closed.CompareAndSwap(false, true) {
+	if c.setFirst(flagClosed) {
 		if c.onLoop {
 			c.shutdownFD(shutBoth)
 		} else {
@@ -374,7 +386,7 @@ func (c *Conn) drop(status int) {
 	}
 }
 
-func (c *Conn) ended() bool { return c.closed.Load() }
+func (c *Conn) ended() bool { return c.is(flagClosed) }
 
 // finish is called once by the dispatcher when it stops reading c.
 func (c *Conn) finish() {

@@ -173,7 +173,7 @@ func (c *Conn) releaseIdleCompressor() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	d := c.dfl
-	if d.sent && d.fw != nil && !c.closed.Load() {
+	if d.sent && d.fw != nil && !c.is(flagClosed) {
 		d.sent = false
 		d.idle.Reset(d.idleRelease)
 		return

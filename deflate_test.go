@@ -534,7 +534,7 @@ func feedDeflate(t *testing.T, in []byte, sizes []int) feedResult {
 	c := New(h, nil, fuzzConfig)
 	c.nc = sink
 	c.dfl = newDeflate(&CompressionConfig{Threshold: 1 << 30}, deflateParams{}, false, 0)
-	c.connected.Store(true)
+	c.set(flagConnected)
 	for len(in) > 0 {
 		n := len(in)
 		if len(sizes) > 0 {

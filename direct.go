@@ -16,14 +16,14 @@ const directMin = 64 << 10
 // end of the frame: memory still follows what the peer has sent.
 func (c *Conn) directRoom(unread func() int) []byte {
 	r := &c.rd
-	if !r.inFrame || r.draining || r.h.op.isControl() || r.remain < directMin {
+	if !r.inFrame || r.draining || r.h.op.isControl() || r.h.length < directMin {
 		return nil
 	}
 	m := &r.msg
 	have := m.len()
-	if m.b == nil || uint64(cap(*m.b)-have) < min(r.remain, directMin) {
+	if m.b == nil || uint64(cap(*m.b)-have) < min(r.h.length, directMin) {
 		step := max(unread(), have, c.cfg.expandSize())
-		want := have + int(min(r.remain, uint64(step)))
+		want := have + int(min(r.h.length, uint64(step)))
 		nb := getBuf(want)
 		if m.b != nil {
 			*nb = append(*nb, *m.b...)
@@ -32,7 +32,7 @@ func (c *Conn) directRoom(unread func() int) []byte {
 		m.b = nb
 	}
 	b := *m.b
-	return b[len(b) : len(b)+int(min(r.remain, uint64(cap(b)-len(b))))]
+	return b[len(b) : len(b)+int(min(r.h.length, uint64(cap(b)-len(b))))]
 }
 
 // feedDirect processes n payload bytes just read into the room directRoom
@@ -44,7 +44,7 @@ func (c *Conn) feedDirect(n int) bool {
 	b := *r.msg.b
 	chunk := b[len(b) : len(b)+n]
 	r.h.key = mask(r.h.key, chunk)
-	r.remain -= uint64(n)
+	r.h.length -= uint64(n)
 	if r.msgOp == opText && !c.inflating() {
 		var ok bool
 		if r.utf8, ok = r.utf8.next(chunk); !ok {
@@ -53,7 +53,7 @@ func (c *Conn) feedDirect(n int) bool {
 		}
 	}
 	*r.msg.b = b[:len(b)+n]
-	if r.remain > 0 {
+	if r.h.length > 0 {
 		return true
 	}
 	r.inFrame = false

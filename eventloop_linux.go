@@ -156,7 +156,7 @@ func (l *loop) run(ready chan<- struct{}) {
 				if c := l.batch[i]; c != nil && ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 					// The end of input came with the last data, in one
 					// edge: read up to it, not just what a read returns.
-					c.hangup.Store(true)
+					c.set(flagHangup)
 				}
 			}
 		}
@@ -276,7 +276,7 @@ func (c *Conn) readInput(buf []byte, pause bool) bool {
 			if pause && c.out.Load() != nil && c.pauseReading() {
 				return true
 			}
-			if n < len(into) && !c.hangup.Load() {
+			if n < len(into) && !c.is(flagHangup) {
 				return true // drained: more input brings a new event
 			}
 		case n == 0:

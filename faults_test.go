@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -159,17 +160,40 @@ func cycle(addr string) error {
 // have exited: net/http's connection goroutines end just after the
 // handler returns, which nothing here can wait on.
 func settledGoroutines() int {
-	n := runtime.NumGoroutine()
+	n := countGoroutines()
 	for range 100 {
 		runtime.Gosched()
 		time.Sleep(time.Millisecond)
-		if m := runtime.NumGoroutine(); m >= n {
+		if m := countGoroutines(); m >= n {
 			break
 		} else {
 			n = m
 		}
 	}
 	return n
+}
+
+// countGoroutines counts goroutines other than idle off-loop readers:
+// those wait for work for readerIdle before they end, and how many there
+// are follows how many connections had input at once, not how many came
+// and went.
+func countGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if !strings.Contains(g, "wss.(*loop).reader(") || strings.Contains(g, "wss.(*Conn).readOffLoop(") {
+			count++
+		}
+	}
+	return count
 }
 
 func heapAfterGC() uint64 {

@@ -72,7 +72,7 @@ func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 	sink := &sinkConn{}
 	c := New(h, nil, fuzzConfig)
 	c.nc = sink
-	c.connected.Store(true)
+	c.set(flagConnected)
 	for len(in) > 0 {
 		n := len(in)
 		if len(sizes) > 0 {
@@ -90,9 +90,9 @@ func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 		}
 		if r := &c.rd; r.part != nil && !r.draining {
 			splitHeader := !r.inFrame && r.part.nhdr > 0
-			splitControl := r.inFrame && r.h.op.isControl() && r.remain > 0
+			splitControl := r.inFrame && r.h.op.isControl() && r.h.length > 0
 			if !splitHeader && !splitControl {
-				t.Fatalf("split-frame state held with nothing split (inFrame %v, op %d, remain %d)", r.inFrame, r.h.op, r.remain)
+				t.Fatalf("split-frame state held with nothing split (inFrame %v, op %d, remain %d)", r.inFrame, r.h.op, r.h.length)
 			}
 		}
 		if !more {

@@ -239,7 +239,7 @@ func HTTPHandler(d *Dispatcher, cfg *Config, newHandler func(r *http.Request) Ha
 // connection: the reference's upgrade. On failure the client has been
 // answered with an HTTP error and the error wraps ErrHandshake.
 func (c *Conn) Upgrade(w http.ResponseWriter, r *http.Request) error {
-	if c.connected.Load() {
+	if c.is(flagConnected) {
 		return ErrConnected
 	}
 	if err := c.d.admit(c); err != nil {

@@ -7,8 +7,7 @@ import "sync"
 // read buffer. Between calls it holds only a partial header, the message
 // being reassembled (if any) and a partial control payload (if any).
 type reader struct {
-	h      header
-	remain uint64    // payload bytes of the current frame still due
+	h      header    // the current frame; h.length counts its payload bytes still due
 	msg    msgBuf    // reassembled payload of the open message
 	part   *partial  // a header or control payload split across reads, else nil
 	utf8   utf8State // validator state of the open text message
@@ -64,15 +63,15 @@ func (c *Conn) feed(p []byte) bool {
 				c.fail(code)
 				break
 			}
-			if r.remain > 0 {
+			if r.h.length > 0 {
 				continue
 			}
 		}
-		n := int(min(r.remain, uint64(len(p))))
+		n := int(min(r.h.length, uint64(len(p))))
 		chunk := p[:n]
 		p = p[n:]
 		r.h.key = mask(r.h.key, chunk)
-		r.remain -= uint64(n)
+		r.h.length -= uint64(n)
 		if !c.payload(chunk) {
 			return false
 		}
@@ -117,7 +116,6 @@ func (r *reader) setHeader(b []byte) {
 		h.length = 1 << 63
 	}
 	r.h = h
-	r.remain = h.length
 	r.inFrame = true
 }
 
@@ -176,7 +174,7 @@ func (c *Conn) startControl() int {
 }
 
 // payload handles an unmasked chunk of the current frame's payload; the
-// frame is complete when r.remain is 0. It returns false once the
+// frame is complete when r.h.length is 0. It returns false once the
 // connection has ended.
 func (c *Conn) payload(chunk []byte) bool {
 	r := &c.rd
@@ -190,9 +188,11 @@ func (c *Conn) payload(chunk []byte) bool {
 			return !c.ended()
 		}
 	}
-	whole := r.remain == 0 && r.h.fin && r.msg.len() == 0 && uint64(len(chunk)) == r.h.length
+	// The chunk is the whole message when nothing of it was buffered:
+	// an earlier chunk of this frame would have been (it left bytes due).
+	whole := r.h.length == 0 && r.h.fin && r.msg.len() == 0
 	if !whole {
-		rest := int(r.remain)
+		rest := int(r.h.length)
 		if !r.h.fin {
 			// More fragments follow: let the buffer double, within
 			// MaxMessageSize, or every fragment would copy the message.
@@ -200,7 +200,7 @@ func (c *Conn) payload(chunk []byte) bool {
 		}
 		r.msg.append(chunk, rest, c.cfg)
 	}
-	if r.remain > 0 {
+	if r.h.length > 0 {
 		return true
 	}
 	r.inFrame = false
@@ -234,10 +234,10 @@ func (c *Conn) deliver(data []byte) bool {
 // once it is complete.
 func (c *Conn) controlPayload(chunk []byte) bool {
 	r := &c.rd
-	if r.remain > 0 || r.part != nil {
+	if r.h.length > 0 || r.part != nil {
 		pt := r.getPartial()
 		pt.nctrl += uint8(copy(pt.ctrl[pt.nctrl:], chunk))
-		if r.remain > 0 {
+		if r.h.length > 0 {
 			return true
 		}
 		chunk = pt.ctrl[:pt.nctrl]

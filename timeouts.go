@@ -242,7 +242,7 @@ func (d *Dispatcher) sweepChunk(i int, now int64, due []sweepDue) ([]sweepDue, b
 			continue
 		}
 		c := e.owner
-		if c.closed.Load() || c.closeSent.Load() {
+		if c.is(flagClosed) || c.is(flagCloseSent) {
 			continue // closing: CloseTimeout bounds the rest
 		}
 		if what == duePing {

@@ -197,7 +197,7 @@ func BenchmarkSweepIdleConnections(b *testing.B) {
 	d.mu.Lock()
 	for i := range conns {
 		c := New(HandlerFuncs{}, d, cfg)
-		c.connected.Store(true)
+		c.set(flagConnected)
 		d.conns[c] = struct{}{}
 		d.watch(c)
 		conns[i] = c
