@@ -214,8 +214,8 @@ func TestDialTLSAndClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Subprotocol() != "echo" || c.dfl == nil {
-		t.Fatalf("subprotocol %q, compression %v", c.Subprotocol(), c.dfl)
+	if c.Subprotocol() != "echo" || c.dfl() == nil {
+		t.Fatalf("subprotocol %q, compression %v", c.Subprotocol(), c.dfl())
 	}
 	msg := bytes.Repeat([]byte("over TLS "), 100)
 	if err := c.Write(msg, false); err != nil {

@@ -18,44 +18,87 @@ type Conn struct {
 	d   *Dispatcher
 	cfg *Config
 
-	nc  net.Conn // the socket in goroutine mode; nil in event-loop mode
-	dfl *deflate // permessage-deflate state; nil without compression
+	aside *connAside // what only some connections need; nil for the others
 
 	rd   reader  // receive state, used only by the dispatcher
 	live *stamps // timeout stamps, see timeouts.go; nil without timeouts
 
-	wmu        sync.Mutex // serializes frames on the wire
-	closeTimer *time.Timer
+	wmu sync.Mutex // serializes frames on the wire
 
 	// Event-loop mode (see eventloop_linux.go): the socket is a bare file
 	// descriptor, and output the kernel did not take waits in out.
 	out     atomic.Pointer[outQueue] // guarded by wmu; loaded without it as a hint
 	fd      int32
 	fdState atomic.Int32 // users of fd, whether the loop let go of it, off-loop reading
-	paused  bool         // guarded by wmu: reading waits for out to drain
-	onLoop  bool         // served by an event loop, through fd
-
-	proto     uint8         // the subprotocol: 1 + its index in cfg.Subprotocols; 0: none
-	client    bool          // frames sent are masked, frames received are not
-	admitted  bool          // guarded by d.mu: holds a connection slot of d
-	flags     atomic.Uint32 // flagConnected, flagCloseSent, flagClosed, flagHangup
-	endStatus atomic.Int32  // the status OnClose will get; 0 while undecided
+	// flags holds the flag bits below, and in its top 16 bits the status
+	// OnClose will get (0 while undecided).
+	flags  atomic.Uint32
+	onLoop bool  // served by an event loop, through fd
+	client bool  // frames sent are masked, frames received are not
+	proto  uint8 // the subprotocol: 1 + its index in cfg.Subprotocols; 0: none
 }
 
-// Bits of Conn.flags: one word instead of a field each, as every byte of
-// a Conn counts in the memory of an idle connection.
+// connAside holds what only some connections need, so that an idle
+// event-loop connection without compression does not carry it: a Conn is
+// 128 bytes, and every byte of it counts for a server with a million
+// connections. It does not change once the connection is served.
+type connAside struct {
+	nc  net.Conn // the socket in goroutine mode
+	dfl *deflate // permessage-deflate state
+}
+
+// netConn returns the socket of a goroutine-mode connection, else nil.
+func (c *Conn) netConn() net.Conn {
+	if a := c.aside; a != nil {
+		return a.nc
+	}
+	return nil
+}
+
+// dfl returns the permessage-deflate state, or nil without compression.
+func (c *Conn) dfl() *deflate {
+	if a := c.aside; a != nil {
+		return a.dfl
+	}
+	return nil
+}
+
+// Bits of Conn.flags: one word instead of a field each.
 const (
 	flagConnected uint32 = 1 << iota // Connect has run
 	flagCloseSent                    // a close frame went out: no more frames may
 	flagClosed                       // the socket is closed
 	flagHangup                       // the loop saw the peer hang up: read to the end
+	flagPaused                       // guarded by wmu: reading waits for out to drain
+	flagAdmitted                     // guarded by d.mu: holds a connection slot of d
+
+	statusShift = 16
 )
 
 func (c *Conn) is(f uint32) bool { return c.flags.Load()&f != 0 }
 func (c *Conn) set(f uint32)     { c.flags.Or(f) }
+func (c *Conn) clear(f uint32)   { c.flags.And(^f) }
 
 // setFirst sets f and reports whether this call set it.
 func (c *Conn) setFirst(f uint32) bool { return c.flags.Or(f)&f == 0 }
+
+// setStatus records the status OnClose will get, unless one was recorded
+// before, and reports whether it did. Statuses fit in 16 bits: close codes
+// are below 5000.
+func (c *Conn) setStatus(status int) bool {
+	for {
+		old := c.flags.Load()
+		if old>>statusShift != 0 {
+			return false
+		}
+		if c.flags.CompareAndSwap(old, old|uint32(uint16(int16(status)))<<statusShift) {
+			return true
+		}
+	}
+}
+
+// status returns the recorded status, or 0.
+func (c *Conn) status() int { return int(int16(c.flags.Load() >> statusShift)) }
 
 // New returns a connection that will call h and be served by d (nil means a
 // default goroutine-mode Dispatcher) with the settings of cfg (nil means
@@ -74,16 +117,17 @@ func New(h Handler, d *Dispatcher, cfg *Config) *Conn {
 // subprotocol or extension is in effect). The Conn owns nc from then on.
 func (c *Conn) Connect(nc net.Conn) error {
 	var pending []byte
+	var dfl *deflate
 	c.wmu.Lock()
 	if c.is(flagConnected) {
 		c.wmu.Unlock()
 		return ErrConnected
 	}
 	if u, ok := nc.(*upgradedConn); ok {
-		nc, pending, c.dfl = u.Conn, u.pending, u.deflate
+		nc, pending, dfl = u.Conn, u.pending, u.deflate
 		c.setSubprotocol(u.subprotocol)
 	}
-	c.nc = nc
+	c.aside = &connAside{nc: nc, dfl: dfl}
 	c.set(flagConnected)
 	c.wmu.Unlock()
 	err := c.d.admit(c)
@@ -157,7 +201,7 @@ func (c *Conn) RemoteAddr() net.Addr {
 	if c.onLoop {
 		return c.fdRemoteAddr()
 	}
-	return c.nc.RemoteAddr()
+	return c.netConn().RemoteAddr()
 }
 
 // Write sends data as one message, text or binary, and blocks until it is
@@ -173,7 +217,7 @@ func (c *Conn) Write(data []byte, text bool) error {
 		}
 		op = opText
 	}
-	if c.dfl != nil && c.dfl.compresses(len(data)) {
+	if dfl := c.dfl(); dfl != nil && dfl.compresses(len(data)) {
 		return c.writeCompressed(op, data)
 	}
 	return c.writeFrame(op, data)
@@ -282,34 +326,40 @@ var iovecs = sync.Pool{New: func() any { return new(iovec) }}
 
 // send writes a frame's header and payload with one syscall.
 func (c *Conn) send(hdr, payload []byte) error {
-	if err := c.nc.SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout())); err != nil {
+	if err := c.netConn().SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout())); err != nil {
 		return err
 	}
 	if len(hdr)+len(payload) <= smallWrite {
 		b := getBuf(len(hdr) + len(payload))
 		*b = append(append(*b, hdr...), payload...)
-		_, err := c.nc.Write(*b)
+		_, err := c.netConn().Write(*b)
 		putBuf(b)
 		return err
 	}
 	v := iovecs.Get().(*iovec)
 	v.arr = [2][]byte{v.hdr[:copy(v.hdr[:], hdr)], payload}
 	v.bufs = v.arr[:]
-	_, err := v.bufs.WriteTo(c.nc)
+	_, err := v.bufs.WriteTo(c.netConn())
 	v.arr = [2][]byte{}
 	iovecs.Put(v)
 	return err
 }
 
-// startCloseTimer bounds the wait for the peer's close frame.
+// startCloseTimer bounds the wait for the peer's close frame. The timers
+// are kept by the Dispatcher: only closing connections have one.
 func (c *Conn) startCloseTimer() {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.closeTimer == nil && !c.is(flagClosed) {
-		c.closeTimer = time.AfterFunc(c.cfg.closeTimeout(), func() {
-			c.drop(StatusCloseTimeout)
-		})
+	d := c.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.closeTimers[c]; ok || c.is(flagClosed) {
+		return
 	}
+	if d.closeTimers == nil {
+		d.closeTimers = make(map[*Conn]*time.Timer)
+	}
+	d.closeTimers[c] = time.AfterFunc(c.cfg.closeTimeout(), func() {
+		c.drop(StatusCloseTimeout)
+	})
 }
 
 // onPing answers a ping with a pong carrying the same payload (RFC 6455
@@ -333,7 +383,7 @@ func (c *Conn) onCloseFrame(p []byte) {
 		return
 	}
 	c.rd.draining = true
-	c.endStatus.CompareAndSwap(0, int32(code))
+	c.setStatus(code)
 	if code == StatusNoStatus {
 		p = nil
 	}
@@ -350,11 +400,11 @@ func (c *Conn) onCloseFrame(p []byte) {
 // side or CloseTimeout has passed, so the close frame is not lost to a reset.
 func (c *Conn) fail(code int) {
 	c.rd.draining = true
-	c.endStatus.CompareAndSwap(0, int32(failStatus(code)))
+	c.setStatus(failStatus(code))
 	_ = c.sendClose(code)
 	if c.onLoop {
 		c.shutdownFD(shutWrite)
-	} else if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+	} else if cw, ok := c.netConn().(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
 	c.startCloseTimer()
@@ -376,12 +426,12 @@ func failStatus(code int) int {
 // mode it shuts the socket down, which wakes the loop to finish c, as only
 // the loop may close a descriptor it polls.
 func (c *Conn) drop(status int) {
-	c.endStatus.CompareAndSwap(0, int32(status))
+	c.setStatus(status)
 	if c.setFirst(flagClosed) {
 		if c.onLoop {
 			c.shutdownFD(shutBoth)
 		} else {
-			_ = c.nc.Close()
+			_ = c.netConn().Close()
 		}
 	}
 }
@@ -391,20 +441,17 @@ func (c *Conn) ended() bool { return c.is(flagClosed) }
 // finish is called once by the dispatcher when it stops reading c.
 func (c *Conn) finish() {
 	c.drop(StatusConnLost)
-	c.wmu.Lock()
-	if c.closeTimer != nil {
-		c.closeTimer.Stop()
+	if dfl := c.dfl(); dfl != nil {
+		c.wmu.Lock()
+		dfl.release()
+		c.wmu.Unlock()
 	}
-	if c.dfl != nil {
-		c.dfl.release()
-	}
-	c.wmu.Unlock()
 	c.rd.release()
 	if c.onLoop {
 		c.detach()
 	}
 	c.d.remove(c)
-	c.h.OnClose(c, int(c.endStatus.Load()))
+	c.h.OnClose(c, c.status())
 	if c.onLoop {
 		c.fdLetGo() // after OnClose, so that RemoteAddr works there
 	}

@@ -138,7 +138,7 @@ func (c *Conn) writeCompressed(op opcode, data []byte) error {
 	}
 	buf := getBuf(len(data)/2 + 64)
 	defer func() { putBuf(buf) }() // sendLocked has sent or copied it by then
-	payload, err := c.dfl.compress(&buf, data)
+	payload, err := c.dfl().compress(&buf, data)
 	if err != nil {
 		c.wmu.Unlock()
 		return err
@@ -159,7 +159,7 @@ func (c *Conn) writeCompressed(op opcode, data []byte) error {
 // The timer is re-armed at most once a period, not once a message, and
 // is dropped with the compressor. c.wmu must be held.
 func (c *Conn) watchIdleCompressor() {
-	d := c.dfl
+	d := c.dfl()
 	if d.fw == nil || d.idleRelease < 0 {
 		return
 	}
@@ -172,7 +172,7 @@ func (c *Conn) watchIdleCompressor() {
 func (c *Conn) releaseIdleCompressor() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	d := c.dfl
+	d := c.dfl()
 	if d.sent && d.fw != nil && !c.is(flagClosed) {
 		d.sent = false
 		d.idle.Reset(d.idleRelease)
@@ -369,11 +369,11 @@ func (d *deflate) slide(p []byte) {
 // Continuation and control frames never carry it.
 func (c *Conn) rsvAllowed() bool {
 	h := &c.rd.h
-	return c.dfl != nil && h.rsv == bitRsv1 && (h.op == opText || h.op == opBinary)
+	return c.dfl() != nil && h.rsv == bitRsv1 && (h.op == opText || h.op == opBinary)
 }
 
 // inflating reports whether the message being received is compressed.
-func (c *Conn) inflating() bool { return c.dfl != nil && c.dfl.inflating }
+func (c *Conn) inflating() bool { return c.dfl() != nil && c.dfl().inflating }
 
 // deliverInflated decompresses a complete compressed message and passes
 // it to the handler, or fails the connection: 1009 past MaxMessageSize,
@@ -381,9 +381,9 @@ func (c *Conn) inflating() bool { return c.dfl != nil && c.dfl.inflating }
 func (c *Conn) deliverInflated(compressed []byte) bool {
 	r := &c.rd
 	text := r.msgOp == opText
-	out, code := c.dfl.inflateMessage(compressed, c.cfg.maxMessageSize(), text, c.cfg.startSize())
+	out, code := c.dfl().inflateMessage(compressed, c.cfg.maxMessageSize(), text, c.cfg.startSize())
 	r.msg.release()
-	c.dfl.inflating = false
+	c.dfl().inflating = false
 	if code != 0 {
 		c.fail(code)
 		return !c.ended()

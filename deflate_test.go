@@ -397,7 +397,7 @@ func echoRoundTrips(t *testing.T, name, url string, cc *CompressionConfig, msgs 
 		}
 	}()
 	if check != nil {
-		if err := check(c.dfl); err != nil {
+		if err := check(c.dfl()); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
@@ -509,7 +509,7 @@ func TestIdleCompressorReleased(t *testing.T) {
 		sc := <-conns
 		for held := true; held; {
 			sc.wmu.Lock()
-			held = sc.dfl.fw != nil || sc.dfl.idle != nil
+			held = sc.dfl().fw != nil || sc.dfl().idle != nil
 			sc.wmu.Unlock()
 			if ctx.Err() != nil {
 				t.Fatalf("round %d: compressor still held", round)
@@ -532,8 +532,7 @@ func feedDeflate(t *testing.T, in []byte, sizes []int) feedResult {
 	}}
 	sink := &sinkConn{}
 	c := New(h, nil, fuzzConfig)
-	c.nc = sink
-	c.dfl = newDeflate(&CompressionConfig{Threshold: 1 << 30}, deflateParams{}, false, 0)
+	c.aside = &connAside{nc: sink, dfl: newDeflate(&CompressionConfig{Threshold: 1 << 30}, deflateParams{}, false, 0)}
 	c.set(flagConnected)
 	for len(in) > 0 {
 		n := len(in)
@@ -548,14 +547,12 @@ func feedDeflate(t *testing.T, in []byte, sizes []int) feedResult {
 		}
 	}
 	c.drop(StatusConnLost)
+	c.d.remove(c) // stops a close timer
 	c.wmu.Lock()
-	if c.closeTimer != nil {
-		c.closeTimer.Stop()
-	}
-	c.dfl.release()
+	c.dfl().release()
 	c.wmu.Unlock()
 	c.rd.release()
-	res.status = int(c.endStatus.Load())
+	res.status = c.status()
 	res.out = sink.out.Bytes()
 	return res
 }

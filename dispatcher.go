@@ -5,6 +5,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // Dispatcher reads from the connections it serves and calls their
@@ -18,9 +19,11 @@ import (
 // DispatcherConfig.OffLoop is for handlers that block. Connections that are
 // not plain TCP (TLS) and other systems get a goroutine per connection.
 type Dispatcher struct {
-	mu        sync.Mutex
-	conns     map[*Conn]struct{}
-	lifecycle // admission, timeouts and shutdown: limits.go, timeouts.go, shutdown.go
+	mu    sync.Mutex
+	conns map[*Conn]struct{}
+	// closeTimers bound the close handshakes under way.
+	closeTimers map[*Conn]*time.Timer
+	lifecycle   // admission, timeouts and shutdown: limits.go, timeouts.go, shutdown.go
 
 	offLoop bool
 	loops   []*loop // nil in goroutine mode
@@ -114,7 +117,7 @@ func (d *Dispatcher) Len() int {
 func (d *Dispatcher) serve(c *Conn, pending []byte) error {
 	// A TCP connection of an event-loop Dispatcher leaves goroutine mode
 	// before others can see it in d.conns.
-	if tc, ok := c.nc.(*net.TCPConn); ok && d.loops != nil {
+	if tc, ok := c.netConn().(*net.TCPConn); ok && d.loops != nil {
 		if err := c.takeSocket(tc); err != nil {
 			return err
 		}
@@ -137,6 +140,10 @@ func (d *Dispatcher) serve(c *Conn, pending []byte) error {
 func (d *Dispatcher) remove(c *Conn) {
 	d.mu.Lock()
 	delete(d.conns, c)
+	if t, ok := d.closeTimers[c]; ok {
+		t.Stop()
+		delete(d.closeTimers, c)
+	}
 	d.release(c)
 	d.mu.Unlock()
 }
@@ -158,7 +165,7 @@ func (c *Conn) readLoop(pending []byte) {
 	defer putBuf(b)
 	buf := (*b)[:cap(*b)]
 	for {
-		n, err := c.nc.Read(buf)
+		n, err := c.netConn().Read(buf)
 		if n > 0 && !c.feed(buf[:n]) {
 			return
 		}

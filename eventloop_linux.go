@@ -185,7 +185,12 @@ func (c *Conn) takeSocket(tc *net.TCPConn) error {
 		return err
 	}
 	c.wmu.Lock()
-	c.fd, c.onLoop, c.nc = int32(fd), true, nil
+	c.fd, c.onLoop = int32(fd), true
+	if dfl := c.dfl(); dfl != nil {
+		c.aside = &connAside{dfl: dfl} // the socket is fd now
+	} else {
+		c.aside = nil
+	}
 	c.wmu.Unlock()
 	tc.Close() // fd still refers to the socket: no FIN is sent
 	return nil
@@ -305,8 +310,12 @@ func (c *Conn) unread() int {
 func (c *Conn) pauseReading() bool {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.paused = c.out.Load() != nil
-	return c.paused
+	if c.out.Load() == nil {
+		c.clear(flagPaused)
+		return false
+	}
+	c.set(flagPaused)
+	return true
 }
 
 // kick makes sure a goroutine reads c, for off-loop handlers: it hands c

@@ -71,7 +71,7 @@ func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 	}}
 	sink := &sinkConn{}
 	c := New(h, nil, fuzzConfig)
-	c.nc = sink
+	c.aside = &connAside{nc: sink}
 	c.set(flagConnected)
 	for len(in) > 0 {
 		n := len(in)
@@ -101,13 +101,9 @@ func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 	}
 	// The peer is gone: what a dispatcher does at EOF.
 	c.drop(StatusConnLost)
-	c.wmu.Lock()
-	if c.closeTimer != nil {
-		c.closeTimer.Stop()
-	}
-	c.wmu.Unlock()
+	c.d.remove(c) // stops a close timer
 	c.rd.release()
-	res.status = int(c.endStatus.Load())
+	res.status = c.status()
 	res.out = sink.out.Bytes()
 	return res
 }

@@ -15,14 +15,14 @@ func (d *Dispatcher) admit(c *Conn) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch {
-	case c.admitted:
+	case c.is(flagAdmitted):
 		return nil // by Upgrade, before its handshake
 	case d.shuttingDown:
 		return ErrShutdown
 	case d.maxConns > 0 && d.slots >= d.maxConns:
 		return ErrTooManyConnections
 	}
-	c.admitted = true
+	c.set(flagAdmitted)
 	d.slots++
 	return nil
 }
@@ -36,8 +36,8 @@ func (d *Dispatcher) unadmit(c *Conn) {
 
 // release frees c's slot, if it holds one. d.mu must be held.
 func (d *Dispatcher) release(c *Conn) {
-	if c.admitted {
-		c.admitted = false
+	if c.is(flagAdmitted) {
+		c.clear(flagAdmitted)
 		d.slots--
 	}
 	d.unwatch(c)

@@ -133,7 +133,7 @@ func waitIdle(t *testing.T, mu *sync.Mutex, conns []*Conn, mode string) {
 	for _, c := range conns {
 		for {
 			c.wmu.Lock()
-			held := c.dfl != nil && (c.dfl.fw != nil || c.dfl.idle != nil) && mode != "takeover-kept"
+			held := c.dfl() != nil && (c.dfl().fw != nil || c.dfl().idle != nil) && mode != "takeover-kept"
 			c.wmu.Unlock()
 			if !held {
 				break
@@ -144,11 +144,11 @@ func waitIdle(t *testing.T, mu *sync.Mutex, conns []*Conn, mode string) {
 			time.Sleep(time.Millisecond)
 		}
 		switch {
-		case mode == "off" && c.dfl != nil, mode != "off" && c.dfl == nil:
-			t.Fatalf("%s: compression state %v", mode, c.dfl)
-		case mode == "no-takeover" && c.dfl.window != nil:
+		case mode == "off" && c.dfl() != nil, mode != "off" && c.dfl() == nil:
+			t.Fatalf("%s: compression state %v", mode, c.dfl())
+		case mode == "no-takeover" && c.dfl().window != nil:
 			t.Fatal("no-takeover connection holds a window")
-		case strings.HasPrefix(mode, "takeover") && len(c.dfl.window) == 0:
+		case strings.HasPrefix(mode, "takeover") && len(c.dfl().window) == 0:
 			t.Fatal("takeover connection holds no window")
 		}
 	}

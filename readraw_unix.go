@@ -12,7 +12,7 @@ import (
 // that an idle connection holds no buffer. It reports false, having read
 // nothing, for other connections.
 func (c *Conn) readRaw() bool {
-	tc, ok := c.nc.(*net.TCPConn)
+	tc, ok := c.netConn().(*net.TCPConn)
 	if !ok {
 		return false
 	}

@@ -111,7 +111,11 @@ func (c *Conn) flushOut() bool {
 		err = c.flushLocked(q, true)
 	}
 	paused := err == unix.EAGAIN
-	c.paused = paused // guarded by wmu: read it only while holding that
+	if paused { // guarded by wmu: read it only while holding that
+		c.set(flagPaused)
+	} else {
+		c.clear(flagPaused)
+	}
 	c.wmu.Unlock()
 	c.fdRelease()
 	if err != nil && err != unix.EAGAIN {
@@ -147,8 +151,8 @@ func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 	}
 	q.timer.Stop()
 	c.out.Store(nil)
-	if c.paused && !onLoop {
-		c.paused = false
+	if c.is(flagPaused) && !onLoop {
+		c.clear(flagPaused)
 		_ = sysEpollCtl(c.loop().epfd, unix.EPOLL_CTL_MOD, c.fd, loopEvents) // re-arms: input is reported again
 	}
 	return nil

@@ -331,7 +331,7 @@ func (c *Conn) keepalive(now int64) {
 // closeIdle closes a connection whose peer sent no data frame for
 // IdleTimeout.
 func (c *Conn) closeIdle() {
-	if c.endStatus.CompareAndSwap(0, StatusIdleTimeout) {
+	if c.setStatus(StatusIdleTimeout) {
 		_ = c.Close(StatusGoingAway)
 	}
 }
