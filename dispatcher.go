@@ -19,8 +19,9 @@ import (
 // DispatcherConfig.OffLoop is for handlers that block. Connections that are
 // not plain TCP (TLS) and other systems get a goroutine per connection.
 type Dispatcher struct {
-	mu    sync.Mutex
-	conns map[*Conn]struct{}
+	mu      sync.Mutex
+	served  int                // connections being served
+	goConns map[*Conn]struct{} // the goroutine-mode ones; the others are in their loop's table
 	// closeTimers bound the close handshakes under way.
 	closeTimers map[*Conn]*time.Timer
 	lifecycle   // admission, timeouts and shutdown: limits.go, timeouts.go, shutdown.go
@@ -72,7 +73,7 @@ func NewDispatcher(cfg *DispatcherConfig) (*Dispatcher, error) {
 	if cfg == nil {
 		cfg = &DispatcherConfig{}
 	}
-	d := &Dispatcher{conns: make(map[*Conn]struct{}), offLoop: cfg.OffLoop}
+	d := &Dispatcher{goConns: make(map[*Conn]struct{}), offLoop: cfg.OffLoop}
 	d.maxConns = cfg.MaxConnections
 	mode := cfg.Mode
 	if mode == ModeAuto {
@@ -109,14 +110,14 @@ func defaultDispatcher() *Dispatcher {
 func (d *Dispatcher) Len() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.conns)
+	return d.served
 }
 
 // serve starts reading c; pending holds bytes the peer sent before the
 // handshake completed.
 func (d *Dispatcher) serve(c *Conn, pending []byte) error {
 	// A TCP connection of an event-loop Dispatcher leaves goroutine mode
-	// before others can see it in d.conns.
+	// before others can see it.
 	if tc, ok := c.netConn().(*net.TCPConn); ok && d.loops != nil {
 		if err := c.takeSocket(tc); err != nil {
 			return err
@@ -127,7 +128,12 @@ func (d *Dispatcher) serve(c *Conn, pending []byte) error {
 		d.mu.Unlock()
 		return ErrShutdown // Connect says goodbye and lets the socket go
 	}
-	d.conns[c] = struct{}{}
+	d.served++
+	if c.onLoop {
+		c.loop().add(c)
+	} else {
+		d.goConns[c] = struct{}{}
+	}
 	d.watch(c)
 	d.mu.Unlock()
 	if c.onLoop {
@@ -137,9 +143,24 @@ func (d *Dispatcher) serve(c *Conn, pending []byte) error {
 	return nil
 }
 
+// connList returns the connections being served: a registry in each
+// Conn would cost every idle connection its bytes, so event-loop ones are
+// found in their loop's table. d.mu must be held.
+func (d *Dispatcher) connList() []*Conn {
+	conns := make([]*Conn, 0, d.served)
+	for c := range d.goConns {
+		conns = append(conns, c)
+	}
+	for _, l := range d.loops {
+		conns = l.appendConns(conns)
+	}
+	return conns
+}
+
 func (d *Dispatcher) remove(c *Conn) {
 	d.mu.Lock()
-	delete(d.conns, c)
+	d.served--
+	delete(d.goConns, c)
 	if t, ok := d.closeTimers[c]; ok {
 		t.Stop()
 		delete(d.closeTimers, c)

@@ -196,22 +196,38 @@ func (c *Conn) takeSocket(tc *net.TCPConn) error {
 	return nil
 }
 
-// serveOnLoop registers c, which is in d.conns, with its loop.
-func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
-	if len(pending) > 0 && !c.feed(pending) {
-		c.finish()
-		return nil
-	}
-	fd := int(c.fd)
-	l := c.loop()
+// add puts c in l's table, where the loop finds it by descriptor and the
+// Dispatcher lists it. d.mu is held: c is served from now on.
+func (l *loop) add(c *Conn) {
 	l.mu.Lock()
-	k := fd / l.nth
+	k := int(c.fd) / l.nth
 	for k >= len(l.conns) {
 		l.conns = append(l.conns[:cap(l.conns)], nil)
 	}
 	l.conns[k] = c
 	l.mu.Unlock()
-	if err := sysEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, int32(fd), loopEvents); err != nil {
+}
+
+// appendConns appends the connections of l's table to conns.
+func (l *loop) appendConns(conns []*Conn) []*Conn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		if c != nil {
+			conns = append(conns, c)
+		}
+	}
+	return conns
+}
+
+// serveOnLoop starts waiting for c's input; c is in its loop's table.
+func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
+	if len(pending) > 0 && !c.feed(pending) {
+		c.finish()
+		return nil
+	}
+	l := c.loop()
+	if err := sysEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, c.fd, loopEvents); err != nil {
 		c.drop(StatusConnLost)
 		c.finish()
 		return fmt.Errorf("wss: epoll_ctl: %w", err)

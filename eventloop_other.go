@@ -11,6 +11,10 @@ const eventLoopSupported = false
 
 type loop struct{}
 
+func (*loop) add(*Conn)                         {}
+func (*loop) appendConns(conns []*Conn) []*Conn { return conns }
+func (c *Conn) loop() *loop                     { return nil }
+
 type outQueue struct{}
 
 const (

@@ -85,18 +85,14 @@ func (d *Dispatcher) beginShutdown() ([]*Conn, chan struct{}) {
 		d.drained = make(chan struct{})
 		d.checkDrained()
 	}
-	conns := make([]*Conn, 0, len(d.conns))
-	for c := range d.conns {
-		conns = append(conns, c)
-	}
-	return conns, d.drained
+	return d.connList(), d.drained
 }
 
 // checkDrained closes d.drained once a shutting-down d serves no
 // connection. One still in its handshake does not count: serve refuses it,
 // and Connect sends it 1001 and closes it. d.mu must be held.
 func (d *Dispatcher) checkDrained() {
-	if d.shuttingDown && len(d.conns) == 0 {
+	if d.shuttingDown && d.served == 0 {
 		select {
 		case <-d.drained:
 		default:
@@ -107,10 +103,7 @@ func (d *Dispatcher) checkDrained() {
 
 func (d *Dispatcher) dropAll(status int) {
 	d.mu.Lock()
-	conns := make([]*Conn, 0, len(d.conns))
-	for c := range d.conns {
-		conns = append(conns, c)
-	}
+	conns := d.connList()
 	d.mu.Unlock()
 	// Closing a TLS connection writes an alert, which may wait: in parallel.
 	var wg sync.WaitGroup

@@ -198,7 +198,6 @@ func BenchmarkSweepIdleConnections(b *testing.B) {
 	for i := range conns {
 		c := New(HandlerFuncs{}, d, cfg)
 		c.set(flagConnected)
-		d.conns[c] = struct{}{}
 		d.watch(c)
 		conns[i] = c
 	}
@@ -221,7 +220,6 @@ func BenchmarkSweepIdleConnections(b *testing.B) {
 	}
 	d.mu.Lock()
 	for _, c := range conns {
-		delete(d.conns, c)
 		d.unwatch(c)
 	}
 	d.mu.Unlock()
