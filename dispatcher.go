@@ -129,10 +129,8 @@ func (d *Dispatcher) serve(c *Conn, pending []byte) error {
 		return ErrShutdown // Connect says goodbye and lets the socket go
 	}
 	d.served++
-	if c.onLoop {
-		c.loop().add(c)
-	} else {
-		d.goConns[c] = struct{}{}
+	if !c.onLoop {
+		d.goConns[c] = struct{}{} // the loop's table takes the others
 	}
 	d.watch(c)
 	d.mu.Unlock()

@@ -197,7 +197,7 @@ func (c *Conn) takeSocket(tc *net.TCPConn) error {
 }
 
 // add puts c in l's table, where the loop finds it by descriptor and the
-// Dispatcher lists it. d.mu is held: c is served from now on.
+// Dispatcher lists it.
 func (l *loop) add(c *Conn) {
 	l.mu.Lock()
 	k := int(c.fd) / l.nth
@@ -220,13 +220,20 @@ func (l *loop) appendConns(conns []*Conn) []*Conn {
 	return conns
 }
 
-// serveOnLoop starts waiting for c's input; c is in its loop's table.
+// serveOnLoop puts c in its loop's table and starts waiting for its input.
 func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
 	if len(pending) > 0 && !c.feed(pending) {
 		c.finish()
 		return nil
 	}
 	l := c.loop()
+	l.add(c)
+	d.mu.Lock()
+	late := d.shuttingDown // Shutdown began after serve: it did not list c
+	d.mu.Unlock()
+	if late {
+		_ = c.Close(StatusGoingAway)
+	}
 	if err := sysEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, c.fd, loopEvents); err != nil {
 		c.drop(StatusConnLost)
 		c.finish()
