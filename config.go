@@ -58,6 +58,8 @@ type Config struct {
 	// IdleTimeout closes a connection (close code 1001, OnClose status
 	// StatusIdleTimeout) whose peer has started no data frame for this
 	// long; pings and pongs do not count. Zero (the default) means no limit.
+	// IdleTimeout, PingInterval and PongTimeout count in milliseconds, up to
+	// 24 days.
 	IdleTimeout time.Duration
 	// PingInterval is how long a peer may stay silent (nothing at all
 	// received) before it is sent a keepalive ping; zero means

@@ -5,12 +5,14 @@ import (
 	"time"
 )
 
-// Timeouts cost an idle connection no timer and no goroutine: one sweeper
-// goroutine per Dispatcher ticks a coarse clock and scans a dense table of
-// stamps, one entry per connection with timeouts, which the read path sets
-// from that clock without a time syscall. The scan touches a connection
-// only when one of its deadlines has passed, so it runs at memory speed.
-// The sweeper runs only while some connection has timeouts.
+// Timeouts cost an idle connection a 24-byte entry and no timer or
+// goroutine: one sweeper goroutine per Dispatcher ticks a coarse clock (in
+// milliseconds) and scans a dense table of stamps, one entry per connection
+// with timeouts, which the read path sets from that clock without a time
+// syscall. An entry names its timeouts by an index into a small table of
+// the distinct ones, so the scan touches a connection only when one of its
+// deadlines has passed, and runs at memory speed. The sweeper runs only
+// while some connection has timeouts.
 
 const (
 	minSweepTick = 5 * time.Millisecond
@@ -22,23 +24,46 @@ const (
 	stampChunk      = 512
 )
 
-// stamps is a connection's entry in the sweeper's table. The stamps are in
-// the Dispatcher's clock; owner is written under Dispatcher.mu. The
-// timeouts themselves are read from the owner's Config, not copied here:
-// every connection has an entry while keepalive is on, so each byte of it
-// counts in the memory of an idle connection.
+// stamps is a connection's entry in the sweeper's table. The stamps are
+// milliseconds of the Dispatcher's clock, compared with wrapping
+// arithmetic (timeouts are capped at 24 days); kind and owner are written
+// under Dispatcher.mu. Every connection has an entry while keepalive is on,
+// so each byte of it counts in the memory of an idle connection.
 type stamps struct {
-	lastRead atomic.Int64 // when bytes last arrived
-	lastMsg  atomic.Int64 // when the peer last started a data frame
-	pingAt   atomic.Int64 // when a keepalive ping went out unanswered; 0 if none
-	owner    *Conn        // nil while the entry is free
+	lastRead atomic.Uint32 // when bytes last arrived
+	lastMsg  atomic.Uint32 // when the peer last started a data frame
+	pingAt   atomic.Uint32 // when a keepalive ping went out unanswered; 0 if none
+	kind     uint32        // index of the connection's timeouts in sweeper.kinds
+	owner    *Conn         // nil while the entry is free
+}
+
+// timeoutKind is a set of timeouts in milliseconds, 0 for none; the
+// sweeper keeps one per distinct set.
+type timeoutKind struct {
+	idle, ping, pong int32
+}
+
+// maxTimeoutMillis caps timeouts so that wrapping differences of the
+// millisecond clock stay positive.
+const maxTimeoutMillis = 1<<31 - 1
+
+func millis(d time.Duration) int32 {
+	return int32(min((d+time.Millisecond-1)/time.Millisecond, maxTimeoutMillis))
+}
+
+func (cfg *Config) timeoutKind() timeoutKind {
+	k := timeoutKind{idle: millis(cfg.idleTimeout()), ping: millis(cfg.pingInterval())}
+	if k.ping != 0 {
+		k.pong = millis(cfg.pongTimeout())
+	}
+	return k
 }
 
 // sweeper is a Dispatcher's timeout state, guarded by Dispatcher.mu unless
 // noted.
 type sweeper struct {
 	start   time.Time
-	clock   atomic.Int64 // nanoseconds since start, updated each tick; read freely
+	clock   atomic.Uint32 // milliseconds since start, never 0, updated each tick; read freely
 	tick    time.Duration
 	running bool
 	stop    chan struct{}
@@ -47,6 +72,8 @@ type sweeper struct {
 	chunks  []*[stampChunk]stamps
 	free    []*stamps
 	used    int
+	kinds   []timeoutKind          // the distinct timeouts of the entries
+	kindOf  map[timeoutKind]uint32 // index in kinds
 }
 
 func (cfg *Config) idleTimeout() time.Duration { return max(cfg.IdleTimeout, 0) }
@@ -82,13 +109,19 @@ func (cfg *Config) sweepTick() time.Duration {
 }
 
 // now returns the coarse clock: never 0, so 0 can mean "not stamped".
-func (s *sweeper) now() int64 { return s.clock.Load() }
+func (s *sweeper) now() uint32 { return s.clock.Load() }
 
-func (s *sweeper) advance() int64 {
-	now := int64(time.Since(s.start)) + 1
+func (s *sweeper) advance() uint32 {
+	now := uint32(time.Since(s.start) / time.Millisecond) // wraps after 49 days
+	if now == 0 {
+		now = 1
+	}
 	s.clock.Store(now)
 	return now
 }
+
+// since returns the milliseconds from then to now, across a wrap.
+func since(now, then uint32) int32 { return int32(now - then) }
 
 // touch records that bytes arrived from the peer, which answers any
 // keepalive ping. Called by the read path: an atomic load and a store or two.
@@ -137,8 +170,23 @@ func (d *Dispatcher) watch(c *Conn) {
 	e.lastRead.Store(now)
 	e.lastMsg.Store(now)
 	e.pingAt.Store(0)
+	e.kind = s.kindIndex(c.cfg.timeoutKind())
 	e.owner = c
 	c.live = e
+}
+
+// kindIndex returns the index of k in s.kinds, adding it if it is new.
+func (s *sweeper) kindIndex(k timeoutKind) uint32 {
+	if i, ok := s.kindOf[k]; ok {
+		return i
+	}
+	if s.kindOf == nil {
+		s.kindOf = make(map[timeoutKind]uint32)
+	}
+	i := uint32(len(s.kinds))
+	s.kinds = append(s.kinds, k)
+	s.kindOf[k] = i
+	return i
 }
 
 func (s *sweeper) alloc() *stamps {
@@ -219,13 +267,13 @@ const (
 type sweepDue struct {
 	c    *Conn
 	what int
-	now  int64
+	now  uint32
 }
 
 // sweepChunk checks the entries of chunk i at time now and appends what is
 // due to due; it reports false when there is no chunk i. It holds d.mu, so
 // entries are not reassigned meanwhile, for one chunk at a time.
-func (d *Dispatcher) sweepChunk(i int, now int64, due []sweepDue) ([]sweepDue, bool) {
+func (d *Dispatcher) sweepChunk(i int, now uint32, due []sweepDue) ([]sweepDue, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if i >= len(d.sweep.chunks) {
@@ -237,7 +285,7 @@ func (d *Dispatcher) sweepChunk(i int, now int64, due []sweepDue) ([]sweepDue, b
 		if e.owner == nil {
 			continue
 		}
-		what := e.due(now)
+		what := e.due(now, &d.sweep.kinds[e.kind])
 		if what == 0 {
 			continue
 		}
@@ -253,23 +301,21 @@ func (d *Dispatcher) sweepChunk(i int, now int64, due []sweepDue) ([]sweepDue, b
 	return due, true
 }
 
-// due returns what is due for an entry at time now, or 0.
-func (e *stamps) due(now int64) int {
-	cfg := e.owner.cfg
-	if idle := int64(cfg.idleTimeout()); idle != 0 && now-e.lastMsg.Load() >= idle {
+// due returns what is due at time now for an entry with timeouts k, or 0.
+func (e *stamps) due(now uint32, k *timeoutKind) int {
+	if k.idle != 0 && since(now, e.lastMsg.Load()) >= k.idle {
 		return dueIdle
 	}
-	ping := int64(cfg.pingInterval())
-	if ping == 0 {
+	if k.ping == 0 {
 		return 0
 	}
 	if sent := e.pingAt.Load(); sent != 0 {
-		if now-sent >= int64(cfg.pongTimeout()) {
+		if since(now, sent) >= k.pong {
 			return duePong
 		}
 		return 0
 	}
-	if now-e.lastRead.Load() >= ping {
+	if since(now, e.lastRead.Load()) >= k.ping {
 		return duePing
 	}
 	return 0
@@ -319,7 +365,7 @@ func (d *Dispatcher) stopSweeper() {
 // taking our output (or WriteTimeout will drop it), and the ping waits for
 // a later tick, with no pong deadline meanwhile. The sweeper set the
 // deadline at now; a connection that starts closing is no longer checked.
-func (c *Conn) keepalive(now int64) {
+func (c *Conn) keepalive(now uint32) {
 	if !c.wmu.TryLock() {
 		c.live.pingAt.CompareAndSwap(now, 0)
 		return
