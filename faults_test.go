@@ -178,17 +178,8 @@ func settledGoroutines() int {
 // are follows how many connections had input at once, not how many came
 // and went.
 func countGoroutines() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 	count := 0
-	for g := range strings.SplitSeq(string(buf), "\n\n") {
+	for _, g := range goroutines() {
 		if !strings.Contains(g, "wss.(*loop).reader(") || strings.Contains(g, "wss.(*Conn).readOffLoop(") {
 			count++
 		}

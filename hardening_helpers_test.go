@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -76,6 +77,12 @@ func startHardServer(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *clo
 	if tt, ok := t.(*testing.T); ok {
 		checkGoroutines(tt)
 	}
+	return serveHard(t, dcfg, cfg, log, nil)
+}
+
+// serveHard is startHardServer, over TLS when tlsCfg is not nil.
+func serveHard(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *closeLog, tlsCfg *tls.Config) *hardServer {
+	t.Helper()
 	base := goroutines()
 	d, err := NewDispatcher(dcfg)
 	if err != nil {
@@ -92,7 +99,12 @@ func startHardServer(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *clo
 		t.Fatal(err)
 	}
 	srv := NewServer("", h, cfg)
-	go srv.Serve(ln)
+	if tlsCfg != nil {
+		srv.TLSConfig = tlsCfg
+		go srv.ServeTLS(ln, "", "")
+	} else {
+		go srv.Serve(ln)
+	}
 	ts := &hardServer{addr: ln.Addr().String(), d: d, srv: srv, log: log, base: base}
 	t.Cleanup(func() {
 		srv.Close()

@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -44,33 +43,7 @@ func selfSignedCert(t testing.TB) tls.Certificate {
 // startTLSServer is startHardServer over TLS (wss://).
 func startTLSServer(t *testing.T, dcfg *DispatcherConfig, cfg *Config, log *closeLog) *hardServer {
 	t.Helper()
-	checkGoroutines(t)
-	base := goroutines()
-	d, err := NewDispatcher(dcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := New(log, d, cfg)
-		if c.Upgrade(w, r) == nil {
-			log.onOpen <- c
-		}
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewServer("", h, cfg)
-	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{selfSignedCert(t)}}
-	go srv.ServeTLS(ln, "", "")
-	ts := &hardServer{addr: ln.Addr().String(), d: d, srv: srv, log: log, base: base}
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		d.Shutdown(ctx)
-	})
-	return ts
+	return serveHard(t, dcfg, cfg, log, &tls.Config{Certificates: []tls.Certificate{selfSignedCert(t)}})
 }
 
 // nodeEchoClient is a Node ws client: it sends a text and a 100 KiB binary
