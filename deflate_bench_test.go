@@ -1,0 +1,168 @@
+package wss
+
+// Benchmarks of permessage-deflate: echo round trips over sockets, one
+// message alone, and the two flate implementations side by side.
+
+import (
+	"bytes"
+	stdflate "compress/flate"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/klauspost/compress/flate"
+)
+
+// BenchmarkEchoCompression measures a round trip (our client writes, our
+// server echoes, the client reads) over loopback, with compression off,
+// without context takeover and with it, for text that compresses like
+// chat or JSON traffic.
+//
+//	go test -run XXX -bench EchoCompression -benchmem
+func BenchmarkEchoCompression(b *testing.B) {
+	modes := []struct {
+		name string
+		cc   *CompressionConfig
+	}{
+		{"off", nil},
+		{"no-takeover", &CompressionConfig{ServerNoContextTakeover: true, ClientNoContextTakeover: true}},
+		{"takeover", &CompressionConfig{}},
+	}
+	for _, dm := range []struct {
+		name string
+		mode Mode
+	}{{"goroutine", ModeGoroutine}, {"eventloop", ModeEventLoop}} {
+		d, err := NewDispatcher(&DispatcherConfig{Mode: dm.mode})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, size := range []int{128, 1024, 16 << 10, 256 << 10} {
+			stream := jsonLike(64 * size) // consecutive messages differ, as in real traffic
+			for _, m := range modes {
+				b.Run(fmt.Sprintf("%s/%s/%d", dm.name, m.name, size), func(b *testing.B) {
+					benchEcho(b, d, m.cc, stream, size)
+				})
+			}
+		}
+	}
+}
+
+func benchEcho(b *testing.B, d *Dispatcher, cc *CompressionConfig, stream []byte, size int) {
+	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+	srv := httptest.NewServer(HTTPHandler(d, &Config{Compression: cc}, func(*http.Request) Handler { return echo }))
+	defer srv.Close()
+	ctx := context.Background()
+	in := NewInbox(1)
+	c, err := Dial(ctx, wsURL(srv), in, &DialOptions{Dispatcher: d, Config: &Config{Compression: cc}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(StatusNormalClosure)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		msg := stream[i*size : (i+1)*size]
+		i = (i + 1) % 64
+		if err := c.Write(msg, true); err != nil {
+			b.Fatal(err)
+		}
+		if got, err := in.Read(ctx); err != nil || len(got.Data) != size {
+			b.Fatalf("echo: %v", err)
+		}
+	}
+}
+
+// jsonLike returns n bytes of text shaped like a stream of JSON records.
+func jsonLike(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, `{"id":%d,"user":"user%d","text":"message number %d in room %d","ts":%d}`, i, i%97, i, i%7, 1700000000+i*13)
+	}
+	return bytes.ToValidUTF8(b.Bytes()[:n], nil)
+}
+
+// BenchmarkDeflateMessage measures compressing and inflating one message
+// alone, without sockets, per mode and size.
+func BenchmarkDeflateMessage(b *testing.B) {
+	for _, size := range []int{128, 1024, 16 << 10} {
+		stream := jsonLike(64 * size)
+		for _, takeover := range []bool{false, true} {
+			b.Run(fmt.Sprintf("takeover=%v/%d", takeover, size), func(b *testing.B) {
+				tx := &deflate{level: 1, sendBits: 15, sendTakeover: takeover}
+				rx := &deflate{recvBits: 15, recvTakeover: takeover}
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					msg := stream[i*size : (i+1)*size]
+					i = (i + 1) % 64
+					buf := getBuf(size/2 + 64)
+					comp, err := tx.compress(&buf, msg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					out, code := rx.inflateMessage(comp, 1<<30, true, 4096)
+					if code != 0 || len(*out) != size {
+						b.Fatalf("code %d", code)
+					}
+					putBuf(out)
+					putBuf(buf)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkFlateImplementations compares compress/flate with
+// klauspost/compress/flate at level 1 on what permessage-deflate does
+// without context takeover: deflate one JSON-like message with a sync
+// flush, then inflate it. It backs the choice of klauspost/compress.
+//
+//	go test -run XXX -bench FlateImplementations
+func BenchmarkFlateImplementations(b *testing.B) {
+	type resetter interface {
+		io.Writer
+		Flush() error
+		Reset(io.Writer)
+	}
+	for _, size := range []int{1024, 16 << 10} {
+		stream := jsonLike(64 * size)
+		for _, impl := range []string{"stdlib", "klauspost"} {
+			b.Run(fmt.Sprintf("%s/%d", impl, size), func(b *testing.B) {
+				var out bytes.Buffer
+				src := bytes.NewReader(nil)
+				var w resetter
+				var r io.ReadCloser
+				if impl == "stdlib" {
+					w, _ = stdflate.NewWriter(&out, 1)
+					r = stdflate.NewReader(src)
+				} else {
+					w, _ = flate.NewWriter(&out, 1)
+					r = flate.NewReader(src)
+				}
+				dst := make([]byte, size)
+				b.SetBytes(int64(size))
+				total, i := 0, 0
+				for b.Loop() {
+					msg := stream[i*size : (i+1)*size]
+					i = (i + 1) % 64
+					out.Reset()
+					w.Reset(&out)
+					_, _ = w.Write(msg)
+					_ = w.Flush()
+					total += out.Len()
+					src.Reset(out.Bytes())
+					_ = r.(flate.Resetter).Reset(src, nil)
+					if n, _ := io.ReadFull(r, dst); n != size || !bytes.Equal(dst, msg) {
+						b.Fatalf("round trip: %d bytes", n)
+					}
+				}
+				b.ReportMetric(float64(total)/float64(b.N)/float64(size), "ratio")
+			})
+		}
+	}
+}
