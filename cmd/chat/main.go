@@ -115,7 +115,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := wss.NewServer("", mux, wcfg) // bounds the handshake (slowloris)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("chat: serving", "url", "http://"+ln.Addr().String(), "node", hub.Node(), "nats", cfg.natsURL)
