@@ -103,8 +103,7 @@ func (c *Conn) status() int { return int(int16(c.flags.Load() >> statusShift)) }
 // New returns a connection that will call h and be served by d (nil means a
 // Dispatcher with the default settings, shared by such connections) with
 // the settings of cfg (nil means the defaults). It is the reference's WSS
-// constructor; nothing happens until
-// Upgrade or Connect.
+// constructor; nothing happens until Upgrade or Connect.
 func New(h Handler, d *Dispatcher, cfg *Config) *Conn {
 	if d == nil {
 		d = defaultDispatcher()
