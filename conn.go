@@ -41,7 +41,8 @@ type Conn struct {
 // connAside holds what only some connections need, so that an idle
 // event-loop connection without compression does not carry it: a Conn is
 // 128 bytes, and every byte of it counts for a server with a million
-// connections. It does not change once the connection is served.
+// connections. Connect sets it before the connection counts as connected,
+// and it does not change afterwards, so it is read without a lock.
 type connAside struct {
 	nc  net.Conn // the socket in goroutine mode
 	dfl *deflate // permessage-deflate state
@@ -127,7 +128,19 @@ func (c *Conn) Connect(nc net.Conn) error {
 		nc, pending, dfl = u.Conn, u.pending, u.deflate
 		c.setSubprotocol(u.subprotocol)
 	}
-	c.aside = &connAside{nc: nc, dfl: dfl}
+	// A TCP connection of an event-loop Dispatcher leaves goroutine mode
+	// before it is connected, so that no Write sees it change.
+	if tc, ok := nc.(*net.TCPConn); ok && c.d.loops != nil {
+		if err := c.takeSocket(tc); err != nil {
+			c.wmu.Unlock()
+			nc.Close()
+			return fmt.Errorf("wss: connect: %w", err)
+		}
+		nc = nil // the socket is c.fd now
+	}
+	if nc != nil || dfl != nil {
+		c.aside = &connAside{nc: nc, dfl: dfl}
+	}
 	c.set(flagConnected)
 	c.wmu.Unlock()
 	err := c.d.admit(c)

@@ -2,7 +2,6 @@ package wss
 
 import (
 	"errors"
-	"net"
 	"runtime"
 	"sync"
 	"time"
@@ -116,13 +115,6 @@ func (d *Dispatcher) Len() int {
 // serve starts reading c; pending holds bytes the peer sent before the
 // handshake completed.
 func (d *Dispatcher) serve(c *Conn, pending []byte) error {
-	// A TCP connection of an event-loop Dispatcher leaves goroutine mode
-	// before others can see it.
-	if tc, ok := c.netConn().(*net.TCPConn); ok && d.loops != nil {
-		if err := c.takeSocket(tc); err != nil {
-			return err
-		}
-	}
 	d.mu.Lock()
 	if d.shuttingDown {
 		d.mu.Unlock()

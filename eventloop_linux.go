@@ -178,20 +178,14 @@ func (l *loop) run(ready chan<- struct{}) {
 
 // takeSocket takes the socket out of tc, so that c keeps only a
 // descriptor (tc's buffers and poller state are freed), and puts c in
-// event-loop mode.
+// event-loop mode. It runs before c is connected, so nothing else reads c
+// yet; c.wmu is held.
 func (c *Conn) takeSocket(tc *net.TCPConn) error {
 	fd, err := dupSocket(tc)
 	if err != nil {
 		return err
 	}
-	c.wmu.Lock()
 	c.fd, c.onLoop = int32(fd), true
-	if dfl := c.dfl(); dfl != nil {
-		c.aside = &connAside{dfl: dfl} // the socket is fd now
-	} else {
-		c.aside = nil
-	}
-	c.wmu.Unlock()
 	tc.Close() // fd still refers to the socket: no FIN is sent
 	return nil
 }
