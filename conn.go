@@ -230,6 +230,9 @@ func (c *Conn) Write(data []byte, text bool) error {
 		}
 		op = opText
 	}
+	if !c.is(flagConnected) {
+		return ErrClosed // and c.aside may not be set yet
+	}
 	if dfl := c.dfl(); dfl != nil && dfl.compresses(len(data)) {
 		return c.writeCompressed(op, data)
 	}
