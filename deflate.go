@@ -373,7 +373,10 @@ func (c *Conn) rsvAllowed() bool {
 }
 
 // inflating reports whether the message being received is compressed.
-func (c *Conn) inflating() bool { return c.dfl() != nil && c.dfl().inflating }
+func (c *Conn) inflating() bool {
+	dfl := c.dfl()
+	return dfl != nil && dfl.inflating
+}
 
 // deliverInflated decompresses a complete compressed message and passes
 // it to the handler, or fails the connection: 1009 past MaxMessageSize,

@@ -3,7 +3,6 @@ package wss
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -114,14 +113,13 @@ func dialLoop(t testing.TB, addr string) *loopClient {
 	return &loopClient{t: t, nc: nc, br: br}
 }
 
-// loopFrame returns a masked client frame.
+// loopFrame returns a masked client frame (see clientFrame).
 func loopFrame(fin bool, op opcode, payload []byte) []byte {
-	var hdr [maxHeaderLen]byte
-	const key = 0x5a3c9e17
-	n := putHeader(hdr[:], fin, 0, op, len(payload), true, key)
-	f := append(hdr[:n:n], payload...)
-	mask(key, f[n:])
-	return f
+	b0 := byte(op)
+	if fin {
+		b0 |= bitFin
+	}
+	return clientFrame(b0, payload)
 }
 
 func (rc *loopClient) write(b []byte) {
@@ -166,10 +164,6 @@ func (rc *loopClient) expect(op opcode, payload []byte) {
 
 func trim(b []byte) []byte { return b[:min(len(b), 32)] }
 
-func loopClosePayload(code int) []byte {
-	return binary.BigEndian.AppendUint16(nil, uint16(code))
-}
-
 // Several frames in one read are all processed, in order (RFC 6455
 // section 5: a frame boundary does not depend on reads).
 func TestDispatcherManyFramesInOneRead(t *testing.T) {
@@ -201,14 +195,14 @@ func TestDispatcherFrameSplitAcrossReads(t *testing.T) {
 			f := loopFrame(true, opText, payload)
 			f = append(f, loopFrame(true, opBinary, []byte("tail"))...)
 			f = append(f, loopFrame(true, opPing, []byte("ping payload"))...)
-			f = append(f, loopFrame(true, opClose, append(loopClosePayload(4002), "split close"...))...)
+			f = append(f, loopFrame(true, opClose, append(closePayload(4002, ""), "split close"...))...)
 			for i := range f {
 				rc.write(f[i : i+1])
 			}
 			rc.expect(opText, payload)
 			rc.expect(opBinary, []byte("tail"))
 			rc.expect(opPong, []byte("ping payload"))
-			rc.expect(opClose, loopClosePayload(4002))
+			rc.expect(opClose, closePayload(4002, ""))
 			if got := <-h.closed; got != 4002 {
 				t.Errorf("OnClose status %d, want 4002", got)
 			}
@@ -303,8 +297,8 @@ func TestDispatcherCloseFromOtherGoroutine(t *testing.T) {
 			if err := c.Close(4001); err != nil {
 				t.Fatal(err)
 			}
-			answered.expect(opClose, loopClosePayload(4001))
-			answered.write(loopFrame(true, opClose, loopClosePayload(4001)))
+			answered.expect(opClose, closePayload(4001, ""))
+			answered.write(loopFrame(true, opClose, closePayload(4001, "")))
 			if got := <-closed; got != 4001 {
 				t.Errorf("answered close: OnClose status %d, want 4001", got)
 			}
@@ -318,7 +312,7 @@ func TestDispatcherCloseFromOtherGoroutine(t *testing.T) {
 			if err := c.Close(StatusNormalClosure); err != nil {
 				t.Fatal(err)
 			}
-			silent.expect(opClose, loopClosePayload(StatusNormalClosure))
+			silent.expect(opClose, closePayload(StatusNormalClosure, ""))
 			if got := <-closed; got != StatusCloseTimeout {
 				t.Errorf("unanswered close: OnClose status %d, want %d", got, StatusCloseTimeout)
 			}
@@ -481,7 +475,7 @@ func TestDispatcherLargeMessages(t *testing.T) {
 			rc.expect(opBinary, msg)
 
 			go rc.nc.Write(loopFrame(true, opText, bad))
-			rc.expect(opClose, loopClosePayload(StatusInvalidData))
+			rc.expect(opClose, closePayload(StatusInvalidData, ""))
 			rc.nc.Close() // the server drains until the peer closes
 			if got := <-h.closed; got != StatusInvalidUTF8 {
 				t.Errorf("OnClose status %d, want %d", got, StatusInvalidUTF8)

@@ -150,8 +150,8 @@ func (c *Conn) startFrame() int {
 		if code := c.countFrame(true); code != 0 {
 			return code
 		}
-		if c.dfl() != nil {
-			c.dfl().inflating = h.rsv != 0
+		if dfl := c.dfl(); dfl != nil {
+			dfl.inflating = h.rsv != 0
 		}
 	default:
 		return StatusProtocolError // reserved opcode (section 5.2)
