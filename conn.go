@@ -72,6 +72,7 @@ const (
 	flagHangup                       // the loop saw the peer hang up: read to the end
 	flagPaused                       // guarded by wmu: reading waits for out to drain
 	flagAdmitted                     // guarded by d.mu: holds a connection slot of d
+	flagUpgrading                    // accepted by Serve, its handshake not complete
 
 	statusShift = 16
 )
@@ -256,6 +257,10 @@ func (c *Conn) Ping(data []byte) error {
 func (c *Conn) Close(status int) error {
 	if !validCloseCode(status) {
 		return fmt.Errorf("%w: %d", ErrInvalidCloseCode, status)
+	}
+	if c.is(flagUpgrading) {
+		c.drop(StatusConnLost) // no WebSocket yet to say goodbye on
+		return nil
 	}
 	if err := c.sendClose(status); err != nil {
 		return err

@@ -126,6 +126,9 @@ func (d *Dispatcher) serve(c *Conn, pending []byte) error {
 	}
 	d.watch(c)
 	d.mu.Unlock()
+	if o, ok := c.h.(OpenHandler); ok {
+		o.OnOpen(c) // before reading starts, so before any other call
+	}
 	if c.onLoop {
 		return d.serveOnLoop(c, pending)
 	}

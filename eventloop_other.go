@@ -39,3 +39,5 @@ func (c *Conn) shutdownFD(how int)     {}
 func (c *Conn) fdRemoteAddr() net.Addr { return nil }
 func (c *Conn) detach()                {}
 func (c *Conn) fdLetGo()               {}
+
+func (d *Dispatcher) acceptLoop(*net.TCPListener, *Config, *upgrader) error { return ErrNoEventLoop }

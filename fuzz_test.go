@@ -357,8 +357,8 @@ func FuzzHandshake(f *testing.F) {
 		case !hasToken(r.Header.Values("Upgrade"), "websocket", strings.EqualFold),
 			!hasToken(r.Header.Values("Connection"), "upgrade", strings.EqualFold):
 			t.Fatalf("accepted Upgrade %q Connection %q", r.Header.Values("Upgrade"), r.Header.Values("Connection"))
-		case requestSize(r) > cfg.MaxHeaderBytes:
-			t.Fatalf("accepted a header of %d bytes", requestSize(r))
+		case upgradeFromHTTP(r, cfg).size > cfg.MaxHeaderBytes:
+			t.Fatalf("accepted a header of %d bytes", upgradeFromHTTP(r, cfg).size)
 		}
 		if o := r.Header.Get("Origin"); o != "" {
 			lo := strings.ToLower(o)

@@ -18,24 +18,32 @@ const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 // acceptKey returns Sec-WebSocket-Accept for a Sec-WebSocket-Key.
 func acceptKey(key string) string {
-	h := sha1.New()
-	h.Write([]byte(key))
-	h.Write([]byte(acceptGUID))
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	var b [28]byte
+	return string(appendAcceptKey(b[:0], key))
 }
 
-// handshakeError is a rejected handshake: the HTTP status and the reason
-// given to the client.
-type handshakeError struct {
-	status int
-	reason string
+// appendAcceptKey appends Sec-WebSocket-Accept for key to dst, without
+// allocating for a key of the usual 24 bytes.
+func appendAcceptKey(dst []byte, key string) []byte {
+	var in [24 + len(acceptGUID)]byte
+	sum := sha1.Sum(append(append(in[:0], key...), acceptGUID...))
+	return base64.StdEncoding.AppendEncode(dst, sum[:])
 }
 
-func (e *handshakeError) Error() string { return e.reason }
-func (e *handshakeError) Unwrap() error { return ErrHandshake }
-
-func reject(status int, reason string) *handshakeError {
-	return &handshakeError{status, reason}
+// appendAccept appends the 101 response that completes a handshake.
+func appendAccept(dst []byte, key, proto, ext string) []byte {
+	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\n"+
+		"Upgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Accept: "...)
+	dst = appendAcceptKey(dst, key)
+	dst = append(dst, "\r\n"...)
+	if proto != "" {
+		dst = append(append(append(dst, "Sec-WebSocket-Protocol: "...), proto...), "\r\n"...)
+	}
+	if ext != "" {
+		dst = append(append(append(dst, "Sec-WebSocket-Extensions: "...), ext...), "\r\n"...)
+	}
+	return append(dst, "\r\n"...)
 }
 
 // upgradedConn is a connection returned by Handshake: it carries what the
@@ -56,7 +64,8 @@ type upgradedConn struct {
 // reason, and the error returned wraps ErrHandshake.
 func Handshake(w http.ResponseWriter, r *http.Request, cfg *Config) (net.Conn, error) {
 	cfg = cfg.orDefault()
-	key, err := checkRequest(r, cfg)
+	u := upgradeFromHTTP(r, cfg)
+	key, err := checkUpgrade(u, cfg, func() (*http.Request, error) { return r, nil })
 	if err != nil {
 		var he *handshakeError
 		if errors.As(err, &he) {
@@ -68,149 +77,252 @@ func Handshake(w http.ResponseWriter, r *http.Request, cfg *Config) (net.Conn, e
 		}
 		return nil, fmt.Errorf("wss: handshake: %w", err)
 	}
-	proto := chooseSubprotocol(r.Header, cfg.Subprotocols)
+	proto := u.subprotocol(cfg.Subprotocols)
 	ext, dfl := negotiateDeflate(r.Header, cfg.Compression)
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		http.Error(w, "wss: cannot take over the connection", http.StatusInternalServerError)
 		return nil, fmt.Errorf("wss: handshake: %w: %w", ErrHandshake, err)
 	}
-	u := &upgradedConn{Conn: nc, subprotocol: proto, deflate: dfl}
+	uc := &upgradedConn{Conn: nc, subprotocol: proto, deflate: dfl}
 	if n := brw.Reader.Buffered(); n > 0 {
-		u.pending, _ = brw.Reader.Peek(n)
-		u.pending = append([]byte(nil), u.pending...)
+		uc.pending, _ = brw.Reader.Peek(n)
+		uc.pending = append([]byte(nil), uc.pending...)
 	}
 	if err := writeAccept(nc, key, proto, ext, cfg.handshakeTimeout()); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("wss: handshake: %w: %w", ErrHandshake, err)
 	}
-	return u, nil
+	return uc, nil
 }
 
 // writeAccept sends the 101 response and clears the deadlines net/http set.
 func writeAccept(nc net.Conn, key, proto, ext string, timeout time.Duration) error {
-	resp := "HTTP/1.1 101 Switching Protocols\r\n" +
-		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Accept: " + acceptKey(key) + "\r\n"
-	if proto != "" {
-		resp += "Sec-WebSocket-Protocol: " + proto + "\r\n"
-	}
-	if ext != "" {
-		resp += "Sec-WebSocket-Extensions: " + ext + "\r\n"
-	}
-	resp += "\r\n"
+	var b [256]byte
+	resp := appendAccept(b[:0], key, proto, ext)
 	if err := nc.SetDeadline(time.Now().Add(timeout)); err != nil {
 		return err
 	}
-	if _, err := nc.Write([]byte(resp)); err != nil {
+	if _, err := nc.Write(resp); err != nil {
 		return err
 	}
 	return nc.SetDeadline(time.Time{})
 }
 
-// checkRequest applies RFC 6455 section 4.2.1 and the origin rule, and
-// returns the client's key.
-func checkRequest(r *http.Request, cfg *Config) (string, error) {
+// handshakeError is a rejected handshake: the HTTP status and the reason
+// given to the client.
+type handshakeError struct {
+	status int
+	reason string
+}
+
+func (e *handshakeError) Error() string { return e.reason }
+func (e *handshakeError) Unwrap() error { return ErrHandshake }
+
+func reject(status int, reason string) *handshakeError {
+	return &handshakeError{status, reason}
+}
+
+// handshakeFields is what the opening handshake checks read of a request:
+// gathered from the request net/http parsed (Handshake), or from one that
+// Serve parsed in place. Its strings may be views of a read buffer, so
+// nothing keeps them past the handshake.
+type handshakeFields struct {
+	method       string
+	major, minor int
+	host         string
+	hosts        int
+	size         int  // request line and header fields, as sent
+	upgrade      bool // "websocket" is among the Upgrade tokens
+	connection   bool // "upgrade" is among the Connection tokens
+	versions     int
+	version      string // the first Sec-WebSocket-Version
+	keys         int
+	key          string // the last Sec-WebSocket-Key
+	origin       string // the first Origin
+	proto        int    // 1 + index in the server's Subprotocols of the preferred one offered; 0: none
+	// extensions are the Sec-WebSocket-Extensions values, gathered only when
+	// the server negotiates compression.
+	extensions []string
+}
+
+// field takes one header field of the request.
+func (u *handshakeFields) field(name, value string, cfg *Config) {
+	u.size += len(name) + len(value) + 4
 	switch {
-	case r.Method != http.MethodGet:
+	case strings.EqualFold(name, "Host"):
+		u.hosts++
+		u.host = strings.Trim(value, " \t")
+	case strings.EqualFold(name, "Upgrade"):
+		u.upgrade = u.upgrade || listHasToken(value, "websocket")
+	case strings.EqualFold(name, "Connection"):
+		u.connection = u.connection || listHasToken(value, "upgrade")
+	case strings.EqualFold(name, "Sec-WebSocket-Version"):
+		if u.versions++; u.versions == 1 {
+			u.version = value
+		}
+	case strings.EqualFold(name, "Sec-WebSocket-Key"):
+		u.keys++
+		u.key = value
+	case strings.EqualFold(name, "Origin"):
+		if u.origin == "" {
+			u.origin = value
+		}
+	case strings.EqualFold(name, "Sec-WebSocket-Protocol"):
+		u.offerSubprotocols(value, cfg.Subprotocols)
+	case strings.EqualFold(name, "Sec-WebSocket-Extensions"):
+		if cfg.Compression != nil {
+			u.extensions = append(u.extensions, value)
+		}
+	}
+}
+
+// offerSubprotocols takes a Sec-WebSocket-Protocol value: the server picks,
+// in its own order of preference, the first subprotocol the client offered.
+// Names match case-sensitively: the client fails the connection unless the
+// answer is one of the values it sent (RFC 6455 section 4.1).
+func (u *handshakeFields) offerSubprotocols(value string, server []string) {
+	for t := range strings.SplitSeq(value, ",") {
+		t = strings.Trim(t, " \t")
+		for i, p := range server {
+			if p == t && (u.proto == 0 || i+1 < u.proto) {
+				u.proto = i + 1
+			}
+		}
+	}
+}
+
+// subprotocol returns the chosen subprotocol, or "".
+func (u *handshakeFields) subprotocol(server []string) string {
+	if u.proto == 0 {
+		return ""
+	}
+	return server[u.proto-1]
+}
+
+// upgradeFromHTTP gathers what the checks read of a request net/http
+// parsed; net/http moved its Host field to r.Host.
+func upgradeFromHTTP(r *http.Request, cfg *Config) *handshakeFields {
+	u := &handshakeFields{method: r.Method, major: r.ProtoMajor, minor: r.ProtoMinor}
+	u.size = len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	u.field("Host", r.Host, cfg)
+	if r.Host == "" {
+		u.hosts = 0
+	}
+	for name, values := range r.Header {
+		for _, v := range values {
+			u.field(name, v, cfg)
+		}
+	}
+	return u
+}
+
+// hasToken reports whether the comma-separated list v holds token,
+// case-insensitively (RFC 7230 section 7).
+func listHasToken(v, token string) bool {
+	for t := range strings.SplitSeq(v, ",") {
+		if strings.EqualFold(strings.Trim(t, " \t"), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// headerHasToken reports whether any value of the header field name holds
+// token, case-insensitively.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		if listHasToken(v, token) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRequest applies RFC 6455 section 4.2.1 and the origin rule to a
+// request net/http parsed, and returns the client's key.
+func checkRequest(r *http.Request, cfg *Config) (string, error) {
+	return checkUpgrade(upgradeFromHTTP(r, cfg), cfg, func() (*http.Request, error) { return r, nil })
+}
+
+// checkUpgrade applies RFC 6455 section 4.2.1 and the origin rule, and
+// returns the client's key. httpRequest gives CheckOrigin its argument.
+func checkUpgrade(u *handshakeFields, cfg *Config, httpRequest func() (*http.Request, error)) (string, error) {
+	switch {
+	case u.method != http.MethodGet:
 		return "", reject(http.StatusMethodNotAllowed, "the opening handshake must be a GET request")
-	case r.ProtoMajor != 1 || r.ProtoMinor < 1:
+	case u.major != 1 || u.minor < 1:
 		return "", reject(http.StatusBadRequest, "the opening handshake requires HTTP/1.1")
-	case requestSize(r) > cfg.maxHeaderBytes():
+	case u.size > cfg.maxHeaderBytes():
 		return "", reject(http.StatusRequestHeaderFieldsTooLarge, "request header too large")
-	case r.Host == "":
+	case u.hosts != 1 || u.host == "":
 		return "", reject(http.StatusBadRequest, "missing Host header")
-	case !headerHasToken(r.Header, "Upgrade", "websocket"):
+	case !u.upgrade:
 		return "", reject(http.StatusBadRequest, `missing "Upgrade: websocket" header`)
-	case !headerHasToken(r.Header, "Connection", "upgrade"):
+	case !u.connection:
 		return "", reject(http.StatusBadRequest, `missing "Connection: Upgrade" header`)
-	}
-	switch v := r.Header.Values("Sec-WebSocket-Version"); {
-	case len(v) == 0:
+	case u.versions == 0:
 		return "", reject(http.StatusBadRequest, "missing Sec-WebSocket-Version header")
-	case len(v) > 1 || strings.TrimSpace(v[0]) != "13":
+	case u.versions > 1 || strings.Trim(u.version, " \t") != "13":
 		return "", reject(http.StatusUpgradeRequired, "unsupported WebSocket version; this server speaks 13")
-	}
-	keys := r.Header.Values("Sec-WebSocket-Key")
-	if len(keys) != 1 {
+	case u.keys != 1:
 		return "", reject(http.StatusBadRequest, "need exactly one Sec-WebSocket-Key header")
 	}
-	key := strings.TrimSpace(keys[0])
-	if raw, err := base64.StdEncoding.DecodeString(key); err != nil || len(raw) != 16 {
+	key := strings.Trim(u.key, " \t")
+	var raw [18]byte
+	if len(key) != 24 {
 		return "", reject(http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64")
 	}
-	if !originAllowed(r, cfg) {
+	if n, err := base64.StdEncoding.Decode(raw[:], []byte(key)); err != nil || n != 16 {
+		return "", reject(http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64")
+	}
+	allowed, err := originAllowed(u, cfg, httpRequest)
+	if err != nil {
+		return "", reject(http.StatusBadRequest, "malformed request")
+	}
+	if !allowed {
 		return "", reject(http.StatusForbidden, "origin not allowed")
 	}
 	return key, nil
 }
 
-// requestSize estimates the request line and header fields as sent.
-func requestSize(r *http.Request) int {
-	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + len(r.Host) + 4
-	for k, vs := range r.Header {
-		for _, v := range vs {
-			n += len(k) + len(v) + 4
-		}
-	}
-	return n
-}
-
-// headerHasToken reports whether any of the comma-separated values of the
-// header field name contains token, case-insensitively (RFC 7230 section 7).
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.Trim(t, " \t"), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // chooseSubprotocol returns the first of the server's subprotocols that the
-// client offered, or "". Subprotocol names match case-sensitively: the
-// client fails the connection unless the answer is one of the values it
-// sent (RFC 6455 section 4.1).
+// client offered in h, or "".
 func chooseSubprotocol(h http.Header, server []string) string {
-	offers := h.Values("Sec-WebSocket-Protocol")
-	for _, p := range server {
-		for _, v := range offers {
-			for t := range strings.SplitSeq(v, ",") {
-				if strings.Trim(t, " \t") == p {
-					return p
-				}
-			}
-		}
+	var u handshakeFields
+	for _, v := range h.Values("Sec-WebSocket-Protocol") {
+		u.offerSubprotocols(v, server)
 	}
-	return ""
+	return u.subprotocol(server)
 }
 
 // originAllowed applies the origin rule: no Origin header (not a browser),
 // the same host as the request, an OriginPatterns match, or CheckOrigin.
-func originAllowed(r *http.Request, cfg *Config) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
+func originAllowed(u *handshakeFields, cfg *Config, httpRequest func() (*http.Request, error)) (bool, error) {
+	if u.origin == "" {
+		return true, nil
 	}
 	if cfg.CheckOrigin != nil {
-		return cfg.CheckOrigin(r)
+		r, err := httpRequest()
+		if err != nil {
+			return false, err
+		}
+		return cfg.CheckOrigin(r), nil
 	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
+	o, err := url.Parse(u.origin)
+	if err != nil || o.Host == "" {
+		return false, nil
 	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
+	if strings.EqualFold(o.Host, u.host) {
+		return true, nil
 	}
-	host := strings.ToLower(u.Host)
+	host := strings.ToLower(o.Host)
 	for _, p := range cfg.OriginPatterns {
 		if ok, _ := path.Match(strings.ToLower(p), host); ok {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // HTTPHandler returns an http.Handler that upgrades every request and

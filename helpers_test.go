@@ -29,16 +29,23 @@ import (
 const testTimeout = 10 * time.Second
 
 // testModes are the dispatcher modes every conformance test runs under:
-// a goroutine per connection, event loops calling handlers, and event
-// loops handing input to goroutines (OffLoop).
+// a goroutine per connection, event loops calling handlers, event loops
+// handing input to goroutines (OffLoop), and event loops that also answer
+// the handshakes (Dispatcher.Serve) instead of net/http.
 var testModes = []struct {
-	name string
-	cfg  DispatcherConfig
+	name  string
+	cfg   DispatcherConfig
+	serve bool
 }{
-	{"goroutine", DispatcherConfig{Mode: ModeGoroutine}},
-	{"eventloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2}},
-	{"eventloop-offloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2, OffLoop: true}},
+	{"goroutine", DispatcherConfig{Mode: ModeGoroutine}, false},
+	{"eventloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2}, false},
+	{"eventloop-offloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2, OffLoop: true}, false},
+	{"eventloop-serve", DispatcherConfig{Mode: ModeEventLoop, Loops: 2}, true},
 }
+
+// servedByLoops holds the dispatchers of the modes whose test servers use
+// Dispatcher.Serve. Tests do not run in parallel.
+var servedByLoops = map[*Dispatcher]bool{}
 
 // forEachMode runs f once per dispatcher mode, each as a subtest with a
 // dispatcher of its own, skipping a mode NewDispatcher refuses on this
@@ -53,6 +60,10 @@ func forEachMode(t *testing.T, f func(t *testing.T, d *Dispatcher)) {
 				t.Skipf("dispatcher mode %s not available here: %v", m.name, err)
 			}
 			closeDispatcher(t, d)
+			if m.serve {
+				servedByLoops[d] = true
+				t.Cleanup(func() { delete(servedByLoops, d) })
+			}
 			f(t, d)
 		})
 	}
@@ -238,10 +249,16 @@ func startServer(t *testing.T, d *Dispatcher, cfg *Config, onFrame func(c *Conn,
 	}
 	s.addr = l.Addr().String()
 	srv := &http.Server{Handler: s, ErrorLog: nil}
+	serve := func() { _ = srv.Serve(l) }
+	stop := func() { _ = srv.Close() }
+	if servedByLoops[d] {
+		serve = func() { _ = d.Serve(l, cfg, s.newHandler) }
+		stop = func() { _ = l.Close() }
+	}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		_ = srv.Serve(l)
+		serve()
 	}()
 	t.Cleanup(func() {
 		s.mu.Lock()
@@ -257,10 +274,28 @@ func startServer(t *testing.T, d *Dispatcher, cfg *Config, onFrame func(c *Conn,
 				t.Errorf("OnClose called %d times, want once", n)
 			}
 		}
-		_ = srv.Close()
+		stop()
 		<-served
 	})
 	return s
+}
+
+// newHandler is the server's newHandler under Dispatcher.Serve.
+func (s *testServer) newHandler(*Request) Handler {
+	return &openRecorder{newRecorder(s.onFrame), s}
+}
+
+// openRecorder reports its connection as accepted once connected.
+type openRecorder struct {
+	*recorder
+	s *testServer
+}
+
+func (r *openRecorder) OnOpen(c *Conn) {
+	r.s.mu.Lock()
+	r.s.recs = append(r.s.recs, r.recorder)
+	r.s.mu.Unlock()
+	r.s.accepted <- accepted{c, r.recorder}
 }
 
 func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -52,6 +52,9 @@ func (r *reader) putPartial() {
 func (c *Conn) feed(p []byte) bool {
 	r := &c.rd
 	c.touch()
+	if c.is(flagUpgrading) {
+		return c.upgradeInput(p)
+	}
 	for len(p) > 0 && !r.draining {
 		if !r.inFrame {
 			n, ok := r.takeHeader(p)

@@ -105,7 +105,11 @@ func (cfg *Config) sweepTick() time.Duration {
 	if cfg.pingInterval() > 0 {
 		shortest = min(shortest, cfg.pongTimeout())
 	}
-	return min(max(shortest/4, minSweepTick), maxSweepTick)
+	return clampTick(shortest / 4)
+}
+
+func clampTick(t time.Duration) time.Duration {
+	return min(max(t, minSweepTick), maxSweepTick)
 }
 
 // now returns the coarse clock: never 0, so 0 can mean "not stamped".
@@ -145,7 +149,13 @@ func (c *Conn) dataFrameStarted() {
 // timeouts, and starts the sweeper if needed. It must be called before c
 // is read from. d.mu must be held.
 func (d *Dispatcher) watch(c *Conn) {
-	tick := c.cfg.sweepTick()
+	kind, tick := c.cfg.timeoutKind(), c.cfg.sweepTick()
+	if c.is(flagUpgrading) {
+		// The whole request must arrive within HandshakeTimeout of the
+		// accept: idle counts from lastMsg, which only data frames move.
+		t := c.cfg.handshakeTimeout()
+		kind, tick = timeoutKind{idle: millis(t)}, clampTick(t/4)
+	}
 	if tick == 0 {
 		return
 	}
@@ -170,9 +180,34 @@ func (d *Dispatcher) watch(c *Conn) {
 	e.lastRead.Store(now)
 	e.lastMsg.Store(now)
 	e.pingAt.Store(0)
-	e.kind = s.kindIndex(c.cfg.timeoutKind())
+	e.kind = s.kindIndex(kind)
 	e.owner = c
 	c.live = e
+}
+
+// rewatch gives c, whose handshake on a loop has just completed, the
+// timeouts of its Config instead of the handshake's. It runs on the
+// goroutine that reads c, so nothing touches c's stamps meanwhile.
+func (d *Dispatcher) rewatch(c *Conn) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := c.live
+	if e == nil {
+		d.watch(c)
+		return
+	}
+	tick := c.cfg.sweepTick()
+	if tick == 0 {
+		d.unwatch(c)
+		c.live = nil
+		return
+	}
+	s := &d.sweep
+	s.tick = min(s.tick, tick)
+	now := s.now()
+	e.lastRead.Store(now)
+	e.lastMsg.Store(now)
+	e.kind = s.kindIndex(c.cfg.timeoutKind())
 }
 
 // kindIndex returns the index of k in s.kinds, adding it if it is new.

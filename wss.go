@@ -116,12 +116,28 @@ type PingHandler interface {
 	OnPing(c *Conn, data []byte)
 }
 
-// HandlerFuncs adapts plain functions to a Handler and a PingHandler.
-// Frame is required; Close and Ping may be nil.
+// OpenHandler is an optional interface of a Handler: OnOpen is called once
+// the connection is connected, before any other call of its Handler, on
+// the goroutine that will call them. With Serve it is where a handler first
+// learns its Conn.
+type OpenHandler interface {
+	OnOpen(c *Conn)
+}
+
+// HandlerFuncs adapts plain functions to a Handler, a PingHandler and an
+// OpenHandler. Frame is required; the others may be nil.
 type HandlerFuncs struct {
 	Frame func(c *Conn, data []byte, text bool)
 	Close func(c *Conn, status int)
 	Ping  func(c *Conn, data []byte)
+	Open  func(c *Conn)
+}
+
+// OnOpen calls f.Open if it is set.
+func (f HandlerFuncs) OnOpen(c *Conn) {
+	if f.Open != nil {
+		f.Open(c)
+	}
 }
 
 // OnFrame calls f.Frame.

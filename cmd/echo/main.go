@@ -9,9 +9,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -38,6 +40,7 @@ func main() {
 	loops := flag.Int("loops", 0, "event loops (0: GOMAXPROCS)")
 	compress := flag.Bool("compress", false, "negotiate permessage-deflate (RFC 7692) with clients that offer it")
 	noTakeover := flag.Bool("no-context-takeover", false, "with -compress: compress each message on its own, both ways, to save memory")
+	viaHTTP := flag.Bool("nethttp", false, "answer handshakes with net/http (HTTPHandler) rather than on the event loops (Dispatcher.Serve)")
 	flag.Parse()
 	if (*certFile == "") != (*keyFile == "") {
 		log.Fatal("echo: -tls-cert and -tls-key go together")
@@ -59,21 +62,32 @@ func main() {
 			ClientNoContextTakeover: *noTakeover,
 		}
 	}
-	h := wss.HTTPHandler(d, cfg, func(*http.Request) wss.Handler { return echo{} })
-	srv := wss.NewServer(*addr, h, cfg)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	scheme := "ws"
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		ln, scheme = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}}), "wss"
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	served := make(chan error, 1)
-	go func() {
-		if *certFile != "" {
-			log.Printf("echo: listening on wss://%s (dispatcher %s)", *addr, *dispatcher)
-			served <- srv.ListenAndServeTLS(*certFile, *keyFile)
-		} else {
-			log.Printf("echo: listening on ws://%s (dispatcher %s)", *addr, *dispatcher)
-			served <- srv.ListenAndServe()
-		}
-	}()
+	var srv *http.Server
+	if *viaHTTP {
+		srv = wss.NewServer("", wss.HTTPHandler(d, cfg, func(*http.Request) wss.Handler { return echo{} }), cfg)
+		go func() { served <- srv.Serve(ln) }()
+	} else {
+		// Serve answers plain TCP handshakes on the event loops, and hands
+		// TLS (or a goroutine-mode Dispatcher) to net/http.
+		go func() { served <- d.Serve(ln, cfg, func(*wss.Request) wss.Handler { return echo{} }) }()
+	}
+	log.Printf("echo: listening on %s://%s (dispatcher %s)", scheme, ln.Addr(), *dispatcher)
 	select {
 	case err := <-served:
 		log.Fatal(err)
@@ -82,8 +96,12 @@ func main() {
 	log.Print("echo: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), *grace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Print(err)
+	if srv != nil {
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Print(err)
+		}
+	} else {
+		ln.Close()
 	}
 	if err := d.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Print(err)

@@ -68,6 +68,11 @@ func buildWSS(ctx context.Context, dir, root string) ([]server, error) {
 	for _, d := range []string{"epoll", "goroutine"} {
 		servers = append(servers, server{name: "wss-" + d, argv: []string{bin, "-addr", "{addr}", "-dispatcher", d}})
 	}
+	// Since Dispatcher.Serve, cmd/echo answers handshakes on the event
+	// loops; -nethttp keeps the net/http handshake to compare.
+	if hasFlag(ctx, bin, "nethttp") {
+		servers = append(servers, server{name: "wss-epoll-nethttp", argv: []string{bin, "-addr", "{addr}", "-dispatcher", "epoll", "-nethttp"}})
+	}
 	return servers, nil
 }
 

@@ -1,0 +1,173 @@
+package wss
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"unsafe"
+)
+
+// Request is an opening handshake request that Serve received, as its
+// newHandler sees it. It is valid only during that call; the strings its
+// methods return are copies, which may be kept. Reading it costs nothing
+// until a method is called, so a server that does not look at requests
+// allocates nothing for them.
+type Request struct {
+	head   []byte // request line and header fields, each ending in CRLF: a view of the read buffer
+	target []byte // a view of head
+	c      *Conn
+	hreq   *http.Request // as net/http parsed it, on the net/http path; else made by HTTP
+}
+
+// Target returns the request-target as sent: the path and query, such as
+// "/chat?room=go".
+func (r *Request) Target() string {
+	if r.hreq != nil {
+		return r.hreq.RequestURI
+	}
+	return string(r.target)
+}
+
+// Header returns the first value of the header field name (matched
+// case-insensitively) without surrounding spaces, or "" if there is none.
+func (r *Request) Header(name string) string {
+	if r.hreq != nil {
+		if strings.EqualFold(name, "Host") {
+			return r.hreq.Host
+		}
+		return r.hreq.Header.Get(name)
+	}
+	fields := r.head[bytes.IndexByte(r.head, '\n')+1:]
+	for len(fields) > 0 {
+		n, v, rest, err := nextField(fields)
+		if err != nil {
+			break
+		}
+		if strings.EqualFold(view(n), name) {
+			return string(v)
+		}
+		fields = rest
+	}
+	return ""
+}
+
+// RemoteAddr returns the client's network address, or nil if it is gone.
+func (r *Request) RemoteAddr() net.Addr {
+	if r.hreq != nil {
+		addr, err := net.ResolveTCPAddr("tcp", r.hreq.RemoteAddr)
+		if err != nil {
+			return nil
+		}
+		return addr
+	}
+	return r.c.fdRemoteAddr()
+}
+
+// HTTP returns the request as net/http parses it, for what the other
+// methods do not offer (cookies, the URL's parts). It allocates the whole
+// request on each call.
+func (r *Request) HTTP() (*http.Request, error) {
+	if r.hreq != nil {
+		return r.hreq, nil
+	}
+	src := io.MultiReader(bytes.NewReader(r.head), strings.NewReader("\r\n"))
+	hr, err := http.ReadRequest(bufio.NewReader(src))
+	if err != nil {
+		return nil, err
+	}
+	if a := r.RemoteAddr(); a != nil {
+		hr.RemoteAddr = a.String()
+	}
+	return hr, nil
+}
+
+// errMalformed: a request that HTTP/1.1 (RFC 9112) does not allow.
+var errMalformed = reject(http.StatusBadRequest, "malformed request")
+
+// parseHead parses a request head, whose every line (the request line and
+// each header field) ends in CRLF, without the empty line that ends the
+// head. It fills f and returns the request-target. The strings in f are
+// views of head.
+func parseHead(head []byte, f *handshakeFields, cfg *Config) (target []byte, err error) {
+	eol := bytes.IndexByte(head, '\n')
+	if eol < 1 || head[eol-1] != '\r' {
+		return nil, errMalformed
+	}
+	method, rest, ok := bytes.Cut(head[:eol-1], []byte{' '})
+	if !ok || !isToken(method) {
+		return nil, errMalformed
+	}
+	target, version, ok := bytes.Cut(rest, []byte{' '})
+	if !ok || len(target) == 0 || !visible(target) {
+		return nil, errMalformed
+	}
+	if len(version) != 8 || string(version[:5]) != "HTTP/" || version[6] != '.' ||
+		!isDigit(version[5]) || !isDigit(version[7]) {
+		return nil, errMalformed
+	}
+	f.method = view(method)
+	f.major, f.minor = int(version[5]-'0'), int(version[7]-'0')
+	for fields := head[eol+1:]; len(fields) > 0; {
+		name, value, next, err := nextField(fields)
+		if err != nil {
+			return nil, err
+		}
+		f.field(view(name), view(value), cfg)
+		fields = next
+	}
+	f.size = len(head) // as sent, rather than as field counts it
+	return target, nil
+}
+
+// nextField splits the first header field off fields, each ending in CRLF,
+// and returns its name and its value without surrounding spaces.
+func nextField(fields []byte) (name, value, rest []byte, err error) {
+	eol := bytes.IndexByte(fields, '\n')
+	if eol < 1 || fields[eol-1] != '\r' {
+		return nil, nil, nil, errMalformed
+	}
+	line := fields[:eol-1]
+	name, value, ok := bytes.Cut(line, []byte{':'})
+	// A name must be a token: no space before the colon, and no line folded
+	// onto the one before (RFC 9112 sections 5.1 and 5.2).
+	if !ok || !isToken(name) {
+		return nil, nil, nil, errMalformed
+	}
+	value = bytes.Trim(value, " \t")
+	for _, b := range value {
+		if b < ' ' && b != '\t' || b == 0x7F {
+			return nil, nil, nil, errMalformed
+		}
+	}
+	return name, value, fields[eol+1:], nil
+}
+
+// isToken reports whether b is an RFC 9110 token: one or more tchars.
+func isToken(b []byte) bool {
+	for _, c := range b {
+		if !isTokenChar(c) {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// visible reports whether b holds only visible ASCII or obs-text, as a
+// request-target must.
+func visible(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c == 0x7F {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// view returns b as a string without copying: it is valid only while b is
+// unchanged.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -1,0 +1,176 @@
+package wss
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+)
+
+// Serve accepts connections on ln and answers their opening handshakes
+// with the settings of cfg (nil means the defaults), serving every
+// upgraded connection on d (nil means the default Dispatcher). It is for
+// servers that speak only WebSocket on ln; HTTPHandler is the way to share
+// a port with other HTTP handlers.
+//
+// newHandler is called with each valid request and returns the
+// connection's Handler, or nil to refuse it with 403 Forbidden. Requests
+// that are not valid upgrades get the same HTTP error statuses as with
+// Handshake, and a Dispatcher at MaxConnections or shut down answers 503.
+//
+// On an event-loop Dispatcher with a TCP listener, the event loops read
+// and answer the handshakes themselves, without net/http: a connection
+// costs no goroutine and no garbage from its first byte, and newHandler
+// runs where handlers do (on the loop, unless OffLoop), so it must not
+// block for long. Otherwise (TLS, goroutine mode, other systems) Serve
+// serves ln with an http.Server made by NewServer. Either way a client
+// has HandshakeTimeout to send its request.
+//
+// Serve returns when ln is closed, with an error that wraps net.ErrClosed,
+// or when accepting fails otherwise. Closing ln does not end the
+// connections it accepted: shut d down for that.
+func (d *Dispatcher) Serve(ln net.Listener, cfg *Config, newHandler func(r *Request) Handler) error {
+	if d == nil {
+		d = defaultDispatcher()
+	}
+	cfg = cfg.orDefault()
+	if tl, ok := ln.(*net.TCPListener); ok && d.loops != nil {
+		return d.acceptLoop(tl, cfg, &upgrader{newHandler: newHandler})
+	}
+	h := HTTPHandler(d, cfg, func(hr *http.Request) Handler {
+		return newHandler(&Request{hreq: hr})
+	})
+	return NewServer("", h, cfg).Serve(ln)
+}
+
+// upgrader is the Handler of a connection Serve accepted, until the
+// handshake completes and newHandler gives the real one.
+type upgrader struct {
+	newHandler func(r *Request) Handler
+}
+
+func (*upgrader) OnFrame(*Conn, []byte, bool) {}
+func (*upgrader) OnClose(*Conn, int)          {}
+
+var requests = sync.Pool{New: func() any { return new(Request) }}
+
+// upgradeInput takes input of a connection Serve accepted whose handshake
+// is not complete, on the goroutine that reads it. A request that arrives
+// in one read is parsed where it lies; one that comes in pieces is
+// gathered in the message buffer, up to MaxHeaderBytes. It reports false
+// once the connection must end.
+func (c *Conn) upgradeInput(p []byte) bool {
+	r := &c.rd
+	limit := c.cfg.maxHeaderBytes()
+	if r.msg.len() > 0 {
+		r.msg.append(p, limit, c.cfg)
+		p = r.msg.bytes()
+	}
+	end := bytes.Index(p, []byte("\r\n\r\n"))
+	if end < 0 || end+2 > limit {
+		switch {
+		case len(p) > limit || end >= 0:
+			c.answer(reject(http.StatusRequestHeaderFieldsTooLarge, "request header too large"))
+			return false
+		case r.msg.len() == 0:
+			r.msg.append(p, limit, c.cfg)
+		}
+		return true
+	}
+	// The gathered request leaves the message buffer, which the frames
+	// after it may need.
+	gathered := r.msg.b
+	r.msg.b = nil
+	defer func() {
+		if gathered != nil {
+			putBuf(gathered)
+		}
+	}()
+	if !c.upgrade(p[:end+2]) {
+		return false
+	}
+	return c.feed(p[end+4:])
+}
+
+// upgrade answers the request head and, if it is a valid upgrade that
+// newHandler takes, connects c.
+func (c *Conn) upgrade(head []byte) bool {
+	req := requests.Get().(*Request)
+	defer func() {
+		*req = Request{}
+		requests.Put(req)
+	}()
+	var f handshakeFields
+	target, err := parseHead(head, &f, c.cfg)
+	*req = Request{head: head, target: target, c: c}
+	var key string
+	if err == nil {
+		key, err = checkUpgrade(&f, c.cfg, req.HTTP)
+	}
+	var h Handler
+	if err == nil {
+		if h = c.h.(*upgrader).newHandler(req); h == nil {
+			err = reject(http.StatusForbidden, "forbidden")
+		}
+	}
+	if err == nil {
+		err = c.d.admit(c)
+	}
+	if err != nil {
+		c.answer(err)
+		return false
+	}
+	var ext string
+	var dfl *deflate
+	if len(f.extensions) > 0 {
+		ext, dfl = negotiateDeflate(http.Header{"Sec-Websocket-Extensions": f.extensions}, c.cfg.Compression)
+	}
+	if dfl != nil {
+		c.aside = &connAside{dfl: dfl}
+	}
+	c.setSubprotocol(f.subprotocol(c.cfg.Subprotocols))
+	var b [256]byte
+	c.wmu.Lock()
+	if c.sendFD(appendAccept(b[:0], key, c.Subprotocol(), ext), nil) != nil {
+		return false
+	}
+	c.h = h
+	c.set(flagConnected)
+	c.clear(flagUpgrading)
+	c.d.rewatch(c)
+	if o, ok := h.(OpenHandler); ok {
+		o.OnOpen(c)
+	}
+	return true
+}
+
+// answer sends the HTTP error response for a refused request: the
+// reason in plain text, as http.Error writes it, and the headers a client
+// needs to retry.
+func (c *Conn) answer(err error) {
+	status, reason := http.StatusServiceUnavailable, err.Error()
+	var he *handshakeError
+	if errors.As(err, &he) {
+		status, reason = he.status, "wss: "+he.reason
+	}
+	body := reason + "\n"
+	var b [512]byte
+	resp := append(b[:0], "HTTP/1.1 "...)
+	resp = strconv.AppendInt(resp, int64(status), 10)
+	resp = append(append(append(resp, ' '), http.StatusText(status)...), "\r\n"...)
+	resp = append(resp, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"+
+		"Sec-WebSocket-Version: 13\r\nConnection: close\r\n"...)
+	switch {
+	case status == http.StatusMethodNotAllowed:
+		resp = append(resp, "Allow: GET\r\n"...)
+	case errors.Is(err, ErrTooManyConnections):
+		resp = append(resp, "Retry-After: 1\r\n"...)
+	}
+	resp = append(resp, "Content-Length: "...)
+	resp = strconv.AppendInt(resp, int64(len(body)), 10)
+	resp = append(append(resp, "\r\n\r\n"...), body...)
+	c.wmu.Lock()
+	_ = c.sendFD(resp, nil)
+}
