@@ -16,29 +16,6 @@ import (
 	"time"
 )
 
-// dispatcherModes are the ways a Dispatcher can serve a connection here.
-func dispatcherModes() []struct {
-	name string
-	cfg  DispatcherConfig
-} {
-	modes := []struct {
-		name string
-		cfg  DispatcherConfig
-	}{{"goroutine", DispatcherConfig{Mode: ModeGoroutine}}}
-	if eventLoopSupported {
-		modes = append(modes,
-			struct {
-				name string
-				cfg  DispatcherConfig
-			}{"eventloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2}},
-			struct {
-				name string
-				cfg  DispatcherConfig
-			}{"offloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2, OffLoop: true}})
-	}
-	return modes
-}
-
 // loopServer is an HTTP server upgrading every request on its own
 // Dispatcher; it is shut down, and the Dispatcher closed, with the test.
 type loopServer struct {

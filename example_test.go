@@ -1,7 +1,11 @@
 package wss_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"log"
+	"net"
 	"net/http"
 
 	"github.com/wssgo/wss"
@@ -40,4 +44,43 @@ func ExampleHandlerFuncs() {
 		Close: func(c *wss.Conn, status int) { log.Print("closed: ", status) },
 	}
 	_ = wss.HTTPHandler(nil, &wss.Config{MaxMessageSize: 1 << 20}, func(*http.Request) wss.Handler { return h })
+}
+
+// A server that speaks only WebSocket on its port: the event loops read and
+// answer the handshakes, and newHandler routes by the request's target.
+func ExampleDispatcher_Serve() {
+	d, err := wss.NewDispatcher(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go d.Serve(ln, nil, func(r *wss.Request) wss.Handler {
+		if r.Target() != "/echo" {
+			return nil // refused with 403
+		}
+		return chat{}
+	})
+
+	in := wss.NewInbox(1)
+	c, err := wss.Dial(context.Background(), "ws://"+ln.Addr().String()+"/echo", in, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = c.Write([]byte("hello"), true)
+	m, err := in.Read(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s\n", m.Data)
+	_, err = wss.Dial(context.Background(), "ws://"+ln.Addr().String()+"/other", wss.NewInbox(1), nil)
+	fmt.Println(errors.Is(err, wss.ErrHandshake))
+
+	ln.Close()
+	_ = d.Shutdown(context.Background())
+	// Output:
+	// hello
+	// true
 }

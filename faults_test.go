@@ -128,7 +128,7 @@ func TestConnectDisconnectCyclesNoGrowth(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			ts.srv.Close()
+			ts.stopAccepting()
 			if err := ts.d.Shutdown(ctx); err != nil {
 				t.Fatal(err)
 			}

@@ -168,7 +168,7 @@ func expectRejected(t *testing.T, srv *testServer, q *request, want rejection) {
 	if want.header[0] != "" && resp.Header.Get(want.header[0]) != want.header[1] {
 		t.Errorf("header %s = %q, want %q", want.header[0], resp.Header.Get(want.header[0]), want.header[1])
 	}
-	if want.byNetHTTP || servedByLoops[srv.d] {
+	if want.byNetHTTP || srv.viaServe {
 		return // no Upgrade call to return an error
 	}
 	select {

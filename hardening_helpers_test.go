@@ -42,6 +42,8 @@ func (l *closeLog) OnFrame(c *Conn, data []byte, text bool) {
 	}
 }
 
+func (l *closeLog) OnOpen(c *Conn) { l.onOpen <- c }
+
 func (l *closeLog) OnClose(c *Conn, status int) {
 	l.mu.Lock()
 	l.statuses = append(l.statuses, status)
@@ -65,9 +67,11 @@ func (l *closeLog) wait(t testing.TB) int {
 type hardServer struct {
 	addr string
 	d    *Dispatcher
-	srv  *http.Server
-	log  *closeLog
-	base map[string]string // the goroutines before the server started
+	// stopAccepting closes the listener; connections already accepted
+	// stay. Safe to call again.
+	stopAccepting func()
+	log           *closeLog
+	base          map[string]string // the goroutines before the server started
 }
 
 // startHardServer serves log's handler with dcfg and cfg on 127.0.0.1:0; the
@@ -89,25 +93,36 @@ func serveHard(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *closeLog,
 		t.Fatal(err)
 	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := New(log, d, cfg)
-		if c.Upgrade(w, r) == nil {
-			log.onOpen <- c
-		}
+		_ = New(log, d, cfg).Upgrade(w, r) // log.OnOpen reports it
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := NewServer("", h, cfg)
-	if tlsCfg != nil {
-		srv.TLSConfig = tlsCfg
-		go srv.ServeTLS(ln, "", "")
-	} else {
-		go srv.Serve(ln)
-	}
-	ts := &hardServer{addr: ln.Addr().String(), d: d, srv: srv, log: log, base: base}
-	t.Cleanup(func() {
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		switch {
+		case viaServe(t) && tlsCfg != nil:
+			_ = d.Serve(tls.NewListener(ln, tlsCfg), cfg, func(*Request) Handler { return log })
+		case viaServe(t):
+			_ = d.Serve(ln, cfg, func(*Request) Handler { return log })
+		case tlsCfg != nil:
+			srv.TLSConfig = tlsCfg
+			_ = srv.ServeTLS(ln, "", "")
+		default:
+			_ = srv.Serve(ln)
+		}
+	}()
+	ts := &hardServer{addr: ln.Addr().String(), d: d, log: log, base: base}
+	ts.stopAccepting = func() {
 		srv.Close()
+		ln.Close()
+		<-served
+	}
+	t.Cleanup(func() {
+		ts.stopAccepting()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		d.Shutdown(ctx)

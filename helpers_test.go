@@ -32,20 +32,34 @@ const testTimeout = 10 * time.Second
 // a goroutine per connection, event loops calling handlers, event loops
 // handing input to goroutines (OffLoop), and event loops that also answer
 // the handshakes (Dispatcher.Serve) instead of net/http.
-var testModes = []struct {
-	name  string
-	cfg   DispatcherConfig
-	serve bool
-}{
-	{"goroutine", DispatcherConfig{Mode: ModeGoroutine}, false},
-	{"eventloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2}, false},
-	{"eventloop-offloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2, OffLoop: true}, false},
-	{"eventloop-serve", DispatcherConfig{Mode: ModeEventLoop, Loops: 2}, true},
+var testModes = []testMode{
+	{"goroutine", DispatcherConfig{Mode: ModeGoroutine}},
+	{"eventloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2}},
+	{"eventloop-offloop", DispatcherConfig{Mode: ModeEventLoop, Loops: 2, OffLoop: true}},
+	{serveModeName, DispatcherConfig{Mode: ModeEventLoop, Loops: 2}},
 }
 
-// servedByLoops holds the dispatchers of the modes whose test servers use
-// Dispatcher.Serve. Tests do not run in parallel.
-var servedByLoops = map[*Dispatcher]bool{}
+type testMode struct {
+	name string
+	cfg  DispatcherConfig
+}
+
+// serveModeName names the mode whose test servers use Dispatcher.Serve.
+const serveModeName = "eventloop-serve"
+
+// viaServe reports whether t runs in the mode whose test servers use
+// Dispatcher.Serve: the mode is a subtest named after it.
+func viaServe(t testing.TB) bool {
+	return strings.Contains(t.Name()+"/", "/"+serveModeName+"/")
+}
+
+// dispatcherModes are the modes this system has.
+func dispatcherModes() []testMode {
+	if eventLoopSupported {
+		return testModes
+	}
+	return testModes[:1]
+}
 
 // forEachMode runs f once per dispatcher mode, each as a subtest with a
 // dispatcher of its own, skipping a mode NewDispatcher refuses on this
@@ -60,10 +74,6 @@ func forEachMode(t *testing.T, f func(t *testing.T, d *Dispatcher)) {
 				t.Skipf("dispatcher mode %s not available here: %v", m.name, err)
 			}
 			closeDispatcher(t, d)
-			if m.serve {
-				servedByLoops[d] = true
-				t.Cleanup(func() { delete(servedByLoops, d) })
-			}
 			f(t, d)
 		})
 	}
@@ -223,6 +233,7 @@ type testServer struct {
 	onFrame  func(c *Conn, data []byte, text bool)
 	accepted chan accepted
 	rejected chan error // Upgrade errors
+	viaServe bool       // served by Dispatcher.Serve, not net/http
 
 	mu   sync.Mutex
 	recs []*recorder
@@ -251,7 +262,7 @@ func startServer(t *testing.T, d *Dispatcher, cfg *Config, onFrame func(c *Conn,
 	srv := &http.Server{Handler: s, ErrorLog: nil}
 	serve := func() { _ = srv.Serve(l) }
 	stop := func() { _ = srv.Close() }
-	if servedByLoops[d] {
+	if s.viaServe = viaServe(t); s.viaServe {
 		serve = func() { _ = d.Serve(l, cfg, s.newHandler) }
 		stop = func() { _ = l.Close() }
 	}

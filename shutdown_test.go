@@ -63,7 +63,7 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			ts.srv.Close()
+			ts.stopAccepting()
 			done := make(chan error, 1)
 			go func() { done <- ts.d.Shutdown(context.Background()) }()
 
@@ -148,7 +148,7 @@ func TestShutdownDropsPeersAtDeadline(t *testing.T) {
 				peers[i] = dialPeer(t, ts.addr)
 				<-log.onOpen
 			}
-			ts.srv.Close()
+			ts.stopAccepting()
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			if err := ts.d.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {

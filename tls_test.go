@@ -114,7 +114,7 @@ func TestTLSProtocolErrorAndShutdown(t *testing.T) {
 			}
 			good := dialTLSRaw(t, ts.addr)
 			<-log.onOpen
-			ts.srv.Close()
+			ts.stopAccepting()
 			done := make(chan error, 1)
 			go func() { done <- ts.d.Shutdown(context.Background()) }()
 			if code, err := good.answerClose(); err != nil || code != StatusGoingAway {

@@ -7,6 +7,16 @@
 // [Config.MaxMessageSize], fragmented messages reassembled, and every MUST of
 // RFC 6455 enforced on what the peer sends.
 //
+// # Accepting
+//
+// [HTTPHandler] serves upgrades as an http.Handler, beside a server's other
+// handlers; [Conn.Upgrade], [Handshake] and [Conn.Connect] are its parts,
+// for servers that need them. [Dispatcher.Serve] accepts on a listener and,
+// with event loops, reads and answers each handshake on the loop without
+// net/http: no goroutine and no garbage per connection, for servers that
+// speak only WebSocket on a port. [OpenHandler] gives a Handler its Conn
+// before the first message.
+//
 // # Receiving
 //
 // A [Dispatcher] reads from every connection it serves and feeds the bytes to
@@ -56,8 +66,8 @@
 // # Timeouts, limits and shutdown
 //
 // Defaults defend a server that faces the internet (SECURITY.md has the
-// threat model): [NewServer] bounds the handshake request by
-// [Config.HandshakeTimeout] (10 s) and [Config.MaxHeaderBytes]; keepalive
+// threat model): [NewServer] and [Dispatcher.Serve] bound the handshake
+// request by [Config.HandshakeTimeout] (10 s) and [Config.MaxHeaderBytes]; keepalive
 // pings a peer silent for [Config.PingInterval] (30 s) and drops it if it
 // stays silent for [Config.PongTimeout] (15 s); [Config.IdleTimeout] (off)
 // closes peers that send no data; writes are bounded by
