@@ -13,7 +13,7 @@ import (
 func TestMask_5_3_MatchesNaive(t *testing.T) {
 	key := testKey
 	k32 := binary.LittleEndian.Uint32(key[:])
-	for n := 0; n <= 100; n++ {
+	for n := 0; n <= 200; n++ {
 		p := payloadOf(n, false)
 		for off := range 4 {
 			got := bytes.Clone(p)
@@ -33,7 +33,7 @@ func TestMask_5_3_MatchesNaive(t *testing.T) {
 // up to 100 and three-way splits of a longer payload.
 func TestMask_5_3_Pieces(t *testing.T) {
 	k32 := binary.LittleEndian.Uint32(testKey[:])
-	for n := 0; n <= 100; n++ {
+	for n := 0; n <= 200; n++ {
 		p := payloadOf(n, false)
 		want := maskNaive(testKey, 0, p)
 		for i := 0; i <= n; i++ {
