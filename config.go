@@ -50,9 +50,10 @@ type Config struct {
 	// CloseTimeout bounds the wait for the peer's close frame after ours,
 	// and for the peer to close TCP after a protocol error.
 	CloseTimeout time.Duration
-	// HandshakeTimeout bounds writing the handshake response, and, through
-	// NewServer, reading the request (http.Server.ReadHeaderTimeout): a
-	// client that sends part of a request and stops is dropped after it.
+	// HandshakeTimeout bounds writing the handshake response, and reading
+	// the request: through NewServer (http.Server.ReadHeaderTimeout), and
+	// with Dispatcher.Serve from the accept. A client that sends part of a
+	// request and stops is dropped after it.
 	// For Dial, it bounds the whole opening handshake (TCP, TLS and HTTP).
 	HandshakeTimeout time.Duration
 	// IdleTimeout closes a connection (close code 1001, OnClose status
