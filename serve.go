@@ -16,9 +16,14 @@ import (
 // a port with other HTTP handlers.
 //
 // newHandler is called with each valid request and returns the
-// connection's Handler, or nil to refuse it with 403 Forbidden. Requests
-// that are not valid upgrades get the same HTTP error statuses as with
-// Handshake, and a Dispatcher at MaxConnections or shut down answers 503.
+// connection's Handler, or nil to refuse it with 403 Forbidden; the
+// Handler's calls begin with OnOpen if it has one (OpenHandler), and only
+// once the 101 response is written. Requests that are not valid upgrades
+// get the same HTTP error statuses as with Handshake, and a Dispatcher at
+// MaxConnections or shutting down answers 503 without calling newHandler.
+// A connection counts in Len from its accept and holds a MaxConnections
+// slot from its complete request; after Shutdown, connections accepted are
+// closed at once.
 //
 // On an event-loop Dispatcher with a TCP listener, the event loops read
 // and answer the handshakes themselves, without net/http: a connection
@@ -64,11 +69,16 @@ var requests = sync.Pool{New: func() any { return new(Request) }}
 func (c *Conn) upgradeInput(p []byte) bool {
 	r := &c.rd
 	limit := c.cfg.maxHeaderBytes()
-	if r.msg.len() > 0 {
+	from := 0 // where the empty line may start: not in what was searched before
+	if had := r.msg.len(); had > 0 {
 		r.msg.append(p, limit, c.cfg)
 		p = r.msg.bytes()
+		from = max(had-3, 0)
 	}
-	end := bytes.Index(p, []byte("\r\n\r\n"))
+	end := bytes.Index(p[from:], []byte("\r\n\r\n"))
+	if end >= 0 {
+		end += from
+	}
 	if end < 0 || end+2 > limit {
 		switch {
 		case len(p) > limit || end >= 0:
@@ -109,14 +119,14 @@ func (c *Conn) upgrade(head []byte) bool {
 	if err == nil {
 		key, err = checkUpgrade(&f, c.cfg, req.HTTP)
 	}
+	if err == nil {
+		err = c.d.admit(c) // the slot is freed when c ends
+	}
 	var h Handler
 	if err == nil {
 		if h = c.h.(*upgrader).newHandler(req); h == nil {
 			err = reject(http.StatusForbidden, "forbidden")
 		}
-	}
-	if err == nil {
-		err = c.d.admit(c)
 	}
 	if err != nil {
 		c.answer(err)

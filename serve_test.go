@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -441,4 +442,32 @@ func FuzzParseHead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// At MaxConnections a complete request is answered 503 with Retry-After,
+// before newHandler is asked.
+func TestServe_MaxConnections(t *testing.T) {
+	for _, m := range serveModes {
+		t.Run(m.name, func(t *testing.T) {
+			var calls atomic.Int32
+			m.cfg.MaxConnections = 1
+			addr, _ := serveOn(t, m, nil, func(r *Request) Handler {
+				calls.Add(1)
+				return newEcho(r)
+			})
+			first := connectRaw(t, addr)
+			first.send(textFin, []byte("x"))
+			first.expect(serverFrame(opText, []byte("x")))
+
+			c := dialRaw(t, addr)
+			c.write(validRequest(addr).bytes())
+			resp := readResponse(t, c)
+			if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" {
+				t.Errorf("answered %d with Retry-After %q, want 503 and 1", resp.StatusCode, resp.Header.Get("Retry-After"))
+			}
+			if n := calls.Load(); n != 1 {
+				t.Errorf("newHandler called %d times, want 1", n)
+			}
+		})
+	}
 }
