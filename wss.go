@@ -67,9 +67,9 @@
 //
 // Defaults defend a server that faces the internet (SECURITY.md has the
 // threat model): [NewServer] and [Dispatcher.Serve] bound the handshake
-// request by [Config.HandshakeTimeout] (10 s) and [Config.MaxHeaderBytes]; keepalive
-// pings a peer silent for [Config.PingInterval] (30 s) and drops it if it
-// stays silent for [Config.PongTimeout] (15 s); [Config.IdleTimeout] (off)
+// request by [Config.HandshakeTimeout] (10 s) and [Config.MaxHeaderBytes];
+// keepalive pings a peer silent for [Config.PingInterval] (30 s) and drops
+// it if it stays silent for [Config.PongTimeout] (15 s); [Config.IdleTimeout] (off)
 // closes peers that send no data; writes are bounded by
 // [Config.WriteTimeout] (10 s) and the close handshake by
 // [Config.CloseTimeout] (5 s). Each ends the connection with a negative
@@ -127,9 +127,10 @@ type PingHandler interface {
 }
 
 // OpenHandler is an optional interface of a Handler: OnOpen is called once
-// the connection is connected, before any other call of its Handler, on
-// the goroutine that will call them. With Serve it is where a handler first
-// learns its Conn.
+// the connection is connected, before any other call of its Handler. With
+// Connect or Upgrade it runs on their caller's goroutine before reading
+// starts; with Dispatcher.Serve, on the goroutine that read the handshake,
+// where a Handler first learns its Conn.
 type OpenHandler interface {
 	OnOpen(c *Conn)
 }
