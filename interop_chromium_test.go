@@ -3,7 +3,9 @@ package wss
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net"
 	"net/http/httptest"
 	"os/exec"
 	"strconv"
@@ -16,7 +18,10 @@ import (
 // messages over one connection per combination: the server answers
 // Chromium's offer ("permessage-deflate; client_max_window_bits") with
 // every window size 8-15 on both sides and context takeover on and off in
-// each direction. The page reports back over HTTP.
+// each direction. The page reports back over HTTP. The last combinations
+// (the four takeover settings) go to listeners served by Dispatcher.Serve,
+// so that the event loops parse a browser's own handshake, Origin from
+// another port included.
 func TestInteropChromium(t *testing.T) {
 	const chromium = "/usr/bin/chromium"
 	needPeer(t, chromium)
@@ -27,6 +32,25 @@ func TestInteropChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+	for _, nt := range [][2]bool{{false, false}, {true, true}, {true, false}, {false, true}} {
+		c := combo{ID: len(cs), SNT: nt[0], CNT: nt[1]}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		cfg := &Config{MaxMessageSize: 1 << 24, Compression: c.config(), OriginPatterns: []string{"127.0.0.1:*"}}
+		// The page's query, as URLSearchParams writes it.
+		target := fmt.Sprintf("/ws?sb=0&cb=0&snt=%t&cnt=%t", c.SNT, c.CNT)
+		go d.Serve(ln, cfg, func(r *Request) Handler {
+			if r.Target() != target {
+				return nil // refused: the combination's page would report it
+			}
+			return echo
+		})
+		c.Host = ln.Addr().String()
+		cs = append(cs, c)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, "testdata/interop/chromium.html")

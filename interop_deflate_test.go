@@ -20,6 +20,9 @@ type combo struct {
 	CNT bool `json:"cnt"`
 	SB  int  `json:"sb"`
 	CB  int  `json:"cb"`
+	// Host, when set, is a listener of its own served by Dispatcher.Serve
+	// with this combination's settings; else the page's own server.
+	Host string `json:"host,omitempty"`
 }
 
 // combos returns context takeover on and off in each direction with every
