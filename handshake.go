@@ -140,6 +140,7 @@ type handshakeFields struct {
 	keys         int
 	key          string // the last Sec-WebSocket-Key
 	origin       string // the first Origin
+	tls          bool   // the request came over TLS: Host's default port is 443
 	proto        int    // 1 + index in the server's Subprotocols of the preferred one offered; 0: none
 	// extensions are the Sec-WebSocket-Extensions values, gathered only when
 	// the server negotiates compression.
@@ -203,7 +204,7 @@ func (u *handshakeFields) subprotocol(server []string) string {
 // upgradeFromHTTP gathers what the checks read of a request net/http
 // parsed; net/http moved its Host field to r.Host.
 func upgradeFromHTTP(r *http.Request, cfg *Config) *handshakeFields {
-	u := &handshakeFields{method: r.Method, major: r.ProtoMajor, minor: r.ProtoMinor}
+	u := &handshakeFields{method: r.Method, major: r.ProtoMajor, minor: r.ProtoMinor, tls: r.TLS != nil}
 	u.size = len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
 	u.field("Host", r.Host, cfg)
 	if r.Host == "" {
@@ -286,6 +287,33 @@ func checkUpgrade(u *handshakeFields, cfg *Config, httpRequest func() (*http.Req
 	return key, nil
 }
 
+// sameHost reports whether origin names the host and port of the request,
+// whose Host is host: names match case-insensitively, and a port left out
+// is the scheme's default (an https page's "https://h" is "h:443").
+func sameHost(origin *url.URL, host string, tls bool) bool {
+	if strings.EqualFold(origin.Host, host) {
+		return true
+	}
+	oport, hport := origin.Port(), "80"
+	switch {
+	case oport != "":
+	case origin.Scheme == "https" || origin.Scheme == "wss":
+		oport = "443"
+	case origin.Scheme == "http" || origin.Scheme == "ws":
+		oport = "80"
+	default:
+		return false
+	}
+	if tls {
+		hport = "443"
+	}
+	hname := host
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		hname, hport = h, p
+	}
+	return oport == hport && strings.EqualFold(strings.Trim(origin.Hostname(), "[]"), strings.Trim(hname, "[]"))
+}
+
 // chooseSubprotocol returns the first of the server's subprotocols that the
 // client offered in h, or "".
 func chooseSubprotocol(h http.Header, server []string) string {
@@ -313,7 +341,7 @@ func originAllowed(u *handshakeFields, cfg *Config, httpRequest func() (*http.Re
 	if err != nil || o.Host == "" {
 		return false, nil
 	}
-	if strings.EqualFold(o.Host, u.host) {
+	if sameHost(o, u.host, u.tls) {
 		return true, nil
 	}
 	host := strings.ToLower(o.Host)

@@ -294,6 +294,49 @@ func TestHandshake_Origin(t *testing.T) {
 	})
 }
 
+// TestHandshake_OriginDefaultPorts: a port left out of the Origin or the
+// Host is its scheme's default (RFC 6454 section 4, RFC 7230 section 5.4),
+// so "http://h" is the origin of a request to "h:80", and no other port.
+// The requests arrive over plain TCP: a Host's default port is 80.
+func TestHandshake_OriginDefaultPorts(t *testing.T) {
+	cases := []struct {
+		name, host, origin string
+		ok                 bool
+	}{
+		{"default port in Host only", "example.com:80", "http://example.com", true},
+		{"default port in Origin only", "example.com", "http://example.com:80", true},
+		{"https default port in Host", "EXAMPLE.com:443", "https://example.com", true},
+		{"ws scheme default", "example.com", "ws://example.com", true},
+		// The same name with no port on either side matches whatever the
+		// schemes, as it always has: behind a proxy that ends TLS, an https
+		// page's request arrives over plain TCP.
+		{"https origin, Host without port", "example.com", "https://example.com", true},
+		{"http default to port 443", "example.com:443", "http://example.com", false},
+		{"other port", "example.com:8080", "http://example.com", false},
+		{"other name, default ports", "example.org:80", "http://example.com", false},
+		{"IPv6 default port", "[::1]:80", "http://[::1]", true},
+		{"opaque scheme has no default", "example.com:80", "data://example.com", false},
+	}
+	forEachMode(t, func(t *testing.T, d *Dispatcher) {
+		srv := startServer(t, d, nil, nil)
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				q := validRequest(srv.addr).set("Host", tc.host).set("Origin", tc.origin)
+				if !tc.ok {
+					expectRejected(t, srv, q, rejection{status: 403, reason: "origin"})
+					return
+				}
+				c := dialRaw(t, srv.addr)
+				c.write(q.bytes())
+				c.expect([]byte(acceptResponse))
+				c.nc.Close()
+				_, rec := srv.next(t)
+				rec.wantClose(t, StatusConnLost)
+			})
+		}
+	})
+}
+
 // TestHandshake_EarlyFrames: frames the client sends right behind its
 // request, in the same segment, are not lost to the HTTP server's buffer.
 func TestHandshake_EarlyFrames(t *testing.T) {
