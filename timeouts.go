@@ -68,6 +68,7 @@ type sweeper struct {
 	running bool
 	stop    chan struct{}
 	done    chan struct{}
+	retick  chan struct{} // wakes the running sweeper to take a shorter tick
 	actions chan struct{} // semaphore of maxSweepActions
 	chunks  []*[stampChunk]stamps
 	free    []*stamps
@@ -160,12 +161,11 @@ func (d *Dispatcher) watch(c *Conn) {
 		return
 	}
 	s := &d.sweep
-	if s.tick == 0 || tick < s.tick {
-		s.tick = tick
-	}
+	s.shortenTick(tick)
 	if s.start.IsZero() {
 		s.start = time.Now()
 		s.actions = make(chan struct{}, maxSweepActions)
+		s.retick = make(chan struct{}, 1)
 	}
 	if !s.running {
 		s.advance()
@@ -173,7 +173,7 @@ func (d *Dispatcher) watch(c *Conn) {
 		prev := s.done
 		s.stop = make(chan struct{})
 		s.done = make(chan struct{})
-		go d.sweepLoop(prev, s.stop, s.done)
+		go d.sweepLoop(prev, s.stop, s.done, s.retick)
 	}
 	e := s.alloc()
 	now := s.now()
@@ -203,11 +203,24 @@ func (d *Dispatcher) rewatch(c *Conn) {
 		return
 	}
 	s := &d.sweep
-	s.tick = min(s.tick, tick)
+	s.shortenTick(tick)
 	now := s.now()
 	e.lastRead.Store(now)
 	e.lastMsg.Store(now)
 	e.kind = s.kindIndex(c.cfg.timeoutKind())
+}
+
+// shortenTick makes the sweeper tick at least every t, at once: a
+// connection's timeouts are checked as often as they need from its start.
+func (s *sweeper) shortenTick(t time.Duration) {
+	if s.tick != 0 && t >= s.tick {
+		return
+	}
+	s.tick = t
+	select {
+	case s.retick <- struct{}{}:
+	default: // already pending, or no sweeper running to wake
+	}
 }
 
 // kindIndex returns the index of k in s.kinds, adding it if it is new.
@@ -257,7 +270,7 @@ func (d *Dispatcher) unwatch(c *Conn) {
 // sweepLoop ticks until stop is closed. It starts once the sweeper before
 // it (prev, if any) has ended, so that waiting for the last one waits for
 // all.
-func (d *Dispatcher) sweepLoop(prev, stop, done chan struct{}) {
+func (d *Dispatcher) sweepLoop(prev, stop, done, retick chan struct{}) {
 	defer close(done)
 	if prev != nil {
 		<-prev
@@ -269,6 +282,9 @@ func (d *Dispatcher) sweepLoop(prev, stop, done chan struct{}) {
 		select {
 		case <-stop:
 			return
+		case <-retick:
+			t.Reset(d.sweepTick())
+			continue
 		case <-t.C:
 		}
 		now := d.sweep.advance()
@@ -327,6 +343,13 @@ func (d *Dispatcher) sweepChunk(i int, now uint32, due []sweepDue) ([]sweepDue, 
 		c := e.owner
 		if c.is(flagClosed) || c.is(flagCloseSent) {
 			continue // closing: CloseTimeout bounds the rest
+		}
+		if what == duePong && c.is(flagPaused) {
+			// The loop is not reading c until the peer takes our output,
+			// so its pong may be waiting unread: it is taking our output,
+			// and WriteTimeout drops it if it stops. Ask again later.
+			e.pingAt.Store(0)
+			continue
 		}
 		if what == duePing {
 			e.pingAt.Store(now)

@@ -233,7 +233,11 @@ func TestKeepaliveSpareBusyStream(t *testing.T) {
 	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
-			cfg := &Config{PingInterval: 30 * time.Millisecond, PongTimeout: 300 * time.Millisecond}
+			// Pings go out often; a pong has a second, and the stream runs
+			// for more than two: under the race detector on a loaded
+			// machine, the client may take a while to read through the
+			// frames queued before a ping.
+			cfg := &Config{PingInterval: 30 * time.Millisecond, PongTimeout: time.Second}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
 			p := dialPeer(t, ts.addr)
 			c := <-log.onOpen
@@ -255,7 +259,7 @@ func TestKeepaliveSpareBusyStream(t *testing.T) {
 				}
 			}()
 			pings := 0
-			for end := time.Now().Add(time.Second); time.Now().Before(end); {
+			for end := time.Now().Add(2500 * time.Millisecond); time.Now().Before(end); {
 				f, err := p.readFrame()
 				if err != nil {
 					t.Fatalf("after %d pings: %v", pings, err)
