@@ -396,6 +396,9 @@ func FuzzUTF8(f *testing.F) {
 	f.Fuzz(func(t *testing.T, p []byte, at uint8) {
 		k := int(at) % (len(p) + 1)
 		st, ok := utf8State(0).next(p[:k])
+		if ok != validPrefix(p[:k]) { // fails at the first bad byte, not later
+			t.Fatalf("%q: ok %v, but valid prefix %v", p[:k], ok, validPrefix(p[:k]))
+		}
 		if ok {
 			st, ok = st.next(p[k:])
 		}

@@ -1,6 +1,9 @@
 package wss
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // utf8State is the state of an incremental UTF-8 validator, so a text
 // message can be checked as its bytes arrive and fail at the first invalid
@@ -46,34 +49,81 @@ func leadState(c byte) (utf8State, bool) {
 }
 
 // next validates p after state s and returns the new state; ok is false at
-// the first byte that cannot occur in UTF-8 at its position.
+// the first byte that cannot occur in UTF-8 at its position. The state
+// machine runs only across the ends of p: a character begun before p is
+// finished byte by byte, the whole characters in between are checked in
+// blocks (ASCII 32 bytes at a time, the rest by the standard library), and
+// a character that p leaves unfinished is begun byte by byte, so that a
+// prefix no character can have fails at once.
 func (s utf8State) next(p []byte) (_ utf8State, ok bool) {
-	for i := 0; i < len(p); {
-		if s == 0 {
-			for i+8 <= len(p) && binary.LittleEndian.Uint64(p[i:])&asciiBit == 0 {
-				i += 8
-			}
-			if i == len(p) {
-				break
-			}
-			if s, ok = leadState(p[i]); !ok {
-				return s, false
-			}
-			i++
-			continue
-		}
-		c := p[i]
-		if c < byte(s>>8) || c > byte(s>>16) {
+	for len(p) > 0 && s != 0 {
+		if s, ok = s.step(p[0]); !ok {
 			return s, false
 		}
-		if n := uint32(s&0xFF) - 1; n > 0 {
-			s = utf8State(n | cont<<8)
-		} else {
-			s = 0
+		p = p[1:]
+	}
+	whole := completeChars(p)
+	if !validWhole(p[:whole]) {
+		return 0, false
+	}
+	for _, c := range p[whole:] {
+		if s, ok = s.step(c); !ok {
+			return s, false
 		}
-		i++
 	}
 	return s, true
+}
+
+// step takes one byte after state s.
+func (s utf8State) step(c byte) (utf8State, bool) {
+	if s == 0 {
+		return leadState(c)
+	}
+	if c < byte(s>>8) || c > byte(s>>16) {
+		return s, false
+	}
+	if n := uint32(s&0xFF) - 1; n > 0 {
+		return utf8State(n | cont<<8), true
+	}
+	return 0, true
+}
+
+// completeChars returns the length of p without a character that starts
+// in its last three bytes and needs bytes past its end.
+func completeChars(p []byte) int {
+	for k := len(p) - 1; k >= 0 && k >= len(p)-3; k-- {
+		switch c := p[k]; {
+		case c < 0x80:
+			return len(p)
+		case c >= 0xC0: // a lead byte: of 2, 3 or 4 bytes
+			n := 2
+			if c >= 0xF0 {
+				n = 4
+			} else if c >= 0xE0 {
+				n = 3
+			}
+			if k+n > len(p) {
+				return k
+			}
+			return len(p)
+		}
+	}
+	return len(p)
+}
+
+// validWhole reports whether p is valid UTF-8 that ends between
+// characters.
+func validWhole(p []byte) bool {
+	for len(p) >= 32 {
+		b := (*[32]byte)(p)
+		w := binary.LittleEndian.Uint64(b[0:]) | binary.LittleEndian.Uint64(b[8:]) |
+			binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:])
+		if w&asciiBit != 0 {
+			break
+		}
+		p = p[32:]
+	}
+	return utf8.Valid(p)
 }
 
 // validUTF8 reports whether p is complete, valid UTF-8.

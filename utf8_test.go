@@ -4,6 +4,7 @@ package wss
 // fail-fast behaviour on the wire (RFC 6455 sections 5.6 and 8.1).
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 	"unicode/utf8"
@@ -218,4 +219,24 @@ func TestUTF8_ValidEdges(t *testing.T) {
 		_, rec := srv.next(t)
 		rec.wantClose(t, StatusConnLost)
 	})
+}
+
+// BenchmarkUTF8 measures validation of ASCII text (the fast path) and of
+// text that is mostly multi-byte.
+func BenchmarkUTF8(b *testing.B) {
+	ascii := bytes.Repeat([]byte(`{"room":"lobby","text":"the quick brown fox"} `), 1500)
+	mixed := bytes.Repeat([]byte("héllo wörld ✓ 😀 "), 2000)
+	for _, c := range []struct {
+		name string
+		p    []byte
+	}{{"ascii", ascii}, {"mixed", mixed}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.p)))
+			for b.Loop() {
+				if !validUTF8(c.p) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+	}
 }
