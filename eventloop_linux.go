@@ -52,7 +52,15 @@ type loop struct {
 	buf    []byte
 	events []unix.EpollEvent
 	batch  []*Conn // the connections of events
+	// again holds connections that used up their read budget with input
+	// left: the loop reads them again after the events that came meanwhile.
+	again, turn []*Conn
 }
+
+// loopReadBudget bounds what the loop reads from one connection before it
+// turns to the others, so that a peer sending without pause delays them by
+// at most this much input. A variable for tests.
+var loopReadBudget = 1 << 20
 
 func startLoops(d *Dispatcher, n int) ([]*loop, error) {
 	loops := make([]*loop, 0, n)
@@ -143,7 +151,13 @@ func (l *loop) run(ready chan<- struct{}) {
 		return n > 0 || werr != nil // else wait for events
 	}
 	for {
-		if err := l.wait.Read(take); err != nil || werr != nil && werr != unix.EINTR {
+		var err error
+		if len(l.again) == 0 {
+			err = l.wait.Read(take)
+		} else {
+			take(0) // connections wait to be read again: take what came, without waiting
+		}
+		if err != nil || werr != nil && werr != unix.EINTR {
 			panic(fmt.Sprintf("wss: epoll_wait: %v %v", err, werr)) // only a bad epfd gets here
 		}
 		stop := false
@@ -169,6 +183,13 @@ func (l *loop) run(ready chan<- struct{}) {
 				l.batch[i] = nil
 				l.handle(c)
 			}
+		}
+		// Then the connections that used up their read budget, in turn;
+		// those that use it up again wait for the next round.
+		l.turn, l.again = l.again, l.turn[:0]
+		for i, c := range l.turn {
+			l.turn[i] = nil
+			l.handle(c)
 		}
 		if stop {
 			return
@@ -270,19 +291,33 @@ func (l *loop) handle(c *Conn) {
 		l.kick(c)
 		return
 	}
-	if !c.readInput(l.buf, true) {
+	switch c.readInput(l.buf, true, loopReadBudget) {
+	case readEnded:
 		c.finish()
+	case readYielded:
+		l.again = append(l.again, c)
 	}
 }
 
+// What readInput left of a connection's input.
+type readResult int
+
+const (
+	readWait    readResult = iota // nothing to read until the next event
+	readEnded                     // the connection ended and must be finished
+	readYielded                   // the read budget ran out: read again soon
+)
+
 // readInput reads c's socket until it is drained and feeds what arrives.
-// It reports false once the connection has ended and must be finished.
 // A read shorter than asked ends it (more input brings a new event), unless
 // the loop saw a hang-up: then only end of input or EAGAIN do. With pause,
 // it stops early while output waits for the peer (flushOut reads again once
 // it is sent), so a peer that does not read cannot make a handler queue
-// without end.
-func (c *Conn) readInput(buf []byte, pause bool) bool {
+// without end. With a budget, it stops once it has read that much and
+// reports readYielded, as the socket may hold more that no event will
+// announce (epoll is edge-triggered).
+func (c *Conn) readInput(buf []byte, pause bool, budget int) readResult {
+	read := 0
 	for {
 		into := buf
 		room := c.directRoom(c.unread)
@@ -293,21 +328,24 @@ func (c *Conn) readInput(buf []byte, pause bool) bool {
 		switch {
 		case n > 0:
 			if room != nil && !c.feedDirect(n) || room == nil && !c.feed(buf[:n]) {
-				return false
+				return readEnded
 			}
 			if pause && c.out.Load() != nil && c.pauseReading() {
-				return true
+				return readWait
 			}
 			if n < len(into) && !c.is(flagHangup) {
-				return true // drained: more input brings a new event
+				return readWait // drained: more input brings a new event
+			}
+			if read += n; budget > 0 && read >= budget {
+				return readYielded
 			}
 		case n == 0:
-			return false // end of input
+			return readEnded // end of input
 		case err == unix.EINTR:
 		case err == unix.EAGAIN:
-			return true
+			return readWait
 		default:
-			return false
+			return readEnded
 		}
 	}
 }
@@ -391,7 +429,7 @@ func (l *loop) reader(c *Conn) {
 // handlers; it finishes c when it ends.
 func (c *Conn) readOffLoop(buf []byte) {
 	for {
-		if !c.readInput(buf, false) {
+		if c.readInput(buf, false, 0) == readEnded {
 			c.finish() // workRunning stays set: no reader takes c again
 			return
 		}
