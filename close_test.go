@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -215,7 +216,7 @@ func TestClose_Drops(t *testing.T) {
 					c.write(tc.send)
 				}
 				if tc.rst {
-					_ = c.nc.SetLinger(0)
+					_ = c.nc.(*net.TCPConn).SetLinger(0)
 				}
 				c.nc.Close()
 				_, rec := srv.next(t)
@@ -259,7 +260,7 @@ func TestClose_WriteTimeout(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{WriteTimeout: timeout}, nil)
 		c := connectRaw(t, srv.addr)
-		_ = c.nc.SetReadBuffer(4096)
+		_ = c.nc.(*net.TCPConn).SetReadBuffer(4096)
 		conn, rec := srv.next(t)
 		p := make([]byte, 1<<20)
 		var err error

@@ -1,7 +1,6 @@
 package wss
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -59,88 +58,6 @@ func newEchoHandler() *echoHandler { return &echoHandler{closed: make(chan int, 
 func (h *echoHandler) OnFrame(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }
 func (h *echoHandler) OnClose(c *Conn, status int)             { h.closed <- status }
 
-// loopClient is a minimal WebSocket client over a real socket, so that
-// tests control exactly which bytes go out and when.
-type loopClient struct {
-	t  testing.TB
-	nc net.Conn
-	br *bufio.Reader
-}
-
-func dialLoop(t testing.TB, addr string) *loopClient {
-	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := io.WriteString(nc, req); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("handshake: %s", resp.Status)
-	}
-	return &loopClient{t: t, nc: nc, br: br}
-}
-
-// loopFrame returns a masked client frame (see clientFrame).
-func loopFrame(fin bool, op opcode, payload []byte) []byte {
-	b0 := byte(op)
-	if fin {
-		b0 |= bitFin
-	}
-	return clientFrame(b0, payload)
-}
-
-func (rc *loopClient) write(b []byte) {
-	rc.t.Helper()
-	if _, err := rc.nc.Write(b); err != nil {
-		rc.t.Fatal(err)
-	}
-}
-
-// readFrame reads one server frame.
-func (rc *loopClient) readFrame() (opcode, []byte, error) {
-	var b [maxHeaderLen]byte
-	if _, err := io.ReadFull(rc.br, b[:2]); err != nil {
-		return 0, nil, err
-	}
-	n := headerLen(b[1])
-	if _, err := io.ReadFull(rc.br, b[2:n]); err != nil {
-		return 0, nil, err
-	}
-	h, ok := parseHeader(b[:n])
-	if !ok || h.masked || !h.fin {
-		return 0, nil, fmt.Errorf("bad server frame header % x", b[:n])
-	}
-	p := make([]byte, h.length)
-	if _, err := io.ReadFull(rc.br, p); err != nil {
-		return 0, nil, err
-	}
-	return h.op, p, nil
-}
-
-func (rc *loopClient) expect(op opcode, payload []byte) {
-	rc.t.Helper()
-	gotOp, got, err := rc.readFrame()
-	if err != nil {
-		rc.t.Fatal(err)
-	}
-	if gotOp != op || !bytes.Equal(got, payload) {
-		rc.t.Fatalf("got op %d %q (%d bytes), want op %d %q (%d bytes)",
-			gotOp, trim(got), len(got), op, trim(payload), len(payload))
-	}
-}
-
-func trim(b []byte) []byte { return b[:min(len(b), 32)] }
-
 // Several frames in one read are all processed, in order (RFC 6455
 // section 5: a frame boundary does not depend on reads).
 func TestDispatcherManyFramesInOneRead(t *testing.T) {
@@ -148,14 +65,14 @@ func TestDispatcherManyFramesInOneRead(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			h := newEchoHandler()
 			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
-			rc := dialLoop(t, s.addr)
+			rc := connectRaw(t, s.addr)
 			var burst []byte
 			for i := range 200 {
-				burst = append(burst, loopFrame(true, opBinary, fmt.Appendf(nil, "msg %d", i))...)
+				burst = append(burst, clientFrame(binFin, fmt.Appendf(nil, "msg %d", i))...)
 			}
 			rc.write(burst)
 			for i := range 200 {
-				rc.expect(opBinary, fmt.Appendf(nil, "msg %d", i))
+				rc.expect(serverFrame(opBinary, fmt.Appendf(nil, "msg %d", i)))
 			}
 		})
 	}
@@ -167,19 +84,19 @@ func TestDispatcherFrameSplitAcrossReads(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			h := newEchoHandler()
 			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
-			rc := dialLoop(t, s.addr)
+			rc := connectRaw(t, s.addr)
 			payload := bytes.Repeat([]byte("0123456789"), 30) // 16-bit length
-			f := loopFrame(true, opText, payload)
-			f = append(f, loopFrame(true, opBinary, []byte("tail"))...)
-			f = append(f, loopFrame(true, opPing, []byte("ping payload"))...)
-			f = append(f, loopFrame(true, opClose, append(closePayload(4002, ""), "split close"...))...)
+			f := clientFrame(textFin, payload)
+			f = append(f, clientFrame(binFin, []byte("tail"))...)
+			f = append(f, clientFrame(pingFin, []byte("ping payload"))...)
+			f = append(f, clientFrame(closeFin, append(closePayload(4002, ""), "split close"...))...)
 			for i := range f {
 				rc.write(f[i : i+1])
 			}
-			rc.expect(opText, payload)
-			rc.expect(opBinary, []byte("tail"))
-			rc.expect(opPong, []byte("ping payload"))
-			rc.expect(opClose, closePayload(4002, ""))
+			rc.expect(serverFrame(opText, payload))
+			rc.expect(serverFrame(opBinary, []byte("tail")))
+			rc.expect(serverFrame(opPong, []byte("ping payload")))
+			rc.expect(serverClose(4002))
 			if got := <-h.closed; got != 4002 {
 				t.Errorf("OnClose status %d, want 4002", got)
 			}
@@ -197,24 +114,24 @@ func TestEventLoopSlowReaderDoesNotStallLoop(t *testing.T) {
 	const big = 1 << 20
 	h := newEchoHandler()
 	s := startLoopServer(t, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, nil, func() Handler { return h })
-	slow := dialLoop(t, s.addr)
+	slow := connectRaw(t, s.addr)
 	// Enough echoes to fill both sockets' buffers many times over.
 	go func() {
 		for i := range 32 {
 			msg := bytes.Repeat([]byte{byte('a' + i)}, big)
-			if _, err := slow.nc.Write(loopFrame(true, opBinary, msg)); err != nil {
+			if _, err := slow.nc.Write(clientFrame(binFin, msg)); err != nil {
 				return // the test failed elsewhere and closed the socket
 			}
 		}
 	}()
-	fast := dialLoop(t, s.addr)
+	fast := connectRaw(t, s.addr)
 	for i := range 50 {
 		p := fmt.Appendf(nil, "ping %d", i)
-		fast.write(loopFrame(true, opBinary, p))
-		fast.expect(opBinary, p)
+		fast.send(binFin, p)
+		fast.expect(serverFrame(opBinary, p))
 	}
 	for i := range 32 {
-		slow.expect(opBinary, bytes.Repeat([]byte{byte('a' + i)}, big))
+		slow.expect(serverFrame(opBinary, bytes.Repeat([]byte{byte('a' + i)}, big)))
 	}
 }
 
@@ -232,8 +149,8 @@ func TestDispatcherBlockingWriteTimesOut(t *testing.T) {
 			}
 			cfg := &Config{WriteTimeout: 200 * time.Millisecond}
 			s := startLoopServer(t, m.cfg, cfg, func() Handler { return h })
-			rc := dialLoop(t, s.addr)
-			rc.write(loopFrame(true, opText, []byte("hello")))
+			rc := connectRaw(t, s.addr)
+			rc.send(textFin, []byte("hello"))
 			c := <-conns
 			chunk := make([]byte, 1<<20)
 			start := time.Now()
@@ -268,32 +185,32 @@ func TestDispatcherCloseFromOtherGoroutine(t *testing.T) {
 			cfg := &Config{CloseTimeout: 100 * time.Millisecond}
 			s := startLoopServer(t, m.cfg, cfg, func() Handler { return h })
 
-			answered := dialLoop(t, s.addr)
-			answered.write(loopFrame(true, opText, []byte("hi")))
+			answered := connectRaw(t, s.addr)
+			answered.send(textFin, []byte("hi"))
 			c := <-conns
 			if err := c.Close(4001); err != nil {
 				t.Fatal(err)
 			}
-			answered.expect(opClose, closePayload(4001, ""))
-			answered.write(loopFrame(true, opClose, closePayload(4001, "")))
+			answered.expect(serverClose(4001))
+			answered.send(closeFin, closePayload(4001, ""))
 			if got := <-closed; got != 4001 {
 				t.Errorf("answered close: OnClose status %d, want 4001", got)
 			}
-			if _, _, err := answered.readFrame(); err != io.EOF {
+			if _, err := answered.nextFrame(); err != io.EOF {
 				t.Errorf("after the close handshake: %v, want EOF", err)
 			}
 
-			silent := dialLoop(t, s.addr)
-			silent.write(loopFrame(true, opText, []byte("hi")))
+			silent := connectRaw(t, s.addr)
+			silent.send(textFin, []byte("hi"))
 			c = <-conns
 			if err := c.Close(StatusNormalClosure); err != nil {
 				t.Fatal(err)
 			}
-			silent.expect(opClose, closePayload(StatusNormalClosure, ""))
+			silent.expect(serverClose(StatusNormalClosure))
 			if got := <-closed; got != StatusCloseTimeout {
 				t.Errorf("unanswered close: OnClose status %d, want %d", got, StatusCloseTimeout)
 			}
-			if _, _, err := silent.readFrame(); err != io.EOF {
+			if _, err := silent.nextFrame(); err != io.EOF {
 				t.Errorf("after the close timeout: %v, want EOF", err)
 			}
 		})
@@ -330,11 +247,11 @@ func TestDispatcherCloseEndsEverything(t *testing.T) {
 			served := make(chan struct{})
 			go func() { defer close(served); _ = srv.Serve(ln) }()
 			const n = 20
-			clients := make([]*loopClient, n)
+			clients := make([]*rawClient, n)
 			for i := range clients {
-				clients[i] = dialLoop(t, ln.Addr().String())
-				clients[i].write(loopFrame(true, opText, []byte("x")))
-				clients[i].expect(opText, []byte("x"))
+				clients[i] = connectRaw(t, ln.Addr().String())
+				clients[i].send(textFin, []byte("x"))
+				clients[i].expect(serverFrame(opText, []byte("x")))
 			}
 			srv.Close()
 			<-served
@@ -346,7 +263,7 @@ func TestDispatcherCloseEndsEverything(t *testing.T) {
 				t.Errorf("OnClose statuses %v, want %d × %d", statuses, n, StatusShutdown)
 			}
 			for _, rc := range clients {
-				if _, _, err := rc.readFrame(); err == nil {
+				if _, err := rc.nextFrame(); err == nil {
 					t.Error("a connection is still open after Close")
 				}
 				rc.nc.Close()
@@ -383,8 +300,8 @@ func TestDispatcherConcurrentWrites(t *testing.T) {
 			conns := make(chan *Conn, 1)
 			h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { conns <- c }}
 			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
-			rc := dialLoop(t, s.addr)
-			rc.write(loopFrame(true, opText, []byte("go")))
+			rc := connectRaw(t, s.addr)
+			rc.send(textFin, []byte("go"))
 			c := <-conns
 			const writers, each = 8, 50
 			var wg sync.WaitGroup
@@ -401,13 +318,11 @@ func TestDispatcherConcurrentWrites(t *testing.T) {
 			}
 			counts := map[byte]int{}
 			for range writers * each {
-				op, p, err := rc.readFrame()
-				if err != nil {
-					t.Fatal(err)
-				}
+				f := rc.readFrame()
+				p := f.payload
 				w := p[0] - 'A'
-				if op != opBinary || len(p) != 100_000+int(w) || strings.Count(string(p), string(p[:1])) != len(p) {
-					t.Fatalf("interleaved frame: op %d, %d bytes", op, len(p))
+				if !f.fin || f.op != opBinary || len(p) != 100_000+int(w) || strings.Count(string(p), string(p[:1])) != len(p) {
+					t.Fatalf("interleaved frame: fin %v, op %d, %d bytes", f.fin, f.op, len(p))
 				}
 				counts[p[0]]++
 			}
@@ -436,23 +351,26 @@ func TestDispatcherLargeMessages(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			h := newEchoHandler()
 			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
-			rc := dialLoop(t, s.addr)
-			go rc.nc.Write(loopFrame(true, opText, text))
-			rc.expect(opText, text)
+			rc := connectRaw(t, s.addr)
+			go rc.nc.Write(clientFrame(textFin, text))
+			rc.expect(serverFrame(opText, text))
 
 			var msg []byte
 			for i, f := range frags {
-				op := opContinuation
+				b0 := contFrag
 				if i == 0 {
-					op = opBinary
+					b0 = binFrag
 				}
-				rc.write(loopFrame(i == len(frags)-1, op, f))
+				if i == len(frags)-1 {
+					b0 |= fin
+				}
+				rc.send(b0, f)
 				msg = append(msg, f...)
 			}
-			rc.expect(opBinary, msg)
+			rc.expect(serverFrame(opBinary, msg))
 
-			go rc.nc.Write(loopFrame(true, opText, bad))
-			rc.expect(opClose, closePayload(StatusInvalidData, ""))
+			go rc.nc.Write(clientFrame(textFin, bad))
+			rc.expect(serverClose(StatusInvalidData))
 			rc.nc.Close() // the server drains until the peer closes
 			if got := <-h.closed; got != StatusInvalidUTF8 {
 				t.Errorf("OnClose status %d, want %d", got, StatusInvalidUTF8)
@@ -471,8 +389,8 @@ func TestEventLoopQueuedWriteTimesOut(t *testing.T) {
 	h := newEchoHandler()
 	cfg := &Config{WriteTimeout: 300 * time.Millisecond}
 	s := startLoopServer(t, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, cfg, func() Handler { return h })
-	stuck := dialLoop(t, s.addr)
-	big := loopFrame(true, opBinary, make([]byte, 4<<20))
+	stuck := connectRaw(t, s.addr)
+	big := clientFrame(binFin, make([]byte, 4<<20))
 	go func() {
 		for range 8 { // far more echo than the sockets buffer
 			if _, err := stuck.nc.Write(big); err != nil {
@@ -481,11 +399,11 @@ func TestEventLoopQueuedWriteTimesOut(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	other := dialLoop(t, s.addr)
+	other := connectRaw(t, s.addr)
 	for i := 0; ; i++ {
 		p := fmt.Appendf(nil, "still served %d", i)
-		other.write(loopFrame(true, opText, p))
-		other.expect(opText, p)
+		other.send(textFin, p)
+		other.expect(serverFrame(opText, p))
 		select {
 		case got := <-h.closed:
 			if got != StatusWriteTimeout {

@@ -1,6 +1,7 @@
 package wss
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"runtime"
@@ -14,40 +15,40 @@ import (
 // gets the right status once, and the server closes its socket.
 func TestPeerFaults(t *testing.T) {
 	payload := []byte("0123456789abcdef")
-	frame := frameBytes(true, opBinary, payload)
+	frame := clientFrame(binFin, payload)
 	for _, tc := range []struct {
 		name   string
-		act    func(p *rawPeer)
+		act    func(p *rawClient)
 		status int
 	}{
-		{"vanish mid-header", func(p *rawPeer) {
-			p.nc.Write(frame[:1])
+		{"vanish mid-header", func(p *rawClient) {
+			p.write(frame[:1])
 			p.nc.Close()
 		}, StatusConnLost},
-		{"vanish mid-payload", func(p *rawPeer) {
-			p.nc.Write(frame[:len(frame)-5])
+		{"vanish mid-payload", func(p *rawClient) {
+			p.write(frame[:len(frame)-5])
 			p.nc.Close()
 		}, StatusConnLost},
-		{"reset mid-payload", func(p *rawPeer) {
-			p.nc.Write(frame[:len(frame)-5])
+		{"reset mid-payload", func(p *rawClient) {
+			p.write(frame[:len(frame)-5])
 			p.nc.(*net.TCPConn).SetLinger(0)
 			p.nc.Close()
 		}, StatusConnLost},
-		{"half-close mid-payload", func(p *rawPeer) {
-			p.nc.Write(frame[:len(frame)-5])
+		{"half-close mid-payload", func(p *rawClient) {
+			p.write(frame[:len(frame)-5])
 			p.nc.(*net.TCPConn).CloseWrite()
 			p.expectEOF()
 		}, StatusConnLost},
-		{"half-close after a close frame", func(p *rawPeer) {
-			p.send(true, opClose, closeBody(StatusNormalClosure))
+		{"half-close after a close frame", func(p *rawClient) {
+			p.send(closeFin, closePayload(StatusNormalClosure, ""))
 			p.nc.(*net.TCPConn).CloseWrite()
 			if code := p.expectClose(); code != StatusNormalClosure {
 				p.t.Errorf("close code %d", code)
 			}
 			p.expectEOF()
 		}, StatusNormalClosure},
-		{"reset after a message", func(p *rawPeer) {
-			p.nc.Write(frame)
+		{"reset after a message", func(p *rawClient) {
+			p.write(frame)
 			p.nc.(*net.TCPConn).SetLinger(0)
 			p.nc.Close()
 		}, StatusConnLost},
@@ -56,7 +57,7 @@ func TestPeerFaults(t *testing.T) {
 			t.Run(tc.name+"/"+m.name, func(t *testing.T) {
 				log := newCloseLog()
 				ts := startHardServer(t, modeConfig(m.cfg), &Config{PingInterval: -1}, log)
-				p := dialPeer(t, ts.addr)
+				p := connectPeer(t, ts.addr)
 				<-log.onOpen
 				tc.act(p)
 				if s := log.wait(t); s != tc.status {
@@ -139,14 +140,18 @@ func TestConnectDisconnectCyclesNoGrowth(t *testing.T) {
 
 // cycle connects, echoes one message and closes.
 func cycle(addr string) error {
-	p, err := tryDialPeer(addr)
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		return err
 	}
-	defer p.nc.Close()
-	p.nc.Write(append(frameBytes(true, opText, []byte("hi")), frameBytes(true, opClose, closeBody(StatusNormalClosure))...))
+	defer nc.Close()
+	p := &rawClient{nc: nc, br: bufio.NewReader(nc)} // no test to fail: only methods returning errors
+	if err := p.handshake(addr, randomKey()); err != nil {
+		return err
+	}
+	nc.Write(append(clientFrame(textFin, []byte("hi")), clientFrame(closeFin, closePayload(StatusNormalClosure, ""))...))
 	for {
-		f, err := p.readFrame()
+		f, err := p.nextFrame()
 		if err != nil {
 			return err
 		}
@@ -203,10 +208,10 @@ func TestPingFloodWithoutReading(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{WriteTimeout: 200 * time.Millisecond, PingInterval: 100 * time.Millisecond, PongTimeout: 100 * time.Millisecond}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
-			p := dialPeer(t, ts.addr)
+			p := connectPeer(t, ts.addr)
 			p.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
 			<-log.onOpen
-			ping := frameBytes(true, opPing, make([]byte, 125))
+			ping := clientFrame(pingFin, make([]byte, 125))
 			flood := make([]byte, 0, 64*len(ping))
 			for range 64 {
 				flood = append(flood, ping...)

@@ -46,7 +46,7 @@ func FuzzClosePayload(f *testing.F) {
 				t.Fatalf("reason %q: fail %d, want 1007", p[2:], fail)
 			}
 		default:
-			if code != int(binary.BigEndian.Uint16(p)) || !bytes.Equal(closeBody(code), p[:2]) {
+			if code != int(binary.BigEndian.Uint16(p)) || !bytes.Equal(closePayload(code, ""), p[:2]) {
 				t.Fatalf("payload %x: code %d", p, code)
 			}
 		}

@@ -8,6 +8,9 @@ package wss
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -404,33 +407,82 @@ func (q *request) bytes() []byte {
 	return []byte(b.String())
 }
 
-// rawClient is a TCP client that writes exact bytes and reads the server's
-// frames, checking that they follow the RFC (unmasked, minimal lengths).
+// rawClient is a client over a real socket (TCP, or TLS over it) that
+// writes exact bytes and reads the server's frames, checking that they
+// follow the RFC (unmasked, no RSV bits, minimal lengths). Every wait is
+// bounded by testTimeout. Its methods fail the test, except handshake,
+// nextFrame and answerClose, which return errors so that goroutines other
+// than the test's may use them.
 type rawClient struct {
-	t  *testing.T
-	nc *net.TCPConn
+	t  testing.TB
+	nc net.Conn
 	br *bufio.Reader
 }
 
+// newRawClient wraps nc, which is closed when the test ends.
+func newRawClient(t testing.TB, nc net.Conn) *rawClient {
+	t.Cleanup(func() { nc.Close() })
+	return &rawClient{t: t, nc: nc, br: bufio.NewReader(nc)}
+}
+
 // dialRaw opens a TCP connection to addr, closed when the test ends.
-func dialRaw(t *testing.T, addr string) *rawClient {
+func dialRaw(t testing.TB, addr string) *rawClient {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { nc.Close() })
-	return &rawClient{t: t, nc: nc.(*net.TCPConn), br: bufio.NewReader(nc)}
+	return newRawClient(t, nc)
 }
 
-// connectRaw dials addr and completes a valid opening handshake, checking
-// the 101 response byte for byte.
-func connectRaw(t *testing.T, addr string) *rawClient {
+// connectRaw dials addr and completes a valid opening handshake with the
+// sample key, checking the 101 response byte for byte.
+func connectRaw(t testing.TB, addr string) *rawClient {
 	t.Helper()
-	c := dialRaw(t, addr)
-	c.write(validRequest(addr).bytes())
-	c.expect([]byte(acceptResponse))
+	return dialRaw(t, addr).connect(addr, sampleKey)
+}
+
+// connectPeer is connectRaw with a random key, as distinct peers send.
+func connectPeer(t testing.TB, addr string) *rawClient {
+	t.Helper()
+	return dialRaw(t, addr).connect(addr, randomKey())
+}
+
+// connect is handshake, failing the test on an error.
+func (c *rawClient) connect(host, key string) *rawClient {
+	c.t.Helper()
+	if err := c.handshake(host, key); err != nil {
+		c.t.Fatal(err)
+	}
 	return c
+}
+
+func randomKey() string {
+	var key [16]byte
+	rand.Read(key[:])
+	return base64.StdEncoding.EncodeToString(key[:])
+}
+
+// handshake sends validRequest(host) with key in place of the sample key,
+// and checks the response is acceptResponse with key's accept value
+// (RFC 6455 section 4.2.2), byte for byte.
+func (c *rawClient) handshake(host, key string) error {
+	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	want := strings.Replace(acceptResponse, sampleAccept, base64.StdEncoding.EncodeToString(sum[:]), 1)
+	if err := c.nc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(c.nc, strings.Replace(string(validRequest(host).bytes()), sampleKey, key, 1)); err != nil {
+		return fmt.Errorf("sending the handshake: %w", err)
+	}
+	got := make([]byte, len(want))
+	if n, err := io.ReadFull(c.br, got); err != nil {
+		return fmt.Errorf("reading the 101 response: got %q: %w", got[:n], err)
+	}
+	if string(got) != want {
+		return fmt.Errorf("handshake answered\n%q\nwant\n%q", got, want)
+	}
+	return nil
 }
 
 func (c *rawClient) deadline() {
@@ -460,12 +512,21 @@ func (c *rawClient) expect(want []byte) {
 	got := make([]byte, len(want))
 	n, err := io.ReadFull(c.br, got)
 	if err != nil {
-		c.t.Fatalf("reading %d bytes: got %d (%q): %v; want %q", len(want), n, got[:n], err, want)
+		c.t.Fatalf("reading %d bytes: got %d (%q): %v; want %q", len(want), n, trim(got[:n]), err, trim(want))
 	}
 	if !bytes.Equal(got, want) {
-		c.t.Fatalf("got bytes\n%q\nwant\n%q", got, want)
+		i := 0 // where a long frame starts to differ
+		if len(want) > 256 {
+			for got[i] == want[i] {
+				i++
+			}
+		}
+		c.t.Fatalf("got bytes (from byte %d)\n%q\nwant\n%q", i, trim(got[i:]), trim(want[i:]))
 	}
 }
+
+// trim shortens b to what a failure message shows.
+func trim(b []byte) []byte { return b[:min(len(b), 256)] }
 
 // expectEOF checks that the server closed (or half-closed) the connection,
 // with nothing more sent.
@@ -504,33 +565,45 @@ type wireFrame struct {
 	payload []byte
 }
 
-// readFrame reads one frame from the server and checks the rules a server
-// frame must follow: no mask, no RSV bits, minimal length encoding.
-func (c *rawClient) readFrame() wireFrame {
-	c.t.Helper()
-	c.deadline()
-	var h [10]byte
+// nextFrame reads one frame from the server and checks the rules a server
+// frame must follow: no mask, no RSV bits, minimal length encoding. The
+// connection's end before a frame is io.EOF.
+func (c *rawClient) nextFrame() (wireFrame, error) {
+	if err := c.nc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
+		return wireFrame{}, err
+	}
+	var h [maxHeaderLen]byte
 	if _, err := io.ReadFull(c.br, h[:2]); err != nil {
-		c.t.Fatalf("reading a frame header: %v", err)
+		return wireFrame{}, err
 	}
 	n := headerLen(h[1])
 	if _, err := io.ReadFull(c.br, h[2:n]); err != nil {
-		c.t.Fatalf("reading a frame header: %v", err)
+		return wireFrame{}, fmt.Errorf("reading a frame header: %w", err)
 	}
 	hd, ok := parseHeader(h[:n])
 	switch {
 	case !ok:
-		c.t.Fatalf("server sent a malformed header % x", h[:n])
+		return wireFrame{}, fmt.Errorf("server sent a malformed header % x", h[:n])
 	case hd.masked:
-		c.t.Fatalf("server sent a masked frame (RFC 6455 section 5.1)")
+		return wireFrame{}, errors.New("server sent a masked frame (RFC 6455 section 5.1)")
 	case hd.rsv != 0:
-		c.t.Fatalf("server set RSV bits %#x", hd.rsv)
+		return wireFrame{}, fmt.Errorf("server set RSV bits %#x", hd.rsv)
 	}
 	p := make([]byte, hd.length)
 	if _, err := io.ReadFull(c.br, p); err != nil {
-		c.t.Fatalf("reading a %d-byte payload: %v", hd.length, err)
+		return wireFrame{}, fmt.Errorf("reading a %d-byte payload: %w", hd.length, err)
 	}
-	return wireFrame{hd.fin, hd.op, p}
+	return wireFrame{hd.fin, hd.op, p}, nil
+}
+
+// readFrame is nextFrame, failing the test on an error.
+func (c *rawClient) readFrame() wireFrame {
+	c.t.Helper()
+	f, err := c.nextFrame()
+	if err != nil {
+		c.t.Fatalf("reading a frame: %v", err)
+	}
+	return f
 }
 
 // readMessage reads frames until a whole data message has arrived,
@@ -547,6 +620,42 @@ func (c *rawClient) readMessage() ([]byte, opcode) {
 		data = append(data, f.payload...)
 	}
 	return data, op
+}
+
+// expectClose reads frames until a close frame and returns its code.
+func (c *rawClient) expectClose() int {
+	c.t.Helper()
+	for {
+		if f := c.readFrame(); f.op == opClose {
+			if len(f.payload) < 2 {
+				return StatusNoStatus
+			}
+			return int(binary.BigEndian.Uint16(f.payload))
+		}
+	}
+}
+
+// answerClose plays a well-behaved peer: it reads until the server's close
+// frame, answers it with the same code, waits for the server to close TCP
+// and reports the code.
+func (c *rawClient) answerClose() (int, error) {
+	for {
+		f, err := c.nextFrame()
+		if err != nil {
+			return 0, err
+		}
+		if f.op == opClose {
+			c.nc.Write(clientFrame(closeFin, f.payload))
+			var b [1]byte
+			if _, err := c.br.Read(b[:]); err == nil {
+				return 0, errors.New("data after the close frame")
+			}
+			if len(f.payload) < 2 {
+				return StatusNoStatus, nil
+			}
+			return int(binary.BigEndian.Uint16(f.payload)), nil
+		}
+	}
 }
 
 // testKey is the mask key of the raw client's frames; its bytes differ so

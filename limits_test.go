@@ -16,21 +16,16 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // getStatus sends an upgrade request and returns the HTTP status answered.
 func getStatus(t *testing.T, addr, extraHeader string) int {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	req := strings.Replace(upgradeRequest, "\r\n\r\n", "\r\n"+extraHeader+"\r\n\r\n", 1)
-	fmt.Fprintf(nc, req, addr, "dGhlIHNhbXBsZSBub25jZQ==")
-	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	c := dialRaw(t, addr)
+	defer c.nc.Close()
+	name, value, _ := strings.Cut(extraHeader, ": ")
+	c.write(validRequest(addr).add(name, value).bytes())
+	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +42,8 @@ func TestMaxConnectionsAnswers503(t *testing.T) {
 			dc := m.cfg
 			dc.MaxConnections = 2
 			ts := startHardServer(t, &dc, &Config{PingInterval: -1}, log)
-			p1 := dialPeer(t, ts.addr)
-			dialPeer(t, ts.addr)
+			p1 := connectPeer(t, ts.addr)
+			connectPeer(t, ts.addr)
 			<-log.onOpen
 			<-log.onOpen
 			if s := getStatus(t, ts.addr, "X-N: 3"); s != http.StatusServiceUnavailable {
@@ -57,11 +52,11 @@ func TestMaxConnectionsAnswers503(t *testing.T) {
 			if ts.d.Len() != 2 {
 				t.Fatalf("Len = %d, want 2", ts.d.Len())
 			}
-			p1.send(true, opClose, closeBody(StatusNormalClosure))
+			p1.send(closeFin, closePayload(StatusNormalClosure, ""))
 			if s := log.wait(t); s != StatusNormalClosure {
 				t.Fatalf("OnClose %d", s)
 			}
-			dialPeer(t, ts.addr) // the freed slot
+			connectPeer(t, ts.addr) // the freed slot
 			if s := getStatus(t, ts.addr, "X-N: 4"); s != http.StatusServiceUnavailable {
 				t.Fatalf("answered %d, want 503", s)
 			}
@@ -103,7 +98,7 @@ func TestMaxConnectionsConnect(t *testing.T) {
 	if err := New(log, d, nil).Connect(s2); !errors.Is(err, ErrTooManyConnections) {
 		t.Fatalf("Connect beyond the limit: %v, want ErrTooManyConnections", err)
 	}
-	expectCloseThenEOF(t, c2, StatusTryAgainLater)
+	newRawClient(t, c2).expectFail(StatusTryAgainLater)
 	c1.Close()
 	if s := log.wait(t); s != StatusConnLost {
 		t.Fatalf("OnClose %d", s)
@@ -117,22 +112,7 @@ func TestMaxConnectionsConnect(t *testing.T) {
 	if err := New(log, d, nil).Connect(s3); !errors.Is(err, ErrShutdown) {
 		t.Fatalf("Connect after Shutdown: %v, want ErrShutdown", err)
 	}
-	expectCloseThenEOF(t, c3, StatusGoingAway)
-}
-
-// expectCloseThenEOF reads a server close frame with code, then the end
-// of the connection.
-func expectCloseThenEOF(t *testing.T, nc net.Conn, code int) {
-	t.Helper()
-	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	got, err := io.ReadAll(nc)
-	if err != nil && !isConnReset(err) {
-		t.Fatal(err)
-	}
-	want := append([]byte{0x88, 2}, closeBody(code)...)
-	if string(got) != string(want) {
-		t.Fatalf("refused connection got % x, want % x then EOF", got, want)
-	}
+	newRawClient(t, c3).expectFail(StatusGoingAway)
 }
 
 // A request header larger than MaxHeaderBytes is answered 431, whether
@@ -164,28 +144,25 @@ func TestMaxFramesPerMessage(t *testing.T) {
 			log := newCloseLog()
 			log.onFrame = func(c *Conn, data []byte, text bool) { c.Write(data, text) }
 			ts := startHardServer(t, nil, &Config{MaxFramesPerMessage: 4, PingInterval: -1}, log)
-			p := dialPeer(t, ts.addr)
+			p := connectPeer(t, ts.addr)
 			var b []byte
-			b = append(b, frameBytes(false, opText, []byte("a"))...)
+			b = append(b, clientFrame(textFrag, []byte("a"))...)
 			for i := 1; i < tc.frames-1; i++ {
-				b = append(b, frameBytes(false, opContinuation, nil)...)
+				b = append(b, clientFrame(contFrag, nil)...)
 			}
-			b = append(b, frameBytes(true, opContinuation, []byte("z"))...)
-			p.nc.Write(b)
-			f, err := p.readFrame()
-			if err != nil {
-				t.Fatal(err)
-			}
+			b = append(b, clientFrame(contFin, []byte("z"))...)
+			p.write(b)
+			f := p.readFrame()
 			if tc.want == 0 {
 				if f.op != opText || string(f.payload) != "az" {
 					t.Fatalf("got op %d %q, want the text az", f.op, f.payload)
 				}
 				return
 			}
-			if f.op != opClose || string(f.payload) != string(closeBody(tc.want)) {
+			if f.op != opClose || string(f.payload) != string(closePayload(tc.want, "")) {
 				t.Fatalf("got op %d %x, want close %d", f.op, f.payload, tc.want)
 			}
-			p.send(true, opClose, closeBody(tc.want))
+			p.send(closeFin, closePayload(tc.want, ""))
 			p.nc.Close()
 			if s := log.wait(t); s != StatusTooBig {
 				t.Fatalf("OnClose %d, want StatusTooBig", s)
@@ -289,9 +266,9 @@ func TestFloodPeerProcess(t *testing.T) {
 	}
 	hdr := make([]byte, maxHeaderLen)
 	hl := putHeader(hdr, true, 0, opBinary, size, true, 0x01020304)
-	peers := make([]*rawPeer, n)
+	peers := make([]*rawClient, n)
 	for i := range peers {
-		peers[i] = dialPeer(t, addr)
+		peers[i] = connectPeer(t, addr)
 		if _, err := peers[i].nc.Write(hdr[:hl]); err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +295,7 @@ func TestHTTPHandlerRefusesBeforeNewHandler(t *testing.T) {
 	srv := NewServer("", h, nil)
 	go srv.Serve(ln)
 	defer srv.Close()
-	p := dialPeer(t, ln.Addr().String())
+	p := connectPeer(t, ln.Addr().String())
 	if s := getStatus(t, ln.Addr().String(), "X-N: 2"); s != http.StatusServiceUnavailable {
 		t.Fatalf("answered %d, want 503", s)
 	}

@@ -10,29 +10,6 @@ import (
 	"time"
 )
 
-// answerClose plays a well-behaved peer: it reads until the server's close
-// frame, answers it with the same code, waits for the server to close TCP
-// and reports the code.
-func (p *rawPeer) answerClose() (int, error) {
-	for {
-		f, err := p.readFrame()
-		if err != nil {
-			return 0, err
-		}
-		if f.op == opClose {
-			p.nc.Write(frameBytes(true, opClose, f.payload))
-			var b [1]byte
-			if _, err := p.br.Read(b[:]); err == nil {
-				return 0, errors.New("data after the close frame")
-			}
-			if len(f.payload) < 2 {
-				return StatusNoStatus, nil
-			}
-			return int(f.payload[0])<<8 | int(f.payload[1]), nil
-		}
-	}
-}
-
 // Shutdown sends 1001 to every connection after the writes already
 // queued, lets the close handshakes finish, and leaves no goroutine or
 // file descriptor of wss behind.
@@ -43,10 +20,10 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 			log := newCloseLog()
 			ts := startHardServer(t, modeConfig(m.cfg), &Config{PingInterval: -1}, log)
 			const n = 20
-			peers := make([]*rawPeer, n)
+			peers := make([]*rawClient, n)
 			conns := make([]*Conn, n)
 			for i := range peers {
-				peers[i] = dialPeer(t, ts.addr)
+				peers[i] = connectPeer(t, ts.addr)
 				conns[i] = <-log.onOpen
 			}
 			// A write in progress on the first connection: its peer reads
@@ -143,9 +120,9 @@ func TestShutdownDropsPeersAtDeadline(t *testing.T) {
 			log := newCloseLog()
 			ts := startHardServer(t, modeConfig(m.cfg), &Config{PingInterval: -1, CloseTimeout: time.Minute}, log)
 			const n = 10
-			peers := make([]*rawPeer, n)
+			peers := make([]*rawClient, n)
 			for i := range peers {
-				peers[i] = dialPeer(t, ts.addr)
+				peers[i] = connectPeer(t, ts.addr)
 				<-log.onOpen
 			}
 			ts.stopAccepting()
@@ -185,7 +162,7 @@ func TestConcurrentWriteCloseShutdown(t *testing.T) {
 			var peersDone sync.WaitGroup
 			conns := make([]*Conn, n)
 			for i := range conns {
-				p := dialPeer(t, ts.addr)
+				p := connectPeer(t, ts.addr)
 				conns[i] = <-log.onOpen
 				peersDone.Go(func() { p.answerClose() })
 			}

@@ -47,7 +47,7 @@ func TestHandshakeTimeoutDropsPartialRequest(t *testing.T) {
 			start := time.Now()
 			nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 			_, err = io.Copy(io.Discard, nc)
-			if err != nil && !isConnReset(err) {
+			if err != nil && !isReset(err) {
 				t.Fatalf("the server kept the connection open: %v", err)
 			}
 			if d := time.Since(start); d < 150*time.Millisecond {
@@ -65,8 +65,8 @@ func TestIdleTimeoutClosesSilentPeer(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{IdleTimeout: 150 * time.Millisecond, PingInterval: -1}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
-			p := dialPeer(t, ts.addr)
-			p.send(true, opText, []byte("hello")) // activity, then only pings
+			p := connectPeer(t, ts.addr)
+			p.send(textFin, []byte("hello")) // activity, then only pings
 			stop := make(chan struct{})
 			defer close(stop)
 			go func() {
@@ -75,14 +75,14 @@ func TestIdleTimeoutClosesSilentPeer(t *testing.T) {
 					case <-stop:
 						return
 					case <-time.After(20 * time.Millisecond):
-						p.nc.Write(frameBytes(true, opPing, nil))
+						p.nc.Write(clientFrame(pingFin, nil))
 					}
 				}
 			}()
 			if code := p.expectClose(); code != StatusGoingAway {
 				t.Fatalf("close code %d, want %d", code, StatusGoingAway)
 			}
-			p.nc.Write(frameBytes(true, opClose, closeBody(StatusGoingAway)))
+			p.send(closeFin, closePayload(StatusGoingAway, ""))
 			if s := log.wait(t); s != StatusIdleTimeout {
 				t.Fatalf("OnClose status %d, want StatusIdleTimeout (%d)", s, StatusIdleTimeout)
 			}
@@ -98,16 +98,16 @@ func TestKeepalivePingAndPongTimeout(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{PingInterval: 60 * time.Millisecond, PongTimeout: 300 * time.Millisecond}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
-			p := dialPeer(t, ts.addr)
+			p := connectPeer(t, ts.addr)
 			for i := range 3 {
-				f, err := p.readFrame()
+				f, err := p.nextFrame()
 				if err != nil {
 					t.Fatalf("ping %d: %v", i, err)
 				}
 				if f.op != opPing || !f.fin || len(f.payload) != 0 {
 					t.Fatalf("got frame op %d fin %v payload %q, want an empty ping", f.op, f.fin, f.payload)
 				}
-				p.send(true, opPong, nil)
+				p.send(pongFin, nil)
 			}
 			select {
 			case s := <-log.closed:
@@ -115,7 +115,7 @@ func TestKeepalivePingAndPongTimeout(t *testing.T) {
 			default:
 			}
 			// Stop answering: the next ping goes unanswered.
-			if f, err := p.readFrame(); err != nil || f.op != opPing {
+			if f, err := p.nextFrame(); err != nil || f.op != opPing {
 				t.Fatalf("want a ping, got %v %v", f.op, err)
 			}
 			if s := log.wait(t); s != StatusPongTimeout {
@@ -146,9 +146,9 @@ func TestWriteTimeoutDropsPeerThatStopsReading(t *testing.T) {
 				}()
 			}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
-			p := dialPeer(t, ts.addr)
+			p := connectPeer(t, ts.addr)
 			p.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
-			p.send(true, opBinary, []byte("go"))
+			p.send(binFin, []byte("go"))
 			if s := log.wait(t); s != StatusWriteTimeout {
 				t.Fatalf("OnClose status %d, want StatusWriteTimeout (%d)", s, StatusWriteTimeout)
 			}
@@ -167,7 +167,7 @@ func TestCloseTimeoutDropsPeerThatDoesNotAnswer(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{CloseTimeout: 150 * time.Millisecond, PingInterval: -1}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
-			p := dialPeer(t, ts.addr)
+			p := connectPeer(t, ts.addr)
 			c := <-log.onOpen
 			if err := c.Close(StatusNormalClosure); err != nil {
 				t.Fatal(err)
@@ -239,7 +239,7 @@ func TestKeepaliveSpareBusyStream(t *testing.T) {
 			// frames queued before a ping.
 			cfg := &Config{PingInterval: 30 * time.Millisecond, PongTimeout: time.Second}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
-			p := dialPeer(t, ts.addr)
+			p := connectPeer(t, ts.addr)
 			c := <-log.onOpen
 			stop := make(chan struct{})
 			streamed := make(chan error, 1)
@@ -260,13 +260,13 @@ func TestKeepaliveSpareBusyStream(t *testing.T) {
 			}()
 			pings := 0
 			for end := time.Now().Add(2500 * time.Millisecond); time.Now().Before(end); {
-				f, err := p.readFrame()
+				f, err := p.nextFrame()
 				if err != nil {
 					t.Fatalf("after %d pings: %v", pings, err)
 				}
 				if f.op == opPing {
 					pings++
-					p.send(true, opPong, f.payload)
+					p.send(pongFin, f.payload)
 				}
 			}
 			close(stop)

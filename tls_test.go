@@ -102,9 +102,9 @@ func TestTLSProtocolErrorAndShutdown(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
 			ts := startTLSServer(t, modeConfig(m.cfg), &Config{PingInterval: -1}, log)
-			bad := dialTLSRaw(t, ts.addr)
+			bad := connectTLS(t, ts.addr)
 			<-log.onOpen
-			bad.send(true, opcode(3), nil) // reserved opcode
+			bad.send(fin|3, nil) // reserved opcode
 			if code := bad.expectClose(); code != StatusProtocolError {
 				t.Fatalf("close code %d, want 1002", code)
 			}
@@ -112,7 +112,7 @@ func TestTLSProtocolErrorAndShutdown(t *testing.T) {
 			if s := log.wait(t); s != StatusProtocolViolation {
 				t.Fatalf("OnClose %d", s)
 			}
-			good := dialTLSRaw(t, ts.addr)
+			good := connectTLS(t, ts.addr)
 			<-log.onOpen
 			ts.stopAccepting()
 			done := make(chan error, 1)
@@ -131,18 +131,12 @@ func TestTLSProtocolErrorAndShutdown(t *testing.T) {
 	}
 }
 
-// dialTLSRaw is dialPeer over TLS.
-func dialTLSRaw(t *testing.T, addr string) *rawPeer {
+// connectTLS is connectPeer over TLS.
+func connectTLS(t *testing.T, addr string) *rawClient {
 	t.Helper()
 	nc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := handshakeRaw(nc, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.t = t
-	t.Cleanup(func() { nc.Close() })
-	return p
+	return newRawClient(t, nc).connect(addr, randomKey())
 }
