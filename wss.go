@@ -33,8 +33,10 @@
 // does: a handler must not block for long, or every connection of its loop
 // waits. DispatcherConfig.OffLoop runs handlers on goroutines instead, still
 // one at a time per connection and in order, for handlers that block. An
-// idle connection holds no goroutine and no buffer. Elsewhere, and for
-// connections that are not plain TCP (TLS), each connection has a goroutine.
+// idle connection holds no goroutine and no buffer. A loop reads at most
+// 1 MiB from one connection before it turns to the others, so a peer that
+// sends without pause cannot hold its loop. Elsewhere, and for connections
+// that are not plain TCP (TLS), each connection has a goroutine.
 //
 // # Sending
 //
