@@ -34,13 +34,18 @@ func startLoopServer(t testing.TB, dcfg DispatcherConfig, cfg *Config, newHandle
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: HTTPHandler(d, cfg, func(*http.Request) Handler { return newHandler() })}
+	serve := func() { _ = srv.Serve(ln) }
+	if viaServe(t) {
+		serve = func() { _ = d.Serve(ln, cfg, func(*Request) Handler { return newHandler() }) }
+	}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		_ = srv.Serve(ln)
+		serve()
 	}()
 	t.Cleanup(func() {
 		srv.Close()
+		ln.Close()
 		<-served
 		if err := d.Close(); err != nil {
 			t.Error(err)
