@@ -1,12 +1,9 @@
 package wss
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -32,56 +29,6 @@ func echoServer(t testing.TB, cfg *Config) *httptest.Server {
 
 func wsURL(srv *httptest.Server) string { return "ws" + strings.TrimPrefix(srv.URL, "http") }
 
-// rawDial opens a TCP connection and completes a handshake offering ext,
-// returning the connection, a reader positioned after the response, and
-// the response's Sec-WebSocket-Extensions.
-func rawDial(t *testing.T, srv *httptest.Server, ext string) (net.Conn, *bufio.Reader, string) {
-	t.Helper()
-	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	req := "GET / HTTP/1.1\r\nHost: " + srv.Listener.Addr().String() +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	if ext != "" {
-		req += "Sec-WebSocket-Extensions: " + ext + "\r\n"
-	}
-	if _, err := io.WriteString(nc, req+"\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("status %s", resp.Status)
-	}
-	return nc, br, resp.Header.Get("Sec-WebSocket-Extensions")
-}
-
-// readFrameRaw reads one unmasked server frame: its first byte and payload.
-func readFrameRaw(t *testing.T, br *bufio.Reader) (byte, []byte) {
-	t.Helper()
-	var b [maxHeaderLen]byte
-	if _, err := io.ReadFull(br, b[:2]); err != nil {
-		t.Fatalf("reading a frame: %v", err)
-	}
-	n := headerLen(b[1])
-	if _, err := io.ReadFull(br, b[2:n]); err != nil {
-		t.Fatal(err)
-	}
-	h, _ := parseHeader(b[:n])
-	p := make([]byte, h.length)
-	if _, err := io.ReadFull(br, p); err != nil {
-		t.Fatal(err)
-	}
-	return b[0], p
-}
-
 // TestRFC7692Section7_2_3Examples sends the examples of RFC 7692 section
 // 7.2.3 byte for byte and expects "Hello" back, uncompressed (the server's
 // threshold keeps it so) so the answer's bytes are exact.
@@ -105,20 +52,15 @@ func TestRFC7692Section7_2_3Examples(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nc, br, ext := rawDial(t, srv, "permessage-deflate")
-			if ext != "permessage-deflate" {
-				t.Fatalf("extensions %q", ext)
+			c := connectExt(t, srv.Listener.Addr().String(), "permessage-deflate")
+			if c.ext != "permessage-deflate" {
+				t.Fatalf("extensions %q", c.ext)
 			}
 			for _, f := range tt.frames {
-				if _, err := nc.Write(clientFrame(f[0], f[1:])); err != nil {
-					t.Fatal(err)
-				}
+				c.send(f[0], f[1:])
 			}
 			for range tt.echoes {
-				b0, p := readFrameRaw(t, br)
-				if got := append([]byte{b0, byte(len(p))}, p...); !bytes.Equal(got, hello) {
-					t.Fatalf("got % x, want % x", got, hello)
-				}
+				c.expect(hello)
 			}
 		})
 	}
@@ -128,7 +70,6 @@ func TestRFC7692Section7_2_3Examples(t *testing.T) {
 // frame of a data message, only once permessage-deflate is negotiated.
 func TestRFC7692Section6RSV1(t *testing.T) {
 	srv := echoServer(t, &Config{Compression: &CompressionConfig{}})
-	protocolError := []byte{0x88, 0x02, 0x03, 0xea}
 	tests := []struct {
 		name   string
 		offer  string
@@ -145,16 +86,11 @@ func TestRFC7692Section6RSV1(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nc, br, _ := rawDial(t, srv, tt.offer)
+			c := connectExt(t, srv.Listener.Addr().String(), tt.offer)
 			for _, f := range tt.frames {
-				if _, err := nc.Write(clientFrame(f[0], f[1:])); err != nil {
-					t.Fatal(err)
-				}
+				c.send(f[0], f[1:])
 			}
-			b0, p := readFrameRaw(t, br)
-			if got := append([]byte{b0, byte(len(p))}, p...); !bytes.Equal(got, protocolError) {
-				t.Fatalf("got % x, want % x", got, protocolError)
-			}
+			c.expectFail(StatusProtocolError)
 		})
 	}
 }
@@ -164,15 +100,9 @@ func TestRFC7692Section6RSV1(t *testing.T) {
 // UTF-8 closes with 1007.
 func TestCompressedTextInvalidUTF8(t *testing.T) {
 	srv := echoServer(t, &Config{Compression: &CompressionConfig{}})
-	nc, br, _ := rawDial(t, srv, "permessage-deflate")
-	payload := compressForTest(t, []byte("valid, then \xff"))
-	if _, err := nc.Write(clientFrame(0xc1, payload)); err != nil {
-		t.Fatal(err)
-	}
-	b0, p := readFrameRaw(t, br)
-	if want := []byte{0x88, 0x03, 0xef}; b0 != want[0] || !bytes.Equal(p, []byte{0x03, 0xef}) {
-		t.Fatalf("got %x % x, want close 1007", b0, p)
-	}
+	c := connectExt(t, srv.Listener.Addr().String(), "permessage-deflate")
+	c.send(0xc1, compressForTest(t, []byte("valid, then \xff")))
+	c.expectFail(StatusInvalidData)
 }
 
 // compressForTest deflates p the way a peer without context takeover
@@ -198,12 +128,9 @@ func TestCompressionBomb(t *testing.T) {
 	if len(bomb) > limit {
 		t.Fatalf("the bomb is %d bytes compressed, over the limit itself", len(bomb))
 	}
-	nc, br, _ := rawDial(t, srv, "permessage-deflate")
-	go func() { _, _ = nc.Write(clientFrame(0xc2, bomb)) }()
-	b0, p := readFrameRaw(t, br)
-	if b0 != 0x88 || !bytes.Equal(p, []byte{0x03, 0xf1}) {
-		t.Fatalf("got %x % x, want close 1009", b0, p)
-	}
+	c := connectExt(t, srv.Listener.Addr().String(), "permessage-deflate")
+	go func() { _, _ = c.nc.Write(clientFrame(0xc2, bomb)) }()
+	c.expect(serverClose(StatusMessageTooBig))
 }
 
 // TestInflateStopsAtLimit checks the inflater itself: it returns 1009 and
@@ -236,7 +163,7 @@ func TestFragmentedCompressedMessages(t *testing.T) {
 	srv := echoServer(t, &Config{Compression: &CompressionConfig{}})
 	for _, size := range []int{1, 7, 100, 5000, 200_000} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			nc, br, _ := rawDial(t, srv, "permessage-deflate")
+			c := connectExt(t, srv.Listener.Addr().String(), "permessage-deflate")
 			msg := bytes.Repeat([]byte("fragment "), size/9+1)[:size]
 			comp := compressForTest(t, msg)
 			var frames []byte
@@ -252,38 +179,27 @@ func TestFragmentedCompressedMessages(t *testing.T) {
 			}
 			go func() {
 				for i := 0; i < len(frames); i += 3 { // a few bytes per write
-					if _, err := nc.Write(frames[i:min(i+3, len(frames))]); err != nil {
+					if _, err := c.nc.Write(frames[i:min(i+3, len(frames))]); err != nil {
 						return
 					}
 				}
 			}()
-			got := readMessageRaw(t, br)
-			if !bytes.Equal(got, msg) {
-				t.Fatalf("echo of %d bytes differs (%d bytes)", size, len(got))
+			f := c.readFrame()
+			if !f.fin {
+				t.Fatalf("fragmented server frame, opcode %#x", f.op)
+			}
+			if f.rsv1 { // one message per connection: a fresh inflater is right
+				out, code := (&deflate{}).inflateMessage(f.payload, 1<<30, false, 4096)
+				if code != 0 {
+					t.Fatalf("inflate: %d", code)
+				}
+				f.payload = *out
+			}
+			if !bytes.Equal(f.payload, msg) {
+				t.Fatalf("echo of %d bytes differs (%d bytes)", size, len(f.payload))
 			}
 		})
 	}
-}
-
-// readMessageRaw reads one server message and inflates it if RSV1 is set
-// (the server compresses without context takeover here only if asked, so
-// a fresh inflater would be wrong with takeover: the tests using it read
-// one message per connection).
-func readMessageRaw(t *testing.T, br *bufio.Reader) []byte {
-	t.Helper()
-	b0, p := readFrameRaw(t, br)
-	if b0&bitFin == 0 {
-		t.Fatalf("fragmented server frame %x", b0)
-	}
-	if b0&bitRsv1 == 0 {
-		return p
-	}
-	d := &deflate{}
-	out, code := d.inflateMessage(p, 1<<30, false, 4096)
-	if code != 0 {
-		t.Fatalf("inflate: %d", code)
-	}
-	return *out
 }
 
 type runtimeMem struct{ total uint64 }

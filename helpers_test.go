@@ -409,14 +409,15 @@ func (q *request) bytes() []byte {
 
 // rawClient is a client over a real socket (TCP, or TLS over it) that
 // writes exact bytes and reads the server's frames, checking that they
-// follow the RFC (unmasked, no RSV bits, minimal lengths). Every wait is
-// bounded by testTimeout. Its methods fail the test, except handshake,
-// nextFrame and answerClose, which return errors so that goroutines other
-// than the test's may use them.
+// follow the RFC (unmasked, minimal lengths, no RSV bits but those a
+// negotiated extension allows). Every wait is bounded by testTimeout. Its
+// methods fail the test, except handshake, nextFrame and answerClose, which
+// return errors so that goroutines other than the test's may use them.
 type rawClient struct {
-	t  testing.TB
-	nc net.Conn
-	br *bufio.Reader
+	t   testing.TB
+	nc  net.Conn
+	br  *bufio.Reader
+	ext string // the Sec-WebSocket-Extensions the server answered
 }
 
 // newRawClient wraps nc, which is closed when the test ends.
@@ -446,6 +447,25 @@ func connectRaw(t testing.TB, addr string) *rawClient {
 func connectPeer(t testing.TB, addr string) *rawClient {
 	t.Helper()
 	return dialRaw(t, addr).connect(addr, randomKey())
+}
+
+// connectExt dials addr and completes a handshake with the sample key
+// offering the extensions offer (none if empty), and records the server's
+// answer in ext.
+func connectExt(t *testing.T, addr, offer string) *rawClient {
+	t.Helper()
+	c := dialRaw(t, addr)
+	q := validRequest(addr)
+	if offer != "" {
+		q.add("Sec-WebSocket-Extensions", offer)
+	}
+	c.write(q.bytes())
+	resp := readResponse(t, c)
+	if accept := resp.Header.Get("Sec-WebSocket-Accept"); resp.StatusCode != http.StatusSwitchingProtocols || accept != sampleAccept {
+		t.Fatalf("handshake answered %s with Sec-WebSocket-Accept %q", resp.Status, accept)
+	}
+	c.ext = resp.Header.Get("Sec-WebSocket-Extensions")
+	return c
 }
 
 // connect is handshake, failing the test on an error.
@@ -563,11 +583,14 @@ type wireFrame struct {
 	fin     bool
 	op      opcode
 	payload []byte
+	rsv1    bool // compressed (RFC 7692)
 }
 
 // nextFrame reads one frame from the server and checks the rules a server
-// frame must follow: no mask, no RSV bits, minimal length encoding. The
-// connection's end before a frame is io.EOF.
+// frame must follow: no mask, minimal length encoding, no RSV bits but
+// RSV1 on the first frame of a data message once permessage-deflate is
+// negotiated (RFC 7692 section 6). The connection's end before a frame is
+// io.EOF.
 func (c *rawClient) nextFrame() (wireFrame, error) {
 	if err := c.nc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
 		return wireFrame{}, err
@@ -586,14 +609,14 @@ func (c *rawClient) nextFrame() (wireFrame, error) {
 		return wireFrame{}, fmt.Errorf("server sent a malformed header % x", h[:n])
 	case hd.masked:
 		return wireFrame{}, errors.New("server sent a masked frame (RFC 6455 section 5.1)")
-	case hd.rsv != 0:
-		return wireFrame{}, fmt.Errorf("server set RSV bits %#x", hd.rsv)
+	case hd.rsv != 0 && (hd.rsv != bitRsv1 || hd.op != opText && hd.op != opBinary || !strings.HasPrefix(c.ext, "permessage-deflate")):
+		return wireFrame{}, fmt.Errorf("server set RSV bits %#x on opcode %#x (extensions %q)", hd.rsv, hd.op, c.ext)
 	}
 	p := make([]byte, hd.length)
 	if _, err := io.ReadFull(c.br, p); err != nil {
 		return wireFrame{}, fmt.Errorf("reading a %d-byte payload: %w", hd.length, err)
 	}
-	return wireFrame{hd.fin, hd.op, p}, nil
+	return wireFrame{hd.fin, hd.op, p, hd.rsv != 0}, nil
 }
 
 // readFrame is nextFrame, failing the test on an error.
