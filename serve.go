@@ -27,15 +27,16 @@ import (
 //
 // On an event-loop Dispatcher with a TCP listener, the event loops read
 // and answer the handshakes themselves, without net/http: a connection
-// costs no goroutine and no garbage from its first byte, and newHandler
+// costs no goroutine at any time, its handshake no garbage, and newHandler
 // runs where handlers do (on the loop, unless OffLoop), so it must not
 // block for long. Otherwise (TLS, goroutine mode, other systems) Serve
 // serves ln with an http.Server made by NewServer. Either way a client
 // has HandshakeTimeout to send its request.
 //
-// Serve returns when ln is closed, with an error that wraps net.ErrClosed,
-// or when accepting fails otherwise. Closing ln does not end the
-// connections it accepted: shut d down for that.
+// Serve returns when ln is closed, with an error that wraps net.ErrClosed.
+// When accepting fails otherwise (out of descriptors), it waits and tries
+// again, as net/http does. Closing ln does not end the connections it
+// accepted: shut d down for that.
 func (d *Dispatcher) Serve(ln net.Listener, cfg *Config, newHandler func(r *Request) Handler) error {
 	if d == nil {
 		d = defaultDispatcher()
