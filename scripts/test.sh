@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests need when it is
 # missing (Debian/Ubuntu: chromium, Node's ws, python3-websockets), then
-# runs go vet and go test -race on the module, and on bench/ if present.
+# runs go vet (also for darwin and windows) and go test -race on the module,
+# and go vet on bench/ if present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,10 @@ fi
 export CI=true
 
 go vet ./...
+# The library builds, and its tests compile, where there are no event loops.
+for goos in darwin windows; do
+	GOOS=$goos go vet ./...
+done
 go test -race -timeout 14m ./...
 if [ -d bench ]; then
 	(cd bench && go vet ./...)
