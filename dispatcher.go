@@ -25,8 +25,9 @@ type Dispatcher struct {
 	closeTimers map[*Conn]*time.Timer
 	lifecycle   // admission, timeouts and shutdown: limits.go, timeouts.go, shutdown.go
 
-	offLoop bool
-	loops   []*loop // nil in goroutine mode
+	offLoop    bool
+	readBudget int     // see DispatcherConfig.ReadBudget
+	loops      []*loop // nil in goroutine mode
 }
 
 // Mode selects how a Dispatcher waits for readable connections.
@@ -65,14 +66,22 @@ type DispatcherConfig struct {
 	// handshake included; 0 means no limit. Requests beyond it are answered
 	// 503 Service Unavailable before any upgrade.
 	MaxConnections int
+	// ReadBudget bounds what an event loop reads from one connection before
+	// it turns to the others that have input, so that a peer sending
+	// without pause cannot hold its loop; 0 means DefaultReadBudget.
+	ReadBudget int
 }
+
+// DefaultReadBudget is the default of DispatcherConfig.ReadBudget.
+const DefaultReadBudget = 1 << 20
 
 // NewDispatcher returns a Dispatcher with the settings of cfg.
 func NewDispatcher(cfg *DispatcherConfig) (*Dispatcher, error) {
 	if cfg == nil {
 		cfg = &DispatcherConfig{}
 	}
-	d := &Dispatcher{goConns: make(map[*Conn]struct{}), offLoop: cfg.OffLoop}
+	d := &Dispatcher{goConns: make(map[*Conn]struct{}), offLoop: cfg.OffLoop,
+		readBudget: pick(cfg.ReadBudget, DefaultReadBudget)}
 	d.maxConns = cfg.MaxConnections
 	mode := cfg.Mode
 	if mode == ModeAuto {

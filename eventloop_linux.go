@@ -57,11 +57,6 @@ type loop struct {
 	again, turn []*Conn
 }
 
-// loopReadBudget bounds what the loop reads from one connection before it
-// turns to the others, so that a peer sending without pause delays them by
-// at most this much input. A variable for tests.
-var loopReadBudget = 1 << 20
-
 func startLoops(d *Dispatcher, n int) ([]*loop, error) {
 	loops := make([]*loop, 0, n)
 	for range n {
@@ -291,7 +286,7 @@ func (l *loop) handle(c *Conn) {
 		l.kick(c)
 		return
 	}
-	switch c.readInput(l.buf, true, loopReadBudget) {
+	switch c.readInput(l.buf, true, l.d.readBudget) {
 	case readEnded:
 		c.finish()
 	case readYielded:

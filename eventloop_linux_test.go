@@ -9,7 +9,7 @@ import (
 
 // TestEventLoop_ReadBudget: a peer that sends without pause cannot hold its
 // loop. With input from two peers waiting, the loop reads at most
-// loopReadBudget and one read more from the first before it handles the
+// its ReadBudget and one read more from the first before it handles the
 // second's message. (Without the budget it drains the first: 155 of 200
 // messages here, as the rest waits in the sender's buffer.)
 func TestEventLoop_ReadBudget(t *testing.T) {
@@ -17,10 +17,8 @@ func TestEventLoop_ReadBudget(t *testing.T) {
 	if !eventLoopSupported {
 		t.Skip("no event loops on this system")
 	}
-	budget := loopReadBudget
-	t.Cleanup(func() { loopReadBudget = budget }) // after the loops have stopped
-	loopReadBudget = 16 << 10
-	d, err := NewDispatcher(&DispatcherConfig{Mode: ModeEventLoop, Loops: 1})
+	const budget = 16 << 10
+	d, err := NewDispatcher(&DispatcherConfig{Mode: ModeEventLoop, Loops: 1, ReadBudget: budget})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +71,7 @@ func TestEventLoop_ReadBudget(t *testing.T) {
 	case n := <-handledB:
 		// One read of the loop's buffer may go past the budget.
 		frameLen := len(burst) / floodMsgs
-		if limit := (loopReadBudget+loopBufSize)/frameLen + 1; int(n) > limit {
+		if limit := (budget+loopBufSize)/frameLen + 1; int(n) > limit {
 			t.Errorf("the second peer's message waited for %d of the first's, want at most %d", n, limit)
 		}
 		t.Logf("handled after %d of %d flood messages", n, floodMsgs)

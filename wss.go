@@ -34,8 +34,8 @@
 // waits. DispatcherConfig.OffLoop runs handlers on goroutines instead, still
 // one at a time per connection and in order, for handlers that block. An
 // idle connection holds no goroutine and no buffer. A loop reads at most
-// 1 MiB from one connection before it turns to the others, so a peer that
-// sends without pause cannot hold its loop. Elsewhere, and for connections
+// DispatcherConfig.ReadBudget (1 MiB) from one connection before it turns
+// to the others, so a peer that sends without pause cannot hold its loop. Elsewhere, and for connections
 // that are not plain TCP (TLS), each connection has a goroutine.
 //
 // # Sending
