@@ -36,7 +36,8 @@ import (
 // Serve returns when ln is closed, with an error that wraps net.ErrClosed.
 // When accepting fails otherwise (out of descriptors), it waits and tries
 // again, as net/http does. Closing ln does not end the connections it
-// accepted: shut d down for that.
+// accepted: shut d down for that. Serve may run on several listeners of
+// one Dispatcher at once, each with its own cfg and newHandler.
 func (d *Dispatcher) Serve(ln net.Listener, cfg *Config, newHandler func(r *Request) Handler) error {
 	if d == nil {
 		d = defaultDispatcher()
