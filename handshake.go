@@ -359,6 +359,7 @@ func originAllowed(u *handshakeFields, cfg *Config, httpRequest func() (*http.Re
 // refuse the request by returning nil, which answers 403 Forbidden.
 func HTTPHandler(d *Dispatcher, cfg *Config, newHandler func(r *http.Request) Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := d // requests run concurrently: resolve nil per call, not in the shared variable
 		if d == nil {
 			d = defaultDispatcher()
 		}
