@@ -1,9 +1,6 @@
 package wss
 
-import (
-	"net/http"
-	"strings"
-)
+import "strings"
 
 // extension is one element of a Sec-WebSocket-Extensions header (RFC 6455
 // section 9.1): a name and its parameters. bad marks an element that does
@@ -19,12 +16,13 @@ type extParam struct {
 	hasValue    bool
 }
 
-// parseExtensions parses every Sec-WebSocket-Extensions field of h, in
-// order. Parameter values may be tokens or quoted strings (RFC 6455
-// section 9.1 and RFC 7230 section 3.2.6); quoted values are unescaped.
-func parseExtensions(h http.Header) []extension {
+// parseExtensions parses the values of the Sec-WebSocket-Extensions fields
+// of a request or response, in order. Parameter values may be tokens or
+// quoted strings (RFC 6455 section 9.1 and RFC 7230 section 3.2.6); quoted
+// values are unescaped.
+func parseExtensions(values []string) []extension {
 	var exts []extension
-	for _, v := range h.Values("Sec-WebSocket-Extensions") {
+	for _, v := range values {
 		s := extScanner{s: v}
 		for {
 			s.skipSpace()

@@ -78,7 +78,7 @@ func Handshake(w http.ResponseWriter, r *http.Request, cfg *Config) (net.Conn, e
 		return nil, fmt.Errorf("wss: handshake: %w", err)
 	}
 	proto := u.subprotocol(cfg.Subprotocols)
-	ext, dfl := negotiateDeflate(r.Header, cfg.Compression)
+	ext, dfl := negotiateOffers(u.extensions, cfg.Compression)
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		http.Error(w, "wss: cannot take over the connection", http.StatusInternalServerError)

@@ -105,17 +105,23 @@ func (p deflateParams) String() string {
 	return s
 }
 
-// negotiateDeflate is the server's side of RFC 7692 section 5: it accepts
-// the first permessage-deflate offer in h that it can honour and returns
-// the response element and the connection's compression state, or "" and
-// nil when compression is off or no offer is acceptable. An offer with an
-// unknown or repeated parameter or an invalid value is declined, and the
-// next one considered.
+// negotiateDeflate is negotiateOffers for the Sec-WebSocket-Extensions
+// fields of h.
 func negotiateDeflate(h http.Header, cc *CompressionConfig) (string, *deflate) {
+	return negotiateOffers(h.Values("Sec-WebSocket-Extensions"), cc)
+}
+
+// negotiateOffers is the server's side of RFC 7692 section 5: it accepts
+// the first permessage-deflate offer in the Sec-WebSocket-Extensions
+// values that it can honour and returns the response element and the
+// connection's compression state, or "" and nil when compression is off or
+// no offer is acceptable. An offer with an unknown or repeated parameter
+// or an invalid value is declined, and the next one considered.
+func negotiateOffers(values []string, cc *CompressionConfig) (string, *deflate) {
 	if cc == nil {
 		return "", nil
 	}
-	for _, e := range parseExtensions(h) {
+	for _, e := range parseExtensions(values) {
 		if !strings.EqualFold(e.name, extDeflate) {
 			continue
 		}
@@ -172,12 +178,13 @@ func (cc *CompressionConfig) clientOffer() deflateParams {
 // permessage-deflate element, and on parameters the offer does not allow.
 // It returns nil when the server declined compression.
 func acceptDeflateResponse(h http.Header, cc *CompressionConfig) (*deflate, error) {
-	exts := parseExtensions(h)
+	values := h.Values("Sec-WebSocket-Extensions")
+	exts := parseExtensions(values)
 	if len(exts) == 0 {
 		return nil, nil
 	}
 	if cc == nil || len(exts) > 1 || !strings.EqualFold(exts[0].name, extDeflate) {
-		return nil, fmt.Errorf("server accepted extensions not offered: %q", h.Values("Sec-WebSocket-Extensions"))
+		return nil, fmt.Errorf("server accepted extensions not offered: %q", values)
 	}
 	resp, err := parseDeflateParams(exts[0], true)
 	if err != nil {

@@ -134,11 +134,7 @@ func (c *Conn) upgrade(head []byte) bool {
 		c.answer(err)
 		return false
 	}
-	var ext string
-	var dfl *deflate
-	if len(f.extensions) > 0 {
-		ext, dfl = negotiateDeflate(http.Header{"Sec-Websocket-Extensions": f.extensions}, c.cfg.Compression)
-	}
+	ext, dfl := negotiateOffers(f.extensions, c.cfg.Compression)
 	if dfl != nil {
 		c.aside = &connAside{dfl: dfl}
 	}
