@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -163,11 +164,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, cfg *Config, 
 	if err := nc.SetDeadline(time.Time{}); err != nil {
 		return nil, err
 	}
-	uc.Conn = nc
-	if n := br.Buffered(); n > 0 { // frames the server sent right after its answer
-		p, _ := br.Peek(n)
-		uc.pending = append([]byte(nil), p...)
-	}
+	uc.Conn, uc.pending = nc, buffered(br)
 	return uc, nil
 }
 
@@ -189,11 +186,7 @@ func checkResponse(resp *http.Response, key string, cfg *Config) (*upgradedConn,
 		return nil, fmt.Errorf("server chose several subprotocols %q", protos)
 	case len(protos) == 1:
 		uc.subprotocol = strings.TrimSpace(protos[0])
-		offered := false
-		for _, p := range cfg.Subprotocols {
-			offered = offered || p == uc.subprotocol
-		}
-		if !offered {
+		if !slices.Contains(cfg.Subprotocols, uc.subprotocol) {
 			return nil, fmt.Errorf("server chose subprotocol %q, which was not offered", uc.subprotocol)
 		}
 	}

@@ -1,6 +1,7 @@
 package wss
 
 import (
+	"bufio"
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
@@ -84,16 +85,23 @@ func Handshake(w http.ResponseWriter, r *http.Request, cfg *Config) (net.Conn, e
 		http.Error(w, "wss: cannot take over the connection", http.StatusInternalServerError)
 		return nil, fmt.Errorf("wss: handshake: %w: %w", ErrHandshake, err)
 	}
-	uc := &upgradedConn{Conn: nc, subprotocol: proto, deflate: dfl}
-	if n := brw.Reader.Buffered(); n > 0 {
-		uc.pending, _ = brw.Reader.Peek(n)
-		uc.pending = append([]byte(nil), uc.pending...)
-	}
+	uc := &upgradedConn{Conn: nc, subprotocol: proto, deflate: dfl, pending: buffered(brw.Reader)}
 	if err := writeAccept(nc, key, proto, ext, cfg.handshakeTimeout()); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("wss: handshake: %w: %w", ErrHandshake, err)
 	}
 	return uc, nil
+}
+
+// buffered returns a copy of what br holds unread: bytes the peer sent right
+// after its handshake, which the connection must read first. It is nil when
+// there are none.
+func buffered(br *bufio.Reader) []byte {
+	p, _ := br.Peek(br.Buffered())
+	if len(p) == 0 {
+		return nil
+	}
+	return append([]byte(nil), p...)
 }
 
 // writeAccept sends the 101 response and clears the deadlines net/http set.
