@@ -68,13 +68,9 @@ func Handshake(w http.ResponseWriter, r *http.Request, cfg *Config) (net.Conn, e
 	u := upgradeFromHTTP(r, cfg)
 	key, err := checkUpgrade(u, cfg, func() (*http.Request, error) { return r, nil })
 	if err != nil {
-		var he *handshakeError
-		if errors.As(err, &he) {
-			w.Header().Set("Sec-WebSocket-Version", "13")
-			if he.status == http.StatusMethodNotAllowed {
-				w.Header().Set("Allow", http.MethodGet)
-			}
-			http.Error(w, "wss: "+he.reason, he.status)
+		if errors.As(err, new(*handshakeError)) {
+			status, reason := refusal(err, w.Header().Set)
+			http.Error(w, reason, status)
 		}
 		return nil, fmt.Errorf("wss: handshake: %w", err)
 	}
@@ -129,6 +125,26 @@ func (e *handshakeError) Unwrap() error { return ErrHandshake }
 
 func reject(status int, reason string) *handshakeError {
 	return &handshakeError{status, reason}
+}
+
+// refusal gives the answer to a request refused with err: its status, the
+// reason its body gives, and through header the fields a client needs to
+// try again (the version spoken, the method allowed, when to come back).
+// A request the Dispatcher cannot take gets 503.
+func refusal(err error, header func(name, value string)) (status int, reason string) {
+	status, reason = http.StatusServiceUnavailable, err.Error()
+	var he *handshakeError
+	if errors.As(err, &he) {
+		status, reason = he.status, "wss: "+he.reason
+	}
+	header("Sec-WebSocket-Version", "13")
+	switch {
+	case status == http.StatusMethodNotAllowed:
+		header("Allow", http.MethodGet)
+	case errors.Is(err, ErrTooManyConnections):
+		header("Retry-After", "1")
+	}
+	return status, reason
 }
 
 // handshakeFields is what the opening handshake checks read of a request:

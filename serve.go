@@ -2,7 +2,6 @@ package wss
 
 import (
 	"bytes"
-	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -154,29 +153,22 @@ func (c *Conn) upgrade(head []byte) bool {
 	return true
 }
 
-// answer sends the HTTP error response for a refused request: the
-// reason in plain text, as http.Error writes it, and the headers a client
-// needs to retry.
+// answer sends the HTTP error response for a refused request (see
+// refusal), its reason in plain text as http.Error writes it.
 func (c *Conn) answer(err error) {
-	status, reason := http.StatusServiceUnavailable, err.Error()
-	var he *handshakeError
-	if errors.As(err, &he) {
-		status, reason = he.status, "wss: "+he.reason
-	}
+	var h [64]byte
+	header := h[:0]
+	status, reason := refusal(err, func(name, value string) {
+		header = append(append(append(append(header, name...), ": "...), value...), "\r\n"...)
+	})
 	body := reason + "\n"
 	var b [512]byte
 	resp := append(b[:0], "HTTP/1.1 "...)
 	resp = strconv.AppendInt(resp, int64(status), 10)
 	resp = append(append(append(resp, ' '), http.StatusText(status)...), "\r\n"...)
 	resp = append(resp, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"+
-		"Sec-WebSocket-Version: 13\r\nConnection: close\r\n"...)
-	switch {
-	case status == http.StatusMethodNotAllowed:
-		resp = append(resp, "Allow: GET\r\n"...)
-	case errors.Is(err, ErrTooManyConnections):
-		resp = append(resp, "Retry-After: 1\r\n"...)
-	}
-	resp = append(resp, "Content-Length: "...)
+		"Connection: close\r\n"...)
+	resp = append(append(resp, header...), "Content-Length: "...)
 	resp = strconv.AppendInt(resp, int64(len(body)), 10)
 	resp = append(append(resp, "\r\n\r\n"...), body...)
 	c.wmu.Lock()
