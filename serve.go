@@ -137,10 +137,11 @@ func (c *Conn) upgrade(head []byte) bool {
 	if dfl != nil {
 		c.aside = &connAside{dfl: dfl}
 	}
-	c.setSubprotocol(f.subprotocol(c.cfg.Subprotocols))
+	proto := f.subprotocol(c.cfg.Subprotocols)
+	c.setSubprotocol(proto)
 	var b [256]byte
 	c.wmu.Lock()
-	if c.sendFD(appendAccept(b[:0], key, c.Subprotocol(), ext), nil) != nil {
+	if c.sendFD(appendAccept(b[:0], key, proto, ext), nil) != nil {
 		return false
 	}
 	c.h = h
