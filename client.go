@@ -131,8 +131,8 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, cfg *Config, 
 	key := base64.StdEncoding.EncodeToString(raw[:])
 	req := &http.Request{Method: http.MethodGet, URL: u, Header: make(http.Header), Host: u.Host}
 	for k, vs := range extra {
-		if !handshakeHeaders[http.CanonicalHeaderKey(k)] {
-			req.Header[http.CanonicalHeaderKey(k)] = vs
+		if k = http.CanonicalHeaderKey(k); !handshakeHeaders[k] {
+			req.Header[k] = vs
 		}
 	}
 	req.Header.Set("Upgrade", "websocket")

@@ -242,7 +242,7 @@ func upgradeFromHTTP(r *http.Request, cfg *Config) *handshakeFields {
 	return u
 }
 
-// hasToken reports whether the comma-separated list v holds token,
+// listHasToken reports whether the comma-separated list v holds token,
 // case-insensitively (RFC 7230 section 7).
 func listHasToken(v, token string) bool {
 	for t := range strings.SplitSeq(v, ",") {

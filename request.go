@@ -12,9 +12,9 @@ import (
 
 // Request is an opening handshake request that Serve received, as its
 // newHandler sees it. It is valid only during that call, and only on that
-// goroutine; the strings its methods return are copies, which may be kept. Reading it costs nothing
-// until a method is called, so a server that does not look at requests
-// allocates nothing for them.
+// goroutine; the strings its methods return are copies, which may be kept.
+// Reading it costs nothing until a method is called, so a server that does
+// not look at requests allocates nothing for them.
 type Request struct {
 	head   []byte // request line and header fields, each ending in CRLF: a view of the read buffer
 	target []byte // a view of head

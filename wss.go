@@ -35,8 +35,9 @@
 // one at a time per connection and in order, for handlers that block. An
 // idle connection holds no goroutine and no buffer. A loop reads at most
 // DispatcherConfig.ReadBudget (1 MiB) from one connection before it turns
-// to the others, so a peer that sends without pause cannot hold its loop. Elsewhere, and for connections
-// that are not plain TCP (TLS), each connection has a goroutine.
+// to the others, so a peer that sends without pause cannot hold its loop.
+// Elsewhere, and for connections that are not plain TCP (TLS), each
+// connection has a goroutine.
 //
 // # Sending
 //
