@@ -557,6 +557,3 @@ func (c *Conn) fdRemoteAddr() net.Addr {
 	}
 	return nil
 }
-
-// errAgain is the error of a write the socket could not take (whole).
-var errAgain error = syscall.EAGAIN
