@@ -77,13 +77,10 @@ func (cfg *Config) maxFramesPerMessage() int {
 
 // countFrame counts a data frame of the open message and returns the close
 // code to fail with when the message has too many, or 0.
-func (c *Conn) countFrame(first bool) int {
+func (c *Conn) countFrame() int {
 	r := &c.rd
-	if first {
-		r.frames = 0
-	}
 	r.frames++
-	if limit := c.cfg.MaxFramesPerMessage; limit >= 0 && r.frames > uint32(c.cfg.maxFramesPerMessage()) {
+	if c.cfg.MaxFramesPerMessage >= 0 && r.frames > uint32(c.cfg.maxFramesPerMessage()) {
 		return StatusMessageTooBig
 	}
 	return 0
