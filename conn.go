@@ -169,7 +169,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 // IsValid reports whether the connection is open for sending: connected,
 // with no close frame sent and the socket not closed.
 func (c *Conn) IsValid() bool {
-	return c.is(flagConnected) && !c.is(flagCloseSent) && !c.is(flagClosed)
+	return c.flags.Load()&(flagConnected|flagCloseSent|flagClosed) == flagConnected
 }
 
 // Subprotocol returns the subprotocol chosen in the handshake, or "".
@@ -309,7 +309,7 @@ func (c *Conn) sendLocked(hdr, payload []byte) error {
 // writable reports whether a frame with opcode op may be sent now, and
 // records a close frame as sent. c.wmu must be held.
 func (c *Conn) writable(op opcode) error {
-	if !c.is(flagConnected) || c.is(flagCloseSent) || c.is(flagClosed) {
+	if !c.IsValid() {
 		return ErrClosed
 	}
 	if op == opClose {
