@@ -74,13 +74,20 @@ func (m *msgBuf) append(chunk []byte, rest int, cfg *Config) {
 	}
 	n := len(*m.b) + len(chunk)
 	if c := cap(*m.b); n > c {
-		grown := min(c+max(cfg.expandSize(), c), n+rest)
-		nb := getBuf(max(grown, n))
-		*nb = append(*nb, *m.b...)
-		putBuf(m.b)
-		m.b = nb
+		m.resize(max(min(c+max(cfg.expandSize(), c), n+rest), n))
 	}
 	*m.b = append(*m.b, chunk...)
+}
+
+// resize moves the buffered bytes, if any, to a pooled buffer of capacity
+// at least n.
+func (m *msgBuf) resize(n int) {
+	nb := getBuf(n)
+	if m.b != nil {
+		*nb = append(*nb, *m.b...)
+		putBuf(m.b)
+	}
+	m.b = nb
 }
 
 // release returns the buffer to its pool.

@@ -44,8 +44,9 @@ type Conn struct {
 // connections. Connect sets it before the connection counts as connected,
 // and it does not change afterwards, so it is read without a lock.
 type connAside struct {
-	nc  net.Conn // the socket in goroutine mode
-	dfl *deflate // permessage-deflate state
+	nc    net.Conn // the socket in goroutine mode
+	dfl   *deflate // permessage-deflate state
+	proto string   // the subprotocol when Conn.proto is otherProto
 }
 
 // netConn returns the socket of a goroutine-mode connection, else nil.
@@ -120,14 +121,14 @@ func New(h Handler, d *Dispatcher, cfg *Config) *Conn {
 func (c *Conn) Connect(nc net.Conn) error {
 	var pending []byte
 	var dfl *deflate
+	var proto string
 	c.wmu.Lock()
 	if c.is(flagConnected) {
 		c.wmu.Unlock()
 		return ErrConnected
 	}
 	if u, ok := nc.(*upgradedConn); ok {
-		nc, pending, dfl = u.Conn, u.pending, u.deflate
-		c.setSubprotocol(u.subprotocol)
+		nc, pending, dfl, proto = u.Conn, u.pending, u.deflate, u.subprotocol
 	}
 	// A TCP connection of an event-loop Dispatcher leaves goroutine mode
 	// before it is connected, so that no Write sees it change.
@@ -142,6 +143,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 	if nc != nil || dfl != nil {
 		c.aside = &connAside{nc: nc, dfl: dfl}
 	}
+	c.setSubprotocol(proto)
 	c.set(flagConnected)
 	c.wmu.Unlock()
 	err := c.d.admit(c)
@@ -169,7 +171,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 // IsValid reports whether the connection is open for sending: connected,
 // with no close frame sent and the socket not closed.
 func (c *Conn) IsValid() bool {
-	return c.is(flagConnected) && !c.is(flagCloseSent) && !c.is(flagClosed)
+	return c.flags.Load()&(flagConnected|flagCloseSent|flagClosed) == flagConnected
 }
 
 // Subprotocol returns the subprotocol chosen in the handshake, or "".
@@ -178,19 +180,18 @@ func (c *Conn) Subprotocol() string {
 	case 0:
 		return ""
 	case otherProto:
-		p, _ := otherProtos.Load(c)
-		return p.(string)
+		return c.aside.proto
 	}
 	return c.cfg.Subprotocols[c.proto-1]
 }
 
 // A connection stores its subprotocol as an index in its Config's list, to
 // stay small; one chosen from another list (Handshake with another Config
-// than Connect's) is kept in otherProtos until the connection ends.
+// than Connect's) is kept aside.
 const otherProto = 255
 
-var otherProtos sync.Map // *Conn → string
-
+// setSubprotocol records p; it runs before c counts as connected, after
+// c.aside is set.
 func (c *Conn) setSubprotocol(p string) {
 	if p == "" {
 		return
@@ -202,7 +203,10 @@ func (c *Conn) setSubprotocol(p string) {
 		}
 	}
 	c.proto = otherProto
-	otherProtos.Store(c, p)
+	if c.aside == nil {
+		c.aside = new(connAside)
+	}
+	c.aside.proto = p
 }
 
 // RemoteAddr returns the peer's network address, or nil before Connect.
@@ -309,7 +313,7 @@ func (c *Conn) sendLocked(hdr, payload []byte) error {
 // writable reports whether a frame with opcode op may be sent now, and
 // records a close frame as sent. c.wmu must be held.
 func (c *Conn) writable(op opcode) error {
-	if !c.is(flagConnected) || c.is(flagCloseSent) || c.is(flagClosed) {
+	if !c.IsValid() {
 		return ErrClosed
 	}
 	if op == opClose {
@@ -475,8 +479,5 @@ func (c *Conn) finish() {
 	c.h.OnClose(c, c.status())
 	if c.onLoop {
 		c.fdLetGo() // after OnClose, so that RemoteAddr works there
-	}
-	if c.proto == otherProto {
-		otherProtos.Delete(c)
 	}
 }

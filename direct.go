@@ -23,13 +23,7 @@ func (c *Conn) directRoom(unread func() int) []byte {
 	have := m.len()
 	if m.b == nil || uint64(cap(*m.b)-have) < min(r.h.length, directMin) {
 		step := max(unread(), have, c.cfg.expandSize())
-		want := have + int(min(r.h.length, uint64(step)))
-		nb := getBuf(want)
-		if m.b != nil {
-			*nb = append(*nb, *m.b...)
-			putBuf(m.b)
-		}
-		m.b = nb
+		m.resize(have + int(min(r.h.length, uint64(step))))
 	}
 	b := *m.b
 	return b[len(b) : len(b)+int(min(r.h.length, uint64(cap(b)-len(b))))]

@@ -161,8 +161,9 @@ func (l *loop) run(ready chan<- struct{}) {
 			if fd := int(ev.Fd); fd == l.wakefd {
 				stop = true
 			} else if k := fd / l.nth; k < len(l.conns) {
-				l.batch[i] = l.conns[k]
-				if c := l.batch[i]; c != nil && ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+				c := l.conns[k]
+				l.batch[i] = c
+				if c != nil && ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 					// The end of input came with the last data, in one
 					// edge: read up to it, not just what a read returns.
 					c.set(flagHangup)
@@ -557,6 +558,3 @@ func (c *Conn) fdRemoteAddr() net.Addr {
 	}
 	return nil
 }
-
-// errAgain is the error of a write the socket could not take (whole).
-var errAgain error = syscall.EAGAIN

@@ -11,9 +11,7 @@ const eventLoopSupported = false
 
 type loop struct{}
 
-func (*loop) add(*Conn)                         {}
 func (*loop) appendConns(conns []*Conn) []*Conn { return conns }
-func (c *Conn) loop() *loop                     { return nil }
 
 type outQueue struct{}
 

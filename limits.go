@@ -14,13 +14,11 @@ var ErrTooManyConnections = errors.New("wss: too many connections")
 func (d *Dispatcher) admit(c *Conn) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	switch {
-	case c.is(flagAdmitted):
+	if c.is(flagAdmitted) {
 		return nil // by Upgrade, before its handshake
-	case d.shuttingDown:
-		return ErrShutdown
-	case d.maxConns > 0 && d.slots >= d.maxConns:
-		return ErrTooManyConnections
+	}
+	if err := d.refusal(); err != nil {
+		return err
 	}
 	c.set(flagAdmitted)
 	d.slots++
@@ -48,6 +46,12 @@ func (d *Dispatcher) release(c *Conn) {
 func (d *Dispatcher) admitCheck() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.refusal()
+}
+
+// refusal returns why d admits no connection now, or nil. d.mu must be
+// held.
+func (d *Dispatcher) refusal() error {
 	switch {
 	case d.shuttingDown:
 		return ErrShutdown
@@ -73,13 +77,10 @@ func (cfg *Config) maxFramesPerMessage() int {
 
 // countFrame counts a data frame of the open message and returns the close
 // code to fail with when the message has too many, or 0.
-func (c *Conn) countFrame(first bool) int {
+func (c *Conn) countFrame() int {
 	r := &c.rd
-	if first {
-		r.frames = 0
-	}
 	r.frames++
-	if limit := c.cfg.MaxFramesPerMessage; limit >= 0 && r.frames > uint32(c.cfg.maxFramesPerMessage()) {
+	if c.cfg.MaxFramesPerMessage >= 0 && r.frames > uint32(c.cfg.maxFramesPerMessage()) {
 		return StatusMessageTooBig
 	}
 	return 0

@@ -140,24 +140,20 @@ func (c *Conn) startFrame() int {
 		if r.msgOp == 0 {
 			return StatusProtocolError // nothing to continue (section 5.4)
 		}
-		c.dataFrameStarted()
-		if code := c.countFrame(false); code != 0 {
-			return code
-		}
 	case h.op == opText || h.op == opBinary:
 		if r.msgOp != 0 {
 			return StatusProtocolError // a new message inside a fragmented one
 		}
-		r.msgOp = h.op
-		c.dataFrameStarted()
-		if code := c.countFrame(true); code != 0 {
-			return code
-		}
+		r.msgOp, r.frames = h.op, 0
 		if dfl := c.dfl(); dfl != nil {
 			dfl.inflating = h.rsv != 0
 		}
 	default:
 		return StatusProtocolError // reserved opcode (section 5.2)
+	}
+	c.dataFrameStarted()
+	if code := c.countFrame(); code != 0 {
+		return code
 	}
 	if uint64(r.msg.len())+h.length > uint64(c.cfg.maxMessageSize()) {
 		return StatusMessageTooBig

@@ -134,9 +134,9 @@ func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 		n, err := writeFull(c.fd, s.hdr[s.hlo:s.hhi], s.data)
 		if err != nil {
 			if err == unix.EAGAIN {
-				k := min(n, int(s.hhi-s.hlo))
-				s.hlo += uint8(k)
-				s.data = s.data[n-k:]
+				var rest []byte
+				rest, s.data = skip(s.hdr[s.hlo:s.hhi], s.data, n)
+				s.hlo = s.hhi - uint8(len(rest))
 			} else {
 				c.abortOut(q, err)
 			}

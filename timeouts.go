@@ -94,23 +94,22 @@ func (cfg *Config) pongTimeout() time.Duration {
 // sweepTick is the clock resolution cfg's timeouts need: a quarter of the
 // shortest, within [minSweepTick, maxSweepTick]; 0 if cfg has none.
 func (cfg *Config) sweepTick() time.Duration {
-	shortest := time.Duration(0)
-	for _, t := range []time.Duration{cfg.idleTimeout(), cfg.pingInterval()} {
-		if t > 0 && (shortest == 0 || t < shortest) {
-			shortest = t
+	shortest := cfg.idleTimeout()
+	if ping := cfg.pingInterval(); ping > 0 {
+		if shortest == 0 || ping < shortest {
+			shortest = ping
 		}
+		shortest = min(shortest, cfg.pongTimeout())
 	}
 	if shortest == 0 {
 		return 0
 	}
-	if cfg.pingInterval() > 0 {
-		shortest = min(shortest, cfg.pongTimeout())
-	}
-	return clampTick(shortest / 4)
+	return tickFor(shortest)
 }
 
-func clampTick(t time.Duration) time.Duration {
-	return min(max(t, minSweepTick), maxSweepTick)
+// tickFor returns the clock resolution a timeout of t needs.
+func tickFor(t time.Duration) time.Duration {
+	return min(max(t/4, minSweepTick), maxSweepTick)
 }
 
 // now returns the coarse clock: never 0, so 0 can mean "not stamped".
@@ -155,7 +154,7 @@ func (d *Dispatcher) watch(c *Conn) {
 		// The whole request must arrive within HandshakeTimeout of the
 		// accept: idle counts from lastMsg, which only data frames move.
 		t := c.cfg.handshakeTimeout()
-		kind, tick = timeoutKind{idle: millis(t)}, clampTick(t/4)
+		kind, tick = timeoutKind{idle: millis(t)}, tickFor(t)
 	}
 	if tick == 0 {
 		return
@@ -176,13 +175,18 @@ func (d *Dispatcher) watch(c *Conn) {
 		go d.sweepLoop(prev, s.stop, s.done, s.retick)
 	}
 	e := s.alloc()
-	now := s.now()
+	e.restart(s.now(), s.kindIndex(kind))
+	e.owner = c
+	c.live = e
+}
+
+// restart stamps e as active at now, with the timeouts s.kinds[kind].
+// Dispatcher.mu must be held.
+func (e *stamps) restart(now, kind uint32) {
 	e.lastRead.Store(now)
 	e.lastMsg.Store(now)
 	e.pingAt.Store(0)
-	e.kind = s.kindIndex(kind)
-	e.owner = c
-	c.live = e
+	e.kind = kind
 }
 
 // rewatch gives c, whose handshake on a loop has just completed, the
@@ -204,10 +208,7 @@ func (d *Dispatcher) rewatch(c *Conn) {
 	}
 	s := &d.sweep
 	s.shortenTick(tick)
-	now := s.now()
-	e.lastRead.Store(now)
-	e.lastMsg.Store(now)
-	e.kind = s.kindIndex(c.cfg.timeoutKind())
+	e.restart(s.now(), s.kindIndex(c.cfg.timeoutKind()))
 }
 
 // shortenTick makes the sweeper tick at least every t, at once: a
