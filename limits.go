@@ -17,7 +17,7 @@ func (d *Dispatcher) admit(c *Conn) error {
 	if c.is(flagAdmitted) {
 		return nil // by Upgrade, before its handshake
 	}
-	if err := d.refusal(); err != nil {
+	if err := d.whyRefused(); err != nil {
 		return err
 	}
 	c.set(flagAdmitted)
@@ -46,12 +46,12 @@ func (d *Dispatcher) release(c *Conn) {
 func (d *Dispatcher) admitCheck() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.refusal()
+	return d.whyRefused()
 }
 
-// refusal returns why d admits no connection now, or nil. d.mu must be
+// whyRefused returns why d admits no connection now, or nil. d.mu must be
 // held.
-func (d *Dispatcher) refusal() error {
+func (d *Dispatcher) whyRefused() error {
 	switch {
 	case d.shuttingDown:
 		return ErrShutdown
