@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -92,24 +93,20 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 	}
 }
 
-// getStatusAfterShutdown upgrades through the shut-down dispatcher on a
-// fresh HTTP server.
+// getStatusAfterShutdown upgrades a valid opening handshake through the
+// shut-down dispatcher, so that only the shutdown can refuse it.
 func getStatusAfterShutdown(t *testing.T, ts *hardServer) int {
-	rec := newResponseRecorder()
-	req, _ := http.NewRequest("GET", "http://x/", nil)
-	New(newCloseLog(), ts.d, nil).Upgrade(rec, req)
-	return rec.status
+	t.Helper()
+	req := httptest.NewRequest("GET", "http://x/chat", nil)
+	for _, h := range validRequest("x").headers {
+		req.Header.Add(h[0], h[1])
+	}
+	rec := httptest.NewRecorder()
+	if err := New(newCloseLog(), ts.d, nil).Upgrade(rec, req); !errors.Is(err, ErrShutdown) {
+		t.Errorf("Upgrade after Shutdown: %v, want ErrShutdown", err)
+	}
+	return rec.Code
 }
-
-type responseRecorder struct {
-	h      http.Header
-	status int
-}
-
-func newResponseRecorder() *responseRecorder            { return &responseRecorder{h: http.Header{}} }
-func (r *responseRecorder) Header() http.Header         { return r.h }
-func (r *responseRecorder) Write(b []byte) (int, error) { return len(b), nil }
-func (r *responseRecorder) WriteHeader(s int)           { r.status = s }
 
 // When ctx ends before the peers answer, Shutdown drops them: OnClose gets
 // StatusShutdown, Shutdown returns ctx's error, and nothing of wss remains.
