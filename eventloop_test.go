@@ -260,19 +260,11 @@ func TestDispatcherCloseEndsEverything(t *testing.T) {
 				buf := make([]byte, 1<<16)
 				t.Errorf("%d goroutines before, %d after Close:\n%s", before, after, buf[:runtime.Stack(buf, true)])
 			}
-			if _, err := dialRawErr(ln.Addr().String()); err == nil {
-				t.Error("listener still accepts")
+			if s := upgradeAfterShutdown(t, d); s != http.StatusServiceUnavailable {
+				t.Errorf("Upgrade after Close answered %d, want 503", s)
 			}
 		})
 	}
-}
-
-func dialRawErr(addr string) (net.Conn, error) {
-	nc, err := net.DialTimeout("tcp", addr, time.Second)
-	if err == nil {
-		nc.Close()
-	}
-	return nc, err
 }
 
 // Writes from many goroutines at once never interleave frames.

@@ -86,23 +86,24 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 			if got := openFDs(t); got != fds {
 				t.Errorf("%d file descriptors open after Shutdown, %d before", got, fds)
 			}
-			if s := getStatusAfterShutdown(t, ts); s != http.StatusServiceUnavailable {
+			if s := upgradeAfterShutdown(t, ts.d); s != http.StatusServiceUnavailable {
 				t.Errorf("Upgrade after Shutdown answered %d, want 503", s)
 			}
 		})
 	}
 }
 
-// getStatusAfterShutdown upgrades a valid opening handshake through the
-// shut-down dispatcher, so that only the shutdown can refuse it.
-func getStatusAfterShutdown(t *testing.T, ts *hardServer) int {
+// upgradeAfterShutdown upgrades a valid opening handshake through the
+// shut-down (or closed) dispatcher d, so that only the shutdown can refuse
+// it, and returns the response's status.
+func upgradeAfterShutdown(t *testing.T, d *Dispatcher) int {
 	t.Helper()
 	req := httptest.NewRequest("GET", "http://x/chat", nil)
 	for _, h := range validRequest("x").headers {
 		req.Header.Add(h[0], h[1])
 	}
 	rec := httptest.NewRecorder()
-	if err := New(newCloseLog(), ts.d, nil).Upgrade(rec, req); !errors.Is(err, ErrShutdown) {
+	if err := New(newCloseLog(), d, nil).Upgrade(rec, req); !errors.Is(err, ErrShutdown) {
 		t.Errorf("Upgrade after Shutdown: %v, want ErrShutdown", err)
 	}
 	return rec.Code
