@@ -39,18 +39,19 @@ func BenchmarkEchoCompression(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.Cleanup(func() { d.Close() })
 		for _, size := range []int{128, 1024, 16 << 10, 256 << 10} {
-			stream := jsonLike(64 * size) // consecutive messages differ, as in real traffic
 			for _, m := range modes {
 				b.Run(fmt.Sprintf("%s/%s/%d", dm.name, m.name, size), func(b *testing.B) {
-					benchEcho(b, d, m.cc, stream, size)
+					benchEcho(b, d, m.cc, size)
 				})
 			}
 		}
 	}
 }
 
-func benchEcho(b *testing.B, d *Dispatcher, cc *CompressionConfig, stream []byte, size int) {
+func benchEcho(b *testing.B, d *Dispatcher, cc *CompressionConfig, size int) {
+	next := jsonMessages(size)
 	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
 	srv := httptest.NewServer(HTTPHandler(d, &Config{Compression: cc}, func(*http.Request) Handler { return echo }))
 	defer srv.Close()
@@ -63,15 +64,12 @@ func benchEcho(b *testing.B, d *Dispatcher, cc *CompressionConfig, stream []byte
 	defer c.Close(StatusNormalClosure)
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
-	i := 0
 	for b.Loop() {
-		msg := stream[i*size : (i+1)*size]
-		i = (i + 1) % 64
-		if err := c.Write(msg, true); err != nil {
+		if err := c.Write(next(), true); err != nil {
 			b.Fatal(err)
 		}
 		if got, err := in.Read(ctx); err != nil || len(got.Data) != size {
-			b.Fatalf("echo: %v", err)
+			b.Fatalf("echo: %d bytes, %v", len(got.Data), err)
 		}
 	}
 }
@@ -85,21 +83,32 @@ func jsonLike(n int) []byte {
 	return bytes.ToValidUTF8(b.Bytes()[:n], nil)
 }
 
+// jsonMessages returns a function yielding size-byte JSON-like messages
+// from a stream of 64 in turn: consecutive messages differ, as in real
+// traffic.
+func jsonMessages(size int) func() []byte {
+	stream := jsonLike(64 * size)
+	i := 0
+	return func() []byte {
+		msg := stream[i*size : (i+1)*size]
+		i = (i + 1) % 64
+		return msg
+	}
+}
+
 // BenchmarkDeflateMessage measures compressing and inflating one message
 // alone, without sockets, per mode and size.
 func BenchmarkDeflateMessage(b *testing.B) {
 	for _, size := range []int{128, 1024, 16 << 10} {
-		stream := jsonLike(64 * size)
 		for _, takeover := range []bool{false, true} {
 			b.Run(fmt.Sprintf("takeover=%v/%d", takeover, size), func(b *testing.B) {
 				tx := &deflate{level: 1, sendBits: 15, sendTakeover: takeover}
 				rx := &deflate{recvBits: 15, recvTakeover: takeover}
+				next := jsonMessages(size)
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
-				i := 0
 				for b.Loop() {
-					msg := stream[i*size : (i+1)*size]
-					i = (i + 1) % 64
+					msg := next()
 					buf := getBuf(size/2 + 64)
 					comp, err := tx.compress(&buf, msg)
 					if err != nil {
@@ -130,7 +139,6 @@ func BenchmarkFlateImplementations(b *testing.B) {
 		Reset(io.Writer)
 	}
 	for _, size := range []int{1024, 16 << 10} {
-		stream := jsonLike(64 * size)
 		for _, impl := range []string{"stdlib", "klauspost"} {
 			b.Run(fmt.Sprintf("%s/%d", impl, size), func(b *testing.B) {
 				var out bytes.Buffer
@@ -144,12 +152,12 @@ func BenchmarkFlateImplementations(b *testing.B) {
 					w, _ = flate.NewWriter(&out, 1)
 					r = flate.NewReader(src)
 				}
+				next := jsonMessages(size)
 				dst := make([]byte, size)
 				b.SetBytes(int64(size))
-				total, i := 0, 0
+				total := 0
 				for b.Loop() {
-					msg := stream[i*size : (i+1)*size]
-					i = (i + 1) % 64
+					msg := next()
 					out.Reset()
 					w.Reset(&out)
 					_, _ = w.Write(msg)

@@ -450,18 +450,7 @@ func feedDeflate(t *testing.T, in []byte, sizes []int) feedResult {
 	c := New(h, nil, fuzzConfig)
 	c.aside = &connAside{nc: sink, dfl: newDeflate(&CompressionConfig{Threshold: 1 << 30}, deflateParams{}, false, 0)}
 	c.set(flagConnected)
-	for len(in) > 0 {
-		n := len(in)
-		if len(sizes) > 0 {
-			n = min(max(sizes[0], 1), n)
-			sizes = sizes[1:]
-		}
-		p := bytes.Clone(in[:n])
-		in = in[n:]
-		if !c.feed(p) {
-			break
-		}
-	}
+	feedPieces(c, in, sizes, nil)
 	c.drop(StatusConnLost)
 	c.d.remove(c) // stops a close timer
 	c.wmu.Lock()
@@ -490,13 +479,8 @@ func FuzzFeedDeflate(f *testing.F) {
 			sizes[i] = max(1, split%17+i%5)
 		}
 		parts := feedDeflate(t, in, sizes)
-		if whole.status != parts.status || !bytes.Equal(whole.out, parts.out) || len(whole.msgs) != len(parts.msgs) {
+		if !sameResult(whole, parts) {
 			t.Fatalf("split changes the outcome: status %d vs %d, %d vs %d messages", whole.status, parts.status, len(whole.msgs), len(parts.msgs))
-		}
-		for i := range whole.msgs {
-			if !bytes.Equal(whole.msgs[i].data, parts.msgs[i].data) || whole.msgs[i].text != parts.msgs[i].text {
-				t.Fatalf("message %d differs when split", i)
-			}
 		}
 	})
 }

@@ -68,7 +68,6 @@ func TestEchoAllocations(t *testing.T) {
 					if allocs != 0 {
 						t.Errorf("%v allocations per echoed message, want 0", allocs)
 					}
-					t.Logf("%v allocations per echoed message", allocs)
 				})
 			}
 		}

@@ -144,82 +144,59 @@ func TestEventLoopSlowReaderDoesNotStallLoop(t *testing.T) {
 // the frame, and fails at WriteTimeout when it does not; OnClose then gets
 // StatusWriteTimeout.
 func TestDispatcherBlockingWriteTimesOut(t *testing.T) {
-	for _, m := range dispatcherModes() {
-		t.Run(m.name, func(t *testing.T) {
-			conns := make(chan *Conn, 1)
-			closed := make(chan int, 1)
-			h := HandlerFuncs{
-				Frame: func(c *Conn, data []byte, text bool) { conns <- c },
-				Close: func(c *Conn, status int) { closed <- status },
-			}
-			cfg := &Config{WriteTimeout: 200 * time.Millisecond}
-			s := startLoopServer(t, m.cfg, cfg, func() Handler { return h })
-			rc := connectRaw(t, s.addr)
-			rc.send(textFin, []byte("hello"))
-			c := <-conns
-			chunk := make([]byte, 1<<20)
-			start := time.Now()
-			var err error
-			for i := 0; i < 256 && err == nil; i++ {
-				err = c.Write(chunk, false)
-			}
-			if !errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatalf("Write to a peer that does not read: %v, want a deadline error", err)
-			}
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("Write took %v to time out", d)
-			}
-			if got := <-closed; got != StatusWriteTimeout {
-				t.Errorf("OnClose status %d, want %d", got, StatusWriteTimeout)
-			}
-		})
-	}
+	forEachMode(t, func(t *testing.T, d *Dispatcher) {
+		srv := startServer(t, d, &Config{WriteTimeout: 200 * time.Millisecond}, nil)
+		connectRaw(t, srv.addr) // and never read
+		c, rec := srv.next(t)
+		chunk := make([]byte, 1<<20)
+		start := time.Now()
+		var err error
+		for i := 0; i < 256 && err == nil; i++ {
+			err = c.Write(chunk, false)
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Write to a peer that does not read: %v, want a deadline error", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Write took %v to time out", d)
+		}
+		rec.wantClose(t, StatusWriteTimeout)
+	})
 }
 
 // Close from another goroutine runs the close handshake; without an answer
 // the connection is dropped at CloseTimeout.
 func TestDispatcherCloseFromOtherGoroutine(t *testing.T) {
-	for _, m := range dispatcherModes() {
-		t.Run(m.name, func(t *testing.T) {
-			conns := make(chan *Conn, 1)
-			closed := make(chan int, 1)
-			h := HandlerFuncs{
-				Frame: func(c *Conn, data []byte, text bool) { conns <- c },
-				Close: func(c *Conn, status int) { closed <- status },
-			}
-			cfg := &Config{CloseTimeout: 100 * time.Millisecond}
-			s := startLoopServer(t, m.cfg, cfg, func() Handler { return h })
+	forEachMode(t, func(t *testing.T, d *Dispatcher) {
+		srv := startServer(t, d, &Config{CloseTimeout: 100 * time.Millisecond}, nil)
 
-			answered := connectRaw(t, s.addr)
-			answered.send(textFin, []byte("hi"))
-			c := <-conns
-			if err := c.Close(4001); err != nil {
-				t.Fatal(err)
-			}
-			answered.expect(serverClose(4001))
-			answered.send(closeFin, closePayload(4001, ""))
-			if got := <-closed; got != 4001 {
-				t.Errorf("answered close: OnClose status %d, want 4001", got)
-			}
-			if _, err := answered.nextFrame(); err != io.EOF {
-				t.Errorf("after the close handshake: %v, want EOF", err)
-			}
+		answered := connectRaw(t, srv.addr)
+		c, rec := srv.next(t)
+		if err := c.Close(4001); err != nil {
+			t.Fatal(err)
+		}
+		answered.expect(serverClose(4001))
+		answered.send(closeFin, closePayload(4001, ""))
+		if got := rec.waitClose(t); got != 4001 {
+			t.Errorf("answered close: OnClose status %d, want 4001", got)
+		}
+		if _, err := answered.nextFrame(); err != io.EOF {
+			t.Errorf("after the close handshake: %v, want EOF", err)
+		}
 
-			silent := connectRaw(t, s.addr)
-			silent.send(textFin, []byte("hi"))
-			c = <-conns
-			if err := c.Close(StatusNormalClosure); err != nil {
-				t.Fatal(err)
-			}
-			silent.expect(serverClose(StatusNormalClosure))
-			if got := <-closed; got != StatusCloseTimeout {
-				t.Errorf("unanswered close: OnClose status %d, want %d", got, StatusCloseTimeout)
-			}
-			if _, err := silent.nextFrame(); err != io.EOF {
-				t.Errorf("after the close timeout: %v, want EOF", err)
-			}
-		})
-	}
+		silent := connectRaw(t, srv.addr)
+		c, rec = srv.next(t)
+		if err := c.Close(StatusNormalClosure); err != nil {
+			t.Fatal(err)
+		}
+		silent.expect(serverClose(StatusNormalClosure))
+		if got := rec.waitClose(t); got != StatusCloseTimeout {
+			t.Errorf("unanswered close: OnClose status %d, want %d", got, StatusCloseTimeout)
+		}
+		if _, err := silent.nextFrame(); err != io.EOF {
+			t.Errorf("after the close timeout: %v, want EOF", err)
+		}
+	})
 }
 
 // Dispatcher.Close drops every connection with StatusShutdown and leaves
@@ -283,19 +260,11 @@ func TestDispatcherCloseEndsEverything(t *testing.T) {
 				buf := make([]byte, 1<<16)
 				t.Errorf("%d goroutines before, %d after Close:\n%s", before, after, buf[:runtime.Stack(buf, true)])
 			}
-			if _, err := dialRawErr(ln.Addr().String()); err == nil {
-				t.Error("listener still accepts")
+			if s := upgradeAfterShutdown(t, d); s != http.StatusServiceUnavailable {
+				t.Errorf("Upgrade after Close answered %d, want 503", s)
 			}
 		})
 	}
-}
-
-func dialRawErr(addr string) (net.Conn, error) {
-	nc, err := net.DialTimeout("tcp", addr, time.Second)
-	if err == nil {
-		nc.Close()
-	}
-	return nc, err
 }
 
 // Writes from many goroutines at once never interleave frames.

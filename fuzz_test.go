@@ -61,6 +61,27 @@ type feedResult struct {
 	status int    // the status OnClose would get
 }
 
+// feedPieces feeds in to c in pieces of the given sizes (the rest in one
+// piece), calling check (if not nil) after each, until c stops reading.
+func feedPieces(c *Conn, in []byte, sizes []int, check func()) {
+	for len(in) > 0 {
+		n := len(in)
+		if len(sizes) > 0 {
+			n = min(max(sizes[0], 1), n)
+			sizes = sizes[1:]
+		}
+		p := bytes.Clone(in[:n]) // feed unmasks in place
+		in = in[n:]
+		more := c.feed(p)
+		if check != nil {
+			check()
+		}
+		if !more {
+			return
+		}
+	}
+}
+
 // feedSplit feeds in to a fresh server Conn in pieces of the given sizes
 // (the rest in one piece), as a dispatcher would, and checks after each
 // piece that the message buffer stays within twice what has arrived.
@@ -73,15 +94,7 @@ func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 	c := New(h, nil, fuzzConfig)
 	c.aside = &connAside{nc: sink}
 	c.set(flagConnected)
-	for len(in) > 0 {
-		n := len(in)
-		if len(sizes) > 0 {
-			n = min(max(sizes[0], 1), n)
-			sizes = sizes[1:]
-		}
-		p := bytes.Clone(in[:n]) // feed unmasks in place
-		in = in[n:]
-		more := c.feed(p)
+	feedPieces(c, in, sizes, func() {
 		if b := c.rd.msg.b; b != nil {
 			limit := 2*(len(*b)+max(fuzzConfig.StartSize, fuzzConfig.ExpandSize)) + 512
 			if cap(*b) > limit {
@@ -95,10 +108,7 @@ func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 				t.Fatalf("split-frame state held with nothing split (inFrame %v, op %d, remain %d)", r.inFrame, r.h.op, r.h.length)
 			}
 		}
-		if !more {
-			break
-		}
-	}
+	})
 	// The peer is gone: what a dispatcher does at EOF.
 	c.drop(StatusConnLost)
 	c.d.remove(c) // stops a close timer

@@ -57,14 +57,10 @@ func TestHandshake_4_2_1_TokensAccepted(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				q := validRequest(srv.addr)
 				tc.edit(q)
-				c := dialRaw(t, srv.addr)
-				c.write(q.bytes())
-				c.expect([]byte(acceptResponse))
-				c.send(binFin, []byte{1, 2, 3})
-				c.expect(serverFrame(opBinary, []byte{1, 2, 3}))
-				c.nc.Close()
-				_, rec := srv.next(t)
-				rec.wantClose(t, StatusConnLost)
+				expectAccepted(t, srv, q, func(c *rawClient) {
+					c.send(binFin, []byte{1, 2, 3})
+					c.expect(serverFrame(opBinary, []byte{1, 2, 3}))
+				})
 			})
 		}
 	})
@@ -181,6 +177,22 @@ func expectRejected(t *testing.T, srv *testServer, q *request, want rejection) {
 	}
 }
 
+// expectAccepted sends q to srv, checks the 101 response byte for byte,
+// runs exchange (if not nil) over the connection, then hangs up and checks
+// that OnClose reports the lost connection.
+func expectAccepted(t *testing.T, srv *testServer, q *request, exchange func(c *rawClient)) {
+	t.Helper()
+	c := dialRaw(t, srv.addr)
+	c.write(q.bytes())
+	c.expect([]byte(acceptResponse))
+	if exchange != nil {
+		exchange(c)
+	}
+	c.nc.Close()
+	_, rec := srv.next(t)
+	rec.wantClose(t, StatusConnLost)
+}
+
 // TestHandshake_4_2_1_HeaderBound: Config.MaxHeaderBytes bounds the request
 // header; a request under it passes.
 func TestHandshake_4_2_1_HeaderBound(t *testing.T) {
@@ -189,12 +201,7 @@ func TestHandshake_4_2_1_HeaderBound(t *testing.T) {
 		q := validRequest(srv.addr).add("X-Padding", strings.Repeat("a", 1024))
 		expectRejected(t, srv, q, rejection{status: 431, reason: "too large"})
 
-		c := dialRaw(t, srv.addr)
-		c.write(validRequest(srv.addr).add("X-Padding", strings.Repeat("a", 700)).bytes())
-		c.expect([]byte(acceptResponse))
-		c.nc.Close()
-		_, rec := srv.next(t)
-		rec.wantClose(t, StatusConnLost)
+		expectAccepted(t, srv, validRequest(srv.addr).add("X-Padding", strings.Repeat("a", 700)), nil)
 	})
 }
 
@@ -283,12 +290,7 @@ func TestHandshake_Origin(t *testing.T) {
 					expectRejected(t, srv, q, rejection{status: 403, reason: "origin"})
 					return
 				}
-				c := dialRaw(t, srv.addr)
-				c.write(q.bytes())
-				c.expect([]byte(acceptResponse))
-				c.nc.Close()
-				_, rec := srv.next(t)
-				rec.wantClose(t, StatusConnLost)
+				expectAccepted(t, srv, q, nil)
 			})
 		}
 	})
@@ -326,12 +328,7 @@ func TestHandshake_OriginDefaultPorts(t *testing.T) {
 					expectRejected(t, srv, q, rejection{status: 403, reason: "origin"})
 					return
 				}
-				c := dialRaw(t, srv.addr)
-				c.write(q.bytes())
-				c.expect([]byte(acceptResponse))
-				c.nc.Close()
-				_, rec := srv.next(t)
-				rec.wantClose(t, StatusConnLost)
+				expectAccepted(t, srv, q, nil)
 			})
 		}
 	})

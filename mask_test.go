@@ -8,7 +8,7 @@ import (
 )
 
 // TestMask_5_3_MatchesNaive: mask agrees with the RFC's byte-by-byte
-// definition for every length 0..100, at every key phase, and returns the
+// definition for every length 0..200, at every key phase, and returns the
 // key rotated for the next byte.
 func TestMask_5_3_MatchesNaive(t *testing.T) {
 	key := testKey
@@ -30,7 +30,7 @@ func TestMask_5_3_MatchesNaive(t *testing.T) {
 
 // TestMask_5_3_Pieces: masking a payload in pieces, resuming with the
 // returned key, equals masking it whole, for every split of every length
-// up to 100 and three-way splits of a longer payload.
+// up to 200 and three-way splits of a longer payload.
 func TestMask_5_3_Pieces(t *testing.T) {
 	k32 := binary.LittleEndian.Uint32(testKey[:])
 	for n := 0; n <= 200; n++ {
@@ -65,6 +65,9 @@ func TestMask_Involution(t *testing.T) {
 	p := payloadOf(4099, false)
 	got := bytes.Clone(p)
 	mask(0x12345678, got)
+	if bytes.Equal(got, p) {
+		t.Fatal("mask left the payload as it was")
+	}
 	mask(0x12345678, got)
 	if !bytes.Equal(got, p) {
 		t.Fatal("mask is not its own inverse")

@@ -24,8 +24,9 @@ import (
 //	WSS_MEM_CONNS=10000 go test -run TestMemoryPerIdleConnection -v
 //
 // WSS_MEM_MODES picks modes (default "off,no-takeover,takeover"; add
-// "takeover-kept" for compressors never released). The clients run in a child process (this test binary again), since one
-// process cannot hold both ends of 10,000 connections. Each client sends
+// "takeover-kept" for compressors never released). The clients run in a
+// child process (this test binary again), since one process cannot hold
+// both ends of 10,000 connections. Each client sends
 // one compressible message and reads its compressed echo, so both
 // directions have been used; then the connections idle.
 
@@ -63,6 +64,7 @@ func measureIdle(t *testing.T, n int, mode string) (heap, rss int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer d.Close()
 	var mu sync.Mutex
 	var conns []*Conn
 	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -85,31 +86,28 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 			if got := openFDs(t); got != fds {
 				t.Errorf("%d file descriptors open after Shutdown, %d before", got, fds)
 			}
-			if s := getStatusAfterShutdown(t, ts); s != http.StatusServiceUnavailable {
+			if s := upgradeAfterShutdown(t, ts.d); s != http.StatusServiceUnavailable {
 				t.Errorf("Upgrade after Shutdown answered %d, want 503", s)
 			}
 		})
 	}
 }
 
-// getStatusAfterShutdown upgrades through the shut-down dispatcher on a
-// fresh HTTP server.
-func getStatusAfterShutdown(t *testing.T, ts *hardServer) int {
-	rec := newResponseRecorder()
-	req, _ := http.NewRequest("GET", "http://x/", nil)
-	New(newCloseLog(), ts.d, nil).Upgrade(rec, req)
-	return rec.status
+// upgradeAfterShutdown upgrades a valid opening handshake through the
+// shut-down (or closed) dispatcher d, so that only the shutdown can refuse
+// it, and returns the response's status.
+func upgradeAfterShutdown(t *testing.T, d *Dispatcher) int {
+	t.Helper()
+	req := httptest.NewRequest("GET", "http://x/chat", nil)
+	for _, h := range validRequest("x").headers {
+		req.Header.Add(h[0], h[1])
+	}
+	rec := httptest.NewRecorder()
+	if err := New(newCloseLog(), d, nil).Upgrade(rec, req); !errors.Is(err, ErrShutdown) {
+		t.Errorf("Upgrade after Shutdown: %v, want ErrShutdown", err)
+	}
+	return rec.Code
 }
-
-type responseRecorder struct {
-	h      http.Header
-	status int
-}
-
-func newResponseRecorder() *responseRecorder            { return &responseRecorder{h: http.Header{}} }
-func (r *responseRecorder) Header() http.Header         { return r.h }
-func (r *responseRecorder) Write(b []byte) (int, error) { return len(b), nil }
-func (r *responseRecorder) WriteHeader(s int)           { r.status = s }
 
 // When ctx ends before the peers answer, Shutdown drops them: OnClose gets
 // StatusShutdown, Shutdown returns ctx's error, and nothing of wss remains.
