@@ -352,7 +352,7 @@ func (h *Hub) onEvent(data []byte, text bool) {
 // keeps it in the room's history if keep is set.
 func (h *Hub) postLocked(roomName string, frame []byte, text, keep bool) {
 	if keep {
-		if err := h.roomLocked(roomName).remember(frame, !text); err != nil {
+		if err := h.roomLocked(roomName).remember(frame, text); err != nil {
 			h.log.Warn("chat: history", "room", roomName, "err", err)
 		}
 	}
@@ -452,8 +452,8 @@ func roomTopic(name string) string { return "room/" + name }
 
 // remember adds a frame to the history, dropping the oldest beyond
 // historyLen messages or historyBytes bytes.
-func (r *room) remember(frame []byte, binary bool) error {
-	pm, err := wss.NewPreparedMessage(frame, !binary)
+func (r *room) remember(frame []byte, text bool) error {
+	pm, err := wss.NewPreparedMessage(frame, text)
 	if err != nil {
 		return err
 	}
