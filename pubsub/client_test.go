@@ -47,8 +47,6 @@ func newServer(t testing.TB, ps *PubSub, cfg *wss.Config) *server {
 // client wraps a test client.
 type client struct{ *wstest.Client }
 
-type frame = wstest.Frame
-
 // dial connects a client and returns it with the server side's Conn.
 func (s *server) dial(t testing.TB) (*client, *wss.Conn) {
 	t.Helper()
@@ -66,11 +64,9 @@ func (s *server) dial(t testing.TB) (*client, *wss.Conn) {
 	}
 }
 
-func (c *client) read() (frame, error) { return c.Read() }
-
 // readUntilClose reads frames until a close frame and returns its code
 // and the data frames before it.
-func (c *client) readUntilClose() (data []frame, code int, err error) {
+func (c *client) readUntilClose() (data []wstest.Frame, code int, err error) {
 	for {
 		f, err := c.Read()
 		if err != nil {
@@ -95,7 +91,7 @@ func (c *client) collect() *collector {
 	col := &collector{got: make(chan string, 1<<16), done: make(chan error, 1)}
 	go func() {
 		for {
-			f, err := c.read()
+			f, err := c.Read()
 			if err != nil {
 				col.done <- err
 				return

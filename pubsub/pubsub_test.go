@@ -42,7 +42,7 @@ func TestPublishReachesSubscribersOfTheTopicOnly(t *testing.T) {
 
 	want := []byte("\x81\x05hello") // one text frame, FIN set, unmasked
 	for i, cl := range inA {
-		f, err := cl.read()
+		f, err := cl.Read()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func TestPublishReachesSubscribersOfTheTopicOnly(t *testing.T) {
 			t.Errorf("subscriber %d got op %d %q, want text %q", i, f.Op, f.Payload, want[2:])
 		}
 	}
-	f, err := clB.read()
+	f, err := clB.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestUnsubscribeStopsDelivery(t *testing.T) {
 	ps.Unsubscribe(c, "a")
 	ps.Publish("a", []byte("not for you"), true)
 	ps.Publish("b", []byte("for you"), true)
-	f, err := cl.read()
+	f, err := cl.Read()
 	if err != nil {
 		t.Fatal(err)
 	}

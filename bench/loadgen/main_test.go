@@ -18,12 +18,17 @@ func fragmentingEcho(t *testing.T) (addr string, closeAll func()) {
 	up := websocket.Upgrader{WriteBufferSize: 1024}
 	var mu sync.Mutex
 	var conns []*websocket.Conn
+	var closed bool // closeAll ran: a handler still registering closes its own
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
+		// The client may see the 101 and call closeAll before this runs.
 		mu.Lock()
+		if closed {
+			c.Close()
+		}
 		conns = append(conns, c)
 		mu.Unlock()
 		for {
@@ -44,6 +49,7 @@ func fragmentingEcho(t *testing.T) (addr string, closeAll func()) {
 	return srv.Listener.Addr().String(), func() {
 		mu.Lock()
 		defer mu.Unlock()
+		closed = true
 		for _, c := range conns {
 			c.Close()
 		}
@@ -55,19 +61,26 @@ func testConfig(addr string, conns, size int) config {
 		setupTimeout: 10 * time.Second}
 }
 
+// startGen makes a generator and opens its connections.
+func startGen(t *testing.T, cfg config) *gen {
+	t.Helper()
+	g, err := newGen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.setup(); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 func TestEcho(t *testing.T) {
 	addr, _ := fragmentingEcho(t)
 	for _, size := range []int{0, 100, 70_000} {
 		for _, text := range []bool{false, true} {
 			cfg := testConfig(addr, 5, size)
 			cfg.text = text
-			g, err := newGen(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := g.setup(); err != nil {
-				t.Fatal(err)
-			}
+			g := startGen(t, cfg)
 			g.counting = true
 			if err := g.runFor(200 * time.Millisecond); err != nil {
 				t.Fatalf("size %d, text %v: %v", size, text, err)
@@ -83,13 +96,7 @@ func TestIdleDropped(t *testing.T) {
 	addr, closeAll := fragmentingEcho(t)
 	cfg := testConfig(addr, 7, 0)
 	cfg.idle = true
-	g, err := newGen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.setup(); err != nil {
-		t.Fatal(err)
-	}
+	g := startGen(t, cfg)
 	if n := g.dropped(); n != 0 {
 		t.Fatalf("%d dropped before the server closed anything", n)
 	}

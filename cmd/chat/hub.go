@@ -77,13 +77,10 @@ type Hub struct {
 
 	nextID atomic.Uint64
 
-	mu        sync.Mutex
-	clients   map[*wss.Conn]*client
-	rooms     map[string]*room
-	lastSeen  map[string]time.Time // other nodes, by id
-	closing   bool
-	drained   chan struct{} // closed when the last client has gone, once closing
-	isDrained bool
+	mu       sync.Mutex
+	clients  map[*wss.Conn]*client
+	rooms    map[string]*room
+	lastSeen map[string]time.Time // other nodes, by id
 
 	// announce orders this node's membership changes with its roster
 	// announcements, so a roster never undoes a later leave.
@@ -106,7 +103,6 @@ func NewHub(ps *pubsub.PubSub, log *slog.Logger, maxImage int) *Hub {
 		rooms:    make(map[string]*room),
 		lastSeen: make(map[string]time.Time),
 		stop:     make(chan struct{}),
-		drained:  make(chan struct{}),
 	}
 	stopListen := ps.Listen(eventsTopic, h.onEvent)
 	h.publish(&event{Kind: "hello"})
@@ -136,21 +132,15 @@ func (h *Hub) Serve(d *wss.Dispatcher, cfg *wss.Config) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cl := &client{id: fmt.Sprintf("%s-%d", h.node, h.nextID.Add(1))}
 		cl.conn = wss.New(h.ps.Handler(connHandler{h, cl}), d, cfg)
-		// Registered before the upgrade, so that Shutdown closes it even
-		// if it never sends anything.
+		// Registered before the upgrade: OnClose, which removes it, may
+		// run before Upgrade returns.
 		h.mu.Lock()
-		if h.closing {
-			h.mu.Unlock()
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		}
 		h.clients[cl.conn] = cl
 		h.mu.Unlock()
 		if err := cl.conn.Upgrade(w, r); err != nil {
 			h.log.Debug("chat: upgrade failed", "err", err)
 			h.mu.Lock()
 			delete(h.clients, cl.conn)
-			h.checkDrainedLocked()
 			h.mu.Unlock()
 		}
 	})
@@ -186,7 +176,6 @@ func (ch connHandler) OnClose(c *wss.Conn, status int) {
 	defer h.announce.Unlock()
 	h.mu.Lock()
 	delete(h.clients, c)
-	h.checkDrainedLocked()
 	nick, room := cl.nick, cl.room
 	h.mu.Unlock()
 	if nick != "" {
@@ -363,7 +352,7 @@ func (h *Hub) onEvent(data []byte, text bool) {
 // keeps it in the room's history if keep is set.
 func (h *Hub) postLocked(roomName string, frame []byte, text, keep bool) {
 	if keep {
-		if err := h.roomLocked(roomName).remember(frame, !text); err != nil {
+		if err := h.roomLocked(roomName).remember(frame, text); err != nil {
 			h.log.Warn("chat: history", "room", roomName, "err", err)
 		}
 	}
@@ -452,46 +441,19 @@ func (h *Hub) newMessageID() string {
 	return fmt.Sprintf("%s-m%d", h.node, h.nextID.Add(1))
 }
 
-// Shutdown closes every connection with 1001 (going away) and waits for
-// them to end, or for timeout, then stops the hub. New connections are
-// refused from the start.
-func (h *Hub) Shutdown(timeout time.Duration) {
-	h.mu.Lock()
-	h.closing = true
-	conns := make([]*wss.Conn, 0, len(h.clients))
-	for c := range h.clients {
-		conns = append(conns, c)
-	}
-	h.checkDrainedLocked()
-	h.mu.Unlock()
-	// Concurrently: a close frame to a client that stopped reading waits
-	// for its write timeout.
-	for _, c := range conns {
-		go c.Close(wss.StatusGoingAway)
-	}
-	select {
-	case <-h.drained:
-	case <-time.After(timeout):
-		h.log.Warn("chat: connections still open at shutdown")
-	}
+// Stop stops the roster announcements. The connections are the
+// Dispatcher's to close (Dispatcher.Shutdown), before Stop.
+func (h *Hub) Stop() {
 	close(h.stop)
 	h.wg.Wait()
-}
-
-// checkDrainedLocked signals Shutdown once no client is left.
-func (h *Hub) checkDrainedLocked() {
-	if h.closing && len(h.clients) == 0 && !h.isDrained {
-		h.isDrained = true
-		close(h.drained)
-	}
 }
 
 func roomTopic(name string) string { return "room/" + name }
 
 // remember adds a frame to the history, dropping the oldest beyond
 // historyLen messages or historyBytes bytes.
-func (r *room) remember(frame []byte, binary bool) error {
-	pm, err := wss.NewPreparedMessage(frame, !binary)
+func (r *room) remember(frame []byte, text bool) error {
+	pm, err := wss.NewPreparedMessage(frame, text)
 	if err != nil {
 		return err
 	}

@@ -132,8 +132,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutCtx) // stops accepting; WebSockets are hijacked, not waited for
-	hub.Shutdown(5 * time.Second)
-	_ = disp.Close() // drops what did not finish its close handshake in time
+	// Closes every client with 1001 and drops those whose close handshake
+	// does not finish in time.
+	if err := disp.Shutdown(shutCtx); err != nil {
+		log.Warn("chat: connections still open at shutdown", "err", err)
+	}
+	hub.Stop()
 	log.Info("chat: stopped")
 	return nil
 }

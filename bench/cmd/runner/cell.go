@@ -107,7 +107,7 @@ func (r *runner) echo(ctx context.Context, sc scenario, addr string, srv *proces
 		return sample{}, err
 	}
 	if err := lg.wait(); err != nil {
-		return sample{}, r.failure("loadgen", err, lg, srv)
+		return sample{}, loadgenFailure(err, lg, srv)
 	}
 	var res result.Echo
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
@@ -150,7 +150,7 @@ func (r *runner) idle(ctx context.Context, sc scenario, addr string, srv *proces
 	}
 	defer lg.stop()
 	if _, err := events.next(ctx, lg); err != nil {
-		return sample{}, r.failure("loadgen", err, lg, srv)
+		return sample{}, loadgenFailure(err, lg, srv)
 	}
 	rss, err := settledRSS(ctx, srv.pid())
 	if err != nil {
@@ -159,7 +159,7 @@ func (r *runner) idle(ctx context.Context, sc scenario, addr string, srv *proces
 	release.Close()
 	done, err := events.next(ctx, lg)
 	if err != nil {
-		return sample{}, r.failure("loadgen", err, lg, srv)
+		return sample{}, loadgenFailure(err, lg, srv)
 	}
 	if done.Dropped > 0 {
 		return sample{}, fmt.Errorf("server closed %d of %d idle connections", done.Dropped, sc.conns)
@@ -167,9 +167,9 @@ func (r *runner) idle(ctx context.Context, sc scenario, addr string, srv *proces
 	return sample{BaseRSS: float64(base), RSSPerConn: float64(rss-base) / float64(sc.conns)}, nil
 }
 
-// failure describes a failed cell with the output of both processes.
-func (r *runner) failure(what string, err error, p, srv *process) error {
-	return fmt.Errorf("%s: %w\n  %s: %s\n  server: %s", what, err, what, p.out, srv.out)
+// loadgenFailure describes a failed cell with the output of both processes.
+func loadgenFailure(err error, lg, srv *process) error {
+	return fmt.Errorf("loadgen: %w\n  loadgen: %s\n  server: %s", err, lg.out, srv.out)
 }
 
 // freeAddr returns a loopback address with a free port below the ephemeral

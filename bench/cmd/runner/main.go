@@ -94,7 +94,7 @@ func parseFlags() options {
 }
 
 func run(ctx context.Context, o options) error {
-	scs, err := pickScenarios(o.scenarios)
+	scs, err := pick(scenarios, o.scenarios, "scenario", func(sc scenario) string { return sc.key })
 	if err != nil {
 		return err
 	}
@@ -111,9 +111,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	servers, err := pickServers(all, o.servers)
-	if err != nil {
-		return err
+	servers := all
+	if o.servers != "" {
+		if servers, err = pick(all, o.servers, "server", func(s server) string { return s.name }); err != nil {
+			return err
+		}
 	}
 	r := &runner{
 		loadgen:    dir + "/loadgen",
@@ -185,27 +187,15 @@ func summary(s sample) string {
 	}
 }
 
-func pickScenarios(list string) ([]scenario, error) {
-	var picked []scenario
+// pick returns the items of all named in the comma-separated list, in its
+// order; what names the kind of item in the error.
+func pick[T any](all []T, list, what string, name func(T) string) ([]T, error) {
+	var picked []T
 	for _, key := range strings.Split(list, ",") {
-		i := slices.IndexFunc(scenarios, func(sc scenario) bool { return sc.key == strings.TrimSpace(key) })
+		key = strings.TrimSpace(key)
+		i := slices.IndexFunc(all, func(x T) bool { return name(x) == key })
 		if i < 0 {
-			return nil, fmt.Errorf("unknown scenario %q", key)
-		}
-		picked = append(picked, scenarios[i])
-	}
-	return picked, nil
-}
-
-func pickServers(all []server, list string) ([]server, error) {
-	if list == "" {
-		return all, nil
-	}
-	var picked []server
-	for _, name := range strings.Split(list, ",") {
-		i := slices.IndexFunc(all, func(s server) bool { return s.name == strings.TrimSpace(name) })
-		if i < 0 {
-			return nil, fmt.Errorf("unknown server %q", name)
+			return nil, fmt.Errorf("unknown %s %q", what, key)
 		}
 		picked = append(picked, all[i])
 	}

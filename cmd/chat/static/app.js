@@ -145,10 +145,7 @@ function handleImage(buf) {
 
 function afterHistoryItem() {
   if (state.historyLeft > 0 && --state.historyLeft === 0) {
-    const d = document.createElement("div");
-    d.className = "divider";
-    d.textContent = "earlier messages above";
-    appendLine(d);
+    appendLine(el("div", "divider", "earlier messages above"));
   }
 }
 
@@ -163,19 +160,24 @@ function scrollIfPinned(wasPinned) {
   if (wasPinned) $("messages").scrollTop = $("messages").scrollHeight;
 }
 
-function appendLine(el) {
+// el makes an element with a class and, if given, its text.
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function appendLine(line) {
   const wasPinned = pinned();
   const empty = $("messages").querySelector(".empty");
   if (empty) empty.remove();
-  $("messages").append(el);
+  $("messages").append(line);
   scrollIfPinned(wasPinned);
 }
 
 function addEmpty() {
-  const d = document.createElement("div");
-  d.className = "empty";
-  d.textContent = `No messages in #${state.room} yet. Say hello!`;
-  $("messages").append(d);
+  $("messages").append(el("div", "empty", `No messages in #${state.room} yet. Say hello!`));
 }
 
 // Messages from one sender within five minutes are grouped under one
@@ -185,8 +187,7 @@ let lastMsg = null;
 function addMessage(from, time, fill) {
   const last = $("messages").lastElementChild;
   if (lastMsg && last === lastMsg.row && lastMsg.from === from && time - lastMsg.time < 5 * 60 * 1000) {
-    const body = document.createElement("div");
-    body.className = "body";
+    const body = el("div", "body");
     fill(body);
     const wasPinned = pinned();
     lastMsg.content.append(body);
@@ -194,27 +195,16 @@ function addMessage(from, time, fill) {
     scrollIfPinned(wasPinned);
     return;
   }
-  const row = document.createElement("div");
-  const content = document.createElement("div");
-  content.className = "content";
+  const row = el("div", "msg" + (from === state.nick ? " mine" : ""));
+  const content = el("div", "content");
   lastMsg = { row, content, from, time };
-  row.className = "msg" + (from === state.nick ? " mine" : "");
-  const av = document.createElement("div");
-  av.className = "avatar";
+  const av = el("div", "avatar", [...from][0] || "?");
   av.style.background = colorOf(from);
-  av.textContent = [...from][0] || "?";
-  const meta = document.createElement("div");
-  meta.className = "meta";
-  const who = document.createElement("span");
-  who.className = "from";
-  who.textContent = from;
-  const when = document.createElement("span");
-  when.className = "time";
-  when.textContent = formatTime(time);
+  const when = el("span", "time", formatTime(time));
   when.title = new Date(time).toLocaleString();
-  meta.append(who, when);
-  const body = document.createElement("div");
-  body.className = "body";
+  const meta = el("div", "meta");
+  meta.append(el("span", "from", from), when);
+  const body = el("div", "body");
   fill(body);
   content.append(meta, body);
   row.append(av, content);
@@ -222,13 +212,8 @@ function addMessage(from, time, fill) {
 }
 
 function addNotice(text, time) {
-  const d = document.createElement("div");
-  d.className = "notice";
-  d.textContent = text;
-  const t = document.createElement("span");
-  t.className = "time";
-  t.textContent = formatTime(time);
-  d.append(t);
+  const d = el("div", "notice", text);
+  d.append(el("span", "time", formatTime(time)));
   appendLine(d);
 }
 
