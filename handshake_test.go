@@ -443,3 +443,42 @@ func TestHandshake_HTTPHandlerRefuses(t *testing.T) {
 		rec.wantClose(t, StatusConnLost)
 	})
 }
+
+// TestHandshake_SubprotocolOfAnotherConfig: a subprotocol that Handshake
+// chose from one Config's list, for a Conn made with another, is still
+// reported after the connection has ended.
+func TestHandshake_SubprotocolOfAnotherConfig(t *testing.T) {
+	forEachMode(t, func(t *testing.T, d *Dispatcher) {
+		conns := make(chan *Conn, 1)
+		rec := newRecorder(nil)
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			nc, err := Handshake(w, r, &Config{Subprotocols: []string{"x"}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			c := New(rec, d, nil)
+			if err := c.Connect(nc); err != nil {
+				t.Error(err)
+			}
+			conns <- c
+		})}
+		served := make(chan struct{})
+		go func() { defer close(served); _ = srv.Serve(l) }()
+		t.Cleanup(func() { srv.Close(); <-served })
+
+		c := dialRaw(t, l.Addr().String())
+		c.write(validRequest(l.Addr().String()).set("Sec-WebSocket-Protocol", "x").bytes())
+		c.expect([]byte(strings.TrimSuffix(acceptResponse, "\r\n") + "Sec-WebSocket-Protocol: x\r\n\r\n"))
+		sc := <-conns
+		c.nc.Close()
+		rec.wantClose(t, StatusConnLost)
+		if got := sc.Subprotocol(); got != "x" {
+			t.Errorf("Subprotocol() after the end = %q, want %q", got, "x")
+		}
+	})
+}
