@@ -24,7 +24,9 @@ import (
 //	WSS_MEM_CONNS=10000 go test -run TestMemoryPerIdleConnection -v
 //
 // WSS_MEM_MODES picks modes (default "off,no-takeover,takeover"; add
-// "takeover-kept" for compressors never released). The clients run in a
+// "takeover-kept" for compressors never released), and
+// WSS_MEM_DISPATCHER=goroutine measures goroutine mode instead of the
+// default Dispatcher. The clients run in a
 // child process (this test binary again), since one process cannot hold
 // both ends of 10,000 connections. Each client sends
 // one compressible message and reads its compressed echo, so both
@@ -60,7 +62,11 @@ func TestMemoryPerIdleConnection(t *testing.T) {
 // measureIdle serves n idle connections in mode and returns the growth of
 // heap and stacks, and of RSS, over the server alone.
 func measureIdle(t *testing.T, n int, mode string) (heap, rss int64) {
-	d, err := NewDispatcher(nil)
+	var dcfg DispatcherConfig
+	if os.Getenv("WSS_MEM_DISPATCHER") == "goroutine" {
+		dcfg.Mode = ModeGoroutine
+	}
+	d, err := NewDispatcher(&dcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
