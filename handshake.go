@@ -62,7 +62,9 @@ type upgradedConn struct {
 // hijacked connection, to be passed to Connect. It is the reference's
 // wsUpgrade: for servers that need the connection before connecting it.
 // A rejected request is answered with an HTTP error status and a plain-text
-// reason, and the error returned wraps ErrHandshake.
+// reason, and the error returned wraps ErrHandshake. A request with content
+// (a Content-Length other than 0, or a Transfer-Encoding) is rejected with
+// 400, and its connection closed after the answer.
 func Handshake(w http.ResponseWriter, r *http.Request, cfg *Config) (net.Conn, error) {
 	cfg = cfg.orDefault()
 	u := upgradeFromHTTP(r, cfg)
