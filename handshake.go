@@ -62,13 +62,20 @@ type upgradedConn struct {
 // hijacked connection, to be passed to Connect. It is the reference's
 // wsUpgrade: for servers that need the connection before connecting it.
 // A rejected request is answered with an HTTP error status and a plain-text
-// reason, and the error returned wraps ErrHandshake.
+// reason, and the error returned wraps ErrHandshake. A request with content
+// (a Content-Length other than 0, or a Transfer-Encoding) is rejected with
+// 400, and its connection closed after the answer.
 func Handshake(w http.ResponseWriter, r *http.Request, cfg *Config) (net.Conn, error) {
 	cfg = cfg.orDefault()
 	u := upgradeFromHTTP(r, cfg)
 	key, err := checkUpgrade(u, cfg, func() (*http.Request, error) { return r, nil })
 	if err != nil {
 		if errors.As(err, new(*handshakeError)) {
+			if u.body || u.badLength {
+				// Its content is not read as the next request: the
+				// connection ends, as it does on Serve.
+				w.Header().Set("Connection", "close")
+			}
 			status, reason := refusal(err, w.Header().Set)
 			http.Error(w, reason, status)
 		}
@@ -166,6 +173,10 @@ type handshakeFields struct {
 	origin       string // the first Origin
 	tls          bool   // the request came over TLS: Host's default port is 443
 	proto        int    // 1 + index in the server's Subprotocols of the preferred one offered; 0: none
+	lengths      int    // Content-Length fields
+	length       string // the first Content-Length value
+	badLength    bool   // a Content-Length that is not 1*DIGIT, or unlike the first (RFC 9112 section 6.3)
+	body         bool   // a Transfer-Encoding, or a Content-Length other than 0: content follows the head
 	// extensions are the Sec-WebSocket-Extensions values, gathered only when
 	// the server negotiates compression.
 	extensions []string
@@ -198,6 +209,33 @@ func (u *handshakeFields) field(name, value string, cfg *Config) {
 	case strings.EqualFold(name, "Sec-WebSocket-Extensions"):
 		if cfg.Compression != nil {
 			u.extensions = append(u.extensions, value)
+		}
+	case strings.EqualFold(name, "Content-Length"):
+		u.contentLength(value)
+	case strings.EqualFold(name, "Transfer-Encoding"):
+		u.body = true // whatever the coding: the head is followed by content
+	}
+}
+
+// contentLength takes a Content-Length value. The field is 1*DIGIT (RFC 9110
+// section 8.6), leading zeros allowed; a list ("0, 0"), a sign, an empty
+// value or a second field with another value makes the framing invalid (RFC
+// 9112 section 6.3), as net/http also holds.
+func (u *handshakeFields) contentLength(value string) {
+	if u.lengths++; u.lengths == 1 {
+		u.length = value
+	} else if value != u.length {
+		u.badLength = true
+	}
+	if value == "" {
+		u.badLength = true
+	}
+	for i := 0; i < len(value); i++ {
+		switch {
+		case !isDigit(value[i]):
+			u.badLength = true
+		case value[i] != '0':
+			u.body = true
 		}
 	}
 }
@@ -234,6 +272,10 @@ func upgradeFromHTTP(r *http.Request, cfg *Config) *handshakeFields {
 	if r.Host == "" {
 		u.hosts = 0
 	}
+	// net/http moved Transfer-Encoding out of the header and checked the
+	// framing (refusing an invalid Content-Length, or a coding other than
+	// chunked, before any handler).
+	u.body = r.ContentLength != 0 || len(r.TransferEncoding) > 0
 	for name, values := range r.Header {
 		for _, v := range values {
 			u.field(name, v, cfg)
@@ -264,6 +306,15 @@ func headerHasToken(h http.Header, name, token string) bool {
 	return false
 }
 
+// A request whose Content-Length is invalid has no framing a server can
+// trust; one with content would have it read as frames after the 101, which
+// a proxy in front sees as the next request's bytes. Both are refused, and
+// the connection closed.
+var (
+	errBadLength = reject(http.StatusBadRequest, "invalid Content-Length header")
+	errBody      = reject(http.StatusBadRequest, "the opening handshake must not have a body")
+)
+
 // checkRequest applies RFC 6455 section 4.2.1 and the origin rule to a
 // request net/http parsed, and returns the client's key.
 func checkRequest(r *http.Request, cfg *Config) (string, error) {
@@ -274,8 +325,12 @@ func checkRequest(r *http.Request, cfg *Config) (string, error) {
 // returns the client's key. httpRequest gives CheckOrigin its argument.
 func checkUpgrade(u *handshakeFields, cfg *Config, httpRequest func() (*http.Request, error)) (string, error) {
 	switch {
+	case u.badLength: // the framing is broken whatever the method: RFC 9112 section 6.3
+		return "", errBadLength
 	case u.method != http.MethodGet:
 		return "", reject(http.StatusMethodNotAllowed, "the opening handshake must be a GET request")
+	case u.body:
+		return "", errBody
 	case u.major != 1 || u.minor < 1:
 		return "", reject(http.StatusBadRequest, "the opening handshake requires HTTP/1.1")
 	case u.size > cfg.maxHeaderBytes():

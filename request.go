@@ -122,6 +122,32 @@ func parseHead(head []byte, f *handshakeFields, cfg *Config) (target []byte, err
 	return target, nil
 }
 
+// bareLF reports whether p, from its byte from on, holds an LF that does not
+// end a CRLF.
+//
+// Such a request is refused with 400 (errMalformed) as soon as the LF
+// arrives, rather than accepted as net/http accepts it. RFC 9112 section 2.2
+// lets a recipient take a bare LF as a line end, but a proxy in front that
+// does not would read "X: a<LF>X-Forwarded-For: b" as one field and let the
+// second through to newHandler unchecked; no WebSocket client sends bare
+// LFs. The check comes before the head ends because a head of bare LFs never
+// shows the CRLFCRLF that ends it, and would wait for HandshakeTimeout.
+// (A bare CR is refused by parseHead, once its line ends, as net/http
+// refuses it. On the net/http path the line ends are gone before Handshake
+// sees the request, so there net/http's rule holds.)
+func bareLF(p []byte, from int) bool {
+	for i := from; i < len(p); i++ {
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			return false
+		}
+		if i += j; i == 0 || p[i-1] != '\r' {
+			return true
+		}
+	}
+	return false
+}
+
 // nextField splits the first header field off fields, each ending in CRLF,
 // and returns its name and its value without surrounding spaces.
 func nextField(fields []byte) (name, value, rest []byte, err error) {

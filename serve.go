@@ -85,6 +85,9 @@ func (c *Conn) upgradeInput(p []byte) bool {
 		case len(p) > limit || end >= 0:
 			c.answer(reject(http.StatusRequestHeaderFieldsTooLarge, "request header too large"))
 			return false
+		case bareLF(p, from):
+			c.answer(errMalformed)
+			return false
 		case r.msg.len() == 0:
 			r.msg.append(p, limit, c.cfg)
 		}

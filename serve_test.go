@@ -393,23 +393,49 @@ func TestServe_ParseHead(t *testing.T) {
 // FuzzParseHead: no input makes parseHead panic, and a head that both it
 // and net/http take reads the same: method, target, version and the first
 // value of every field. (net/http refuses some targets and Host values
-// that the handshake has no need to parse.)
+// that the handshake has no need to parse.) A handshake it accepts has no
+// content as net/http frames it (RFC 9112 section 6.3), and one whose
+// Content-Length net/http refuses is refused. A bare LF, which Serve refuses
+// before the head ends, is never in a head parseHead takes.
 func FuzzParseHead(f *testing.F) {
+	const upgrade = "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + sampleKey + "\r\n"
 	f.Add([]byte("GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"))
 	f.Add([]byte("GET / HTTP/1.1\r\nX: a\tb\r\nY:\r\n"))
 	f.Add([]byte("POST http://h/x?y HTTP/1.0\r\nhost: h\r\n"))
+	f.Add([]byte(upgrade))
+	f.Add([]byte(upgrade + "Content-Length: 00\r\ncontent-length: 00\r\n"))
+	f.Add([]byte(upgrade + "Content-Length: 6\r\n"))
+	f.Add([]byte(upgrade + "Content-Length: 0\r\nContent-Length: 0, 0\r\n"))
+	f.Add([]byte(upgrade + "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n"))
+	f.Add([]byte(strings.ReplaceAll(upgrade, "\r\n", "\n")))
+	f.Add([]byte(upgrade + "X: a\rb\r\n"))
 	f.Fuzz(func(t *testing.T, head []byte) {
 		var fl handshakeFields
 		target, err := parseHead(head, &fl, &defaultConfig)
+		if bareLF(head, 0) && err == nil {
+			t.Fatalf("parseHead took a bare LF")
+		}
 		if err != nil {
 			return
 		}
-		if key, err := checkUpgrade(&fl, &defaultConfig, nil); err == nil && len(key) != 24 {
+		if bareLF(append(head, "\r\n"...), 0) {
+			t.Fatalf("bareLF refuses a head parseHead takes")
+		}
+		key, uerr := checkUpgrade(&fl, &defaultConfig, nil)
+		if uerr == nil && len(key) != 24 {
 			t.Fatalf("accepted key %q", key)
 		}
 		hr, herr := http.ReadRequest(bufio.NewReader(strings.NewReader(string(head) + "\r\n")))
 		if herr != nil {
+			if uerr == nil && strings.Contains(herr.Error(), "Content-Length") {
+				t.Fatalf("accepted a head net/http refuses: %v", herr)
+			}
 			return
+		}
+		if uerr == nil && (hr.ContentLength != 0 || len(hr.TransferEncoding) > 0) {
+			t.Fatalf("accepted a handshake with content: Content-Length %d, Transfer-Encoding %q",
+				hr.ContentLength, hr.TransferEncoding)
 		}
 		if hr.Method != fl.method || hr.RequestURI != string(target) || hr.ProtoMajor != fl.major || hr.ProtoMinor != fl.minor {
 			t.Fatalf("parseHead: %s %q %d.%d; net/http: %s %q %d.%d", fl.method, target, fl.major, fl.minor,
