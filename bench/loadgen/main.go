@@ -87,7 +87,8 @@ func main() {
 	flag.StringVar(&cfg.path, "path", "/", "request path")
 	flag.IntVar(&cfg.conns, "conns", 100, "connections")
 	flag.IntVar(&cfg.size, "size", 64, "message payload size in bytes")
-	flag.IntVar(&cfg.slow, "slow", 0, "extra connections that send messages without ever reading (echo mode)")
+	flag.IntVar(&cfg.slow, "slow", 0, "extra connections that send messages without ever reading (echo mode; with -conns 0, only those,\n"+
+		"for a process of their own beside the one that measures)")
 	flag.BoolVar(&cfg.text, "text", false, "send text messages (ASCII) instead of binary (random bytes)")
 	flag.BoolVar(&cfg.idle, "idle", false, "open the connections and hold them idle (see package doc)")
 	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "measured window")
@@ -126,8 +127,8 @@ func newGen(cfg config) (*gen, error) {
 	if err != nil || !src.Is4() {
 		return nil, fmt.Errorf("-src must be an IPv4 address: %q", cfg.src)
 	}
-	if cfg.conns < 1 || cfg.size < 0 || cfg.perSrc < 1 || cfg.slow < 0 {
-		return nil, errors.New("-conns and -per-src must be positive, -size and -slow not negative")
+	if cfg.conns < 1 && cfg.slow < 1 || cfg.conns < 0 || cfg.size < 0 || cfg.perSrc < 1 || cfg.slow < 0 {
+		return nil, errors.New("-conns (or -slow) and -per-src must be positive, -size, -conns and -slow not negative")
 	}
 	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
