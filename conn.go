@@ -74,6 +74,8 @@ const (
 	flagPaused                       // guarded by wmu: reading waits for out to drain
 	flagAdmitted                     // guarded by d.mu: holds a connection slot of d
 	flagUpgrading                    // accepted by Serve, its handshake not complete
+	flagAgain                        // used by the loop only: waits in its again queue
+	flagRest                         // used by the loop only: input read but not fed waits in its rests
 
 	statusShift = 16
 )

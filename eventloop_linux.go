@@ -52,10 +52,20 @@ type loop struct {
 	buf    []byte
 	events []unix.EpollEvent
 	batch  []*Conn // the connections of events
-	// again holds connections that used up their read budget with input
-	// left: the loop reads them again after the events that came meanwhile.
-	again, turn []*Conn
+	// again holds, in order, the connections whose turn ended with input
+	// left: the loop serves one of them, then the events that came
+	// meanwhile, and so on, so that a connection with input waits for at
+	// most one turn of each busy one, not for all of them.
+	again     []*Conn
+	againHead int
+	// rests holds the input of connections whose turn ended in the middle
+	// of what one read returned.
+	rests map[*Conn]*[]byte
 }
+
+// loopTurn bounds the time an event loop spends running one connection's
+// handlers before it serves the others; ReadBudget bounds the bytes.
+const loopTurn = 50 * time.Microsecond
 
 func startLoops(d *Dispatcher, n int) ([]*loop, error) {
 	loops := make([]*loop, 0, n)
@@ -111,6 +121,7 @@ func newLoop(d *Dispatcher, nth int) (*loop, error) {
 		buf:    make([]byte, loopBufSize),
 		events: make([]unix.EpollEvent, 256),
 		batch:  make([]*Conn, 256),
+		rests:  make(map[*Conn]*[]byte),
 	}, nil
 }
 
@@ -147,7 +158,7 @@ func (l *loop) run(ready chan<- struct{}) {
 	}
 	for {
 		var err error
-		if len(l.again) == 0 {
+		if l.againHead == len(l.again) {
 			err = l.wait.Read(take)
 		} else {
 			take(0) // connections wait to be read again: take what came, without waiting
@@ -174,17 +185,16 @@ func (l *loop) run(ready chan<- struct{}) {
 		// A connection looked up above may end while an earlier event of
 		// the batch is handled; its descriptor is not reused before then,
 		// and handle skips connections that have ended.
+		// A connection in the again queue is served from there, in its turn.
 		for i := range n {
 			if c := l.batch[i]; c != nil {
 				l.batch[i] = nil
-				l.handle(c)
+				if !c.is(flagAgain) {
+					l.handle(c)
+				}
 			}
 		}
-		// Then the connections that used up their read budget, in turn;
-		// those that use it up again wait for the next round.
-		l.turn, l.again = l.again, l.turn[:0]
-		for i, c := range l.turn {
-			l.turn[i] = nil
+		if c := l.nextAgain(); c != nil {
 			l.handle(c)
 		}
 		if stop {
@@ -275,9 +285,11 @@ func (c *Conn) loop() *loop {
 	return c.d.loops[int(c.fd)%len(c.d.loops)]
 }
 
-// handle serves an event of c: it writes pending output, then reads.
+// handle gives c a turn: it writes pending output, then feeds the input
+// left from c's last turn, then reads.
 func (l *loop) handle(c *Conn) {
 	if c.fdState.Load()&fdReleased != 0 {
+		l.dropRest(c)
 		return // ended earlier in this batch
 	}
 	if c.out.Load() != nil && !c.flushOut() {
@@ -287,11 +299,84 @@ func (l *loop) handle(c *Conn) {
 		l.kick(c)
 		return
 	}
-	switch c.readInput(l.buf, true, l.d.readBudget) {
+	t := turn{budget: l.d.readBudget, until: time.Now().Add(loopTurn)}
+	res := readMore
+	if c.is(flagRest) {
+		res = l.feedRest(c, &t)
+	}
+	if res == readMore {
+		res = c.readInput(l.buf, &t)
+	}
+	if len(t.rest) > 0 {
+		l.keepRest(c, t.rest)
+	}
+	switch res {
 	case readEnded:
+		l.dropRest(c)
 		c.finish()
 	case readYielded:
+		c.set(flagAgain)
 		l.again = append(l.again, c)
+	}
+}
+
+// nextAgain takes the first connection of the again queue, or nil.
+func (l *loop) nextAgain() *Conn {
+	if l.againHead == len(l.again) {
+		return nil
+	}
+	c := l.again[l.againHead]
+	l.again[l.againHead] = nil
+	if l.againHead++; l.againHead == len(l.again) {
+		l.again, l.againHead = l.again[:0], 0
+	} else if l.againHead >= 1024 && l.againHead*2 >= len(l.again) {
+		k := copy(l.again, l.again[l.againHead:])
+		clear(l.again[k:])
+		l.again, l.againHead = l.again[:k], 0
+	}
+	c.clear(flagAgain)
+	return c
+}
+
+// keepRest keeps input that c's turn read but did not feed, for its next
+// turn; rest is in the loop's buffer, so it is copied.
+func (l *loop) keepRest(c *Conn, rest []byte) {
+	b := getBuf(len(rest))
+	*b = append(*b, rest...)
+	l.rests[c] = b
+	c.set(flagRest)
+}
+
+// feedRest feeds the input left from c's last turn. It reports readMore
+// when all of it is fed and the socket may be read.
+func (l *loop) feedRest(c *Conn, t *turn) readResult {
+	b := l.rests[c]
+	delete(l.rests, c)
+	c.clear(flagRest)
+	n, ok := c.feedTurn(*b, t.until)
+	if !ok {
+		putBuf(b)
+		return readEnded
+	}
+	if n < len(*b) {
+		*b = (*b)[:copy(*b, (*b)[n:])]
+		l.rests[c] = b
+		c.set(flagRest)
+		return t.ended(c)
+	}
+	putBuf(b)
+	if c.out.Load() != nil && c.pauseReading() {
+		return readWait
+	}
+	return readMore
+}
+
+// dropRest frees the input left from c's last turn, when c ends.
+func (l *loop) dropRest(c *Conn) {
+	if c.is(flagRest) {
+		putBuf(l.rests[c])
+		delete(l.rests, c)
+		c.clear(flagRest)
 	}
 }
 
@@ -301,18 +386,39 @@ type readResult int
 const (
 	readWait    readResult = iota // nothing to read until the next event
 	readEnded                     // the connection ended and must be finished
-	readYielded                   // the read budget ran out: read again soon
+	readYielded                   // the turn ran out: serve c again soon
+	readMore                      // the socket may hold input: read it
 )
+
+// A turn bounds what an event loop does for one connection before it
+// serves the others: it reads at most budget bytes and runs handlers until
+// until. What it read and did not feed is left in rest, a slice of the
+// buffer read into.
+type turn struct {
+	budget int
+	until  time.Time
+	rest   []byte
+}
+
+// ended says how c's turn ended with input not fed: waiting for the peer
+// to take c's output, or out of time.
+func (t *turn) ended(c *Conn) readResult {
+	if c.out.Load() != nil && c.pauseReading() {
+		return readWait // flushOut makes the loop serve c again once it is sent
+	}
+	return readYielded
+}
 
 // readInput reads c's socket until it is drained and feeds what arrives.
 // A read shorter than asked ends it (more input brings a new event), unless
-// the loop saw a hang-up: then only end of input or EAGAIN do. With pause,
-// it stops early while output waits for the peer (flushOut reads again once
-// it is sent), so a peer that does not read cannot make a handler queue
-// without end. With a budget, it stops once it has read that much and
-// reports readYielded, as the socket may hold more that no event will
-// announce (epoll is edge-triggered).
-func (c *Conn) readInput(buf []byte, pause bool, budget int) readResult {
+// the loop saw a hang-up: then only end of input or EAGAIN do. With a turn
+// t (on an event loop), it stops early while output waits for the peer
+// (flushOut reads again once it is sent), so a peer that does not read
+// cannot make a handler queue without end; and once the turn has read
+// t.budget bytes or run out of time it reports readYielded, as the socket
+// may hold more that no event will announce (epoll is edge-triggered).
+func (c *Conn) readInput(buf []byte, t *turn) readResult {
+	pause := t != nil
 	read := 0
 	for {
 		into := buf
@@ -323,8 +429,12 @@ func (c *Conn) readInput(buf []byte, pause bool, budget int) readResult {
 		n, err := sysRead(c.fd, into)
 		switch {
 		case n > 0:
-			if room != nil && !c.feedDirect(n) || room == nil && !c.feed(buf[:n]) {
-				return readEnded
+			if room != nil {
+				if !c.feedDirect(n) {
+					return readEnded
+				}
+			} else if res := c.feedRead(buf[:n], t); res != readMore {
+				return res
 			}
 			if pause && c.out.Load() != nil && c.pauseReading() {
 				return readWait
@@ -332,7 +442,7 @@ func (c *Conn) readInput(buf []byte, pause bool, budget int) readResult {
 			if n < len(into) && !c.is(flagHangup) {
 				return readWait // drained: more input brings a new event
 			}
-			if read += n; budget > 0 && read >= budget {
+			if read += n; pause && (t.budget > 0 && read >= t.budget || time.Now().After(t.until)) {
 				return readYielded
 			}
 		case n == 0:
@@ -344,6 +454,25 @@ func (c *Conn) readInput(buf []byte, pause bool, budget int) readResult {
 			return readEnded
 		}
 	}
+}
+
+// feedRead feeds p, which a read returned, within c's turn t (nil: no
+// turn). It reports readMore once all of p is fed; what the turn did not
+// feed is left in t.rest.
+func (c *Conn) feedRead(p []byte, t *turn) readResult {
+	var until time.Time
+	if t != nil {
+		until = t.until
+	}
+	n, ok := c.feedTurn(p, until)
+	switch {
+	case !ok:
+		return readEnded
+	case n < len(p):
+		t.rest = p[n:]
+		return t.ended(c)
+	}
+	return readMore
 }
 
 // unread returns how many bytes wait in c's socket, 0 if it cannot tell.
@@ -425,7 +554,7 @@ func (l *loop) reader(c *Conn) {
 // handlers; it finishes c when it ends.
 func (c *Conn) readOffLoop(buf []byte) {
 	for {
-		if c.readInput(buf, false, 0) == readEnded {
+		if c.readInput(buf, nil) == readEnded {
 			c.finish() // workRunning stays set: no reader takes c again
 			return
 		}

@@ -1,6 +1,9 @@
 package wss
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // reader is the receive side of a connection: a state machine fed with
 // whatever bytes arrived, so that an event loop can drive it with one shared
@@ -50,17 +53,32 @@ func (r *reader) putPartial() {
 // and not retained. It returns false once the connection has ended and
 // nothing more should be read.
 func (c *Conn) feed(p []byte) bool {
+	_, ok := c.feedTurn(p, time.Time{})
+	return ok
+}
+
+// feedTurn is feed for an event loop's turn with c: unless until is zero,
+// it stops between frames, or pieces of a frame, once until has passed or
+// output waits for the peer, so that one connection cannot hold its loop
+// and a peer that does not read cannot make its handler queue without end.
+// It returns how many bytes of p it consumed; the caller feeds the rest
+// later.
+func (c *Conn) feedTurn(p []byte, until time.Time) (int, bool) {
 	r := &c.rd
 	c.touch()
 	if c.is(flagUpgrading) {
-		return c.upgradeInput(p)
+		return len(p), c.upgradeInput(p)
 	}
+	total := len(p)
 	for len(p) > 0 && !r.draining {
+		if !until.IsZero() && len(p) < total && (c.out.Load() != nil || time.Now().After(until)) {
+			return total - len(p), !c.ended()
+		}
 		if !r.inFrame {
 			n, ok := r.takeHeader(p)
 			p = p[n:]
 			if !ok {
-				return true
+				return total, true
 			}
 			if code := c.startFrame(); code != 0 {
 				c.fail(code)
@@ -76,10 +94,10 @@ func (c *Conn) feed(p []byte) bool {
 		r.h.key = mask(r.h.key, chunk)
 		r.h.length -= uint64(n)
 		if !c.payload(chunk) {
-			return false
+			return total - len(p), false
 		}
 	}
-	return !c.ended()
+	return total, !c.ended()
 }
 
 // takeHeader consumes header bytes from p. It returns how many it took and

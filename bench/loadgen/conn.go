@@ -25,6 +25,7 @@ const (
 type conn struct {
 	fd      int
 	phase   phase
+	slow    bool   // a slow reader: it sends and never reads (slow.go)
 	out     []byte // bytes still to send: the request or a frame, never copied
 	waitOut bool   // EPOLLOUT is in the interest set
 	resp    []byte // handshake response read so far
@@ -99,7 +100,10 @@ func (g *gen) handshake(c *conn, b []byte) error {
 	c.resp = nil
 	c.phase = open
 	g.up++
-	if !g.idle {
+	switch {
+	case c.slow:
+		return g.startSlow(c)
+	case !g.idle:
 		g.send(c)
 	}
 	return g.frames(c, rest)

@@ -11,6 +11,7 @@ import (
 type histogram struct {
 	counts [64 * 64]uint64
 	total  uint64
+	max    time.Duration // the largest value added, exactly
 }
 
 const subBits = 6 // log2 of the sub-buckets per power of two
@@ -35,6 +36,7 @@ func lowerBound(i int) uint64 {
 func (h *histogram) add(d time.Duration) {
 	h.counts[bucket(uint64(max(d, 0)))]++
 	h.total++
+	h.max = max(h.max, d)
 }
 
 // percentile returns the middle of the bucket that holds the p-th percentile

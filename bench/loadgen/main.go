@@ -44,6 +44,7 @@ const handshakeKey = "dGhlIHNhbXBsZSBub25jZQ=="
 type config struct {
 	addr, path   string
 	conns, size  int
+	slow         int // extra connections that send and never read (slow.go)
 	text, idle   bool
 	duration     time.Duration
 	warmup       time.Duration
@@ -74,6 +75,10 @@ type gen struct {
 	hist        histogram
 	msgs        uint64
 	err         error // the first connection failure ends the run
+
+	slowOut     []byte // frames a slow reader sends, back to back
+	slowSent    uint64 // bytes the slow readers sent
+	slowDropped int    // slow readers the server closed
 }
 
 func main() {
@@ -82,6 +87,8 @@ func main() {
 	flag.StringVar(&cfg.path, "path", "/", "request path")
 	flag.IntVar(&cfg.conns, "conns", 100, "connections")
 	flag.IntVar(&cfg.size, "size", 64, "message payload size in bytes")
+	flag.IntVar(&cfg.slow, "slow", 0, "extra connections that send messages without ever reading (echo mode; with -conns 0, only those,\n"+
+		"for a process of their own beside the one that measures)")
 	flag.BoolVar(&cfg.text, "text", false, "send text messages (ASCII) instead of binary (random bytes)")
 	flag.BoolVar(&cfg.idle, "idle", false, "open the connections and hold them idle (see package doc)")
 	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "measured window")
@@ -120,8 +127,8 @@ func newGen(cfg config) (*gen, error) {
 	if err != nil || !src.Is4() {
 		return nil, fmt.Errorf("-src must be an IPv4 address: %q", cfg.src)
 	}
-	if cfg.conns < 1 || cfg.size < 0 || cfg.perSrc < 1 {
-		return nil, errors.New("-conns and -per-src must be positive, -size not negative")
+	if cfg.conns < 1 && cfg.slow < 1 || cfg.conns < 0 || cfg.size < 0 || cfg.perSrc < 1 || cfg.slow < 0 {
+		return nil, errors.New("-conns (or -slow) and -per-src must be positive, -size, -conns and -slow not negative")
 	}
 	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
@@ -150,6 +157,7 @@ func newGen(cfg config) (*gen, error) {
 		_, _ = rand.NewChaCha8([32]byte{}).Read(g.payload)
 	}
 	g.frame = append(wsproto.AppendHeader(nil, g.opcode, cfg.size, true), g.payload...)
+	g.slowOut = slowFrames(g.frame)
 	return g, nil
 }
 
@@ -162,8 +170,9 @@ func uint32FromAddr(a [4]byte) uint32 {
 func (g *gen) setup() error {
 	start := time.Now()
 	deadline := start.Add(g.setupTimeout)
-	for g.up < g.conns {
-		for g.started < g.conns && g.started-g.up < maxPending {
+	total := g.conns + g.slow
+	for g.up < total {
+		for g.started < total && g.started-g.up < maxPending {
 			if err := g.dial(); err != nil {
 				return fmt.Errorf("connection %d: %w", g.started, err)
 			}
@@ -172,7 +181,7 @@ func (g *gen) setup() error {
 			return err
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d connections up after %v", g.up, g.conns, g.setupTimeout)
+			return fmt.Errorf("only %d of %d connections up after %v", g.up, total, g.setupTimeout)
 		}
 	}
 	g.setupTook = time.Since(start)
@@ -204,7 +213,7 @@ func (g *gen) dial() error {
 	for len(g.byFD) <= fd {
 		g.byFD = append(g.byFD, nil)
 	}
-	g.byFD[fd] = &conn{fd: fd}
+	g.byFD[fd] = &conn{fd: fd, slow: g.started > g.conns} // the slow readers come last
 	return unix.EpollCtl(g.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT, Fd: int32(fd)})
 }
 
@@ -218,6 +227,9 @@ func (g *gen) poll(timeout int) error {
 		c := g.byFD[ev.Fd]
 		var err error
 		switch {
+		case c.slow && c.phase == open:
+			g.blast(c)
+			continue
 		case c.phase == connecting:
 			err = g.connected(c)
 		case ev.Events&unix.EPOLLOUT != 0:
@@ -279,6 +291,9 @@ func (g *gen) echo() error {
 	}
 	g.counting = false
 	elapsed := time.Since(start)
+	if g.slow > 0 {
+		fmt.Fprintln(os.Stderr, g.slowReport())
+	}
 	srv1, err := g.serverCPU()
 	if err != nil {
 		return err
@@ -291,6 +306,8 @@ func (g *gen) echo() error {
 		MsgsPerSec: float64(g.msgs) / elapsed.Seconds(),
 		P50Micros:  micros(g.hist.percentile(50)),
 		P99Micros:  micros(g.hist.percentile(99)),
+		MaxMicros:  micros(g.hist.max),
+		Slow:       g.slow,
 		ServerCPU:  (srv1 - srv0).Seconds(),
 		LoadgenCPU: (ownCPU() - own0).Seconds(),
 	})

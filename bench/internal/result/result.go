@@ -12,6 +12,10 @@ type Echo struct {
 	MsgsPerSec float64 `json:"msgs_per_sec"`
 	P50Micros  float64 `json:"p50_us"`
 	P99Micros  float64 `json:"p99_us"`
+	MaxMicros  float64 `json:"max_us"`
+	// Slow is the number of slow readers (loadgen -slow) beside Conns: they
+	// only send, and are not in the figures above.
+	Slow int `json:"slow,omitempty"`
 	// ServerCPU is the server's user+system CPU time, in seconds, from
 	// /proc/PID/stat (10 ms resolution); 0 when no -pid was given.
 	ServerCPU float64 `json:"server_cpu_s"`

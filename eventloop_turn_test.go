@@ -1,0 +1,151 @@
+package wss
+
+import (
+	"bytes"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// turnHandler echoes every message. A message starting with 'g' blocks the
+// loop until gate closes; one starting with 'h' hands its Conn to conns;
+// one starting with 'b' reports how many messages starting with 'a' were
+// handled before it.
+type turnHandler struct {
+	gate    chan struct{}
+	blocked chan struct{}
+	conns   chan *Conn
+	seenA   atomic.Int64
+	atB     chan int64
+}
+
+func (h *turnHandler) OnFrame(c *Conn, data []byte, text bool) {
+	switch data[0] {
+	case 'g':
+		h.blocked <- struct{}{}
+		<-h.gate
+	case 'h':
+		h.conns <- c
+	case 'a':
+		h.seenA.Add(1)
+	case 'b':
+		h.atB <- h.seenA.Load()
+	}
+	_ = c.Write(data, text)
+}
+
+func (h *turnHandler) OnClose(*Conn, int) {}
+
+// waitUnread waits until c's socket holds at least n bytes not yet read by
+// the loop. The kernel announces nothing the test could wait on, so it
+// polls, with a deadline.
+func waitUnread(t *testing.T, c *Conn, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(testTimeout); c.unread() < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("server socket holds %d bytes, want %d", c.unread(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A connection with much input already read into its socket gets a turn
+// bounded in time, not a whole read budget: a message of another
+// connection that became readable just after it is handled after a few of
+// its messages, not after all of them. A read of 64 KiB holds 936 of the
+// 64-byte messages sent here; a turn of loopTurn handles far fewer.
+func TestEventLoopTurnIsBoundedInTime(t *testing.T) {
+	if !eventLoopSupported {
+		t.Skip("no event loop on this system")
+	}
+	h := &turnHandler{gate: make(chan struct{}), blocked: make(chan struct{}), conns: make(chan *Conn, 1), atB: make(chan int64, 1)}
+	s := startLoopServer(t, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, &Config{PingInterval: -1}, func() Handler { return h })
+	gate, bulk, other := connectRaw(t, s.addr), connectRaw(t, s.addr), connectRaw(t, s.addr)
+	bulk.send(binFin, []byte("h"))
+	bulk.expect(serverFrame(opBinary, []byte("h")))
+	server := <-h.conns
+	// Room for all of the bulk input, and for all of its echoes.
+	const msgs, size = 8000, 64
+	for _, opt := range []int{unix.SO_RCVBUF, unix.SO_SNDBUF} {
+		if err := unix.SetsockoptInt(int(server.fd), unix.SOL_SOCKET, opt, 4<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bulk.nc.(interface{ SetReadBuffer(int) error }).SetReadBuffer(4 << 20); err != nil {
+		t.Fatal(err)
+	}
+	msg := clientFrame(binFin, bytes.Repeat([]byte("a"), size))
+	echo := serverFrame(opBinary, bytes.Repeat([]byte("a"), size))
+
+	gate.send(binFin, []byte("g"))
+	<-h.blocked // the loop waits in the handler: input only piles up
+	bulk.write(bytes.Repeat(msg, msgs))
+	waitUnread(t, server, msgs*len(msg))
+	other.send(binFin, []byte("b"))
+	close(h.gate)
+	gate.expect(serverFrame(opBinary, []byte("g")))
+
+	if n := <-h.atB; n >= 500 {
+		t.Errorf("the other connection's message was handled after %d of the bulk connection's, want fewer than 500", n)
+	}
+	other.expect(serverFrame(opBinary, []byte("b")))
+	bulk.expect(bytes.Repeat(echo, msgs))
+}
+
+// queuedBytes returns what waits in c's output queue.
+func (c *Conn) queuedBytes() int {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	n := 0
+	if q := c.out.Load(); q != nil {
+		for _, s := range q.segs {
+			n += int(s.hhi-s.hlo) + len(s.data)
+		}
+	}
+	return n
+}
+
+// A peer that sends without reading: once its socket is full, the loop
+// stops feeding its input at the message whose echo found no room, so
+// that its queue holds that one echo, not the echoes of everything a read
+// returned; and the loop goes on serving another connection.
+func TestEventLoopSlowReaderQueueHoldsOneMessage(t *testing.T) {
+	if !eventLoopSupported {
+		t.Skip("no event loop on this system")
+	}
+	h := &turnHandler{gate: make(chan struct{}), blocked: make(chan struct{}), conns: make(chan *Conn, 1), atB: make(chan int64, 8)}
+	s := startLoopServer(t, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, &Config{PingInterval: -1}, func() Handler { return h })
+	slow, other := connectRaw(t, s.addr), connectRaw(t, s.addr)
+	slow.send(binFin, []byte("h"))
+	slow.expect(serverFrame(opBinary, []byte("h")))
+	server := <-h.conns
+	const size = 64
+	msg := clientFrame(binFin, bytes.Repeat([]byte("a"), size))
+	block := bytes.Repeat(msg, 1024)
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		// Until the server stops reading: the write then blocks until the
+		// test ends and closes the socket.
+		for {
+			if _, err := slow.nc.Write(block); err != nil {
+				return
+			}
+		}
+	}()
+	for deadline := time.Now().Add(testTimeout); !server.is(flagPaused); {
+		if time.Now().After(deadline) {
+			t.Fatal("the loop never paused reading the slow reader")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n, most := server.queuedBytes(), size+2; n > most {
+		t.Errorf("%d bytes queued for a peer that does not read, want at most %d (one echo)", n, most)
+	}
+	other.send(binFin, []byte("b"))
+	other.expect(serverFrame(opBinary, []byte("b")))
+	slow.nc.Close()
+	<-sent
+}
