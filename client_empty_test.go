@@ -68,7 +68,7 @@ type rawPeer struct {
 
 // dialRawPeer dials a fake server from a client on d and returns both
 // ends; the server end is closed when the test ends.
-func dialRawPeer(t *testing.T, d *Dispatcher, h Handler) (*Conn, *rawPeer) {
+func dialRawPeer(t *testing.T, d *Dispatcher, h Handler, cfg *Config) (*Conn, *rawPeer) {
 	t.Helper()
 	peers := make(chan *rawPeer, 1)
 	release := make(chan struct{})
@@ -79,7 +79,7 @@ func dialRawPeer(t *testing.T, d *Dispatcher, h Handler) (*Conn, *rawPeer) {
 	t.Cleanup(func() { close(release) })
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	c, err := Dial(ctx, url, h, &DialOptions{Dispatcher: d})
+	c, err := Dial(ctx, url, h, &DialOptions{Dispatcher: d, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestRFC6455Section5ClientEmptyFrames(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				probe := newClientProbe()
-				c, peer := dialRawPeer(t, d, probe)
+				c, peer := dialRawPeer(t, d, probe, nil)
 				if tt.send != nil {
 					if err := tt.send(c); err != nil {
 						t.Fatalf("client send: %v", err)
@@ -275,6 +275,52 @@ func TestKeepaliveIdleDialClient(t *testing.T) {
 					t.Fatal(err)
 				}
 				rec.wantClose(t, StatusNormalClosure)
+			})
+		}
+	})
+}
+
+// TestRFC6455Section5_2ClientReceivesEveryLength has the server send a Dial
+// client frames at each edge of the length encodings and of the limits: a
+// message of MaxMessageSize arrives, one byte more fails the connection
+// with 1009 (section 7.4.1); a ping of 125 bytes is answered, one of 126
+// fails it with 1002 (section 5.5).
+func TestRFC6455Section5_2ClientReceivesEveryLength(t *testing.T) {
+	const limit = 0x10000 + 7
+	tests := []struct {
+		name  string
+		frame []byte
+		want  byte   // the first byte of the client's answer; 0: none
+		reply []byte // its payload
+		msg   int    // the length of the message the client must get; -1: none
+	}{
+		{"binary 0", serverFrame(opBinary, nil), 0, nil, 0},
+		{"binary 125", serverFrame(opBinary, payloadOf(125, false)), 0, nil, 125},
+		{"binary 126", serverFrame(opBinary, payloadOf(126, false)), 0, nil, 126},
+		{"binary 65535", serverFrame(opBinary, payloadOf(0xFFFF, false)), 0, nil, 0xFFFF},
+		{"binary 65536", serverFrame(opBinary, payloadOf(0x10000, false)), 0, nil, 0x10000},
+		{"binary at MaxMessageSize", serverFrame(opBinary, payloadOf(limit, false)), 0, nil, limit},
+		{"binary past MaxMessageSize", serverFrame(opBinary, payloadOf(limit+1, false)), 0x88, closePayload(StatusMessageTooBig, ""), -1},
+		{"ping 0", serverFrame(opPing, nil), 0x8a, nil, -1},
+		{"ping 125", serverFrame(opPing, payloadOf(125, false)), 0x8a, payloadOf(125, false), -1},
+		{"ping 126", serverFrame(opPing, payloadOf(126, false)), 0x88, closePayload(StatusProtocolError, ""), -1},
+	}
+	forEachClientMode(t, func(t *testing.T, d *Dispatcher) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				probe := newClientProbe()
+				c, peer := dialRawPeer(t, d, probe, &Config{MaxMessageSize: limit})
+				peer.write(t, tt.frame)
+				if tt.msg >= 0 {
+					wantMessage(t, probe.Inbox, Message{Data: payloadOf(tt.msg, false)})
+				}
+				if tt.want != 0 {
+					f, raw := peer.readFrame(t)
+					if raw[0] != tt.want || !bytes.Equal(f.payload, tt.reply) {
+						t.Fatalf("client answered %02x with % x; want %02x with % x", raw[0], f.payload, tt.want, tt.reply)
+					}
+				}
+				c.drop(StatusConnLost)
 			})
 		}
 	})
