@@ -14,9 +14,12 @@ const (
 
 var bufPools [maxPoolShift + 1]sync.Pool
 
-// getBuf returns an empty buffer with capacity at least n.
+// getBuf returns an empty buffer with capacity at least n; n may be 0.
 func getBuf(n int) *[]byte {
-	shift := max(bits.Len(uint(n-1)), minPoolShift)
+	shift := minPoolShift
+	if n > 1<<minPoolShift {
+		shift = bits.Len(uint(n - 1)) // the power of two at or above n
+	}
 	if shift > maxPoolShift {
 		b := make([]byte, 0, n)
 		return &b
@@ -28,13 +31,14 @@ func getBuf(n int) *[]byte {
 	return &b
 }
 
-// putBuf returns b to its pool; b must not be used afterwards.
+// putBuf returns b to its pool, if its capacity is one of the pooled sizes;
+// b must not be used afterwards. Any capacity is accepted, 0 included.
 func putBuf(b *[]byte) {
 	c := cap(*b)
-	shift := bits.Len(uint(c)) - 1
-	if c != 1<<shift || shift < minPoolShift || shift > maxPoolShift {
+	if c < 1<<minPoolShift || c > 1<<maxPoolShift || c&(c-1) != 0 {
 		return
 	}
+	shift := bits.Len(uint(c)) - 1
 	*b = (*b)[:0]
 	bufPools[shift].Put(b)
 }

@@ -203,6 +203,9 @@ func (c *Conn) writeMasked(op opcode, payload []byte) error {
 	key := newMaskKey()
 	var hdr [maxHeaderLen]byte
 	n := putHeader(hdr[:], true, 0, op, len(payload), true, key)
+	if len(payload) == 0 { // an empty message, ping, pong or close: nothing to mask
+		return c.writeRaw(op, hdr[:n], nil)
+	}
 	b := getBuf(len(payload))
 	*b = append(*b, payload...)
 	mask(key, *b)
