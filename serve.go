@@ -121,7 +121,7 @@ func (c *Conn) upgrade(head []byte) bool {
 		key, err = checkUpgrade(&f, c.cfg, req.HTTP)
 	}
 	if err == nil {
-		err = c.d.admit(c) // the slot is freed when c ends
+		err = c.d.admit(c, nil) // held since the accept; freed when c ends
 	}
 	var h Handler
 	if err == nil {
@@ -155,23 +155,29 @@ func (c *Conn) upgrade(head []byte) bool {
 }
 
 // answer sends the HTTP error response for a refused request (see
-// refusal), its reason in plain text as http.Error writes it.
+// appendAnswer).
 func (c *Conn) answer(err error) {
+	var b [512]byte
+	resp := appendAnswer(b[:0], err)
+	c.wmu.Lock()
+	_ = c.sendFD(resp, nil)
+}
+
+// appendAnswer appends the HTTP error response for a request refused with
+// err (see refusal), its reason in plain text as http.Error writes it.
+func appendAnswer(resp []byte, err error) []byte {
 	var h [64]byte
 	header := h[:0]
 	status, reason := refusal(err, func(name, value string) {
 		header = append(append(append(append(header, name...), ": "...), value...), "\r\n"...)
 	})
 	body := reason + "\n"
-	var b [512]byte
-	resp := append(b[:0], "HTTP/1.1 "...)
+	resp = append(resp, "HTTP/1.1 "...)
 	resp = strconv.AppendInt(resp, int64(status), 10)
 	resp = append(append(append(resp, ' '), http.StatusText(status)...), "\r\n"...)
 	resp = append(resp, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"+
 		"Connection: close\r\n"...)
 	resp = append(append(resp, header...), "Content-Length: "...)
 	resp = strconv.AppendInt(resp, int64(len(body)), 10)
-	resp = append(append(resp, "\r\n\r\n"...), body...)
-	c.wmu.Lock()
-	_ = c.sendFD(resp, nil)
+	return append(append(resp, "\r\n\r\n"...), body...)
 }
