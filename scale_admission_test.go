@@ -230,7 +230,7 @@ func TestScaleAdmissionBoundsHandshakesInProgress(t *testing.T) {
 			for _, nc := range held[:freed] {
 				s.closeClient(nc)
 			}
-			waitFor(t, "the closed silent sockets' slots", func() bool { return s.slots() <= maxConns-freed })
+			waitFor(t, "the closed silent sockets' slots", func() bool { return s.slots() == maxConns-freed })
 			for range freed {
 				if _, err := s.dial(t, newCloseLog()); err != nil {
 					t.Fatalf("a freed slot refused a client: %v", err)
@@ -298,6 +298,7 @@ func TestScaleShutdownEndsHandshakesAndUpgraded(t *testing.T) {
 				}
 				s.closeClient(nc)
 			}
+			// <= 0: Shutdown also closes the event loops' own descriptors.
 			waitFor(t, "the server to let go of every descriptor", func() bool { return s.serverFDs(t) <= 0 })
 
 			most := 0

@@ -18,11 +18,12 @@ import (
 // connection's Handler, or nil to refuse it with 403 Forbidden; the
 // Handler's calls begin with OnOpen if it has one (OpenHandler), and only
 // once the 101 response is written. Requests that are not valid upgrades
-// get the same HTTP error statuses as with Handshake, and a Dispatcher at
-// MaxConnections or shutting down answers 503 without calling newHandler.
-// A connection counts in Len from its accept and holds a MaxConnections
-// slot from its complete request; after Shutdown, connections accepted are
-// closed at once.
+// get the same HTTP error statuses as with Handshake. A connection holds a
+// MaxConnections slot from its accept, before any byte of its request: a
+// socket accepted at MaxConnections or after Shutdown is answered 503 at
+// once (with Retry-After when only full), without newHandler, and closed.
+// On the event loops a connection also counts in Len from its accept;
+// Shutdown closes those still in their handshake.
 //
 // On an event-loop Dispatcher with a TCP listener, the event loops read
 // and answer the handshakes themselves, without net/http: a connection

@@ -29,7 +29,9 @@ type lifecycle struct {
 }
 
 // Shutdown shuts d down gracefully. It refuses new connections (Upgrade
-// answers 503, Connect returns ErrShutdown), sends every connection a close
+// and Serve answer 503, Connect returns ErrShutdown), closes those still in
+// their handshake (on Serve, or a Server from NewServer with an
+// HTTPHandler), sends every connection a close
 // frame with 1001 (going away) after the writes already queued, and waits
 // for the close handshakes to finish. When ctx ends first, it drops the
 // connections left, whose OnClose gets StatusShutdown, and returns
