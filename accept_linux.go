@@ -28,17 +28,24 @@ func (d *Dispatcher) acceptLoop(ln *net.TCPListener, cfg *Config, up *upgrader) 
 	}
 }
 
-// serveAccepted starts serving a connection that Serve accepted: its loop
-// reads the handshake request.
+// serveAccepted starts serving a connection that Serve accepted: it takes
+// a MaxConnections slot now, before any byte of its request, or is refused
+// at once (refuseConn); then its loop reads the handshake request.
 func (d *Dispatcher) serveAccepted(tc *net.TCPConn, cfg *Config, up *upgrader) {
 	c := &Conn{h: up, d: d, cfg: cfg}
+	if err := d.admit(c, nil); err != nil {
+		refuseConn(tc, err)
+		return
+	}
 	if err := c.takeSocket(tc); err != nil {
 		tc.Close()
+		d.unadmit(c)
 		return
 	}
 	c.set(flagUpgrading)
 	if err := d.serve(c, nil); err != nil {
 		c.drop(StatusConnLost)
 		c.fdLetGo() // never registered with a loop
+		d.unadmit(c)
 	}
 }

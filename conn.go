@@ -132,12 +132,14 @@ func (c *Conn) Connect(nc net.Conn) error {
 	if u, ok := nc.(*upgradedConn); ok {
 		nc, pending, dfl, proto = u.Conn, u.pending, u.deflate, u.subprotocol
 	}
+	accepted := nc // as net/http accepted it: it may hold a slot since then
 	// A TCP connection of an event-loop Dispatcher leaves goroutine mode
 	// before it is connected, so that no Write sees it change.
 	if tc, ok := nc.(*net.TCPConn); ok && c.d.loops != nil {
 		if err := c.takeSocket(tc); err != nil {
 			c.wmu.Unlock()
 			nc.Close()
+			c.d.forgetAccepted(accepted, true)
 			return fmt.Errorf("wss: connect: %w", err)
 		}
 		nc = nil // the socket is c.fd now
@@ -148,7 +150,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 	c.setSubprotocol(proto)
 	c.set(flagConnected)
 	c.wmu.Unlock()
-	err := c.d.admit(c)
+	err := c.d.admit(c, accepted)
 	if err == nil {
 		err = c.d.serve(c, pending)
 	}

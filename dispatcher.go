@@ -62,9 +62,16 @@ type DispatcherConfig struct {
 	// connection are still handled one at a time, in order. It costs a
 	// goroutine start per burst of input. Goroutine mode ignores it.
 	OffLoop bool
-	// MaxConnections bounds the connections served at once, those in their
-	// handshake included; 0 means no limit. Requests beyond it are answered
-	// 503 Service Unavailable before any upgrade.
+	// MaxConnections bounds the connections a Dispatcher holds at once,
+	// those still in their handshake included; 0 means no limit. Where the
+	// accept is seen (Serve, and a Server from NewServer with an
+	// HTTPHandler) a socket counts from its accept, and one accepted beyond
+	// the bound is answered 503 Service Unavailable with Retry-After at once,
+	// without reading its request, and closed (a TLS one is closed without
+	// an answer), so silent sockets never hold more descriptors than the
+	// bound. Elsewhere (HTTPHandler or Upgrade on another http.Server) a
+	// connection counts from its request, answered 503 beyond the bound;
+	// Connect refuses the excess with 1013.
 	MaxConnections int
 	// ReadBudget bounds what an event loop reads from one connection before
 	// it turns to the others that have input, so that a peer sending
@@ -114,7 +121,9 @@ func defaultDispatcher() *Dispatcher {
 	return defaultDisp
 }
 
-// Len returns the number of connections being served.
+// Len returns the number of connections being served: upgraded ones, and
+// those still in their handshake on Serve's event loops. A socket refused
+// at its accept never counts.
 func (d *Dispatcher) Len() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -436,39 +436,65 @@ func originAllowed(u *handshakeFields, cfg *Config, httpRequest func() (*http.Re
 // serves it on d with the settings of cfg. newHandler is called before the
 // handshake with the request and returns the connection's Handler; it may
 // refuse the request by returning nil, which answers 403 Forbidden.
+//
+// A Dispatcher at MaxConnections or shutting down answers 503 without
+// calling newHandler. Served by a Server from NewServer (or by Serve), a
+// connection counts toward MaxConnections from its accept, so those still
+// in their handshake are bounded too; on another http.Server it counts
+// from its request, and only that server's ReadHeaderTimeout bounds the
+// sockets still sending one.
 func HTTPHandler(d *Dispatcher, cfg *Config, newHandler func(r *http.Request) Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := d // requests run concurrently: resolve nil per call, not in the shared variable
-		if d == nil {
-			d = defaultDispatcher()
-		}
-		if err := d.admitCheck(); err != nil {
-			refuse(w, err)
-			return
-		}
-		h := newHandler(r)
-		if h == nil {
-			http.Error(w, "wss: forbidden", http.StatusForbidden)
-			return
-		}
-		_ = New(h, d, cfg).Upgrade(w, r)
-	})
+	return &upgradeHandler{d: d, cfg: cfg, newHandler: newHandler}
+}
+
+// upgradeHandler is the http.Handler of HTTPHandler: NewServer recognises
+// it to admit its connections at their accept.
+type upgradeHandler struct {
+	d          *Dispatcher // nil: the default one, resolved per call
+	cfg        *Config
+	newHandler func(r *http.Request) Handler
+}
+
+func (u *upgradeHandler) dispatcher() *Dispatcher {
+	if u.d == nil {
+		return defaultDispatcher()
+	}
+	return u.d
+}
+
+func (u *upgradeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d := u.dispatcher()
+	if err := d.admitCheck(acceptedConn(r)); err != nil {
+		refuse(w, err)
+		return
+	}
+	h := u.newHandler(r)
+	if h == nil {
+		http.Error(w, "wss: forbidden", http.StatusForbidden)
+		return
+	}
+	_ = New(h, d, u.cfg).Upgrade(w, r)
 }
 
 // Upgrade answers the opening handshake of r and starts serving the
 // connection: the reference's upgrade. On failure the client has been
-// answered with an HTTP error and the error wraps ErrHandshake.
+// answered with an HTTP error and the error wraps ErrHandshake. At
+// MaxConnections or after Shutdown it answers 503 before the handshake; a
+// connection that a Server from NewServer admitted at its accept already
+// holds its slot.
 func (c *Conn) Upgrade(w http.ResponseWriter, r *http.Request) error {
 	if c.is(flagConnected) {
 		return ErrConnected
 	}
-	if err := c.d.admit(c); err != nil {
+	accepted := acceptedConn(r)
+	if err := c.d.reserve(c, accepted); err != nil {
 		refuse(w, err)
 		return fmt.Errorf("wss: upgrade: %w", err)
 	}
 	nc, err := Handshake(w, r, c.cfg)
 	if err != nil {
 		c.d.unadmit(c)
+		c.d.forgetAccepted(accepted, true) // closed after its hijack, so net/http no longer tracks it
 		return err
 	}
 	return c.Connect(nc)

@@ -46,9 +46,20 @@ func TestMaxConnectionsAnswers503(t *testing.T) {
 			connectPeer(t, ts.addr)
 			<-log.onOpen
 			<-log.onOpen
-			if s := getStatus(t, ts.addr, "X-N: 3"); s != http.StatusServiceUnavailable {
-				t.Fatalf("third connection answered %d, want 503", s)
+			// The third is refused at its accept, before it counts: once
+			// its answer and its end arrive, Len has never moved.
+			c := dialRaw(t, ts.addr)
+			c.write(validRequest(ts.addr).bytes())
+			resp := readResponse(t, c)
+			if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" {
+				t.Fatalf("third connection answered %d with Retry-After %q, want 503 and 1",
+					resp.StatusCode, resp.Header.Get("Retry-After"))
 			}
+			io.Copy(io.Discard, resp.Body)
+			if n, err := c.br.Read(make([]byte, 1)); n != 0 || err == nil {
+				t.Fatalf("after the 503: %d bytes, %v; want the end of the connection", n, err)
+			}
+			c.nc.Close()
 			if ts.d.Len() != 2 {
 				t.Fatalf("Len = %d, want 2", ts.d.Len())
 			}

@@ -18,11 +18,12 @@ import (
 // connection's Handler, or nil to refuse it with 403 Forbidden; the
 // Handler's calls begin with OnOpen if it has one (OpenHandler), and only
 // once the 101 response is written. Requests that are not valid upgrades
-// get the same HTTP error statuses as with Handshake, and a Dispatcher at
-// MaxConnections or shutting down answers 503 without calling newHandler.
-// A connection counts in Len from its accept and holds a MaxConnections
-// slot from its complete request; after Shutdown, connections accepted are
-// closed at once.
+// get the same HTTP error statuses as with Handshake. A connection holds a
+// MaxConnections slot from its accept, before any byte of its request: a
+// socket accepted at MaxConnections or after Shutdown is answered 503 at
+// once (with Retry-After when only full), without newHandler, and closed.
+// On the event loops a connection also counts in Len from its accept;
+// Shutdown closes those still in their handshake.
 //
 // On an event-loop Dispatcher with a TCP listener, the event loops read
 // and answer the handshakes themselves, without net/http: a connection
@@ -124,7 +125,7 @@ func (c *Conn) upgrade(head []byte) bool {
 		key, err = checkUpgrade(&f, c.cfg, req.HTTP)
 	}
 	if err == nil {
-		err = c.d.admit(c) // the slot is freed when c ends
+		err = c.d.admit(c, nil) // held since the accept; freed when c ends
 	}
 	var h Handler
 	if err == nil {
@@ -158,23 +159,29 @@ func (c *Conn) upgrade(head []byte) bool {
 }
 
 // answer sends the HTTP error response for a refused request (see
-// refusal), its reason in plain text as http.Error writes it.
+// appendAnswer).
 func (c *Conn) answer(err error) {
+	var b [512]byte
+	resp := appendAnswer(b[:0], err)
+	c.wmu.Lock()
+	_ = c.sendFD(resp, nil)
+}
+
+// appendAnswer appends the HTTP error response for a request refused with
+// err (see refusal), its reason in plain text as http.Error writes it.
+func appendAnswer(resp []byte, err error) []byte {
 	var h [64]byte
 	header := h[:0]
 	status, reason := refusal(err, func(name, value string) {
 		header = append(append(append(append(header, name...), ": "...), value...), "\r\n"...)
 	})
 	body := reason + "\n"
-	var b [512]byte
-	resp := append(b[:0], "HTTP/1.1 "...)
+	resp = append(resp, "HTTP/1.1 "...)
 	resp = strconv.AppendInt(resp, int64(status), 10)
 	resp = append(append(append(resp, ' '), http.StatusText(status)...), "\r\n"...)
 	resp = append(resp, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"+
 		"Connection: close\r\n"...)
 	resp = append(append(resp, header...), "Content-Length: "...)
 	resp = strconv.AppendInt(resp, int64(len(body)), 10)
-	resp = append(append(resp, "\r\n\r\n"...), body...)
-	c.wmu.Lock()
-	_ = c.sendFD(resp, nil)
+	return append(append(resp, "\r\n\r\n"...), body...)
 }

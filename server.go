@@ -9,13 +9,26 @@ import "net/http"
 // stalls; MaxHeaderBytes is cfg's MaxHeaderBytes. Start it with
 // ListenAndServe, ListenAndServeTLS or Serve. An http.Server without these
 // settings waits for a request's header forever.
+//
+// When h is an HTTPHandler, the server also admits each connection to the
+// handler's Dispatcher when it accepts it, before reading its request
+// (through ConnContext and ConnState, which must be kept): with
+// MaxConnections, sockets still in their handshake count toward it, and
+// one accepted beyond it is answered 503 with Retry-After at once and
+// closed (a TLS one is closed without an answer). Behind another handler
+// (a ServeMux), connections count from their request, and only
+// HandshakeTimeout bounds the sockets still sending one.
 func NewServer(addr string, h http.Handler, cfg *Config) *http.Server {
 	cfg = cfg.orDefault()
-	return &http.Server{
+	srv := &http.Server{
 		Addr:              addr,
 		Handler:           h,
 		ReadHeaderTimeout: cfg.handshakeTimeout(),
 		IdleTimeout:       cfg.handshakeTimeout(),
 		MaxHeaderBytes:    cfg.maxHeaderBytes(),
 	}
+	if u, ok := h.(*upgradeHandler); ok {
+		u.dispatcher().admitOnAccept(srv)
+	}
+	return srv
 }

@@ -3,6 +3,7 @@ package wss
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 )
 
@@ -13,8 +14,12 @@ var ErrShutdown = fmt.Errorf("%w: dispatcher shut down", ErrClosed)
 // lifecycle is the part of a Dispatcher that admits, times and shuts down
 // connections. Its fields are guarded by Dispatcher.mu unless noted.
 type lifecycle struct {
-	maxConns     int
-	slots        int // connections admitted and not yet ended
+	maxConns int
+	slots    int // connections admitted and not yet ended
+	// accepted holds the connections a Server from NewServer admitted at
+	// accept, each holding a slot until a Conn takes it over or net/http
+	// closes it; true once hijacked.
+	accepted     map[net.Conn]bool
 	shuttingDown bool
 	drained      chan struct{} // closed when shutting down and no connection is left
 	loopsStopped sync.Once
@@ -24,7 +29,9 @@ type lifecycle struct {
 }
 
 // Shutdown shuts d down gracefully. It refuses new connections (Upgrade
-// answers 503, Connect returns ErrShutdown), sends every connection a close
+// and Serve answer 503, Connect returns ErrShutdown), closes those still in
+// their handshake (on Serve, or a Server from NewServer with an
+// HTTPHandler), sends every connection a close
 // frame with 1001 (going away) after the writes already queued, and waits
 // for the close handshakes to finish. When ctx ends first, it drops the
 // connections left, whose OnClose gets StatusShutdown, and returns
@@ -53,6 +60,7 @@ func (d *Dispatcher) Close() error {
 
 func (d *Dispatcher) shutdown(ctx context.Context, graceful bool) error {
 	conns, drained := d.beginShutdown()
+	d.closeAccepted()
 	var closers sync.WaitGroup
 	if graceful {
 		for _, c := range conns {

@@ -76,7 +76,8 @@
 // closes peers that send no data; writes are bounded by
 // [Config.WriteTimeout] (10 s) and the close handshake by
 // [Config.CloseTimeout] (5 s). Each ends the connection with a negative
-// OnClose status of its own. [DispatcherConfig.MaxConnections] answers the
+// OnClose status of its own. [DispatcherConfig.MaxConnections] bounds the
+// connections held, those in their handshake included, and answers the
 // excess 503 before upgrading, and [Config.MaxFramesPerMessage] bounds
 // fragment floods. [Dispatcher.Shutdown] closes every connection with 1001
 // and waits for the close handshakes.
