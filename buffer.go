@@ -31,8 +31,8 @@ func getBuf(n int) *[]byte {
 // putBuf returns b to its pool; b must not be used afterwards.
 func putBuf(b *[]byte) {
 	c := cap(*b)
-	shift := bits.Len(uint(c)) - 1
-	if c != 1<<shift || shift < minPoolShift || shift > maxPoolShift {
+	shift := bits.Len(uint(c)) - 1 // -1 for an empty buffer: checked before shifting
+	if shift < minPoolShift || shift > maxPoolShift || c != 1<<shift {
 		return
 	}
 	*b = (*b)[:0]
