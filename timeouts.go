@@ -13,15 +13,37 @@ import (
 // the distinct ones, so the scan touches a connection only when one of its
 // deadlines has passed, and runs at memory speed. The sweeper runs only
 // while some connection has timeouts.
+//
+// Whatever is due is acted on in the sweep that finds it, however many
+// connections are due at once: nothing is skipped or capped. On an
+// event-loop connection every action is done by the sweeper itself without
+// waiting, as the loops write: a drop is a shutdown(2), and a ping or close
+// frame the socket does not take at once waits in the connection's output
+// queue (sendFD), under WriteTimeout. A goroutine-mode connection's write
+// may wait for its peer (and closing TLS writes an alert), so its action
+// runs on a goroutine of its own, at most one per connection at a time
+// (sweeper.acting): peers that stop reading can hold one goroutine each, up
+// to WriteTimeout, never more.
+//
+// The keepalive state of an entry:
+//
+//	pingAt  acting  state
+//	0       no      no ping out: one is due PingInterval after lastRead
+//	t       no      ping sent or queued at t: the peer has PongTimeout from t
+//	t       yes     ping being written on its own goroutine: t moves to when
+//	                the write returns, so a write that waited does not eat
+//	                into PongTimeout
+//	any     yes     an idle close or a drop under way: the sweep passes by
+//
+// Input from the peer (touch) sets pingAt back to 0. A ping found due while
+// another write holds the connection is not sent (pingAt back to 0): the
+// peer is taking our output, or WriteTimeout drops it; the next sweep asks
+// again.
 
 const (
 	minSweepTick = 5 * time.Millisecond
 	maxSweepTick = time.Second
-	// maxSweepActions bounds the pings, idle closes and drops in flight at
-	// once, so that peers which stopped reading cannot make the sweeper
-	// pile up goroutines; what does not fit waits for the next tick.
-	maxSweepActions = 64
-	stampChunk      = 512
+	stampChunk   = 512
 )
 
 // stamps is a connection's entry in the sweeper's table. The stamps are
@@ -69,12 +91,14 @@ type sweeper struct {
 	stop    chan struct{}
 	done    chan struct{}
 	retick  chan struct{} // wakes the running sweeper to take a shorter tick
-	actions chan struct{} // semaphore of maxSweepActions
-	chunks  []*[stampChunk]stamps
-	free    []*stamps
-	used    int
-	kinds   []timeoutKind          // the distinct timeouts of the entries
-	kindOf  map[timeoutKind]uint32 // index in kinds
+	// acting holds the goroutine-mode connections whose action runs on a
+	// goroutine of its own, so that none gets a second.
+	acting map[*Conn]struct{}
+	chunks []*[stampChunk]stamps
+	free   []*stamps
+	used   int
+	kinds  []timeoutKind          // the distinct timeouts of the entries
+	kindOf map[timeoutKind]uint32 // index in kinds
 }
 
 func (cfg *Config) idleTimeout() time.Duration { return max(cfg.IdleTimeout, 0) }
@@ -163,7 +187,7 @@ func (d *Dispatcher) watch(c *Conn) {
 	s.shortenTick(tick)
 	if s.start.IsZero() {
 		s.start = time.Now()
-		s.actions = make(chan struct{}, maxSweepActions)
+		s.acting = make(map[*Conn]struct{})
 		s.retick = make(chan struct{}, 1)
 	}
 	if !s.running {
@@ -276,6 +300,7 @@ func (d *Dispatcher) sweepLoop(prev, stop, done, retick chan struct{}) {
 	if prev != nil {
 		<-prev
 	}
+	defer neverWaitHere()()
 	t := time.NewTimer(d.sweepTick())
 	defer t.Stop()
 	var due []sweepDue
@@ -295,8 +320,11 @@ func (d *Dispatcher) sweepLoop(prev, stop, done, retick chan struct{}) {
 				break
 			}
 			for j, x := range due {
-				d.sweepAction(x)
+				d.act(x)
 				due[j] = sweepDue{}
+			}
+			if len(due) > 0 {
+				now = d.sweep.advance() // acting took time: stamp what follows truly
 			}
 		}
 		t.Reset(d.sweepTick())
@@ -318,6 +346,7 @@ const (
 
 type sweepDue struct {
 	c    *Conn
+	e    *stamps // c's entry when found due; it may be reused once c ends
 	what int
 	now  uint32
 }
@@ -352,10 +381,16 @@ func (d *Dispatcher) sweepChunk(i int, now uint32, due []sweepDue) ([]sweepDue, 
 			e.pingAt.Store(0)
 			continue
 		}
+		if !c.onLoop {
+			if _, busy := d.sweep.acting[c]; busy {
+				continue
+			}
+			d.sweep.acting[c] = struct{}{}
+		}
 		if what == duePing {
 			e.pingAt.Store(now)
 		}
-		due = append(due, sweepDue{c, what, now})
+		due = append(due, sweepDue{c, e, what, now})
 	}
 	return due, true
 }
@@ -380,28 +415,33 @@ func (e *stamps) due(now uint32, k *timeoutKind) int {
 	return 0
 }
 
-// sweepAction carries out x in a goroutine if fewer than maxSweepActions
-// run: each may write or close a socket, which may wait (a TLS close
-// writes an alert), and the sweep must not.
-func (d *Dispatcher) sweepAction(x sweepDue) {
-	select {
-	case d.sweep.actions <- struct{}{}:
-	default:
+// act carries out x: at once on an event-loop connection, where nothing
+// waits; on a goroutine of its own for a goroutine-mode one, whose write
+// or close may wait for its peer.
+func (d *Dispatcher) act(x sweepDue) {
+	if x.c.onLoop {
+		x.do(&d.sweep)
 		return
 	}
 	d.sweepActions.Add(1)
 	go func() {
 		defer d.sweepActions.Done()
-		defer func() { <-d.sweep.actions }()
-		switch x.what {
-		case dueIdle:
-			x.c.closeIdle()
-		case duePing:
-			x.c.keepalive(x.now)
-		case duePong:
-			x.c.drop(StatusPongTimeout)
-		}
+		x.do(&d.sweep)
+		d.mu.Lock()
+		delete(d.sweep.acting, x.c)
+		d.mu.Unlock()
 	}()
+}
+
+func (x sweepDue) do(s *sweeper) {
+	switch x.what {
+	case dueIdle:
+		x.c.closeIdle()
+	case duePing:
+		x.c.keepalive(x.e, x.now, s)
+	case duePong:
+		x.c.drop(StatusPongTimeout)
+	}
 }
 
 // stopSweeper stops the sweeper and waits for it and its actions.
@@ -420,17 +460,23 @@ func (d *Dispatcher) stopSweeper() {
 	d.sweepActions.Wait()
 }
 
-// keepalive sends a ping unless a write is in progress: then the peer is
-// taking our output (or WriteTimeout will drop it), and the ping waits for
-// a later tick, with no pong deadline meanwhile. The sweeper set the
-// deadline at now; a connection that starts closing is no longer checked.
-func (c *Conn) keepalive(now uint32) {
+// keepalive sends the ping found due at sent (e is c's entry, stamped
+// then), unless a write is in progress: then the peer is taking our output
+// (or WriteTimeout will drop it), and the ping waits for a later sweep,
+// with no pong deadline meanwhile. A connection that starts closing is no
+// longer checked. The stamps are swapped only from their exact value, so
+// an entry reused by another connection meanwhile is left alone.
+func (c *Conn) keepalive(e *stamps, sent uint32, s *sweeper) {
 	if !c.wmu.TryLock() {
-		c.live.pingAt.CompareAndSwap(now, 0)
+		e.pingAt.CompareAndSwap(sent, 0)
 		return
 	}
 	c.wmu.Unlock()
-	_ = c.writeFrame(opPing, nil) // a failed write drops the connection
+	if c.writeFrame(opPing, nil) != nil {
+		return // a failed write drops the connection
+	}
+	// PongTimeout counts from when the ping went out, or into the queue.
+	e.pingAt.CompareAndSwap(sent, s.now())
 }
 
 // closeIdle closes a connection whose peer sent no data frame for

@@ -27,8 +27,10 @@ type conn struct {
 	phase   phase
 	slow    bool   // a slow reader: it sends and never reads (slow.go)
 	out     []byte // bytes still to send: the request or a frame, never copied
+	after   []byte // frames to send once out is sent: pongs, or an echo behind one
 	waitOut bool   // EPOLLOUT is in the interest set
 	resp    []byte // handshake response read so far
+	ping    []byte // payload of the ping being read, echoed in the pong
 
 	hdr      [wsproto.MaxHeaderSize]byte
 	hdrN     int    // bytes of hdr filled
@@ -39,14 +41,21 @@ type conn struct {
 	got      int    // payload bytes of the echo received so far
 	verified bool   // the first echo on this connection matched byte for byte
 	sentAt   time.Time
+	at       time.Time // when the connect finished (silent mode)
 }
 
 var errUnexpected = errors.New("unexpected data from server")
 
-// write sends as much of c.out as the socket takes and keeps EPOLLOUT in the
-// interest set exactly while something is left.
+// write sends as much of c.out, then c.after, as the socket takes and keeps
+// EPOLLOUT in the interest set exactly while something is left.
 func (g *gen) write(c *conn) error {
-	for len(c.out) > 0 {
+	for {
+		if len(c.out) == 0 {
+			if len(c.after) == 0 {
+				break
+			}
+			c.out, c.after = c.after, nil
+		}
 		n, err := unix.Write(c.fd, c.out)
 		if err == unix.EAGAIN {
 			break
@@ -77,6 +86,12 @@ func (g *gen) connected(c *conn) error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	c.phase = handshaking
+	if g.silent {
+		c.at = time.Now()
+		g.up++
+		c.waitOut = true
+		return g.write(c) // nothing to send: only drops EPOLLOUT
+	}
 	c.out = g.request
 	c.waitOut = true // registered with EPOLLOUT for the connect
 	return g.write(c)
@@ -109,9 +124,14 @@ func (g *gen) handshake(c *conn, b []byte) error {
 	return g.frames(c, rest)
 }
 
-// send starts the next echo: the same pre-built frame every time.
+// send starts the next echo: the same pre-built frame every time, behind a
+// pong still being sent.
 func (g *gen) send(c *conn) {
-	c.out = g.frame
+	if len(c.out) == 0 {
+		c.out = g.frame
+	} else {
+		c.after = append(c.after, g.frame...)
+	}
 	c.sentAt = time.Now()
 	if err := g.write(c); err != nil {
 		g.fail(c, err)
@@ -135,7 +155,9 @@ func (g *gen) frames(c *conn, b []byte) error {
 			}
 		}
 		k := int(min(c.left, uint64(len(b))))
-		if !c.control {
+		if c.control {
+			c.ping = append(c.ping, b[:k]...) // at most 125 bytes
+		} else {
 			if !c.verified && !bytes.Equal(b[:k], g.payload[c.got:c.got+k]) {
 				return errors.New("echo differs from the message sent")
 			}
@@ -180,7 +202,10 @@ func (g *gen) startFrame(c *conn) error {
 	switch {
 	case op == wsproto.OpClose:
 		return errors.New("server closed the connection")
+	case c.control && c.left > 125:
+		return errors.New("control frame longer than 125 bytes")
 	case c.control: // a ping or pong is not part of the echo
+		c.ping = c.ping[:0]
 		return nil
 	case g.idle:
 		return errUnexpected
@@ -200,8 +225,14 @@ func (g *gen) endFrame(c *conn) error {
 		return nil
 	}
 	c.inFrame, c.hdrN = false, 0
-	if c.control || c.hdr[0]&0x80 == 0 {
-		return nil // a control frame, or a fragment of the echo
+	if c.control {
+		if c.hdr[0]&0x0f == wsproto.OpPing {
+			return g.pong(c)
+		}
+		return nil
+	}
+	if c.hdr[0]&0x80 == 0 {
+		return nil // a fragment of the echo
 	}
 	if c.got != len(g.payload) {
 		return fmt.Errorf("echo of %d bytes, sent %d", c.got, len(g.payload))
@@ -210,4 +241,13 @@ func (g *gen) endFrame(c *conn) error {
 	c.inEcho, c.got, c.verified = false, 0, true
 	g.send(c)
 	return nil
+}
+
+// pong answers the ping just read with its payload (RFC 6455 section
+// 5.5.2), masked as a client must (with the all-zero key), after whatever
+// is being sent.
+func (g *gen) pong(c *conn) error {
+	g.pings++
+	c.after = append(wsproto.AppendHeader(c.after, wsproto.OpPong, len(c.ping), true), c.ping...)
+	return g.write(c)
 }

@@ -9,7 +9,12 @@
 // whole echo, send again) and prints one JSON line (result.Echo) for the
 // window that follows the warm-up. Idle mode (-idle) opens the connections,
 // prints a "ready" line, holds them until standard input closes or a signal
-// arrives, then prints a "done" line with how many the server dropped.
+// arrives, answering the server's pings with pongs, then prints a "done"
+// line (result.Idle) with how many connections the server closed and how
+// many pings it sent. Silent mode (-silent) opens TCP connections that send
+// nothing, waits until the server has closed them all or -duration has
+// passed, and prints a line (result.Silent) with how long each lived: with
+// -within, how many outlived it.
 package main
 
 import (
@@ -46,6 +51,8 @@ type config struct {
 	conns, size  int
 	slow         int // extra connections that send and never read (slow.go)
 	text, idle   bool
+	silent       bool
+	within       time.Duration
 	duration     time.Duration
 	warmup       time.Duration
 	setupTimeout time.Duration
@@ -69,8 +76,12 @@ type gen struct {
 	payload []byte
 	frame   []byte // header + payload, sent as is
 
-	started, up int           // connections dialled, handshakes completed
-	setupTook   time.Duration // to open all connections
+	started, up int             // connections dialled, handshakes completed (connects, with -silent)
+	holding     bool            // idle mode holds: a failed connection counts as dropped
+	lost        int             // connections the server closed while held
+	pings       int             // pings answered
+	lived       []time.Duration // silent mode: each closed connection's life
+	setupTook   time.Duration   // to open all connections
 	counting    bool
 	hist        histogram
 	msgs        uint64
@@ -91,6 +102,8 @@ func main() {
 		"for a process of their own beside the one that measures)")
 	flag.BoolVar(&cfg.text, "text", false, "send text messages (ASCII) instead of binary (random bytes)")
 	flag.BoolVar(&cfg.idle, "idle", false, "open the connections and hold them idle (see package doc)")
+	flag.BoolVar(&cfg.silent, "silent", false, "open TCP connections that send nothing and time their closing (see package doc)")
+	flag.DurationVar(&cfg.within, "within", 0, "with -silent: count the connections not closed within this of their connect")
 	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "measured window")
 	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "echo time before the measured window")
 	flag.DurationVar(&cfg.setupTimeout, "setup-timeout", time.Minute, "limit on opening all connections")
@@ -106,9 +119,12 @@ func main() {
 		err = g.setup()
 	}
 	if err == nil {
-		if cfg.idle {
+		switch {
+		case cfg.silent:
+			err = g.waitClosed()
+		case cfg.idle:
 			err = g.hold()
-		} else {
+		default:
 			err = g.echo()
 		}
 	}
@@ -262,6 +278,10 @@ func (g *gen) read(c *conn) error {
 }
 
 func (g *gen) fail(c *conn, err error) {
+	if g.holding || g.silent && !c.at.IsZero() {
+		g.forget(c)
+		return
+	}
 	if g.err == nil {
 		g.err = fmt.Errorf("connection on fd %d: %w", c.fd, err)
 	}
@@ -353,11 +373,57 @@ func (g *gen) hold() error {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		close(stdinClosed)
 	}()
-	select {
-	case <-stop:
-	case <-stdinClosed:
+	g.holding = true
+	for held := true; held; {
+		select {
+		case <-stop:
+			held = false
+		case <-stdinClosed:
+			held = false
+		default:
+			if err := g.poll(10); err != nil {
+				return err
+			}
+		}
 	}
-	return out.Encode(result.Idle{Event: "done", Conns: g.up, Dropped: g.dropped()})
+	return out.Encode(result.Idle{Event: "done", Conns: g.up, Dropped: g.lost + g.dropped(), Pings: g.pings})
+}
+
+// forget closes a connection the server closed (or broke) while it was held.
+func (g *gen) forget(c *conn) {
+	if g.byFD[c.fd] != c {
+		return // already forgotten, earlier in the same batch of events
+	}
+	g.lost++
+	if g.silent {
+		g.lived = append(g.lived, time.Since(c.at))
+	}
+	g.byFD[c.fd] = nil
+	_ = unix.Close(c.fd)
+}
+
+// waitClosed waits until the server has closed every silent connection or
+// -duration has passed, and reports how long they lived.
+func (g *gen) waitClosed() error {
+	for end := time.Now().Add(g.duration); g.lost < g.conns && time.Now().Before(end); {
+		if err := g.poll(10); err != nil {
+			return err
+		}
+	}
+	res := result.Silent{Conns: g.conns, Closed: g.lost, Over: g.conns - g.lost}
+	for i, d := range g.lived {
+		if i == 0 || d.Seconds() < res.FirstSeconds {
+			res.FirstSeconds = d.Seconds()
+		}
+		res.LastSeconds = max(res.LastSeconds, d.Seconds())
+		if g.within > 0 && d > g.within {
+			res.Over++
+		}
+	}
+	if g.within == 0 {
+		res.Over = 0
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
 // dropped counts the connections that the server has closed: a peek at each

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -122,6 +123,96 @@ func TestHistogram(t *testing.T) {
 		got := h.percentile(c.p)
 		if d := got - c.want; d < -c.want/64 || d > c.want/64 {
 			t.Errorf("p%v = %v, want %v within 1/64", c.p, got, c.want)
+		}
+	}
+}
+
+// Held idle, the generator answers each ping with a masked pong carrying
+// the ping's payload (RFC 6455 section 5.5.2), and counts the pings.
+func TestIdleAnswersPings(t *testing.T) {
+	const conns, pings = 3, 4
+	pongs := make(chan string, conns*pings)
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetPongHandler(func(data string) error { pongs <- data; return nil })
+		for i := range pings {
+			if err := c.WriteControl(websocket.PingMessage, []byte{byte('a' + i)}, time.Now().Add(time.Second)); err != nil {
+				return
+			}
+		}
+		for {
+			if _, _, err := c.NextReader(); err != nil { // runs the pong handler
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	cfg := testConfig(srv.Listener.Addr().String(), conns, 0)
+	cfg.idle = true
+	g := startGen(t, cfg)
+	g.holding = true
+	got := map[string]int{}
+	deadline := time.Now().Add(5 * time.Second)
+	for n := range conns * pings {
+		for len(pongs) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d pongs came back, want %d", n, conns*pings)
+			}
+			if err := g.poll(10); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got[<-pongs]++
+	}
+	for i := range pings {
+		if n := got[string(rune('a'+i))]; n != conns {
+			t.Errorf("pong %q came back %d times, want %d", string(rune('a'+i)), n, conns)
+		}
+	}
+	if g.pings != conns*pings || g.lost != 0 {
+		t.Errorf("%d pings counted, %d connections lost; want %d and 0", g.pings, g.lost, conns*pings)
+	}
+}
+
+// In silent mode the generator sends nothing and times how long after its
+// connect the server closes each connection.
+func TestSilentTimesTheClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const conns = 5
+	go func() {
+		for range conns {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				nc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+				_, _ = io.Copy(io.Discard, nc) // nothing comes: closes at the deadline
+			}()
+		}
+	}()
+	cfg := testConfig(ln.Addr().String(), conns, 0)
+	cfg.silent, cfg.duration, cfg.within = true, 5*time.Second, 50*time.Millisecond
+	g := startGen(t, cfg)
+	if err := g.waitClosed(); err != nil {
+		t.Fatal(err)
+	}
+	if g.lost != conns || len(g.lived) != conns {
+		t.Fatalf("%d closed, %d timed; want %d", g.lost, len(g.lived), conns)
+	}
+	for _, d := range g.lived {
+		if d < 90*time.Millisecond || d > 5*time.Second {
+			t.Errorf("lived %v, want about 100ms", d)
 		}
 	}
 }

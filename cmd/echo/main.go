@@ -41,6 +41,9 @@ func main() {
 	compress := flag.Bool("compress", false, "negotiate permessage-deflate (RFC 7692) with clients that offer it")
 	noTakeover := flag.Bool("no-context-takeover", false, "with -compress: compress each message on its own, both ways, to save memory")
 	viaHTTP := flag.Bool("nethttp", false, "answer handshakes with net/http (HTTPHandler) rather than on the event loops (Dispatcher.Serve)")
+	pingInterval := flag.Duration("ping-interval", 0, "keepalive ping after this much silence (0: the default, negative: off)")
+	pongTimeout := flag.Duration("pong-timeout", 0, "how long a pinged client has to answer (0: the default)")
+	handshakeTimeout := flag.Duration("handshake-timeout", 0, "how long a client has to send its request (0: the default)")
 	flag.Parse()
 	if (*certFile == "") != (*keyFile == "") {
 		log.Fatal("echo: -tls-cert and -tls-key go together")
@@ -55,7 +58,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg := &wss.Config{OriginPatterns: []string{"*"}}
+	cfg := &wss.Config{OriginPatterns: []string{"*"}, PingInterval: *pingInterval, PongTimeout: *pongTimeout,
+		HandshakeTimeout: *handshakeTimeout}
 	if *compress {
 		cfg.Compression = &wss.CompressionConfig{
 			ServerNoContextTakeover: *noTakeover,

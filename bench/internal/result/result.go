@@ -25,10 +25,24 @@ type Echo struct {
 }
 
 // Idle events: Ready when all connections have completed their handshake,
-// Done after the hold ends, with how many the server had closed meanwhile.
+// Done after the hold ends, with how many the server had closed meanwhile
+// and how many pings it sent (each answered with a pong).
 type Idle struct {
 	Event        string  `json:"event"` // "ready" or "done"
 	Conns        int     `json:"conns"`
 	SetupSeconds float64 `json:"setup_s,omitempty"`
 	Dropped      int     `json:"dropped"`
+	Pings        int     `json:"pings"`
+}
+
+// Silent is the line printed at the end of a silent run: connections that
+// send nothing, and how long after its connect the server closed each.
+type Silent struct {
+	Conns        int     `json:"conns"`
+	Closed       int     `json:"closed"` // by the server before the run ended
+	FirstSeconds float64 `json:"first_s"`
+	LastSeconds  float64 `json:"last_s"`
+	// Over counts the connections closed later than -within after their
+	// connect, or not at all.
+	Over int `json:"over"`
 }

@@ -14,6 +14,8 @@ const (
 	OpText         = 0x1
 	OpBinary       = 0x2
 	OpClose        = 0x8
+	OpPing         = 0x9
+	OpPong         = 0xA
 )
 
 // MaxHeaderSize is the longest frame header: 2 bytes, an 8-byte extended
