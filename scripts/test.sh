@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests need when it is
 # missing (Debian/Ubuntu: chromium, Node's ws, python3-websockets), then
-# runs go vet (also for darwin and windows) and go test -race on the module,
-# and go vet on bench/ if present.
+# runs go vet (also for darwin and windows), go test -race on the module,
+# then its scale tier, and go vet on bench/ if present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +26,11 @@ go vet ./...
 for goos in darwin windows; do
 	GOOS=$goos go vet ./...
 done
-go test -race -timeout 14m ./...
+go test -race -timeout 14m -skip '^TestScale' ./...
+# The scale tier: thousands of connections with short intervals (keepalive,
+# handshake and idle timeouts, admission, shutdown, idle Dial clients), in
+# every dispatcher mode and on both accept paths. About a minute.
+go test -race -timeout 5m -run '^TestScale' ./...
 if [ -d bench ]; then
 	(cd bench && go vet ./...)
 fi
