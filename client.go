@@ -197,23 +197,6 @@ func checkResponse(resp *http.Response, key string, cfg *Config) (*upgradedConn,
 	return uc, nil
 }
 
-// writeMasked sends a client frame (RFC 6455 section 5.3): a copy of the
-// payload masked with a fresh key.
-func (c *Conn) writeMasked(op opcode, payload []byte) error {
-	key := newMaskKey()
-	var hdr [maxHeaderLen]byte
-	n := putHeader(hdr[:], true, 0, op, len(payload), true, key)
-	if len(payload) == 0 { // an empty message, ping, pong or close: nothing to mask
-		return c.writeRaw(op, hdr[:n], nil)
-	}
-	b := getBuf(len(payload))
-	*b = append(*b, payload...)
-	mask(key, *b)
-	err := c.writeRaw(op, hdr[:n], *b)
-	putBuf(b)
-	return err
-}
-
 // keySource hands out mask keys from crypto/rand, 64 keys per read, so
 // masking does not cost a system call per frame.
 type keySource struct {

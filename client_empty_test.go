@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // clientModes are the dispatcher modes a Dial client runs in.
@@ -91,7 +93,7 @@ func dialRawPeer(t *testing.T, d *Dispatcher, h Handler, cfg *Config) (*Conn, *r
 func (p *rawPeer) readFrame(t *testing.T) (clientWireFrame, []byte) {
 	t.Helper()
 	_ = p.nc.SetReadDeadline(time.Now().Add(testTimeout))
-	raw := make([]byte, 2, maxHeaderLen)
+	raw := make([]byte, 2, frame.MaxHeaderLen)
 	if _, err := io.ReadFull(p.br, raw); err != nil {
 		t.Fatalf("reading a frame header: %v", err)
 	}

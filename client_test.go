@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // fakeServer accepts one TCP connection, reads the handshake request and
@@ -148,25 +150,25 @@ func TestClientMasksEveryFrameWithAFreshKey(t *testing.T) {
 	url := fakeServer(t, func(r *http.Request) string { return accept101(r, "") }, func(nc net.Conn, br *bufio.Reader) {
 		defer close(keys)
 		for i := range frames {
-			var b [maxHeaderLen]byte
+			var b [frame.MaxHeaderLen]byte
 			if _, err := io.ReadFull(br, b[:2]); err != nil {
 				return
 			}
-			n := headerLen(b[1])
+			n := frame.HeaderLen(b[1])
 			if _, err := io.ReadFull(br, b[2:n]); err != nil {
 				return
 			}
-			h, _ := parseHeader(b[:n])
-			p := make([]byte, h.length)
+			h, _ := frame.ParseHeader(b[:n])
+			p := make([]byte, h.Length)
 			if _, err := io.ReadFull(br, p); err != nil {
 				return
 			}
-			mask(h.key, p)
-			if !h.masked || string(p) != "frame" || h.op != opText {
-				bad <- fmt.Sprintf("frame %d: masked %v, op %d, payload %q", i, h.masked, h.op, p)
+			frame.Mask(h.Key, p)
+			if !h.Masked || string(p) != "frame" || h.Op != opText {
+				bad <- fmt.Sprintf("frame %d: masked %v, op %d, payload %q", i, h.Masked, h.Op, p)
 				return
 			}
-			keys <- h.key
+			keys <- h.Key
 		}
 	})
 	c, err := Dial(context.Background(), url, NewInbox(1), nil)

@@ -1,6 +1,10 @@
 package wss
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/wssgo/wss/internal/frame"
+)
 
 // validCloseCode reports whether an endpoint may send code in a close frame
 // (RFC 6455 section 7.4 and the IANA registry): the assigned codes that
@@ -32,7 +36,7 @@ func parseClosePayload(p []byte) (code int, fail int) {
 	if !validCloseCode(code) {
 		return 0, StatusProtocolError
 	}
-	if !validUTF8(p[2:]) {
+	if !frame.ValidUTF8(p[2:]) {
 		return 0, StatusInvalidData
 	}
 	return code, 0

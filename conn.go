@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wssgo/wss/internal/frame"
+	"github.com/wssgo/wss/internal/poll"
 )
 
 // Conn is one WebSocket connection. Create it with New, then start it with
@@ -27,9 +29,8 @@ type Conn struct {
 
 	// Event-loop mode (see eventloop_linux.go): the socket is a bare file
 	// descriptor, and output the kernel did not take waits in out.
-	out     atomic.Pointer[outQueue] // guarded by wmu; loaded without it as a hint
-	fd      int32
-	fdState atomic.Int32 // users of fd, whether the loop let go of it, off-loop reading
+	out atomic.Pointer[outQueue] // guarded by wmu; loaded without it as a hint
+	fd  poll.FD                  // the descriptor and who uses it
 	// flags holds the flag bits below, and in its top 16 bits the status
 	// OnClose will get (0 while undecided).
 	flags  atomic.Uint32
@@ -163,9 +164,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 			_ = c.sendClose(StatusTryAgainLater)
 		}
 		c.drop(StatusConnLost)
-		if c.onLoop {
-			c.fdLetGo() // the socket was never registered with a loop
-		}
+		c.letGo() // the socket was never registered with a loop
 		c.d.unadmit(c)
 		return fmt.Errorf("wss: connect: %w", err)
 	}
@@ -220,10 +219,7 @@ func (c *Conn) RemoteAddr() net.Addr {
 	if !c.is(flagConnected) {
 		return nil
 	}
-	if c.onLoop {
-		return c.fdRemoteAddr()
-	}
-	return c.netConn().RemoteAddr()
+	return c.peerAddr()
 }
 
 // Write sends data as one message, text or binary, and blocks until it is
@@ -234,7 +230,7 @@ func (c *Conn) RemoteAddr() net.Addr {
 func (c *Conn) Write(data []byte, text bool) error {
 	op := opBinary
 	if text {
-		if !validUTF8(data) {
+		if !frame.ValidUTF8(data) {
 			return ErrInvalidUTF8
 		}
 		op = opText
@@ -243,14 +239,14 @@ func (c *Conn) Write(data []byte, text bool) error {
 		return ErrClosed // and c.aside may not be set yet
 	}
 	if dfl := c.dfl(); dfl != nil && dfl.compresses(len(data)) {
-		return c.writeCompressed(op, data)
+		return c.transmit(op, data, compressedFrame)
 	}
 	return c.writeFrame(op, data)
 }
 
 // Ping sends a ping with the given payload (at most 125 bytes).
 func (c *Conn) Ping(data []byte) error {
-	if len(data) > maxControlPayload {
+	if len(data) > frame.MaxControlPayload {
 		return ErrControlTooLong
 	}
 	return c.writeFrame(opPing, data)
@@ -281,97 +277,6 @@ func (c *Conn) sendClose(status int) error {
 	var p [2]byte
 	binary.BigEndian.PutUint16(p[:], uint16(status))
 	return c.writeFrame(opClose, p[:])
-}
-
-// writeFrame sends one unfragmented frame.
-func (c *Conn) writeFrame(op opcode, payload []byte) error {
-	if c.client {
-		return c.writeMasked(op, payload)
-	}
-	var hdr [maxHeaderLen]byte
-	n := putHeader(hdr[:], true, 0, op, len(payload), false, 0)
-	return c.writeRaw(op, hdr[:n], payload)
-}
-
-// writeRaw sends a frame whose header is hdr. Frames of concurrent calls
-// never interleave.
-func (c *Conn) writeRaw(op opcode, hdr, payload []byte) error {
-	c.wmu.Lock()
-	if err := c.writable(op); err != nil {
-		c.wmu.Unlock()
-		return err
-	}
-	return c.sendLocked(hdr, payload)
-}
-
-// sendLocked sends a frame whose header is hdr and unlocks c.wmu, which
-// must be held. Once it returns, payload has been sent or copied.
-func (c *Conn) sendLocked(hdr, payload []byte) error {
-	if c.onLoop {
-		return c.sendFD(hdr, payload) // unlocks c.wmu
-	}
-	defer c.wmu.Unlock()
-	return c.sendOrDrop(hdr, payload)
-}
-
-// writable reports whether a frame with opcode op may be sent now, and
-// records a close frame as sent. c.wmu must be held.
-func (c *Conn) writable(op opcode) error {
-	if !c.IsValid() {
-		return ErrClosed
-	}
-	if op == opClose {
-		c.set(flagCloseSent)
-	}
-	return nil
-}
-
-// sendOrDrop sends a frame and drops the connection if that fails: a
-// partial frame cannot be taken back. c.wmu must be held.
-func (c *Conn) sendOrDrop(hdr, payload []byte) error {
-	err := c.send(hdr, payload)
-	if err == nil {
-		return nil
-	}
-	status := StatusConnLost
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		status = StatusWriteTimeout
-	}
-	c.drop(status)
-	return fmt.Errorf("wss: write: %w", err)
-}
-
-// smallWrite is the frame size up to which header and payload are copied
-// into one buffer; larger frames go out with writev, without a copy.
-const smallWrite = 8 << 10
-
-type iovec struct {
-	hdr  [maxHeaderLen]byte // a copy, so that the caller's header stays on its stack
-	arr  [2][]byte
-	bufs net.Buffers
-}
-
-var iovecs = sync.Pool{New: func() any { return new(iovec) }}
-
-// send writes a frame's header and payload with one syscall.
-func (c *Conn) send(hdr, payload []byte) error {
-	if err := c.netConn().SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout())); err != nil {
-		return err
-	}
-	if len(hdr)+len(payload) <= smallWrite {
-		b := getBuf(len(hdr) + len(payload))
-		*b = append(append(*b, hdr...), payload...)
-		_, err := c.netConn().Write(*b)
-		putBuf(b)
-		return err
-	}
-	v := iovecs.Get().(*iovec)
-	v.arr = [2][]byte{v.hdr[:copy(v.hdr[:], hdr)], payload}
-	v.bufs = v.arr[:]
-	_, err := v.bufs.WriteTo(c.netConn())
-	v.arr = [2][]byte{}
-	iovecs.Put(v)
-	return err
 }
 
 // startCloseTimer bounds the wait for the peer's close frame. The timers
@@ -431,11 +336,7 @@ func (c *Conn) fail(code int) {
 	c.rd.draining = true
 	c.setStatus(failStatus(code))
 	_ = c.sendClose(code)
-	if c.onLoop {
-		c.shutdownFD(shutWrite)
-	} else if cw, ok := c.netConn().(interface{ CloseWrite() error }); ok {
-		_ = cw.CloseWrite()
-	}
+	c.closeWrite()
 	c.startCloseTimer()
 }
 
@@ -457,11 +358,7 @@ func failStatus(code int) int {
 func (c *Conn) drop(status int) {
 	c.setStatus(status)
 	if c.setFirst(flagClosed) {
-		if c.onLoop {
-			c.shutdownFD(shutBoth)
-		} else {
-			_ = c.netConn().Close()
-		}
+		c.closeSocket()
 	}
 }
 
@@ -476,12 +373,8 @@ func (c *Conn) finish() {
 		c.wmu.Unlock()
 	}
 	c.rd.release()
-	if c.onLoop {
-		c.detach()
-	}
+	c.leaveLoop()
 	c.d.remove(c)
 	c.h.OnClose(c, c.status())
-	if c.onLoop {
-		c.fdLetGo() // after OnClose, so that RemoteAddr works there
-	}
+	c.letGo() // after OnClose, so that RemoteAddr works there
 }

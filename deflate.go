@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/flate"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // DefaultCompressionThreshold is the message size under which messages go
@@ -127,31 +129,23 @@ func newDeflate(cc *CompressionConfig, resp deflateParams, client bool, offeredC
 // compresses reports whether a message of n bytes is sent compressed.
 func (d *deflate) compresses(n int) bool { return n >= d.threshold }
 
-// writeCompressed sends data as one compressed message: RSV1 set on its
-// only frame (RFC 7692 section 6). It compresses under the write lock, as
-// with context takeover the order of compression is the order on the wire.
-func (c *Conn) writeCompressed(op opcode, data []byte) error {
-	c.wmu.Lock()
-	if err := c.writable(op); err != nil {
-		c.wmu.Unlock()
-		return err
-	}
-	buf := getBuf(len(data)/2 + 64)
-	defer func() { putBuf(buf) }() // sendLocked has sent or copied it by then
-	payload, err := c.dfl().compress(&buf, data)
+// compressFrame replaces o's payload with its compressed form and encodes
+// the header of its only frame into hdr: RSV1 set (RFC 7692 section 6).
+// c.wmu must be held: with context takeover the order of compression is the
+// order on the wire.
+func (c *Conn) compressFrame(o *outgoing, hdr *[frame.MaxHeaderLen]byte) (int, error) {
+	o.scratch = getBuf(len(o.payload)/2 + 64)
+	payload, err := c.dfl().compress(&o.scratch, o.payload)
 	if err != nil {
-		c.wmu.Unlock()
-		return err
+		return 0, err
 	}
 	c.watchIdleCompressor()
-	var hdr [maxHeaderLen]byte
-	var key uint32
 	if c.client {
-		key = newMaskKey()
-		mask(key, payload)
+		o.key = newMaskKey()
+		frame.Mask(o.key, payload)
 	}
-	n := putHeader(hdr[:], true, bitRsv1, op, len(payload), c.client, key)
-	return c.sendLocked(hdr[:n], payload)
+	o.payload = payload
+	return frame.PutHeader(hdr[:], true, frame.Rsv1, o.op, len(payload), c.client, o.key), nil
 }
 
 // watchIdleCompressor arms the timer that releases a kept compressor once
@@ -304,7 +298,7 @@ func (d *deflate) inflateMessage(compressed []byte, limit int64, text bool, star
 		return nil, StatusInternalError
 	}
 	out := getBuf(int(min(int64(max(startSize, 2*len(compressed))), limit+1)))
-	var u utf8State
+	var u frame.UTF8State
 	for {
 		if len(*out) == cap(*out) { // grow; never past limit+1, which fails below
 			nb := getBuf(int(min(int64(2*cap(*out)), limit+1)))
@@ -316,7 +310,7 @@ func (d *deflate) inflateMessage(compressed []byte, limit int64, text bool, star
 		n, err := f.fr.Read(room)
 		if text && n > 0 {
 			var ok bool
-			if u, ok = u.next(room[:n]); !ok {
+			if u, ok = u.Next(room[:n]); !ok {
 				putBuf(out)
 				return nil, StatusInvalidData
 			}
@@ -369,7 +363,7 @@ func (d *deflate) slide(p []byte) {
 // Continuation and control frames never carry it.
 func (c *Conn) rsvAllowed() bool {
 	h := &c.rd.h
-	return c.dfl() != nil && h.rsv == bitRsv1 && (h.op == opText || h.op == opBinary)
+	return c.dfl() != nil && h.Rsv == frame.Rsv1 && (h.Op == opText || h.Op == opBinary)
 }
 
 // inflating reports whether the message being received is compressed.

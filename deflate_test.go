@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // echoServer serves cfg's connections with an echo handler; cfgFor, if
@@ -170,10 +172,10 @@ func TestFragmentedCompressedMessages(t *testing.T) {
 			for i, step := 0, max(1, len(comp)/5); i < len(comp); i += step {
 				b0 := byte(opContinuation)
 				if i == 0 {
-					b0 = bitRsv1 | byte(opText)
+					b0 = frame.Rsv1 | byte(opText)
 				}
 				if i+step >= len(comp) {
-					b0 |= bitFin
+					b0 |= frame.Fin
 				}
 				frames = append(frames, clientFrame(b0, comp[i:min(i+step, len(comp))])...)
 			}
@@ -360,8 +362,8 @@ func FuzzInflate(f *testing.F) {
 		const limit = 1 << 16
 		d := &deflate{level: 1, sendBits: 15, recvBits: 15, recvTakeover: true}
 		if out, code := d.inflateMessage(p, limit, text, 512); code == 0 {
-			if len(*out) > limit || (text && !validUTF8(*out)) {
-				t.Fatalf("inflated %d bytes, text %v valid %v", len(*out), text, validUTF8(*out))
+			if len(*out) > limit || (text && !frame.ValidUTF8(*out)) {
+				t.Fatalf("inflated %d bytes, text %v valid %v", len(*out), text, frame.ValidUTF8(*out))
 			}
 			putBuf(out)
 		} else if out != nil {
@@ -441,7 +443,7 @@ func TestIdleCompressorReleased(t *testing.T) {
 func feedDeflate(t *testing.T, in []byte, sizes []int) feedResult {
 	var res feedResult
 	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) {
-		if int64(len(data)) > fuzzConfig.MaxMessageSize || (text && !validUTF8(data)) {
+		if int64(len(data)) > fuzzConfig.MaxMessageSize || (text && !frame.ValidUTF8(data)) {
 			t.Fatalf("delivered %d bytes, text %v", len(data), text)
 		}
 		res.msgs = append(res.msgs, message{bytes.Clone(data), text})

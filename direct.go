@@ -1,5 +1,7 @@
 package wss
 
+import "github.com/wssgo/wss/internal/frame"
+
 // Large messages: an event loop reads the payload of a large data frame
 // straight into the message buffer instead of its own buffer, which saves
 // a copy of every byte (and most of the copies of a growing buffer).
@@ -16,17 +18,17 @@ const directMin = 64 << 10
 // end of the frame: memory still follows what the peer has sent.
 func (c *Conn) directRoom(unread func() int) []byte {
 	r := &c.rd
-	if !r.inFrame || r.draining || r.h.op.isControl() || r.h.length < directMin {
+	if !r.inFrame || r.draining || r.h.Op.IsControl() || r.h.Length < directMin {
 		return nil
 	}
 	m := &r.msg
 	have := m.len()
-	if m.b == nil || uint64(cap(*m.b)-have) < min(r.h.length, directMin) {
+	if m.b == nil || uint64(cap(*m.b)-have) < min(r.h.Length, directMin) {
 		step := max(unread(), have, c.cfg.expandSize())
-		m.resize(have + int(min(r.h.length, uint64(step))))
+		m.resize(have + int(min(r.h.Length, uint64(step))))
 	}
 	b := *m.b
-	return b[len(b) : len(b)+int(min(r.h.length, uint64(cap(b)-len(b))))]
+	return b[len(b) : len(b)+int(min(r.h.Length, uint64(cap(b)-len(b))))]
 }
 
 // feedDirect processes n payload bytes just read into the room directRoom
@@ -37,21 +39,21 @@ func (c *Conn) feedDirect(n int) bool {
 	r := &c.rd
 	b := *r.msg.b
 	chunk := b[len(b) : len(b)+n]
-	r.h.key = mask(r.h.key, chunk)
-	r.h.length -= uint64(n)
+	r.h.Key = frame.Mask(r.h.Key, chunk)
+	r.h.Length -= uint64(n)
 	if r.msgOp == opText && !c.inflating() {
 		var ok bool
-		if r.utf8, ok = r.utf8.next(chunk); !ok {
+		if r.utf8, ok = r.utf8.Next(chunk); !ok {
 			c.fail(StatusInvalidData)
 			return !c.ended()
 		}
 	}
 	*r.msg.b = b[:len(b)+n]
-	if r.h.length > 0 {
+	if r.h.Length > 0 {
 		return true
 	}
 	r.inFrame = false
-	if !r.h.fin {
+	if !r.h.Fin {
 		return true
 	}
 	return c.deliver(r.msg.bytes())

@@ -6,6 +6,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // echoRoundTrip sends one masked frame and reads its echo into buf.
@@ -27,8 +29,8 @@ func newEchoRoundTrip(tb testing.TB, dcfg DispatcherConfig, size int, text bool)
 		op = opText
 	}
 	payload := bytes.Repeat([]byte("wss-"), size/4+1)[:size]
-	var hdr [maxHeaderLen]byte
-	n := putHeader(hdr[:], true, 0, op, size, false, 0)
+	var hdr [frame.MaxHeaderLen]byte
+	n := frame.PutHeader(hdr[:], true, 0, op, size, false, 0)
 	return &echoRoundTrip{rc: rc, frame: clientFrame(fin|byte(op), payload), want: n + size, buf: make([]byte, n+size)}
 }
 

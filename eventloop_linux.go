@@ -3,13 +3,11 @@ package wss
 import (
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/wssgo/wss/internal/poll"
 )
 
 // An event loop waits on many sockets with one epoll instance, reads every
@@ -18,30 +16,27 @@ import (
 // loops[fd % len(loops)], so it needs no pointer to its loop, and found in
 // that loop's conns at fd / len(loops).
 //
-// Sockets are registered edge-triggered for input and output: a loop reads
-// until the socket is drained, and learns of room to write without an
-// epoll_ctl per blocked write. Only the loop closes a descriptor it polls
-// (see fdState); other goroutines that must end a connection shut its
-// socket down, which wakes the loop with end of input.
+// Sockets are registered edge-triggered (internal/poll): a loop reads until
+// the socket is drained. Only the loop lets go of a descriptor it polls
+// (poll.FD); other goroutines that must end a connection shut its socket
+// down, which wakes the loop with end of input.
 
 const eventLoopSupported = true
 
 // loopBufSize is an event loop's read buffer.
 const loopBufSize = 64 << 10
 
-const loopEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+// loopBatch is the most events a loop takes from its poller at once.
+const loopBatch = 256
 
 type loop struct {
-	d      *Dispatcher
-	epfd   int
-	epf    *os.File        // epfd, for the runtime's poller to wait on
-	wait   syscall.RawConn // of epf
-	wakefd int             // an eventfd: written to stop the loop
-	done   chan struct{}
+	d    *Dispatcher
+	p    *poll.Poller
+	done chan struct{}
 
-	mu    sync.Mutex
-	conns []*Conn // by file descriptor / number of loops
-	nth   int     // number of loops
+	mu     sync.Mutex
+	conns  []*Conn // by file descriptor / number of loops
+	nLoops int     // the Dispatcher's number of loops
 
 	// Off-loop handlers: idle readers wait on idle for a connection.
 	idle    chan *Conn
@@ -50,7 +45,7 @@ type loop struct {
 
 	// Used only by the loop goroutine.
 	buf    []byte
-	events []unix.EpollEvent
+	events []poll.Event
 	batch  []*Conn // the connections of events
 	// again holds, in order, the connections whose turn ended with input
 	// left: the loop serves one of them, then the events that came
@@ -85,42 +80,17 @@ func startLoops(d *Dispatcher, n int) ([]*loop, error) {
 	return loops, nil
 }
 
-func newLoop(d *Dispatcher, nth int) (*loop, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+func newLoop(d *Dispatcher, nLoops int) (*loop, error) {
+	p, err := poll.NewPoller(loopBatch)
 	if err != nil {
-		return nil, err
-	}
-	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		unix.Close(epfd)
-		return nil, err
-	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
-	err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev)
-	if err == nil {
-		err = unix.SetNonblock(epfd, true)
-	}
-	if err != nil {
-		unix.Close(epfd)
-		unix.Close(wakefd)
-		return nil, err
-	}
-	// The loop waits in the runtime's poller, as goroutines reading sockets
-	// do, for epfd to have events, then takes them without blocking: no
-	// thread sits in epoll_wait, so waking the loop costs no thread hand-off.
-	epf := os.NewFile(uintptr(epfd), "epoll")
-	wait, err := epf.SyscallConn()
-	if err != nil {
-		epf.Close()
-		unix.Close(wakefd)
 		return nil, err
 	}
 	return &loop{
-		d: d, nth: nth, epfd: epfd, epf: epf, wait: wait, wakefd: wakefd, done: make(chan struct{}),
+		d: d, nLoops: nLoops, p: p, done: make(chan struct{}),
 		idle: make(chan *Conn), quit: make(chan struct{}),
 		buf:    make([]byte, loopBufSize),
-		events: make([]unix.EpollEvent, 256),
-		batch:  make([]*Conn, 256),
+		events: make([]poll.Event, 0, loopBatch),
+		batch:  make([]*Conn, loopBatch),
 		rests:  make(map[*Conn]*[]byte),
 	}, nil
 }
@@ -128,8 +98,7 @@ func newLoop(d *Dispatcher, nth int) (*loop, error) {
 // stopLoops stops the loops and their readers and waits for them.
 func stopLoops(loops []*loop) {
 	for _, l := range loops {
-		one := [8]byte{1}
-		if _, err := unix.Write(l.wakefd, one[:]); err != nil {
+		if l.p.Wake() != nil {
 			continue // never started, or already stopped
 		}
 		<-l.done
@@ -139,54 +108,26 @@ func stopLoops(loops []*loop) {
 }
 
 func (l *loop) run(ready chan<- struct{}) {
-	id := goid()
-	loopGoroutines.Store(id, struct{}{})
+	unmark := poll.MarkLoop()
 	defer func() {
-		loopGoroutines.Delete(id)
-		l.epf.Close()
-		unix.Close(l.wakefd)
+		unmark()
+		l.p.Close()
 		close(l.done)
 	}()
 	close(ready)
-	var (
-		n    int
-		werr error
-	)
-	take := func(uintptr) bool {
-		n, werr = sysEpollWaitNow(l.epfd, l.events)
-		return n > 0 || werr != nil // else wait for events
-	}
 	for {
-		var err error
-		if l.againHead == len(l.again) {
-			err = l.wait.Read(take)
-		} else {
-			take(0) // connections wait to be read again: take what came, without waiting
+		// Connections that wait to be read again: take what came, without
+		// waiting.
+		evs, stop, err := l.p.Wait(l.events[:0], l.againHead == len(l.again))
+		if err != nil {
+			panic("wss: " + err.Error()) // only a bad epoll descriptor gets here
 		}
-		if err != nil || werr != nil && werr != unix.EINTR {
-			panic(fmt.Sprintf("wss: epoll_wait: %v %v", err, werr)) // only a bad epfd gets here
-		}
-		stop := false
-		l.mu.Lock()
-		for i, ev := range l.events[:n] {
-			if fd := int(ev.Fd); fd == l.wakefd {
-				stop = true
-			} else if k := fd / l.nth; k < len(l.conns) {
-				c := l.conns[k]
-				l.batch[i] = c
-				if c != nil && ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-					// The end of input came with the last data, in one
-					// edge: read up to it, not just what a read returns.
-					c.set(flagHangup)
-				}
-			}
-		}
-		l.mu.Unlock()
+		l.lookUp(evs)
 		// A connection looked up above may end while an earlier event of
 		// the batch is handled; its descriptor is not reused before then,
 		// and handle skips connections that have ended.
 		// A connection in the again queue is served from there, in its turn.
-		for i := range n {
+		for i := range evs {
 			if c := l.batch[i]; c != nil {
 				l.batch[i] = nil
 				if !c.is(flagAgain) {
@@ -203,17 +144,34 @@ func (l *loop) run(ready chan<- struct{}) {
 	}
 }
 
+// lookUp fills l.batch with the connections of evs.
+func (l *loop) lookUp(evs []poll.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, ev := range evs {
+		if k := int(ev.FD) / l.nLoops; k < len(l.conns) {
+			c := l.conns[k]
+			l.batch[i] = c
+			if c != nil && ev.Hangup {
+				// The end of input came with the last data, in one
+				// edge: read up to it, not just what a read returns.
+				c.set(flagHangup)
+			}
+		}
+	}
+}
+
 // takeSocket takes the socket out of tc, so that c keeps only a
 // descriptor (tc's buffers and poller state are freed), and puts c in
 // event-loop mode. It runs before c is connected, so nothing else reads c
 // yet; c.wmu is held.
 func (c *Conn) takeSocket(tc *net.TCPConn) error {
-	fd, err := dupSocket(tc)
+	fd, err := poll.TakeSocket(tc)
 	if err != nil {
-		return err
+		return fmt.Errorf("wss: %w", err)
 	}
-	c.fd, c.onLoop = int32(fd), true
-	tc.Close() // fd still refers to the socket: no FIN is sent
+	c.fd.Set(fd)
+	c.onLoop = true
 	return nil
 }
 
@@ -221,7 +179,7 @@ func (c *Conn) takeSocket(tc *net.TCPConn) error {
 // Dispatcher lists it.
 func (l *loop) add(c *Conn) {
 	l.mu.Lock()
-	k := int(c.fd) / l.nth
+	k := int(c.fd.Num()) / l.nLoops
 	for k >= len(l.conns) {
 		l.conns = append(l.conns[:cap(l.conns)], nil)
 	}
@@ -255,7 +213,7 @@ func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
 	if late {
 		_ = c.Close(StatusGoingAway)
 	}
-	if err := sysEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, c.fd, loopEvents); err != nil {
+	if err := l.p.Add(c.fd.Num()); err != nil {
 		c.drop(StatusConnLost)
 		c.finish()
 		return fmt.Errorf("wss: epoll_ctl: %w", err)
@@ -263,32 +221,14 @@ func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
 	return nil
 }
 
-func dupSocket(tc *net.TCPConn) (int, error) {
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	var fd int32 = -1
-	cerr := rc.Control(func(s uintptr) {
-		fd, err = sysDupCloexec(s)
-	})
-	if cerr != nil {
-		return -1, cerr
-	}
-	if err != nil {
-		return -1, fmt.Errorf("wss: dup: %w", err)
-	}
-	return int(fd), nil
-}
-
 func (c *Conn) loop() *loop {
-	return c.d.loops[int(c.fd)%len(c.d.loops)]
+	return c.d.loops[int(c.fd.Num())%len(c.d.loops)]
 }
 
 // handle gives c a turn: it writes pending output, then feeds the input
 // left from c's last turn, then reads.
 func (l *loop) handle(c *Conn) {
-	if c.fdState.Load()&fdReleased != 0 {
+	if c.fd.Released() {
 		l.dropRest(c)
 		return // ended earlier in this batch
 	}
@@ -422,11 +362,11 @@ func (c *Conn) readInput(buf []byte, t *turn) readResult {
 	read := 0
 	for {
 		into := buf
-		room := c.directRoom(c.unread)
+		room := c.directRoom(c.fd.Unread)
 		if room != nil {
 			into = room
 		}
-		n, err := sysRead(c.fd, into)
+		n, err := poll.Read(c.fd.Num(), into)
 		switch {
 		case n > 0:
 			if room != nil {
@@ -447,8 +387,8 @@ func (c *Conn) readInput(buf []byte, t *turn) readResult {
 			}
 		case n == 0:
 			return readEnded // end of input
-		case err == unix.EINTR:
-		case err == unix.EAGAIN:
+		case err == syscall.EINTR:
+		case err == syscall.EAGAIN:
 			return readWait
 		default:
 			return readEnded
@@ -475,16 +415,6 @@ func (c *Conn) feedRead(p []byte, t *turn) readResult {
 	return readMore
 }
 
-// unread returns how many bytes wait in c's socket, 0 if it cannot tell.
-func (c *Conn) unread() int {
-	var n int32
-	_, _, e := unix.RawSyscall(unix.SYS_IOCTL, uintptr(c.fd), unix.SIOCINQ, uintptr(unsafe.Pointer(&n)))
-	if e != 0 {
-		return 0
-	}
-	return int(n)
-}
-
 // pauseReading stops reading c while output waits; it reports whether it
 // did, as the output may have drained meanwhile.
 func (c *Conn) pauseReading() bool {
@@ -502,26 +432,14 @@ func (c *Conn) pauseReading() bool {
 // to an idle reader or starts one, or tells the one reading c that more
 // input arrived.
 func (l *loop) kick(c *Conn) {
-	for {
-		s := c.fdState.Load()
-		switch {
-		case s&workRunning == 0:
-			if c.fdState.CompareAndSwap(s, s|workRunning) {
-				select {
-				case l.idle <- c:
-				default:
-					l.readers.Add(1)
-					go l.reader(c)
-				}
-				return
-			}
-		case s&workMore == 0:
-			if c.fdState.CompareAndSwap(s, s|workMore) {
-				return
-			}
-		default:
-			return
-		}
+	if !c.fd.Kick() {
+		return // the reader on c reads again
+	}
+	select {
+	case l.idle <- c:
+	default:
+		l.readers.Add(1)
+		go l.reader(c)
 	}
 }
 
@@ -558,33 +476,18 @@ func (c *Conn) readOffLoop(buf []byte) {
 			c.finish() // workRunning stays set: no reader takes c again
 			return
 		}
-		if c.stopReading() {
+		if c.fd.EndWork() {
 			return
 		}
 	}
 }
 
-// stopReading ends an off-loop reader's turn with c, unless input arrived
-// while it read: then it reports false, and the reader reads again.
-func (c *Conn) stopReading() bool {
-	for {
-		s := c.fdState.Load()
-		if s&workMore != 0 {
-			if c.fdState.CompareAndSwap(s, s&^workMore) {
-				return false
-			}
-		} else if c.fdState.CompareAndSwap(s, s&^workRunning) {
-			return true
-		}
-	}
-}
-
 // detach removes an ending c from its loop and fails the output that still
-// waits. The descriptor stays open until fdLetGo.
+// waits. The descriptor stays open until c.fd.LetGo.
 func (c *Conn) detach() {
 	l := c.loop()
 	l.mu.Lock()
-	if k := int(c.fd) / l.nth; k < len(l.conns) && l.conns[k] == c {
+	if k := int(c.fd.Num()) / l.nLoops; k < len(l.conns) && l.conns[k] == c {
 		l.conns[k] = nil
 	}
 	l.mu.Unlock()
@@ -593,97 +496,4 @@ func (c *Conn) detach() {
 		c.abortOut(q, ErrClosed)
 	}
 	c.wmu.Unlock()
-}
-
-// fdState counts the goroutines using an event-loop connection's
-// descriptor, in steps of fdRef, and has fdReleased set once the loop has
-// finished the connection. The descriptor is closed (fdClosed) when both
-// hold: a goroutine that shuts down or writes to it can never reach a
-// descriptor number the system has given to another connection. With
-// off-loop handlers, workRunning says a reader is on the connection and
-// workMore that input arrived meanwhile.
-const (
-	fdReleased  = 1
-	fdClosed    = 2
-	workRunning = 4
-	workMore    = 8
-	fdRef       = 16
-
-	workBits = workRunning | workMore
-)
-
-// fdAcquire reports whether c's descriptor may be used; if so, fdRelease
-// must follow.
-func (c *Conn) fdAcquire() bool {
-	if c.fdState.Add(fdRef)&fdReleased != 0 {
-		c.fdRelease()
-		return false
-	}
-	return true
-}
-
-func (c *Conn) fdRelease() {
-	if c.fdState.Add(-fdRef)&^workBits == fdReleased {
-		c.closeFD()
-	}
-}
-
-// fdLetGo is called once, when c has finished: the descriptor is closed
-// now, or by the last goroutine still using it.
-func (c *Conn) fdLetGo() {
-	if c.fdState.Or(fdReleased)&^workBits == 0 {
-		c.closeFD()
-	}
-}
-
-// closeFD closes the descriptor if it is let go of and unused, once.
-func (c *Conn) closeFD() {
-	for {
-		s := c.fdState.Load()
-		if s&^workBits != fdReleased {
-			return // in use, or closed already
-		}
-		if c.fdState.CompareAndSwap(s, s|fdClosed) {
-			sysClose(c.fd)
-			return
-		}
-	}
-}
-
-const (
-	shutWrite = unix.SHUT_WR
-	shutBoth  = unix.SHUT_RDWR
-)
-
-// shutdownFD shuts c's socket down (how: shutWrite or shutBoth); the loop
-// sees end of input and finishes c.
-func (c *Conn) shutdownFD(how int) {
-	if c.fdAcquire() {
-		sysShutdown(c.fd, how)
-		c.fdRelease()
-	}
-}
-
-func (c *Conn) fdRemoteAddr() net.Addr {
-	if !c.fdAcquire() {
-		return nil
-	}
-	sa, err := unix.Getpeername(int(c.fd))
-	c.fdRelease()
-	if err != nil {
-		return nil
-	}
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
-	case *unix.SockaddrInet6:
-		a := &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: sa.Port}
-		if sa.ZoneId != 0 {
-			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); err == nil {
-				a.Zone = ifi.Name
-			}
-		}
-		return a
-	}
-	return nil
 }

@@ -15,11 +15,6 @@ func (*loop) appendConns(conns []*Conn) []*Conn { return conns }
 
 type outQueue struct{}
 
-const (
-	shutWrite = 1
-	shutBoth  = 2
-)
-
 func startLoops(*Dispatcher, int) ([]*loop, error) { return nil, ErrNoEventLoop }
 
 func stopLoops([]*loop) {}
@@ -28,14 +23,8 @@ func (c *Conn) takeSocket(*net.TCPConn) error { return ErrNoEventLoop }
 
 func (d *Dispatcher) serveOnLoop(*Conn, []byte) error { return ErrNoEventLoop }
 
-func (c *Conn) sendFD(hdr, payload []byte) error {
-	c.wmu.Unlock()
-	return ErrClosed
-}
+func (c *Conn) sendFD(hdr, payload []byte) (<-chan error, error) { return nil, ErrClosed }
 
-func (c *Conn) shutdownFD(how int)     {}
-func (c *Conn) fdRemoteAddr() net.Addr { return nil }
-func (c *Conn) detach()                {}
-func (c *Conn) fdLetGo()               {}
+func (c *Conn) detach() {}
 
 func (d *Dispatcher) acceptLoop(*net.TCPListener, *Config, *upgrader) error { return ErrNoEventLoop }

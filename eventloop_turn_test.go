@@ -43,9 +43,9 @@ func (h *turnHandler) OnClose(*Conn, int) {}
 // polls, with a deadline.
 func waitUnread(t *testing.T, c *Conn, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(testTimeout); c.unread() < n; {
+	for deadline := time.Now().Add(testTimeout); c.fd.Unread() < n; {
 		if time.Now().After(deadline) {
-			t.Fatalf("server socket holds %d bytes, want %d", c.unread(), n)
+			t.Fatalf("server socket holds %d bytes, want %d", c.fd.Unread(), n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -69,7 +69,7 @@ func TestEventLoopTurnIsBoundedInTime(t *testing.T) {
 	// Room for all of the bulk input, and for all of its echoes.
 	const msgs, size = 8000, 64
 	for _, opt := range []int{unix.SO_RCVBUF, unix.SO_SNDBUF} {
-		if err := unix.SetsockoptInt(int(server.fd), unix.SOL_SOCKET, opt, 4<<20); err != nil {
+		if err := unix.SetsockoptInt(int(server.fd.Num()), unix.SOL_SOCKET, opt, 4<<20); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"io"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // clientWireFrame is one frame as a server reads it off the wire.
@@ -137,15 +139,15 @@ func wantClientFrame(kind string, payload []byte, code int) *clientWireFrame {
 	case "binary":
 		f.op = byte(opBinary)
 	case "compressed":
-		f.op, f.rsv = byte(opBinary), bitRsv1
+		f.op, f.rsv = byte(opBinary), frame.Rsv1
 	case "ping":
-		if len(payload) > maxControlPayload {
+		if len(payload) > frame.MaxControlPayload {
 			return nil
 		}
 		f.op = byte(opPing)
 	case "pong":
 		f.op = byte(opPong)
-		if len(payload) > maxControlPayload { // section 5.5: the ping fails the connection
+		if len(payload) > frame.MaxControlPayload { // section 5.5: the ping fails the connection
 			f.op, f.payload = byte(opClose), closePayload(StatusProtocolError, "")
 		}
 	case "close":

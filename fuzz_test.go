@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // fuzzConfig keeps limits small so that fuzzing reaches them.
@@ -103,9 +105,9 @@ func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 		}
 		if r := &c.rd; r.part != nil && !r.draining {
 			splitHeader := !r.inFrame && r.part.nhdr > 0
-			splitControl := r.inFrame && r.h.op.isControl() && r.h.length > 0
+			splitControl := r.inFrame && r.h.Op.IsControl() && r.h.Length > 0
 			if !splitHeader && !splitControl {
-				t.Fatalf("split-frame state held with nothing split (inFrame %v, op %d, remain %d)", r.inFrame, r.h.op, r.h.length)
+				t.Fatalf("split-frame state held with nothing split (inFrame %v, op %d, remain %d)", r.inFrame, r.h.Op, r.h.Length)
 			}
 		}
 	})
@@ -405,12 +407,12 @@ func FuzzUTF8(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, p []byte, at uint8) {
 		k := int(at) % (len(p) + 1)
-		st, ok := utf8State(0).next(p[:k])
+		st, ok := frame.UTF8State(0).Next(p[:k])
 		if ok != validPrefix(p[:k]) { // fails at the first bad byte, not later
 			t.Fatalf("%q: ok %v, but valid prefix %v", p[:k], ok, validPrefix(p[:k]))
 		}
 		if ok {
-			st, ok = st.next(p[k:])
+			st, ok = st.Next(p[k:])
 		}
 		if got := ok && st == 0; got != utf8.Valid(p) {
 			t.Fatalf("%q split at %d: %v, utf8.Valid %v", p, k, got, utf8.Valid(p))

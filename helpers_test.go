@@ -25,6 +25,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // testTimeout bounds every wait in the tests, so that a bug shows up as a
@@ -595,28 +597,28 @@ func (c *rawClient) nextFrame() (wireFrame, error) {
 	if err := c.nc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
 		return wireFrame{}, err
 	}
-	var h [maxHeaderLen]byte
+	var h [frame.MaxHeaderLen]byte
 	if _, err := io.ReadFull(c.br, h[:2]); err != nil {
 		return wireFrame{}, err
 	}
-	n := headerLen(h[1])
+	n := frame.HeaderLen(h[1])
 	if _, err := io.ReadFull(c.br, h[2:n]); err != nil {
 		return wireFrame{}, fmt.Errorf("reading a frame header: %w", err)
 	}
-	hd, ok := parseHeader(h[:n])
+	hd, ok := frame.ParseHeader(h[:n])
 	switch {
 	case !ok:
 		return wireFrame{}, fmt.Errorf("server sent a malformed header % x", h[:n])
-	case hd.masked:
+	case hd.Masked:
 		return wireFrame{}, errors.New("server sent a masked frame (RFC 6455 section 5.1)")
-	case hd.rsv != 0 && (hd.rsv != bitRsv1 || hd.op != opText && hd.op != opBinary || !strings.HasPrefix(c.ext, "permessage-deflate")):
-		return wireFrame{}, fmt.Errorf("server set RSV bits %#x on opcode %#x (extensions %q)", hd.rsv, hd.op, c.ext)
+	case hd.Rsv != 0 && (hd.Rsv != frame.Rsv1 || hd.Op != opText && hd.Op != opBinary || !strings.HasPrefix(c.ext, "permessage-deflate")):
+		return wireFrame{}, fmt.Errorf("server set RSV bits %#x on opcode %#x (extensions %q)", hd.Rsv, hd.Op, c.ext)
 	}
-	p := make([]byte, hd.length)
+	p := make([]byte, hd.Length)
 	if _, err := io.ReadFull(c.br, p); err != nil {
-		return wireFrame{}, fmt.Errorf("reading a %d-byte payload: %w", hd.length, err)
+		return wireFrame{}, fmt.Errorf("reading a %d-byte payload: %w", hd.Length, err)
 	}
-	return wireFrame{hd.fin, hd.op, p, hd.rsv != 0}, nil
+	return wireFrame{hd.Fin, hd.Op, p, hd.Rsv != 0}, nil
 }
 
 // readFrame is nextFrame, failing the test on an error.

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // getStatus sends an upgrade request and returns the HTTP status answered.
@@ -275,8 +277,8 @@ func TestFloodPeerProcess(t *testing.T) {
 	if _, err := fmt.Sscanf(strings.ReplaceAll(spec, ",", " "), "%s %d %d", &addr, &n, &size); err != nil {
 		t.Fatal(err)
 	}
-	hdr := make([]byte, maxHeaderLen)
-	hl := putHeader(hdr, true, 0, opBinary, size, true, 0x01020304)
+	hdr := make([]byte, frame.MaxHeaderLen)
+	hl := frame.PutHeader(hdr, true, 0, opBinary, size, true, 0x01020304)
 	peers := make([]*rawClient, n)
 	for i := range peers {
 		peers[i] = connectPeer(t, addr)

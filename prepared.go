@@ -1,5 +1,7 @@
 package wss
 
+import "github.com/wssgo/wss/internal/frame"
+
 // PreparedMessage is a message framed once and sent to many connections
 // with WritePrepared, the same bytes to each: the broadcast fast path. It
 // goes out uncompressed even on connections that negotiated
@@ -15,13 +17,13 @@ type PreparedMessage struct {
 func NewPreparedMessage(data []byte, text bool) (*PreparedMessage, error) {
 	op := opBinary
 	if text {
-		if !validUTF8(data) {
+		if !frame.ValidUTF8(data) {
 			return nil, ErrInvalidUTF8
 		}
 		op = opText
 	}
-	var hdr [maxHeaderLen]byte
-	n := putHeader(hdr[:], true, 0, op, len(data), false, 0)
+	var hdr [frame.MaxHeaderLen]byte
+	n := frame.PutHeader(hdr[:], true, 0, op, len(data), false, 0)
 	frame := make([]byte, 0, n+len(data))
 	frame = append(append(frame, hdr[:n]...), data...)
 	return &PreparedMessage{frame: frame}, nil
@@ -34,8 +36,8 @@ func (pm *PreparedMessage) Len() int { return len(pm.frame) }
 // WriteTimeout, safe for concurrent use.
 func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 	if c.client { // a client masks every frame: reframe the payload
-		n := headerLen(pm.frame[1])
-		return c.writeMasked(opcode(pm.frame[0]&0x0F), pm.frame[n:])
+		n := frame.HeaderLen(pm.frame[1])
+		return c.transmit(opcode(pm.frame[0]&0x0F), pm.frame[n:], plainFrame)
 	}
-	return c.writeRaw(opBinary, nil, pm.frame) // the frame goes as payload: headers are copied
+	return c.transmit(opBinary, pm.frame, encodedFrame)
 }

@@ -3,6 +3,8 @@ package wss
 import (
 	"sync"
 	"time"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // reader is the receive side of a connection: a state machine fed with
@@ -10,24 +12,26 @@ import (
 // read buffer. Between calls it holds only a partial header, the message
 // being reassembled (if any) and a partial control payload (if any).
 type reader struct {
-	h      header    // the current frame; h.length counts its payload bytes still due
-	msg    msgBuf    // reassembled payload of the open message
-	part   *partial  // a header or control payload split across reads, else nil
-	utf8   utf8State // validator state of the open text message
-	frames uint32    // data frames of the open message so far
-	msgOp  opcode    // opText or opBinary while a message is open, else 0
+	h      frame.Header    // the current frame; h.Length counts its payload bytes still due
+	msg    msgBuf          // reassembled payload of the open message
+	part   *partial        // a header or control payload split across reads, else nil
+	utf8   frame.UTF8State // validator state of the open text message
+	frames uint32          // data frames of the open message so far
+	msgOp  opcode          // opText or opBinary while a message is open, else 0
 	// inFrame: h describes the frame whose payload is arriving.
 	inFrame bool
 	// draining: the connection failed or closed; input is discarded.
 	draining bool
+	// badLength: h's length is not minimal or has its top bit set.
+	badLength bool
 }
 
 // partial holds a header or a control payload that arrived in pieces. It
 // is pooled and held only until the piece is whole, so that an idle
 // connection's reader stays small.
 type partial struct {
-	hdr   [maxHeaderLen]byte
-	ctrl  [maxControlPayload]byte
+	hdr   [frame.MaxHeaderLen]byte
+	ctrl  [frame.MaxControlPayload]byte
 	nhdr  uint8
 	nctrl uint8
 }
@@ -84,15 +88,15 @@ func (c *Conn) feedTurn(p []byte, until time.Time) (int, bool) {
 				c.fail(code)
 				break
 			}
-			if r.h.length > 0 {
+			if r.h.Length > 0 {
 				continue
 			}
 		}
-		n := int(min(r.h.length, uint64(len(p))))
+		n := int(min(r.h.Length, uint64(len(p))))
 		chunk := p[:n]
 		p = p[n:]
-		r.h.key = mask(r.h.key, chunk)
-		r.h.length -= uint64(n)
+		r.h.Key = frame.Mask(r.h.Key, chunk)
+		r.h.Length -= uint64(n)
 		if !c.payload(chunk) {
 			return total - len(p), false
 		}
@@ -103,8 +107,8 @@ func (c *Conn) feedTurn(p []byte, until time.Time) (int, bool) {
 // takeHeader consumes header bytes from p. It returns how many it took and
 // whether r.h now holds a complete header.
 func (r *reader) takeHeader(p []byte) (int, bool) {
-	if r.part == nil && len(p) >= 2 && len(p) >= headerLen(p[1]) {
-		n := headerLen(p[1]) // the common case: the whole header is here
+	if r.part == nil && len(p) >= 2 && len(p) >= frame.HeaderLen(p[1]) {
+		n := frame.HeaderLen(p[1]) // the common case: the whole header is here
 		r.setHeader(p[:n])
 		return n, true
 	}
@@ -113,7 +117,7 @@ func (r *reader) takeHeader(p []byte) (int, bool) {
 	for {
 		need := 2
 		if pt.nhdr >= 2 {
-			need = headerLen(pt.hdr[1])
+			need = frame.HeaderLen(pt.hdr[1])
 		}
 		if int(pt.nhdr) == need {
 			r.setHeader(pt.hdr[:need])
@@ -129,15 +133,11 @@ func (r *reader) takeHeader(p []byte) (int, bool) {
 	}
 }
 
-// setHeader decodes b into r.h and starts its frame. A malformed length
-// leaves r.h.length at a value startFrame rejects.
+// setHeader decodes b into r.h and starts its frame; startFrame fails a
+// header whose length is malformed.
 func (r *reader) setHeader(b []byte) {
-	h, ok := parseHeader(b)
-	if !ok {
-		h.length = 1 << 63
-	}
-	r.h = h
-	r.inFrame = true
+	h, ok := frame.ParseHeader(b)
+	r.h, r.badLength, r.inFrame = h, !ok, true
 }
 
 // startFrame checks a new frame's header against the connection's state
@@ -146,25 +146,25 @@ func (c *Conn) startFrame() int {
 	r := &c.rd
 	h := &r.h
 	switch {
-	case h.length>>63 != 0:
+	case r.badLength:
 		return StatusProtocolError // 64-bit length with its top bit set, or not minimal
-	case h.masked == c.client:
+	case h.Masked == c.client:
 		return StatusProtocolError // section 5.1: clients mask, servers do not
-	case h.rsv != 0 && !c.rsvAllowed():
+	case h.Rsv != 0 && !c.rsvAllowed():
 		return StatusProtocolError // no extension defines them here (section 5.2)
-	case h.op.isControl():
+	case h.Op.IsControl():
 		return c.startControl()
-	case h.op == opContinuation:
+	case h.Op == opContinuation:
 		if r.msgOp == 0 {
 			return StatusProtocolError // nothing to continue (section 5.4)
 		}
-	case h.op == opText || h.op == opBinary:
+	case h.Op == opText || h.Op == opBinary:
 		if r.msgOp != 0 {
 			return StatusProtocolError // a new message inside a fragmented one
 		}
-		r.msgOp, r.frames = h.op, 0
+		r.msgOp, r.frames = h.Op, 0
 		if dfl := c.dfl(); dfl != nil {
-			dfl.inflating = h.rsv != 0
+			dfl.inflating = h.Rsv != 0
 		}
 	default:
 		return StatusProtocolError // reserved opcode (section 5.2)
@@ -173,7 +173,7 @@ func (c *Conn) startFrame() int {
 	if code := c.countFrame(); code != 0 {
 		return code
 	}
-	if uint64(r.msg.len())+h.length > uint64(c.cfg.maxMessageSize()) {
+	if uint64(r.msg.len())+h.Length > uint64(c.cfg.maxMessageSize()) {
 		return StatusMessageTooBig
 	}
 	return 0
@@ -182,46 +182,46 @@ func (c *Conn) startFrame() int {
 func (c *Conn) startControl() int {
 	h := &c.rd.h
 	switch {
-	case h.op > opPong:
+	case h.Op > opPong:
 		return StatusProtocolError // reserved control opcode
-	case !h.fin || h.length > maxControlPayload:
+	case !h.Fin || h.Length > frame.MaxControlPayload:
 		return StatusProtocolError // section 5.5: never fragmented, at most 125 bytes
 	}
 	return 0
 }
 
 // payload handles an unmasked chunk of the current frame's payload; the
-// frame is complete when r.h.length is 0. It returns false once the
+// frame is complete when r.h.Length is 0. It returns false once the
 // connection has ended.
 func (c *Conn) payload(chunk []byte) bool {
 	r := &c.rd
-	if r.h.op.isControl() {
+	if r.h.Op.IsControl() {
 		return c.controlPayload(chunk)
 	}
 	if r.msgOp == opText && !c.inflating() {
 		var ok bool
-		if r.utf8, ok = r.utf8.next(chunk); !ok {
+		if r.utf8, ok = r.utf8.Next(chunk); !ok {
 			c.fail(StatusInvalidData)
 			return !c.ended()
 		}
 	}
 	// The chunk is the whole message when nothing of it was buffered:
 	// an earlier chunk of this frame would have been (it left bytes due).
-	whole := r.h.length == 0 && r.h.fin && r.msg.len() == 0
+	whole := r.h.Length == 0 && r.h.Fin && r.msg.len() == 0
 	if !whole {
-		rest := int(r.h.length)
-		if !r.h.fin {
+		rest := int(r.h.Length)
+		if !r.h.Fin {
 			// More fragments follow: let the buffer double, within
 			// MaxMessageSize, or every fragment would copy the message.
 			rest = int(c.cfg.maxMessageSize()) - r.msg.len() - len(chunk)
 		}
 		r.msg.append(chunk, rest, c.cfg)
 	}
-	if r.h.length > 0 {
+	if r.h.Length > 0 {
 		return true
 	}
 	r.inFrame = false
-	if !r.h.fin {
+	if !r.h.Fin {
 		return true
 	}
 	if whole {
@@ -251,16 +251,16 @@ func (c *Conn) deliver(data []byte) bool {
 // once it is complete.
 func (c *Conn) controlPayload(chunk []byte) bool {
 	r := &c.rd
-	if r.h.length > 0 || r.part != nil {
+	if r.h.Length > 0 || r.part != nil {
 		pt := r.getPartial()
 		pt.nctrl += uint8(copy(pt.ctrl[pt.nctrl:], chunk))
-		if r.h.length > 0 {
+		if r.h.Length > 0 {
 			return true
 		}
 		chunk = pt.ctrl[:pt.nctrl]
 	}
 	r.inFrame = false
-	switch r.h.op {
+	switch r.h.Op {
 	case opPing:
 		c.onPing(chunk)
 	case opClose:

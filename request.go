@@ -63,7 +63,7 @@ func (r *Request) RemoteAddr() net.Addr {
 		}
 		return addr
 	}
-	return r.c.fdRemoteAddr()
+	return r.c.fd.PeerAddr()
 }
 
 // HTTP returns the request as net/http parses it, for what the other

@@ -144,8 +144,7 @@ func (c *Conn) upgrade(head []byte) bool {
 	proto := f.subprotocol(c.cfg.Subprotocols)
 	c.setSubprotocol(proto)
 	var b [256]byte
-	c.wmu.Lock()
-	if c.sendFD(appendAccept(b[:0], key, proto, ext), nil) != nil {
+	if c.respond(appendAccept(b[:0], key, proto, ext)) != nil {
 		return false
 	}
 	c.h = h
@@ -162,9 +161,7 @@ func (c *Conn) upgrade(head []byte) bool {
 // appendAnswer).
 func (c *Conn) answer(err error) {
 	var b [512]byte
-	resp := appendAnswer(b[:0], err)
-	c.wmu.Lock()
-	_ = c.sendFD(resp, nil)
+	_ = c.respond(appendAnswer(b[:0], err))
 }
 
 // appendAnswer appends the HTTP error response for a request refused with

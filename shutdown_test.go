@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // Shutdown sends 1001 to every connection after the writes already
@@ -49,7 +51,7 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 			if _, err := io.ReadFull(first.br, hdr[2:]); err != nil {
 				t.Fatal(err)
 			}
-			if h, _ := parseHeader(hdr[:]); h.op != opBinary || h.length != uint64(len(big)) {
+			if h, _ := frame.ParseHeader(hdr[:]); h.Op != opBinary || h.Length != uint64(len(big)) {
 				t.Fatalf("frame header %+v", h)
 			}
 			got := make([]byte, len(big))

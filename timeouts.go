@@ -3,6 +3,8 @@ package wss
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/wssgo/wss/internal/poll"
 )
 
 // Timeouts cost an idle connection a 24-byte entry and no timer or
@@ -300,7 +302,7 @@ func (d *Dispatcher) sweepLoop(prev, stop, done, retick chan struct{}) {
 	if prev != nil {
 		<-prev
 	}
-	defer neverWaitHere()()
+	defer poll.MarkLoop()() // its writes queue what the socket does not take, as a loop's do
 	t := time.NewTimer(d.sweepTick())
 	defer t.Stop()
 	var due []sweepDue
@@ -381,7 +383,7 @@ func (d *Dispatcher) sweepChunk(i int, now uint32, due []sweepDue) ([]sweepDue, 
 			e.pingAt.Store(0)
 			continue
 		}
-		if !c.onLoop {
+		if c.writeMayBlock() {
 			if _, busy := d.sweep.acting[c]; busy {
 				continue
 			}
@@ -419,7 +421,7 @@ func (e *stamps) due(now uint32, k *timeoutKind) int {
 // waits; on a goroutine of its own for a goroutine-mode one, whose write
 // or close may wait for its peer.
 func (d *Dispatcher) act(x sweepDue) {
-	if x.c.onLoop {
+	if !x.c.writeMayBlock() {
 		x.do(&d.sweep)
 		return
 	}

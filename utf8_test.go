@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // utf8Table holds inputs at the edges of RFC 3629.
@@ -24,8 +26,8 @@ var utf8Table = []string{
 func TestUTF8_MatchesStdlib(t *testing.T) {
 	check := func(p []byte) {
 		t.Helper()
-		if got, want := validUTF8(p), utf8.Valid(p); got != want {
-			t.Errorf("validUTF8(%q) = %v, utf8.Valid = %v", p, got, want)
+		if got, want := frame.ValidUTF8(p), utf8.Valid(p); got != want {
+			t.Errorf("frame.ValidUTF8(%q) = %v, utf8.Valid = %v", p, got, want)
 		}
 	}
 	for _, s := range utf8Table {
@@ -113,11 +115,11 @@ func TestUTF8_IncrementalFailFast(t *testing.T) {
 			}
 		}
 		// Byte by byte: fails exactly at failAt.
-		var st utf8State
+		var st frame.UTF8State
 		got := -1
 		for i := range p {
 			var ok bool
-			if st, ok = st.next(p[i : i+1]); !ok {
+			if st, ok = st.Next(p[i : i+1]); !ok {
 				got = i
 				break
 			}
@@ -127,9 +129,9 @@ func TestUTF8_IncrementalFailFast(t *testing.T) {
 		}
 		// Two pieces, at every split.
 		for k := 0; k <= len(p); k++ {
-			st, ok := utf8State(0).next(p[:k])
+			st, ok := frame.UTF8State(0).Next(p[:k])
 			if ok {
-				st, ok = st.next(p[k:])
+				st, ok = st.Next(p[k:])
 			}
 			if whole := ok && st == 0; whole != utf8.Valid(p) {
 				t.Errorf("%q split at %d: valid=%v, utf8.Valid=%v", p, k, whole, utf8.Valid(p))
@@ -233,7 +235,7 @@ func BenchmarkUTF8(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(c.p)))
 			for b.Loop() {
-				if !validUTF8(c.p) {
+				if !frame.ValidUTF8(c.p) {
 					b.Fatal("invalid")
 				}
 			}

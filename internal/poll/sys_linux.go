@@ -1,4 +1,4 @@
-package wss
+package poll
 
 import (
 	"unsafe"
@@ -7,13 +7,14 @@ import (
 )
 
 // System calls on sockets in non-blocking mode return at once, so the
-// event-loop path makes them without telling the scheduler (RawSyscall).
+// event loops make them without telling the scheduler (RawSyscall).
 // With Syscall, a call that the system happens to delay past a scheduler
 // tick (about 20µs, common on a busy machine) makes the runtime hand the
 // goroutine's processor to a new thread; bursts of connections then leave
 // dozens of idle threads behind, each holding about 50 KB.
 
-func sysRead(fd int32, p []byte) (int, error) {
+// Read reads into p, which may be empty.
+func Read(fd int32, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -24,7 +25,8 @@ func sysRead(fd int32, p []byte) (int, error) {
 	return int(n), nil
 }
 
-func sysWrite(fd int32, p []byte) (int, error) {
+// Write writes p, which may be empty.
+func Write(fd int32, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -35,8 +37,8 @@ func sysWrite(fd int32, p []byte) (int, error) {
 	return int(n), nil
 }
 
-// sysWritev2 writes a and b, both not empty, with one system call.
-func sysWritev2(fd int32, a, b []byte) (int, error) {
+// Writev2 writes a and b, both not empty, with one system call.
+func Writev2(fd int32, a, b []byte) (int, error) {
 	var iov [2]unix.Iovec
 	iov[0].Base, iov[1].Base = &a[0], &b[0]
 	iov[0].SetLen(len(a))
@@ -48,7 +50,7 @@ func sysWritev2(fd int32, a, b []byte) (int, error) {
 	return int(n), nil
 }
 
-func sysEpollCtl(epfd int, op int, fd int32, events uint32) error {
+func epollCtl(epfd int, op int, fd int32, events uint32) error {
 	ev := unix.EpollEvent{Events: events, Fd: fd}
 	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(&ev)), 0, 0)
 	if e != 0 {
@@ -57,7 +59,8 @@ func sysEpollCtl(epfd int, op int, fd int32, events uint32) error {
 	return nil
 }
 
-func sysDupCloexec(fd uintptr) (int32, error) {
+// DupCloexec duplicates fd, close-on-exec.
+func DupCloexec(fd uintptr) (int32, error) {
 	r, _, e := unix.RawSyscall(unix.SYS_FCNTL, fd, unix.F_DUPFD_CLOEXEC, 0)
 	if e != 0 {
 		return -1, e
@@ -65,16 +68,16 @@ func sysDupCloexec(fd uintptr) (int32, error) {
 	return int32(r), nil
 }
 
-func sysClose(fd int32) {
+func closeFD(fd int32) {
 	unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 }
 
-func sysShutdown(fd int32, how int) {
+func shutdown(fd int32, how int) {
 	unix.RawSyscall(unix.SYS_SHUTDOWN, uintptr(fd), uintptr(how), 0)
 }
 
-// sysEpollWaitNow takes the ready events of epfd without waiting.
-func sysEpollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
+// epollWaitNow takes the ready events of epfd without waiting.
+func epollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
 	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 	if e != 0 {
 		return 0, e

@@ -1,30 +1,30 @@
-package wss
+package frame
 
 import (
 	"encoding/binary"
 	"unicode/utf8"
 )
 
-// utf8State is the state of an incremental UTF-8 validator, so a text
+// UTF8State is the state of an incremental UTF-8 validator, so a text
 // message can be checked as its bytes arrive and fail at the first invalid
 // byte (RFC 6455 section 8.1), even inside a fragment. Zero means "between
 // characters"; otherwise the low byte counts the continuation bytes still
 // due and the next two bytes bound the next one (RFC 3629 section 4 rules
 // out overlong forms, surrogates and code points past U+10FFFF this way).
-type utf8State uint32
+type UTF8State uint32
 
 const (
 	cont     = 0x80 | 0xBF<<8 // any continuation byte: 80..BF
 	asciiBit = 0x8080808080808080
 )
 
-func pending(n uint32, lo, hi byte) utf8State {
-	return utf8State(n | uint32(lo)<<8 | uint32(hi)<<16)
+func pending(n uint32, lo, hi byte) UTF8State {
+	return UTF8State(n | uint32(lo)<<8 | uint32(hi)<<16)
 }
 
 // leadState returns the state after lead byte c, or false if c cannot start
 // a character.
-func leadState(c byte) (utf8State, bool) {
+func leadState(c byte) (UTF8State, bool) {
 	switch {
 	case c < 0x80:
 		return 0, true
@@ -48,14 +48,14 @@ func leadState(c byte) (utf8State, bool) {
 	return 0, false
 }
 
-// next validates p after state s and returns the new state; ok is false at
+// Next validates p after state s and returns the new state; ok is false at
 // the first byte that cannot occur in UTF-8 at its position. The state
 // machine runs only across the ends of p: a character begun before p is
 // finished byte by byte, the whole characters in between are checked in
 // blocks (ASCII 32 bytes at a time, the rest by the standard library), and
 // a character that p leaves unfinished is begun byte by byte, so that a
 // prefix no character can have fails at once.
-func (s utf8State) next(p []byte) (_ utf8State, ok bool) {
+func (s UTF8State) Next(p []byte) (_ UTF8State, ok bool) {
 	for len(p) > 0 && s != 0 {
 		if s, ok = s.step(p[0]); !ok {
 			return s, false
@@ -75,7 +75,7 @@ func (s utf8State) next(p []byte) (_ utf8State, ok bool) {
 }
 
 // step takes one byte after state s.
-func (s utf8State) step(c byte) (utf8State, bool) {
+func (s UTF8State) step(c byte) (UTF8State, bool) {
 	if s == 0 {
 		return leadState(c)
 	}
@@ -83,7 +83,7 @@ func (s utf8State) step(c byte) (utf8State, bool) {
 		return s, false
 	}
 	if n := uint32(s&0xFF) - 1; n > 0 {
-		return utf8State(n | cont<<8), true
+		return UTF8State(n | cont<<8), true
 	}
 	return 0, true
 }
@@ -126,8 +126,8 @@ func validWhole(p []byte) bool {
 	return utf8.Valid(p)
 }
 
-// validUTF8 reports whether p is complete, valid UTF-8.
-func validUTF8(p []byte) bool {
-	s, ok := utf8State(0).next(p)
+// ValidUTF8 reports whether p is complete, valid UTF-8.
+func ValidUTF8(p []byte) bool {
+	s, ok := UTF8State(0).Next(p)
 	return ok && s == 0
 }

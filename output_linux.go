@@ -3,12 +3,12 @@ package wss
 import (
 	"fmt"
 	"os"
-	"runtime"
-	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/wssgo/wss/internal/frame"
+	"github.com/wssgo/wss/internal/poll"
 )
 
 // The write path of event-loop connections. A frame goes out with one
@@ -31,7 +31,7 @@ type outQueue struct {
 
 // outSeg is one frame, or what is left of it.
 type outSeg struct {
-	hdr      [maxHeaderLen]byte
+	hdr      [frame.MaxHeaderLen]byte
 	hlo, hhi uint8
 	data     []byte     // payload still to send
 	copied   *[]byte    // pooled buffer data lives in, or nil when a writer waits
@@ -41,34 +41,47 @@ type outSeg struct {
 
 var outSegs = sync.Pool{New: func() any { return new(outSeg) }}
 
-// sendFD sends a frame on an event-loop connection. c.wmu must be held;
-// sendFD unlocks it.
-func (c *Conn) sendFD(hdr, payload []byte) error {
-	if !c.fdAcquire() {
-		c.wmu.Unlock()
-		return ErrClosed
+// sendFD sends a frame on an event-loop connection; c.wmu must be held.
+// It returns the channel to wait on when the frame waits in the queue for
+// a writer that may block (see transmit).
+func (c *Conn) sendFD(hdr, payload []byte) (<-chan error, error) {
+	if !c.fd.Acquire() {
+		return nil, ErrClosed
 	}
+	defer c.fd.Release()
 	q := c.out.Load()
 	if q == nil {
-		n, err := writeFull(c.fd, hdr, payload)
+		n, err := poll.WriteFull(c.fd.Num(), hdr, payload)
 		if err == nil {
-			c.wmu.Unlock()
-			c.fdRelease()
-			return nil
+			return nil, nil
 		}
-		if err != unix.EAGAIN {
-			c.wmu.Unlock()
-			c.fdRelease()
+		if err != syscall.EAGAIN {
 			c.drop(StatusConnLost)
-			return fmt.Errorf("wss: write: %w", err)
+			return nil, fmt.Errorf("wss: write: %w", err)
 		}
-		hdr, payload = skip(hdr, payload, n)
+		hdr, payload = poll.Skip(hdr, payload, n)
 		q = &outQueue{}
 		c.out.Store(q)
 	}
+	done := c.enqueue(q, hdr, payload)
+	// Flush once more: room may have appeared before the queue existed,
+	// and its event found nothing to flush.
+	if err := c.flushLocked(q, false); err != nil && err != syscall.EAGAIN {
+		c.drop(StatusConnLost)
+		if done == nil {
+			return nil, fmt.Errorf("wss: write: %w", err)
+		}
+	}
+	return done, nil // a failed flush has answered done
+}
+
+// enqueue appends a frame to q: on an event loop a copy, which it never
+// waits for; elsewhere the caller's bytes, and the channel that says when
+// they are sent. c.wmu must be held.
+func (c *Conn) enqueue(q *outQueue, hdr, payload []byte) chan error {
 	s := outSegs.Get().(*outSeg)
 	s.deadline = time.Now().Add(c.cfg.writeTimeout())
-	if isLoopGoroutine() {
+	if poll.OnLoop() {
 		b := getBuf(len(hdr) + len(payload))
 		*b = append(append(*b, hdr...), payload...)
 		s.data, s.copied = *b, b
@@ -76,33 +89,18 @@ func (c *Conn) sendFD(hdr, payload []byte) error {
 		s.hlo, s.hhi = 0, uint8(copy(s.hdr[:], hdr))
 		s.data, s.done = payload, make(chan error, 1)
 	}
-	done := s.done
 	q.segs = append(q.segs, s)
 	if q.timer == nil {
 		q.timer = time.AfterFunc(c.cfg.writeTimeout(), c.outTimeout)
 	}
-	// Flush once more: room may have appeared before the queue existed,
-	// and its event found nothing to flush.
-	err := c.flushLocked(q, false)
-	c.wmu.Unlock()
-	c.fdRelease()
-	if err != nil && err != unix.EAGAIN {
-		c.drop(StatusConnLost)
-	}
-	if done != nil {
-		err = <-done // answered by a flush, the deadline or the end of c
-	}
-	if err != nil && err != unix.EAGAIN {
-		return fmt.Errorf("wss: write: %w", err)
-	}
-	return nil
+	return s.done
 }
 
 // flushOut writes c's pending output when the socket may have room, on
 // the loop. It reports whether reading may go on: no output is left, or
 // the connection failed.
 func (c *Conn) flushOut() bool {
-	if !c.fdAcquire() {
+	if !c.fd.Acquire() {
 		return true
 	}
 	c.wmu.Lock()
@@ -110,15 +108,15 @@ func (c *Conn) flushOut() bool {
 	if q := c.out.Load(); q != nil {
 		err = c.flushLocked(q, true)
 	}
-	paused := err == unix.EAGAIN
+	paused := err == syscall.EAGAIN
 	if paused { // guarded by wmu: read it only while holding that
 		c.set(flagPaused)
 	} else {
 		c.clear(flagPaused)
 	}
 	c.wmu.Unlock()
-	c.fdRelease()
-	if err != nil && err != unix.EAGAIN {
+	c.fd.Release()
+	if err != nil && err != syscall.EAGAIN {
 		c.drop(StatusConnLost)
 	}
 	return !paused
@@ -131,11 +129,11 @@ func (c *Conn) flushOut() bool {
 func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 	for len(q.segs) > 0 {
 		s := q.segs[0]
-		n, err := writeFull(c.fd, s.hdr[s.hlo:s.hhi], s.data)
+		n, err := poll.WriteFull(c.fd.Num(), s.hdr[s.hlo:s.hhi], s.data)
 		if err != nil {
-			if err == unix.EAGAIN {
+			if err == syscall.EAGAIN {
 				var rest []byte
-				rest, s.data = skip(s.hdr[s.hlo:s.hhi], s.data, n)
+				rest, s.data = poll.Skip(s.hdr[s.hlo:s.hhi], s.data, n)
 				s.hlo = s.hhi - uint8(len(rest))
 			} else {
 				c.abortOut(q, err)
@@ -153,7 +151,7 @@ func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 	c.out.Store(nil)
 	if c.is(flagPaused) && !onLoop {
 		c.clear(flagPaused)
-		_ = sysEpollCtl(c.loop().epfd, unix.EPOLL_CTL_MOD, c.fd, loopEvents) // re-arms: input is reported again
+		_ = c.loop().p.Rearm(c.fd.Num()) // input is reported again
 	}
 	return nil
 }
@@ -200,71 +198,4 @@ func (c *Conn) outTimeout() {
 	c.abortOut(q, os.ErrDeadlineExceeded)
 	c.wmu.Unlock()
 	c.drop(StatusWriteTimeout)
-}
-
-// writeFull writes a then b with writev until both are written or the
-// socket is full. It returns the bytes written and nil, EAGAIN or the
-// error that stopped it.
-func writeFull(fd int32, a, b []byte) (int, error) {
-	total := 0
-	for {
-		n, err := writev2(fd, a, b)
-		if n > 0 {
-			total += n
-			a, b = skip(a, b, n)
-			if len(a) == 0 && len(b) == 0 {
-				return total, nil
-			}
-			continue // partial: write again until the socket says it is full
-		}
-		switch {
-		case err == unix.EINTR:
-		case err != nil:
-			return total, err
-		case len(a) == 0 && len(b) == 0:
-			return total, nil
-		}
-	}
-}
-
-// writev2 writes a and b with one system call.
-func writev2(fd int32, a, b []byte) (int, error) {
-	switch {
-	case len(a) == 0:
-		return sysWrite(fd, b)
-	case len(b) == 0:
-		return sysWrite(fd, a)
-	}
-	return sysWritev2(fd, a, b)
-}
-
-// skip drops the first n bytes of a then b.
-func skip(a, b []byte, n int) ([]byte, []byte) {
-	k := min(n, len(a))
-	return a[k:], b[n-k:]
-}
-
-// loopGoroutines holds the goroutine ids of the running event loops.
-var loopGoroutines sync.Map
-
-// isLoopGoroutine reports whether the caller is an event loop, which must
-// never wait for a peer. It is asked only when a write cannot complete at
-// once, so its cost (about a microsecond) stays off the common path.
-func isLoopGoroutine() bool {
-	_, ok := loopGoroutines.Load(goid())
-	return ok
-}
-
-// goid returns the calling goroutine's id, from the first line of its
-// stack trace: "goroutine 123 [running]:".
-func goid() uint64 {
-	var b [64]byte
-	s := b[:runtime.Stack(b[:], false)]
-	const prefix = len("goroutine ")
-	end := prefix
-	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
-		end++
-	}
-	id, _ := strconv.ParseUint(string(s[prefix:end]), 10, 64)
-	return id
 }

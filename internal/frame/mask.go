@@ -1,11 +1,11 @@
-package wss
+package frame
 
 import "encoding/binary"
 
-// mask XORs b in place with the mask key (RFC 6455 section 5.3) and returns
+// Mask XORs b in place with the mask key (RFC 6455 section 5.3) and returns
 // the key rotated for the byte after b, so a payload that arrives in pieces
 // can be unmasked piece by piece. It works 8 bytes at a time.
-func mask(key uint32, b []byte) uint32 {
+func Mask(key uint32, b []byte) uint32 {
 	if len(b) >= 8 {
 		k := uint64(key) | uint64(key)<<32
 		// Whole 64-byte blocks through an array pointer: no bounds checks,

@@ -1,23 +1,24 @@
-package wss
+package frame
 
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"testing"
 )
 
-// TestMask_5_3_MatchesNaive: mask agrees with the RFC's byte-by-byte
+// TestMask_5_3_MatchesNaive: Mask agrees with the RFC's byte-by-byte
 // definition for every length 0..200, at every key phase, and returns the
 // key rotated for the next byte.
 func TestMask_5_3_MatchesNaive(t *testing.T) {
 	key := testKey
 	k32 := binary.LittleEndian.Uint32(key[:])
 	for n := 0; n <= 200; n++ {
-		p := payloadOf(n, false)
+		p := pattern(n)
 		for off := range 4 {
 			got := bytes.Clone(p)
-			next := mask(rotateKey(k32, off), got)
+			next := Mask(rotateKey(k32, off), got)
 			if want := maskNaive(key, off, p); !bytes.Equal(got, want) {
 				t.Fatalf("length %d offset %d: got % x, want % x", n, off, got, want)
 			}
@@ -34,25 +35,25 @@ func TestMask_5_3_MatchesNaive(t *testing.T) {
 func TestMask_5_3_Pieces(t *testing.T) {
 	k32 := binary.LittleEndian.Uint32(testKey[:])
 	for n := 0; n <= 200; n++ {
-		p := payloadOf(n, false)
+		p := pattern(n)
 		want := maskNaive(testKey, 0, p)
 		for i := 0; i <= n; i++ {
 			got := bytes.Clone(p)
-			k := mask(k32, got[:i])
-			mask(k, got[i:])
+			k := Mask(k32, got[:i])
+			Mask(k, got[i:])
 			if !bytes.Equal(got, want) {
 				t.Fatalf("length %d split at %d: got % x, want % x", n, i, got, want)
 			}
 		}
 	}
-	p := payloadOf(1000, false)
+	p := pattern(1000)
 	want := maskNaive(testKey, 0, p)
 	for i := 0; i < 200; i += 7 {
 		for j := i; j < 1000; j += 131 {
 			got := bytes.Clone(p)
-			k := mask(k32, got[:i])
-			k = mask(k, got[i:j])
-			mask(k, got[j:])
+			k := Mask(k32, got[:i])
+			k = Mask(k, got[i:j])
+			Mask(k, got[j:])
 			if !bytes.Equal(got, want) {
 				t.Fatalf("splits %d,%d differ", i, j)
 			}
@@ -62,13 +63,13 @@ func TestMask_5_3_Pieces(t *testing.T) {
 
 // TestMask_Involution: masking twice restores the payload.
 func TestMask_Involution(t *testing.T) {
-	p := payloadOf(4099, false)
+	p := pattern(4099)
 	got := bytes.Clone(p)
-	mask(0x12345678, got)
+	Mask(0x12345678, got)
 	if bytes.Equal(got, p) {
 		t.Fatal("mask left the payload as it was")
 	}
-	mask(0x12345678, got)
+	Mask(0x12345678, got)
 	if !bytes.Equal(got, p) {
 		t.Fatal("mask is not its own inverse")
 	}
@@ -80,7 +81,7 @@ func BenchmarkMask(b *testing.B) {
 		b.Run(byteSize(n), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			for b.Loop() {
-				mask(0xdeadbeef, p)
+				Mask(0xdeadbeef, p)
 			}
 		})
 	}
@@ -91,4 +92,33 @@ func byteSize(n int) string {
 		return strconv.Itoa(n>>10) + "KiB"
 	}
 	return strconv.Itoa(n) + "B"
+}
+
+// testKey is a mask key whose bytes differ, so that a key applied at the
+// wrong phase shows.
+var testKey = [4]byte{0x37, 0xfa, 0x21, 0x3d}
+
+// rotateKey returns the mask key shifted so that masking resumes n bytes
+// into a payload.
+func rotateKey(key uint32, n int) uint32 {
+	return bits.RotateLeft32(key, -8*(n&3))
+}
+
+// maskNaive masks p as RFC 6455 section 5.3 states it, byte by byte, from
+// byte off of the key.
+func maskNaive(key [4]byte, off int, p []byte) []byte {
+	out := make([]byte, len(p))
+	for i := range p {
+		out[i] = p[i] ^ key[(off+i)%4]
+	}
+	return out
+}
+
+// pattern returns n bytes of a recognizable pattern.
+func pattern(n int) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = byte(i*31 + i>>8)
+	}
+	return p
 }

@@ -1,0 +1,183 @@
+package wss
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/wssgo/wss/internal/frame"
+)
+
+// The write path. Every frame, and the HTTP response of Serve's handshake,
+// reaches the socket through transmit, in three steps:
+//  1. under c.wmu, which orders frames on the wire: check that the frame
+//     may go (writable), compress it (permessage-deflate keeps its context
+//     in wire order) and encode its header;
+//  2. hand header and payload to the socket (sendBytes, socket.go): a
+//     net.Conn's Write in goroutine mode, the loop's descriptor and its
+//     output queue in event-loop mode (output_linux.go);
+//  3. with c.wmu released, wait until the queue has sent what this writer
+//     left in it, if anything.
+// A client masks a plain frame's payload into a copy before step 1, so
+// that concurrent writers mask in parallel.
+
+// framing says how transmit frames a payload.
+type framing uint8
+
+const (
+	plainFrame        framing = iota // a frame's payload: transmit writes the header
+	compressedFrame                  // the same, deflated first (RFC 7692)
+	encodedFrame                     // a whole frame encoded before (PreparedMessage)
+	handshakeResponse                // Serve's HTTP response: the connection is not open yet
+)
+
+// outgoing is one frame on its way through transmit.
+type outgoing struct {
+	op      opcode
+	how     framing
+	payload []byte
+	key     uint32  // a client's mask key
+	scratch *[]byte // pooled buffer payload lives in (masked or compressed), or nil
+}
+
+// writeFrame sends one unfragmented frame.
+func (c *Conn) writeFrame(op opcode, payload []byte) error {
+	return c.transmit(op, payload, plainFrame)
+}
+
+// transmit sends payload as how says. Frames of concurrent calls never
+// interleave; once it returns, payload has been sent or copied.
+func (c *Conn) transmit(op opcode, payload []byte, how framing) error {
+	o := outgoing{op: op, how: how, payload: payload}
+	if c.client && how == plainFrame {
+		o.maskCopy()
+	}
+	err := c.await(c.transmitLocked(&o, nil))
+	if o.scratch != nil {
+		putBuf(o.scratch)
+	}
+	return err
+}
+
+// respond sends the HTTP response of Serve's handshake, before the
+// connection is open. resp goes as a header does: copied if the socket
+// does not take it at once, never retained.
+func (c *Conn) respond(resp []byte) error {
+	o := outgoing{how: handshakeResponse}
+	return c.await(c.transmitLocked(&o, resp))
+}
+
+// await waits, after c.wmu is released, for the bytes a writer left in
+// the loop's queue (done, if not nil) to be sent.
+func (c *Conn) await(done <-chan error, err error) error {
+	if done != nil {
+		if err = <-done; err != nil { // answered by a flush, the deadline or the end of c
+			err = fmt.Errorf("wss: write: %w", err)
+		}
+	}
+	return err
+}
+
+// maskCopy replaces a client frame's payload with a copy masked with a
+// fresh key (RFC 6455 section 5.3).
+func (o *outgoing) maskCopy() {
+	o.key = newMaskKey()
+	if len(o.payload) == 0 { // an empty message, ping, pong or close: nothing to mask
+		return
+	}
+	o.scratch = getBuf(len(o.payload))
+	*o.scratch = append(*o.scratch, o.payload...)
+	frame.Mask(o.key, *o.scratch)
+	o.payload = *o.scratch
+}
+
+// transmitLocked runs steps 1 and 2 of the write path under c.wmu; head is
+// the handshake response, else nil. It returns the channel to wait on when
+// the bytes wait in the loop's queue for a writer that may block.
+func (c *Conn) transmitLocked(o *outgoing, head []byte) (<-chan error, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if o.how != handshakeResponse {
+		if err := c.writable(o.op); err != nil {
+			return nil, err
+		}
+	}
+	var hdr [frame.MaxHeaderLen]byte
+	h := head
+	switch o.how {
+	case plainFrame:
+		h = hdr[:frame.PutHeader(hdr[:], true, 0, o.op, len(o.payload), c.client, o.key)]
+	case compressedFrame:
+		n, err := c.compressFrame(o, &hdr)
+		if err != nil {
+			return nil, err
+		}
+		h = hdr[:n]
+	}
+	return c.sendBytes(h, o.payload)
+}
+
+// writable reports whether a frame with opcode op may be sent now, and
+// records a close frame as sent. c.wmu must be held.
+func (c *Conn) writable(op opcode) error {
+	if !c.IsValid() {
+		return ErrClosed
+	}
+	if op == opClose {
+		c.set(flagCloseSent)
+	}
+	return nil
+}
+
+// sendOrDrop sends a frame on a goroutine-mode connection and drops the
+// connection if that fails: a partial frame cannot be taken back. c.wmu
+// must be held.
+func (c *Conn) sendOrDrop(hdr, payload []byte) error {
+	err := c.send(hdr, payload)
+	if err == nil {
+		return nil
+	}
+	status := StatusConnLost
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		status = StatusWriteTimeout
+	}
+	c.drop(status)
+	return fmt.Errorf("wss: write: %w", err)
+}
+
+// smallWrite is the frame size up to which header and payload are copied
+// into one buffer; larger frames go out with writev, without a copy.
+const smallWrite = 8 << 10
+
+type iovec struct {
+	hdr  [frame.MaxHeaderLen]byte // a copy, so that the caller's header stays on its stack
+	arr  [2][]byte
+	bufs net.Buffers
+}
+
+var iovecs = sync.Pool{New: func() any { return new(iovec) }}
+
+// send writes a frame's header and payload to the net.Conn with one
+// syscall, under WriteTimeout.
+func (c *Conn) send(hdr, payload []byte) error {
+	if err := c.netConn().SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout())); err != nil {
+		return err
+	}
+	if len(hdr)+len(payload) <= smallWrite {
+		b := getBuf(len(hdr) + len(payload))
+		*b = append(append(*b, hdr...), payload...)
+		_, err := c.netConn().Write(*b)
+		putBuf(b)
+		return err
+	}
+	v := iovecs.Get().(*iovec)
+	v.arr = [2][]byte{v.hdr[:copy(v.hdr[:], hdr)], payload}
+	v.bufs = v.arr[:]
+	_, err := v.bufs.WriteTo(c.netConn())
+	v.arr = [2][]byte{}
+	iovecs.Put(v)
+	return err
+}
