@@ -31,8 +31,8 @@ type Conn struct {
 	// descriptor, and output the kernel did not take waits in out.
 	out atomic.Pointer[outQueue] // guarded by wmu; loaded without it as a hint
 	fd  poll.FD                  // the descriptor and who uses it
-	// flags holds the flag bits below, and in its top 16 bits the status
-	// OnClose will get (0 while undecided).
+	// flags holds the connection's state and the status OnClose will get:
+	// see state.go.
 	flags  atomic.Uint32
 	onLoop bool  // served by an event loop, through fd
 	client bool  // frames sent are masked, frames received are not
@@ -65,46 +65,6 @@ func (c *Conn) dfl() *deflate {
 	}
 	return nil
 }
-
-// Bits of Conn.flags: one word instead of a field each.
-const (
-	flagConnected uint32 = 1 << iota // Connect has run
-	flagCloseSent                    // a close frame went out: no more frames may
-	flagClosed                       // the socket is closed
-	flagHangup                       // the loop saw the peer hang up: read to the end
-	flagPaused                       // guarded by wmu: reading waits for out to drain
-	flagAdmitted                     // guarded by d.mu: holds a connection slot of d
-	flagUpgrading                    // accepted by Serve, its handshake not complete
-	flagAgain                        // used by the loop only: waits in its again queue
-	flagRest                         // used by the loop only: input read but not fed waits in its rests
-
-	statusShift = 16
-)
-
-func (c *Conn) is(f uint32) bool { return c.flags.Load()&f != 0 }
-func (c *Conn) set(f uint32)     { c.flags.Or(f) }
-func (c *Conn) clear(f uint32)   { c.flags.And(^f) }
-
-// setFirst sets f and reports whether this call set it.
-func (c *Conn) setFirst(f uint32) bool { return c.flags.Or(f)&f == 0 }
-
-// setStatus records the status OnClose will get, unless one was recorded
-// before, and reports whether it did. Statuses fit in 16 bits: close codes
-// are below 5000.
-func (c *Conn) setStatus(status int) bool {
-	for {
-		old := c.flags.Load()
-		if old>>statusShift != 0 {
-			return false
-		}
-		if c.flags.CompareAndSwap(old, old|uint32(uint16(int16(status)))<<statusShift) {
-			return true
-		}
-	}
-}
-
-// status returns the recorded status, or 0.
-func (c *Conn) status() int { return int(int16(c.flags.Load() >> statusShift)) }
 
 // New returns a connection that will call h and be served by d (nil means a
 // Dispatcher with the default settings, shared by such connections) with
@@ -149,7 +109,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 		c.aside = &connAside{nc: nc, dfl: dfl}
 	}
 	c.setSubprotocol(proto)
-	c.set(flagConnected)
+	c.markOpen()
 	c.wmu.Unlock()
 	err := c.d.admit(c, accepted)
 	if err == nil {

@@ -238,14 +238,18 @@ func (w *sliceWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Compressors are pooled by level (window 15) or window size (below 15).
-var writerPools [10 + 16]sync.Pool
+// Compressors are pooled by level with the full window (15 bits), and by
+// window size below that.
+var (
+	levelPools  [flate.BestCompression + 1]sync.Pool
+	windowPools [15]sync.Pool
+)
 
 func writerPool(level, bits int) *sync.Pool {
 	if bits < 15 {
-		return &writerPools[10+bits]
+		return &windowPools[bits]
 	}
-	return &writerPools[level]
+	return &levelPools[level]
 }
 
 func getWriter(level, bits int) *flate.Writer {

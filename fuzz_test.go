@@ -419,3 +419,19 @@ func FuzzUTF8(f *testing.F) {
 		}
 	})
 }
+
+// checkRequest applies RFC 6455 section 4.2.1 and the origin rule to a
+// request net/http parsed, and returns the client's key.
+func checkRequest(r *http.Request, cfg *Config) (string, error) {
+	return checkUpgrade(upgradeFromHTTP(r, cfg), cfg, func() (*http.Request, error) { return r, nil })
+}
+
+// chooseSubprotocol returns the first of the server's subprotocols that the
+// client offered in h, or "".
+func chooseSubprotocol(h http.Header, server []string) string {
+	var u handshakeFields
+	for _, v := range h.Values("Sec-WebSocket-Protocol") {
+		u.offerSubprotocols(v, server)
+	}
+	return u.subprotocol(server)
+}

@@ -61,9 +61,9 @@ type upgradedConn struct {
 // with the settings of cfg (nil means the defaults) and returns the
 // hijacked connection, to be passed to Connect. It is the reference's
 // wsUpgrade: for servers that need the connection before connecting it.
-// A rejected request is answered with an HTTP error status and a plain-text
+// A refused request gets an HTTP error status and a plain-text
 // reason, and the error returned wraps ErrHandshake. A request with content
-// (a Content-Length other than 0, or a Transfer-Encoding) is rejected with
+// (a Content-Length other than 0, or a Transfer-Encoding) is refused with
 // 400, and its connection closed after the answer.
 func Handshake(w http.ResponseWriter, r *http.Request, cfg *Config) (net.Conn, error) {
 	cfg = cfg.orDefault()
@@ -76,7 +76,7 @@ func Handshake(w http.ResponseWriter, r *http.Request, cfg *Config) (net.Conn, e
 				// connection ends, as it does on Serve.
 				w.Header().Set("Connection", "close")
 			}
-			status, reason := refusal(err, w.Header().Set)
+			status, reason := refusalResponse(err, w.Header().Set)
 			http.Error(w, reason, status)
 		}
 		return nil, fmt.Errorf("wss: handshake: %w", err)
@@ -120,8 +120,8 @@ func writeAccept(nc net.Conn, key, proto, ext string, timeout time.Duration) err
 	return nc.SetDeadline(time.Time{})
 }
 
-// handshakeError is a rejected handshake: the HTTP status and the reason
-// given to the client.
+// handshakeError is a refused handshake (a refusal): the HTTP status and
+// the reason given to the client.
 type handshakeError struct {
 	status int
 	reason string
@@ -130,15 +130,16 @@ type handshakeError struct {
 func (e *handshakeError) Error() string { return e.reason }
 func (e *handshakeError) Unwrap() error { return ErrHandshake }
 
-func reject(status int, reason string) *handshakeError {
+// refusal returns the refusal of a request with status and reason.
+func refusal(status int, reason string) *handshakeError {
 	return &handshakeError{status, reason}
 }
 
-// refusal gives the answer to a request refused with err: its status, the
+// refusalResponse gives the response to a request refused with err: its status, the
 // reason its body gives, and through header the fields a client needs to
 // try again (the version spoken, the method allowed, when to come back).
 // A request the Dispatcher cannot take gets 503.
-func refusal(err error, header func(name, value string)) (status int, reason string) {
+func refusalResponse(err error, header func(name, value string)) (status int, reason string) {
 	status, reason = http.StatusServiceUnavailable, err.Error()
 	var he *handshakeError
 	if errors.As(err, &he) {
@@ -311,15 +312,9 @@ func headerHasToken(h http.Header, name, token string) bool {
 // a proxy in front sees as the next request's bytes. Both are refused, and
 // the connection closed.
 var (
-	errBadLength = reject(http.StatusBadRequest, "invalid Content-Length header")
-	errBody      = reject(http.StatusBadRequest, "the opening handshake must not have a body")
+	errBadLength = refusal(http.StatusBadRequest, "invalid Content-Length header")
+	errBody      = refusal(http.StatusBadRequest, "the opening handshake must not have a body")
 )
-
-// checkRequest applies RFC 6455 section 4.2.1 and the origin rule to a
-// request net/http parsed, and returns the client's key.
-func checkRequest(r *http.Request, cfg *Config) (string, error) {
-	return checkUpgrade(upgradeFromHTTP(r, cfg), cfg, func() (*http.Request, error) { return r, nil })
-}
 
 // checkUpgrade applies RFC 6455 section 4.2.1 and the origin rule, and
 // returns the client's key. httpRequest gives CheckOrigin its argument.
@@ -328,40 +323,40 @@ func checkUpgrade(u *handshakeFields, cfg *Config, httpRequest func() (*http.Req
 	case u.badLength: // the framing is broken whatever the method: RFC 9112 section 6.3
 		return "", errBadLength
 	case u.method != http.MethodGet:
-		return "", reject(http.StatusMethodNotAllowed, "the opening handshake must be a GET request")
+		return "", refusal(http.StatusMethodNotAllowed, "the opening handshake must be a GET request")
 	case u.body:
 		return "", errBody
 	case u.major != 1 || u.minor < 1:
-		return "", reject(http.StatusBadRequest, "the opening handshake requires HTTP/1.1")
+		return "", refusal(http.StatusBadRequest, "the opening handshake requires HTTP/1.1")
 	case u.size > cfg.maxHeaderBytes():
-		return "", reject(http.StatusRequestHeaderFieldsTooLarge, "request header too large")
+		return "", refusal(http.StatusRequestHeaderFieldsTooLarge, "request header too large")
 	case u.hosts != 1 || u.host == "":
-		return "", reject(http.StatusBadRequest, "missing Host header")
+		return "", refusal(http.StatusBadRequest, "missing Host header")
 	case !u.upgrade:
-		return "", reject(http.StatusBadRequest, `missing "Upgrade: websocket" header`)
+		return "", refusal(http.StatusBadRequest, `missing "Upgrade: websocket" header`)
 	case !u.connection:
-		return "", reject(http.StatusBadRequest, `missing "Connection: Upgrade" header`)
+		return "", refusal(http.StatusBadRequest, `missing "Connection: Upgrade" header`)
 	case u.versions == 0:
-		return "", reject(http.StatusBadRequest, "missing Sec-WebSocket-Version header")
+		return "", refusal(http.StatusBadRequest, "missing Sec-WebSocket-Version header")
 	case u.versions > 1 || strings.Trim(u.version, " \t") != "13":
-		return "", reject(http.StatusUpgradeRequired, "unsupported WebSocket version; this server speaks 13")
+		return "", refusal(http.StatusUpgradeRequired, "unsupported WebSocket version; this server speaks 13")
 	case u.keys != 1:
-		return "", reject(http.StatusBadRequest, "need exactly one Sec-WebSocket-Key header")
+		return "", refusal(http.StatusBadRequest, "need exactly one Sec-WebSocket-Key header")
 	}
 	key := strings.Trim(u.key, " \t")
 	var raw [18]byte
 	if len(key) != 24 {
-		return "", reject(http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64")
+		return "", refusal(http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64")
 	}
 	if n, err := base64.StdEncoding.Decode(raw[:], []byte(key)); err != nil || n != 16 {
-		return "", reject(http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64")
+		return "", refusal(http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64")
 	}
 	allowed, err := originAllowed(u, cfg, httpRequest)
 	if err != nil {
-		return "", reject(http.StatusBadRequest, "malformed request")
+		return "", refusal(http.StatusBadRequest, "malformed request")
 	}
 	if !allowed {
-		return "", reject(http.StatusForbidden, "origin not allowed")
+		return "", refusal(http.StatusForbidden, "origin not allowed")
 	}
 	return key, nil
 }
@@ -391,16 +386,6 @@ func sameHost(origin *url.URL, host string, tls bool) bool {
 		hname, hport = h, p
 	}
 	return oport == hport && strings.EqualFold(strings.Trim(origin.Hostname(), "[]"), strings.Trim(hname, "[]"))
-}
-
-// chooseSubprotocol returns the first of the server's subprotocols that the
-// client offered in h, or "".
-func chooseSubprotocol(h http.Header, server []string) string {
-	var u handshakeFields
-	for _, v := range h.Values("Sec-WebSocket-Protocol") {
-		u.offerSubprotocols(v, server)
-	}
-	return u.subprotocol(server)
 }
 
 // originAllowed applies the origin rule: no Origin header (not a browser),

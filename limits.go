@@ -119,7 +119,7 @@ func refuse(w http.ResponseWriter, err error) {
 func refuseConn(nc net.Conn, err error) {
 	if _, isTLS := nc.(*tls.Conn); !isTLS {
 		var b [512]byte
-		_, _ = nc.Write(appendAnswer(b[:0], err))
+		_, _ = nc.Write(appendRefusal(b[:0], err))
 	}
 	_ = nc.Close()
 }

@@ -85,7 +85,7 @@ func (r *Request) HTTP() (*http.Request, error) {
 }
 
 // errMalformed: a request that HTTP/1.1 (RFC 9112) does not allow.
-var errMalformed = reject(http.StatusBadRequest, "malformed request")
+var errMalformed = refusal(http.StatusBadRequest, "malformed request")
 
 // parseHead parses a request head, whose every line (the request line and
 // each header field) ends in CRLF, without the empty line that ends the

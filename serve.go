@@ -84,10 +84,10 @@ func (c *Conn) upgradeInput(p []byte) bool {
 	if end < 0 || end+2 > limit {
 		switch {
 		case len(p) > limit || end >= 0:
-			c.answer(reject(http.StatusRequestHeaderFieldsTooLarge, "request header too large"))
+			c.refuse(refusal(http.StatusRequestHeaderFieldsTooLarge, "request header too large"))
 			return false
 		case bareLF(p, from):
-			c.answer(errMalformed)
+			c.refuse(errMalformed)
 			return false
 		case r.msg.len() == 0:
 			r.msg.append(p, limit, c.cfg)
@@ -130,11 +130,11 @@ func (c *Conn) upgrade(head []byte) bool {
 	var h Handler
 	if err == nil {
 		if h = c.h.(*upgrader).newHandler(req); h == nil {
-			err = reject(http.StatusForbidden, "forbidden")
+			err = refusal(http.StatusForbidden, "forbidden")
 		}
 	}
 	if err != nil {
-		c.answer(err)
+		c.refuse(err)
 		return false
 	}
 	ext, dfl := negotiateOffers(f.extensions, c.cfg.Compression)
@@ -148,8 +148,7 @@ func (c *Conn) upgrade(head []byte) bool {
 		return false
 	}
 	c.h = h
-	c.set(flagConnected)
-	c.clear(flagUpgrading)
+	c.markOpen()
 	c.d.rewatch(c)
 	if o, ok := h.(OpenHandler); ok {
 		o.OnOpen(c)
@@ -157,19 +156,19 @@ func (c *Conn) upgrade(head []byte) bool {
 	return true
 }
 
-// answer sends the HTTP error response for a refused request (see
-// appendAnswer).
-func (c *Conn) answer(err error) {
+// refuse sends the HTTP error response for a refused request (see
+// appendRefusal).
+func (c *Conn) refuse(err error) {
 	var b [512]byte
-	_ = c.respond(appendAnswer(b[:0], err))
+	_ = c.respond(appendRefusal(b[:0], err))
 }
 
-// appendAnswer appends the HTTP error response for a request refused with
-// err (see refusal), its reason in plain text as http.Error writes it.
-func appendAnswer(resp []byte, err error) []byte {
+// appendRefusal appends the HTTP error response for a request refused with
+// err (see refusalResponse), its reason in plain text as http.Error writes it.
+func appendRefusal(resp []byte, err error) []byte {
 	var h [64]byte
 	header := h[:0]
-	status, reason := refusal(err, func(name, value string) {
+	status, reason := refusalResponse(err, func(name, value string) {
 		header = append(append(append(append(header, name...), ": "...), value...), "\r\n"...)
 	})
 	body := reason + "\n"

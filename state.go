@@ -1,0 +1,76 @@
+package wss
+
+// A connection's state is one word, Conn.flags: its lifecycle bits, a few
+// bookkeeping bits, and in the top 16 bits the status OnClose will get (0
+// while undecided). One word instead of a field each keeps an idle
+// connection small; every change is one atomic operation.
+//
+// The lifecycle, and the one place each state is entered:
+//
+//	state      bits            entered by                       next
+//	new        none            New                              upgrading, open
+//	upgrading  flagUpgrading   markUpgrading (serveAccepted)    open, closed
+//	open       flagConnected   markOpen (Connect, upgrade)      closing, closed
+//	closing    +flagCloseSent  writable, as a close frame goes  closed
+//	closed     +flagClosed     drop: the socket is closed       finished
+//	finished   (OnClose)       finish, once, by c's reader      none
+//
+// The status is recorded once (setStatus), by whichever comes first: the
+// peer's close frame, a failure, a timeout, a drop.
+//
+// Bookkeeping bits, each with its owner:
+//
+//	flagHangup    the loop saw the peer hang up: read to the end (loop)
+//	flagPaused    reading waits for queued output to drain (guarded by wmu)
+//	flagAdmitted  holds a connection slot of its Dispatcher (guarded by d.mu)
+//	flagAgain     waits in its loop's again queue (loop only)
+//	flagRest      input read but not fed waits in its loop's rests (loop only)
+//
+// An event-loop connection's descriptor has a word of its own, poll.FD.
+const (
+	flagConnected uint32 = 1 << iota // open: Connect or Serve's upgrade has run
+	flagCloseSent                    // a close frame went out: no more frames may
+	flagClosed                       // the socket is closed
+	flagHangup
+	flagPaused
+	flagAdmitted
+	flagUpgrading // accepted by Serve, its handshake not complete
+	flagAgain
+	flagRest
+
+	statusShift = 16
+)
+
+func (c *Conn) is(f uint32) bool { return c.flags.Load()&f != 0 }
+func (c *Conn) set(f uint32)     { c.flags.Or(f) }
+func (c *Conn) clear(f uint32)   { c.flags.And(^f) }
+
+// setFirst sets f and reports whether this call set it.
+func (c *Conn) setFirst(f uint32) bool { return c.flags.Or(f)&f == 0 }
+
+// markUpgrading: Serve accepted c; its loop reads the handshake request.
+func (c *Conn) markUpgrading() { c.set(flagUpgrading) }
+
+// markOpen: the handshake is complete and c may send and receive frames.
+func (c *Conn) markOpen() {
+	c.set(flagConnected)
+	c.clear(flagUpgrading)
+}
+
+// setStatus records the status OnClose will get, unless one was recorded
+// before, and reports whether it did. Statuses fit in 16 bits: close codes
+// are below 5000.
+func (c *Conn) setStatus(status int) bool {
+	for {
+		old := c.flags.Load()
+		if old>>statusShift != 0 {
+			return false
+		}
+		if c.flags.CompareAndSwap(old, old|uint32(uint16(int16(status)))<<statusShift) {
+			return true
+		}
+	}
+}
+
+// status returns the recorded status, or 0.
+func (c *Conn) status() int { return int(int16(c.flags.Load() >> statusShift)) }
