@@ -90,7 +90,8 @@ func closeDispatcher(t *testing.T, d any) {
 	switch d := d.(type) {
 	case interface{ Close() error }:
 		t.Cleanup(func() {
-			if err := d.Close(); err != nil {
+			// ErrShutdown: the test shut the dispatcher down itself.
+			if err := d.Close(); err != nil && !errors.Is(err, ErrShutdown) {
 				t.Errorf("dispatcher close: %v", err)
 			}
 		})

@@ -43,23 +43,29 @@ type lifecycle struct {
 // Shutdown does not stop an http.Server: shut that down first so that no
 // new request arrives.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
-	return d.shutdown(ctx, true)
+	_, err := d.shutdown(ctx, true)
+	return err
 }
 
 // Close drops every connection at once, without close handshakes (their
 // OnClose gets StatusShutdown), and returns once every OnClose has
 // returned and every goroutine of d, event loops included, has ended.
 // Like Shutdown, it refuses new connections from then on (ErrShutdown,
-// which wraps ErrClosed). Safe for concurrent use.
+// which wraps ErrClosed). On a Dispatcher already shut down (by Close or
+// Shutdown) it drops what is left and waits the same way, then returns
+// ErrShutdown, as closing a closed file fails. Safe for concurrent use.
 func (d *Dispatcher) Close() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_ = d.shutdown(ctx, false)
+	if began, _ := d.shutdown(ctx, false); !began {
+		return fmt.Errorf("wss: close: %w", ErrShutdown)
+	}
 	return nil
 }
 
-func (d *Dispatcher) shutdown(ctx context.Context, graceful bool) error {
-	conns, drained := d.beginShutdown()
+// shutdown shuts d down and reports whether this call began it.
+func (d *Dispatcher) shutdown(ctx context.Context, graceful bool) (began bool, err error) {
+	conns, drained, began := d.beginShutdown()
 	d.closeAccepted()
 	var closers sync.WaitGroup
 	if graceful {
@@ -67,7 +73,6 @@ func (d *Dispatcher) shutdown(ctx context.Context, graceful bool) error {
 			closers.Go(func() { _ = c.Close(StatusGoingAway) })
 		}
 	}
-	var err error
 	select {
 	case <-drained:
 	case <-ctx.Done():
@@ -80,20 +85,22 @@ func (d *Dispatcher) shutdown(ctx context.Context, graceful bool) error {
 	closers.Wait()
 	d.stopSweeper()
 	d.loopsStopped.Do(func() { stopLoops(d.loops) })
-	return err
+	return began, err
 }
 
-// beginShutdown marks d shutting down and returns its connections and the
-// channel closed once they have all ended.
-func (d *Dispatcher) beginShutdown() ([]*Conn, chan struct{}) {
+// beginShutdown marks d shutting down and returns its connections, the
+// channel closed once they have all ended, and whether d was not shutting
+// down before.
+func (d *Dispatcher) beginShutdown() ([]*Conn, chan struct{}, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.shuttingDown {
+	began := !d.shuttingDown
+	if began {
 		d.shuttingDown = true
 		d.drained = make(chan struct{})
 		d.checkDrained()
 	}
-	return d.connList(), d.drained
+	return d.connList(), d.drained, began
 }
 
 // checkDrained closes d.drained once a shutting-down d serves no

@@ -214,3 +214,31 @@ func TestConcurrentWriteCloseShutdown(t *testing.T) {
 		})
 	}
 }
+
+// TestDispatcherCloseTwice: Close reports what it did, as closing a file
+// does: nil when it shut the Dispatcher down, ErrShutdown when Close or
+// Shutdown had done so before. Every call still waits for the end.
+func TestDispatcherCloseTwice(t *testing.T) {
+	for _, m := range dispatcherModes() {
+		t.Run(m.name, func(t *testing.T) {
+			checkGoroutines(t)
+			for _, first := range []string{"Close", "Shutdown"} {
+				d, err := NewDispatcher(&m.cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first == "Close" {
+					err = d.Close()
+				} else {
+					err = d.Shutdown(context.Background())
+				}
+				if err != nil {
+					t.Fatalf("first %s: %v", first, err)
+				}
+				if err := d.Close(); !errors.Is(err, ErrShutdown) || !errors.Is(err, ErrClosed) {
+					t.Errorf("Close after %s = %v, want ErrShutdown", first, err)
+				}
+			}
+		})
+	}
+}
