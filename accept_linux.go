@@ -42,7 +42,7 @@ func (d *Dispatcher) serveAccepted(tc *net.TCPConn, cfg *Config, up *upgrader) {
 		d.unadmit(c)
 		return
 	}
-	c.markUpgrading()
+	c.state.markUpgrading()
 	if err := d.serve(c, nil); err != nil {
 		c.drop(StatusConnLost)
 		c.letGo() // never registered with a loop

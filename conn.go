@@ -29,14 +29,12 @@ type Conn struct {
 
 	// Event-loop mode (see eventloop_linux.go): the socket is a bare file
 	// descriptor, and output the kernel did not take waits in out.
-	out atomic.Pointer[outQueue] // guarded by wmu; loaded without it as a hint
-	fd  poll.FD                  // the descriptor and who uses it
-	// flags holds the connection's state and the status OnClose will get:
-	// see state.go.
-	flags  atomic.Uint32
-	onLoop bool  // served by an event loop, through fd
-	client bool  // frames sent are masked, frames received are not
-	proto  uint8 // the subprotocol: 1 + its index in cfg.Subprotocols; 0: none
+	out    atomic.Pointer[outQueue] // guarded by wmu; loaded without it as a hint
+	fd     poll.FD                  // the descriptor and who uses it
+	state  connState                // its lifecycle and the status OnClose will get: state.go
+	onLoop bool                     // served by an event loop, through fd
+	client bool                     // frames sent are masked, frames received are not
+	proto  uint8                    // the subprotocol: 1 + its index in cfg.Subprotocols; 0: none
 }
 
 // connAside holds what only some connections need, so that an idle
@@ -86,7 +84,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 	var dfl *deflate
 	var proto string
 	c.wmu.Lock()
-	if c.is(flagConnected) {
+	if c.state.is(flagConnected) {
 		c.wmu.Unlock()
 		return ErrConnected
 	}
@@ -109,7 +107,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 		c.aside = &connAside{nc: nc, dfl: dfl}
 	}
 	c.setSubprotocol(proto)
-	c.markOpen()
+	c.state.markOpen()
 	c.wmu.Unlock()
 	err := c.d.admit(c, accepted)
 	if err == nil {
@@ -134,7 +132,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 // IsValid reports whether the connection is open for sending: connected,
 // with no close frame sent and the socket not closed.
 func (c *Conn) IsValid() bool {
-	return c.flags.Load()&(flagConnected|flagCloseSent|flagClosed) == flagConnected
+	return c.state.open()
 }
 
 // Subprotocol returns the subprotocol chosen in the handshake, or "".
@@ -176,7 +174,7 @@ func (c *Conn) setSubprotocol(p string) {
 // In event-loop mode the address is asked of the socket, so it is nil once
 // the connection has ended (it is still there during OnClose).
 func (c *Conn) RemoteAddr() net.Addr {
-	if !c.is(flagConnected) {
+	if !c.state.is(flagConnected) {
 		return nil
 	}
 	return c.peerAddr()
@@ -195,7 +193,7 @@ func (c *Conn) Write(data []byte, text bool) error {
 		}
 		op = opText
 	}
-	if !c.is(flagConnected) {
+	if !c.state.is(flagConnected) {
 		return ErrClosed // and c.aside may not be set yet
 	}
 	if dfl := c.dfl(); dfl != nil && dfl.compresses(len(data)) {
@@ -222,7 +220,7 @@ func (c *Conn) Close(status int) error {
 	if !validCloseCode(status) {
 		return fmt.Errorf("%w: %d", ErrInvalidCloseCode, status)
 	}
-	if c.is(flagUpgrading) {
+	if c.state.is(flagUpgrading) {
 		c.drop(StatusConnLost) // no WebSocket yet to say goodbye on
 		return nil
 	}
@@ -245,7 +243,7 @@ func (c *Conn) startCloseTimer() {
 	d := c.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.closeTimers[c]; ok || c.is(flagClosed) {
+	if _, ok := d.closeTimers[c]; ok || c.state.is(flagClosed) {
 		return
 	}
 	if d.closeTimers == nil {
@@ -277,7 +275,7 @@ func (c *Conn) onCloseFrame(p []byte) {
 		return
 	}
 	c.rd.draining = true
-	c.setStatus(code)
+	c.state.setStatus(code)
 	if code == StatusNoStatus {
 		p = nil
 	}
@@ -294,7 +292,7 @@ func (c *Conn) onCloseFrame(p []byte) {
 // side or CloseTimeout has passed, so the close frame is not lost to a reset.
 func (c *Conn) fail(code int) {
 	c.rd.draining = true
-	c.setStatus(failStatus(code))
+	c.state.setStatus(failStatus(code))
 	_ = c.sendClose(code)
 	c.closeWrite()
 	c.startCloseTimer()
@@ -316,13 +314,13 @@ func failStatus(code int) int {
 // mode it shuts the socket down, which wakes the loop to finish c, as only
 // the loop may close a descriptor it polls.
 func (c *Conn) drop(status int) {
-	c.setStatus(status)
-	if c.setFirst(flagClosed) {
+	c.state.setStatus(status)
+	if c.state.setFirst(flagClosed) {
 		c.closeSocket()
 	}
 }
 
-func (c *Conn) ended() bool { return c.is(flagClosed) }
+func (c *Conn) ended() bool { return c.state.is(flagClosed) }
 
 // finish is called once by the dispatcher when it stops reading c.
 func (c *Conn) finish() {
@@ -335,6 +333,6 @@ func (c *Conn) finish() {
 	c.rd.release()
 	c.leaveLoop()
 	c.d.remove(c)
-	c.h.OnClose(c, c.status())
+	c.h.OnClose(c, c.state.status())
 	c.letGo() // after OnClose, so that RemoteAddr works there
 }

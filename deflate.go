@@ -167,7 +167,7 @@ func (c *Conn) releaseIdleCompressor() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	d := c.dfl()
-	if d.sent && d.fw != nil && !c.is(flagClosed) {
+	if d.sent && d.fw != nil && !c.state.is(flagClosed) {
 		d.sent = false
 		d.idle.Reset(d.idleRelease)
 		return

@@ -451,7 +451,7 @@ func feedDeflate(t *testing.T, in []byte, sizes []int) feedResult {
 	sink := &sinkConn{}
 	c := New(h, nil, fuzzConfig)
 	c.aside = &connAside{nc: sink, dfl: newDeflate(&CompressionConfig{Threshold: 1 << 30}, deflateParams{}, false, 0)}
-	c.set(flagConnected)
+	c.state.set(flagConnected)
 	feedPieces(c, in, sizes, nil)
 	c.drop(StatusConnLost)
 	c.d.remove(c) // stops a close timer
@@ -459,7 +459,7 @@ func feedDeflate(t *testing.T, in []byte, sizes []int) feedResult {
 	c.dfl().release()
 	c.wmu.Unlock()
 	c.rd.release()
-	res.status = c.status()
+	res.status = c.state.status()
 	res.out = sink.out.Bytes()
 	return res
 }

@@ -1,7 +1,5 @@
 package wss
 
-import "github.com/wssgo/wss/internal/frame"
-
 // Large messages: an event loop reads the payload of a large data frame
 // straight into the message buffer instead of its own buffer, which saves
 // a copy of every byte (and most of the copies of a growing buffer).
@@ -32,29 +30,12 @@ func (c *Conn) directRoom(unread func() int) []byte {
 }
 
 // feedDirect processes n payload bytes just read into the room directRoom
-// gave, as payload would have: it unmasks and validates them in place (a
-// compressed message is validated once inflated) and delivers the message
-// when it is complete. It reports false once the connection has ended.
+// gave: it unmasks them in place and takes the one payload path,
+// dataPayload. It reports false once the connection has ended.
 func (c *Conn) feedDirect(n int) bool {
 	r := &c.rd
 	b := *r.msg.b
 	chunk := b[len(b) : len(b)+n]
-	r.h.Key = frame.Mask(r.h.Key, chunk)
-	r.h.Length -= uint64(n)
-	if r.msgOp == opText && !c.inflating() {
-		var ok bool
-		if r.utf8, ok = r.utf8.Next(chunk); !ok {
-			c.fail(StatusInvalidData)
-			return !c.ended()
-		}
-	}
-	*r.msg.b = b[:len(b)+n]
-	if r.h.Length > 0 {
-		return true
-	}
-	r.inFrame = false
-	if !r.h.Fin {
-		return true
-	}
-	return c.deliver(r.msg.bytes())
+	r.unmask(chunk)
+	return c.dataPayload(chunk, true)
 }

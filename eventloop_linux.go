@@ -130,7 +130,7 @@ func (l *loop) run(ready chan<- struct{}) {
 		for i := range evs {
 			if c := l.batch[i]; c != nil {
 				l.batch[i] = nil
-				if !c.is(flagAgain) {
+				if !c.state.is(flagAgain) {
 					l.handle(c)
 				}
 			}
@@ -155,7 +155,7 @@ func (l *loop) lookUp(evs []poll.Event) {
 			if c != nil && ev.Hangup {
 				// The end of input came with the last data, in one
 				// edge: read up to it, not just what a read returns.
-				c.set(flagHangup)
+				c.state.set(flagHangup)
 			}
 		}
 	}
@@ -241,7 +241,7 @@ func (l *loop) handle(c *Conn) {
 	}
 	t := turn{budget: l.d.readBudget, until: time.Now().Add(loopTurn)}
 	res := readMore
-	if c.is(flagRest) {
+	if c.state.is(flagRest) {
 		res = l.feedRest(c, &t)
 	}
 	if res == readMore {
@@ -255,7 +255,7 @@ func (l *loop) handle(c *Conn) {
 		l.dropRest(c)
 		c.finish()
 	case readYielded:
-		c.set(flagAgain)
+		c.state.set(flagAgain)
 		l.again = append(l.again, c)
 	}
 }
@@ -274,7 +274,7 @@ func (l *loop) nextAgain() *Conn {
 		clear(l.again[k:])
 		l.again, l.againHead = l.again[:k], 0
 	}
-	c.clear(flagAgain)
+	c.state.clear(flagAgain)
 	return c
 }
 
@@ -284,7 +284,7 @@ func (l *loop) keepRest(c *Conn, rest []byte) {
 	b := getBuf(len(rest))
 	*b = append(*b, rest...)
 	l.rests[c] = b
-	c.set(flagRest)
+	c.state.set(flagRest)
 }
 
 // feedRest feeds the input left from c's last turn. It reports readMore
@@ -292,7 +292,7 @@ func (l *loop) keepRest(c *Conn, rest []byte) {
 func (l *loop) feedRest(c *Conn, t *turn) readResult {
 	b := l.rests[c]
 	delete(l.rests, c)
-	c.clear(flagRest)
+	c.state.clear(flagRest)
 	n, ok := c.feedTurn(*b, t.until)
 	if !ok {
 		putBuf(b)
@@ -301,7 +301,7 @@ func (l *loop) feedRest(c *Conn, t *turn) readResult {
 	if n < len(*b) {
 		*b = (*b)[:copy(*b, (*b)[n:])]
 		l.rests[c] = b
-		c.set(flagRest)
+		c.state.set(flagRest)
 		return t.ended(c)
 	}
 	putBuf(b)
@@ -313,10 +313,10 @@ func (l *loop) feedRest(c *Conn, t *turn) readResult {
 
 // dropRest frees the input left from c's last turn, when c ends.
 func (l *loop) dropRest(c *Conn) {
-	if c.is(flagRest) {
+	if c.state.is(flagRest) {
 		putBuf(l.rests[c])
 		delete(l.rests, c)
-		c.clear(flagRest)
+		c.state.clear(flagRest)
 	}
 }
 
@@ -379,7 +379,7 @@ func (c *Conn) readInput(buf []byte, t *turn) readResult {
 			if pause && c.out.Load() != nil && c.pauseReading() {
 				return readWait
 			}
-			if n < len(into) && !c.is(flagHangup) {
+			if n < len(into) && !c.state.is(flagHangup) {
 				return readWait // drained: more input brings a new event
 			}
 			if read += n; pause && (t.budget > 0 && read >= t.budget || time.Now().After(t.until)) {
@@ -421,10 +421,10 @@ func (c *Conn) pauseReading() bool {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.out.Load() == nil {
-		c.clear(flagPaused)
+		c.state.clear(flagPaused)
 		return false
 	}
-	c.set(flagPaused)
+	c.state.set(flagPaused)
 	return true
 }
 

@@ -135,7 +135,7 @@ func TestEventLoopSlowReaderQueueHoldsOneMessage(t *testing.T) {
 			}
 		}
 	}()
-	for deadline := time.Now().Add(testTimeout); !server.is(flagPaused); {
+	for deadline := time.Now().Add(testTimeout); !server.state.is(flagPaused); {
 		if time.Now().After(deadline) {
 			t.Fatal("the loop never paused reading the slow reader")
 		}

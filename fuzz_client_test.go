@@ -91,7 +91,7 @@ func sinkClient(cfg *Config, compress bool) (*Conn, *sinkConn) {
 	if compress {
 		c.aside.dfl = newDeflate(&CompressionConfig{Threshold: -1}, deflateParams{}, true, 0)
 	}
-	c.set(flagConnected)
+	c.state.set(flagConnected)
 	return c, sink
 }
 

@@ -95,7 +95,7 @@ func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 	sink := &sinkConn{}
 	c := New(h, nil, fuzzConfig)
 	c.aside = &connAside{nc: sink}
-	c.set(flagConnected)
+	c.state.set(flagConnected)
 	feedPieces(c, in, sizes, func() {
 		if b := c.rd.msg.b; b != nil {
 			limit := 2*(len(*b)+max(fuzzConfig.StartSize, fuzzConfig.ExpandSize)) + 512
@@ -115,7 +115,7 @@ func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 	c.drop(StatusConnLost)
 	c.d.remove(c) // stops a close timer
 	c.rd.release()
-	res.status = c.status()
+	res.status = c.state.status()
 	res.out = sink.out.Bytes()
 	return res
 }

@@ -468,7 +468,7 @@ func (u *upgradeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // connection that a Server from NewServer admitted at its accept already
 // holds its slot.
 func (c *Conn) Upgrade(w http.ResponseWriter, r *http.Request) error {
-	if c.is(flagConnected) {
+	if c.state.is(flagConnected) {
 		return ErrConnected
 	}
 	accepted := acceptedConn(r)

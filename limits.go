@@ -28,9 +28,9 @@ func (d *Dispatcher) admit(c *Conn, accepted net.Conn) error {
 	defer d.mu.Unlock()
 	if _, held := d.accepted[accepted]; held {
 		delete(d.accepted, accepted)
-		c.set(flagAdmitted)
+		c.state.set(flagAdmitted)
 	}
-	if c.is(flagAdmitted) {
+	if c.state.is(flagAdmitted) {
 		if d.shuttingDown {
 			return ErrShutdown // the slot is freed with the others: unadmit
 		}
@@ -39,7 +39,7 @@ func (d *Dispatcher) admit(c *Conn, accepted net.Conn) error {
 	if err := d.whyRefused(); err != nil {
 		return err
 	}
-	c.set(flagAdmitted)
+	c.state.set(flagAdmitted)
 	d.slots++
 	return nil
 }
@@ -68,8 +68,8 @@ func (d *Dispatcher) unadmit(c *Conn) {
 
 // release frees c's slot, if it holds one. d.mu must be held.
 func (d *Dispatcher) release(c *Conn) {
-	if c.is(flagAdmitted) {
-		c.clear(flagAdmitted)
+	if c.state.is(flagAdmitted) {
+		c.state.clear(flagAdmitted)
 		d.slots--
 	}
 	d.unwatch(c)

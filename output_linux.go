@@ -110,9 +110,9 @@ func (c *Conn) flushOut() bool {
 	}
 	paused := err == syscall.EAGAIN
 	if paused { // guarded by wmu: read it only while holding that
-		c.set(flagPaused)
+		c.state.set(flagPaused)
 	} else {
-		c.clear(flagPaused)
+		c.state.clear(flagPaused)
 	}
 	c.wmu.Unlock()
 	c.fd.Release()
@@ -149,8 +149,8 @@ func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 	}
 	q.timer.Stop()
 	c.out.Store(nil)
-	if c.is(flagPaused) && !onLoop {
-		c.clear(flagPaused)
+	if c.state.is(flagPaused) && !onLoop {
+		c.state.clear(flagPaused)
 		_ = c.loop().p.Rearm(c.fd.Num()) // input is reported again
 	}
 	return nil

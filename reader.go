@@ -68,11 +68,18 @@ func (c *Conn) feed(p []byte) bool {
 // It returns how many bytes of p it consumed; the caller feeds the rest
 // later.
 func (c *Conn) feedTurn(p []byte, until time.Time) (int, bool) {
-	r := &c.rd
 	c.touch()
-	if c.is(flagUpgrading) {
+	if c.state.is(flagUpgrading) {
+		// Serve's handshake comes first; upgradeInput hands what follows
+		// the request to feedFrames.
 		return len(p), c.upgradeInput(p)
 	}
+	return c.feedFrames(p, until)
+}
+
+// feedFrames is feedTurn once the handshake is complete: the frame parser.
+func (c *Conn) feedFrames(p []byte, until time.Time) (int, bool) {
+	r := &c.rd
 	total := len(p)
 	for len(p) > 0 && !r.draining {
 		if !until.IsZero() && len(p) < total && (c.out.Load() != nil || time.Now().After(until)) {
@@ -95,8 +102,7 @@ func (c *Conn) feedTurn(p []byte, until time.Time) (int, bool) {
 		n := int(min(r.h.Length, uint64(len(p))))
 		chunk := p[:n]
 		p = p[n:]
-		r.h.Key = frame.Mask(r.h.Key, chunk)
-		r.h.Length -= uint64(n)
+		r.unmask(chunk)
 		if !c.payload(chunk) {
 			return total - len(p), false
 		}
@@ -190,14 +196,30 @@ func (c *Conn) startControl() int {
 	return 0
 }
 
+// unmask unmasks the next chunk of the current frame's payload in place and
+// counts it as received.
+func (r *reader) unmask(chunk []byte) {
+	r.h.Key = frame.Mask(r.h.Key, chunk)
+	r.h.Length -= uint64(len(chunk))
+}
+
 // payload handles an unmasked chunk of the current frame's payload; the
 // frame is complete when r.h.Length is 0. It returns false once the
 // connection has ended.
 func (c *Conn) payload(chunk []byte) bool {
-	r := &c.rd
-	if r.h.Op.IsControl() {
+	if c.rd.h.Op.IsControl() {
 		return c.controlPayload(chunk)
 	}
+	return c.dataPayload(chunk, false)
+}
+
+// dataPayload is the one path of a data frame's payload, whether it was
+// read into the loop's buffer or (inBuffer, direct.go) straight into the
+// message buffer: it validates text as it arrives, keeps the chunk in the
+// message buffer, and delivers the message once its last frame is
+// complete. It returns false once the connection has ended.
+func (c *Conn) dataPayload(chunk []byte, inBuffer bool) bool {
+	r := &c.rd
 	if r.msgOp == opText && !c.inflating() {
 		var ok bool
 		if r.utf8, ok = r.utf8.Next(chunk); !ok {
@@ -207,8 +229,11 @@ func (c *Conn) payload(chunk []byte) bool {
 	}
 	// The chunk is the whole message when nothing of it was buffered:
 	// an earlier chunk of this frame would have been (it left bytes due).
-	whole := r.h.Length == 0 && r.h.Fin && r.msg.len() == 0
-	if !whole {
+	whole := !inBuffer && r.h.Length == 0 && r.h.Fin && r.msg.len() == 0
+	switch {
+	case inBuffer:
+		*r.msg.b = (*r.msg.b)[:len(*r.msg.b)+len(chunk)]
+	case !whole:
 		rest := int(r.h.Length)
 		if !r.h.Fin {
 			// More fragments follow: let the buffer double, within

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // Serve accepts connections on ln and answers their opening handshakes
@@ -106,7 +107,8 @@ func (c *Conn) upgradeInput(p []byte) bool {
 	if !c.upgrade(p[:end+2]) {
 		return false
 	}
-	return c.feed(p[end+4:])
+	_, ok := c.feedFrames(p[end+4:], time.Time{})
+	return ok
 }
 
 // upgrade answers the request head and, if it is a valid upgrade that
@@ -148,7 +150,7 @@ func (c *Conn) upgrade(head []byte) bool {
 		return false
 	}
 	c.h = h
-	c.markOpen()
+	c.state.markOpen()
 	c.d.rewatch(c)
 	if o, ok := h.(OpenHandler); ok {
 		o.OnOpen(c)

@@ -1,6 +1,8 @@
 package wss
 
-// A connection's state is one word, Conn.flags: its lifecycle bits, a few
+import "sync/atomic"
+
+// A connection's state is one word, Conn.state: its lifecycle bits, a few
 // bookkeeping bits, and in the top 16 bits the status OnClose will get (0
 // while undecided). One word instead of a field each keeps an idle
 // connection small; every change is one atomic operation.
@@ -41,36 +43,50 @@ const (
 	statusShift = 16
 )
 
-func (c *Conn) is(f uint32) bool { return c.flags.Load()&f != 0 }
-func (c *Conn) set(f uint32)     { c.flags.Or(f) }
-func (c *Conn) clear(f uint32)   { c.flags.And(^f) }
+// connState is a connection's state word, Conn.state. Its methods are
+// safe for concurrent use; a bit noted as guarded is changed only under
+// its lock.
+type connState struct {
+	w atomic.Uint32
+}
+
+func (s *connState) is(f uint32) bool { return s.w.Load()&f != 0 }
+func (s *connState) set(f uint32)     { s.w.Or(f) }
+func (s *connState) clear(f uint32)   { s.w.And(^f) }
 
 // setFirst sets f and reports whether this call set it.
-func (c *Conn) setFirst(f uint32) bool { return c.flags.Or(f)&f == 0 }
+func (s *connState) setFirst(f uint32) bool { return s.w.Or(f)&f == 0 }
 
-// markUpgrading: Serve accepted c; its loop reads the handshake request.
-func (c *Conn) markUpgrading() { c.set(flagUpgrading) }
+// markUpgrading: Serve accepted the connection; its loop reads the
+// handshake request.
+func (s *connState) markUpgrading() { s.set(flagUpgrading) }
 
-// markOpen: the handshake is complete and c may send and receive frames.
-func (c *Conn) markOpen() {
-	c.set(flagConnected)
-	c.clear(flagUpgrading)
+// markOpen: the handshake is complete; frames may go both ways.
+func (s *connState) markOpen() {
+	s.set(flagConnected)
+	s.clear(flagUpgrading)
+}
+
+// open reports whether the connection may send: open, no close frame
+// sent, the socket not closed.
+func (s *connState) open() bool {
+	return s.w.Load()&(flagConnected|flagCloseSent|flagClosed) == flagConnected
 }
 
 // setStatus records the status OnClose will get, unless one was recorded
 // before, and reports whether it did. Statuses fit in 16 bits: close codes
 // are below 5000.
-func (c *Conn) setStatus(status int) bool {
+func (s *connState) setStatus(status int) bool {
 	for {
-		old := c.flags.Load()
+		old := s.w.Load()
 		if old>>statusShift != 0 {
 			return false
 		}
-		if c.flags.CompareAndSwap(old, old|uint32(uint16(int16(status)))<<statusShift) {
+		if s.w.CompareAndSwap(old, old|uint32(uint16(int16(status)))<<statusShift) {
 			return true
 		}
 	}
 }
 
 // status returns the recorded status, or 0.
-func (c *Conn) status() int { return int(int16(c.flags.Load() >> statusShift)) }
+func (s *connState) status() int { return int(int16(s.w.Load() >> statusShift)) }

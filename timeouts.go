@@ -176,7 +176,7 @@ func (c *Conn) dataFrameStarted() {
 // is read from. d.mu must be held.
 func (d *Dispatcher) watch(c *Conn) {
 	kind, tick := c.cfg.timeoutKind(), c.cfg.sweepTick()
-	if c.is(flagUpgrading) {
+	if c.state.is(flagUpgrading) {
 		// The whole request must arrive within HandshakeTimeout of the
 		// accept: idle counts from lastMsg, which only data frames move.
 		t := c.cfg.handshakeTimeout()
@@ -373,10 +373,10 @@ func (d *Dispatcher) sweepChunk(i int, now uint32, due []sweepDue) ([]sweepDue, 
 			continue
 		}
 		c := e.owner
-		if c.is(flagClosed) || c.is(flagCloseSent) {
+		if c.state.is(flagClosed) || c.state.is(flagCloseSent) {
 			continue // closing: CloseTimeout bounds the rest
 		}
-		if what == duePong && c.is(flagPaused) {
+		if what == duePong && c.state.is(flagPaused) {
 			// The loop is not reading c until the peer takes our output,
 			// so its pong may be waiting unread: it is taking our output,
 			// and WriteTimeout drops it if it stops. Ask again later.
@@ -484,7 +484,7 @@ func (c *Conn) keepalive(e *stamps, sent uint32, s *sweeper) {
 // closeIdle closes a connection whose peer sent no data frame for
 // IdleTimeout.
 func (c *Conn) closeIdle() {
-	if c.setStatus(StatusIdleTimeout) {
+	if c.state.setStatus(StatusIdleTimeout) {
 		_ = c.Close(StatusGoingAway)
 	}
 }

@@ -197,7 +197,7 @@ func BenchmarkSweepIdleConnections(b *testing.B) {
 	d.mu.Lock()
 	for i := range conns {
 		c := New(HandlerFuncs{}, d, cfg)
-		c.set(flagConnected)
+		c.state.set(flagConnected)
 		d.watch(c)
 		conns[i] = c
 	}

@@ -127,7 +127,7 @@ func (c *Conn) writable(op opcode) error {
 		return ErrClosed
 	}
 	if op == opClose {
-		c.set(flagCloseSent)
+		c.state.set(flagCloseSent)
 	}
 	return nil
 }
