@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/wssgo/wss/internal/frame"
 )
 
 // fuzzConfig keeps limits small so that fuzzing reaches them.
@@ -399,27 +397,6 @@ func hasToken(values []string, token string, eq func(a, b string) bool) bool {
 	return false
 }
 
-// FuzzUTF8 checks the incremental validator against unicode/utf8 for any
-// input split at any point.
-func FuzzUTF8(f *testing.F) {
-	for _, s := range utf8Table {
-		f.Add([]byte(s), uint8(1))
-	}
-	f.Fuzz(func(t *testing.T, p []byte, at uint8) {
-		k := int(at) % (len(p) + 1)
-		st, ok := frame.UTF8State(0).Next(p[:k])
-		if ok != validPrefix(p[:k]) { // fails at the first bad byte, not later
-			t.Fatalf("%q: ok %v, but valid prefix %v", p[:k], ok, validPrefix(p[:k]))
-		}
-		if ok {
-			st, ok = st.Next(p[k:])
-		}
-		if got := ok && st == 0; got != utf8.Valid(p) {
-			t.Fatalf("%q split at %d: %v, utf8.Valid %v", p, k, got, utf8.Valid(p))
-		}
-	})
-}
-
 // checkRequest applies RFC 6455 section 4.2.1 and the origin rule to a
 // request net/http parsed, and returns the client's key.
 func checkRequest(r *http.Request, cfg *Config) (string, error) {
@@ -434,4 +411,31 @@ func chooseSubprotocol(h http.Header, server []string) string {
 		u.offerSubprotocols(v, server)
 	}
 	return u.subprotocol(server)
+}
+
+// validPrefix reports whether p can be extended to valid UTF-8: the
+// reference parser's oracle for fail-fast (internal/frame's tests hold the
+// same one). The second byte of every lead byte's range
+// contains one of 0x80, 0x90, 0xA0 or 0xBF, so trying those suffices.
+func validPrefix(p []byte) bool {
+	if utf8.Valid(p) {
+		return true
+	}
+	cands := []byte{0x80, 0x90, 0xa0, 0xbf}
+	var try func(q []byte, depth int) bool
+	try = func(q []byte, depth int) bool {
+		if utf8.Valid(q) {
+			return true
+		}
+		if depth == 3 {
+			return false
+		}
+		for _, c := range cands {
+			if try(append(q[:len(q):len(q)], c), depth+1) {
+				return true
+			}
+		}
+		return false
+	}
+	return try(p, 0)
 }
