@@ -187,11 +187,14 @@ func (c *Conn) readLoop(pending []byte) {
 	b := getBuf(readBufSize)
 	defer putBuf(b)
 	buf := (*b)[:cap(*b)]
+	var turn goTurn
+	full := false // Read does not tell whether it waited: a full read likely did not
 	for {
 		n, err := c.netConn().Read(buf)
-		if n > 0 && !c.feed(buf[:n]) {
+		if n > 0 && !turn.feed(c, buf[:n], !full) {
 			return
 		}
+		full = n == len(buf)
 		if err != nil {
 			return
 		}

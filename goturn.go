@@ -1,0 +1,161 @@
+package wss
+
+import (
+	"os"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Turns in goroutine mode. A connection whose peer sends without pause
+// never waits in Read, so its goroutine stays runnable: with one CPU, the
+// Go scheduler runs each such goroutine up to its 10 ms preemption slice
+// and looks for network readiness only once no goroutine is runnable (or
+// when sysmon polls, every 10 ms). Fifty peers that send and never read
+// then kept the other connections waiting for up to seconds, while the
+// kernel's socket buffers took their echoes. runtime.Gosched does not
+// help: the yielding goroutine goes to the global run queue, ahead of the
+// network poll, so the busy ones only take turns among themselves.
+//
+// So a busy connection yields through the network poller instead: after
+// goTurnLen without waiting for input it queues for a pacer goroutine that
+// releases one queued connection each time a pipe it reads becomes
+// readable, and the byte that makes it readable is written at the start
+// of the previous released turn. Each busy turn is thus followed by a poll
+// of the network, as the event loops do (loopTurn): the other connections'
+// latency grows by about one turn, not by one turn per busy connection.
+
+// goTurnLen is how long a goroutine-mode connection runs without waiting
+// for input before it lets the others run: the event loops' turn. Beside
+// 50 peers that never read, 200 µs turns tripled the other clients' p50
+// and p99 against 50 µs ones (bench: slow50). A yield costs a few
+// microseconds (a pipe write and read, goroutine switches); connections
+// that wait for their peer between reads never yield.
+const goTurnLen = 50 * time.Microsecond
+
+// goTurn is a goroutine-mode connection's turn state, held by its read
+// loop: not safe for concurrent use.
+type goTurn struct {
+	until time.Time     // end of the current turn
+	wake  chan struct{} // where the pacer releases it; made at its first yield
+}
+
+// feed feeds the bytes of one read to c; fresh tells whether the read
+// waited for input, which starts a new turn. A connection whose turn is
+// over lets the others run before and, if a read holds more than a turn's
+// work, while it feeds it. It reads the clock once a read, and once a
+// frame after the first of a read. It returns false once the connection
+// has ended.
+func (t *goTurn) feed(c *Conn, p []byte, fresh bool) bool {
+	if now := time.Now(); fresh {
+		t.until = now.Add(goTurnLen)
+	} else if now.After(t.until) {
+		t.yield()
+	}
+	for {
+		n, ok := c.feedTurn(p, t.until)
+		if !ok {
+			return false
+		}
+		if p = p[n:]; len(p) == 0 {
+			return true
+		}
+		t.yield()
+	}
+}
+
+// yield waits for the pacer to give the connection its next turn.
+func (t *goTurn) yield() {
+	if t.wake == nil {
+		t.wake = make(chan struct{}, 1)
+	}
+	if !turns.wait(t.wake) {
+		runtime.Gosched() // no pipe: the scheduler's turns are all there is
+	}
+	t.until = time.Now().Add(goTurnLen)
+}
+
+// turnQueue holds the goroutine-mode connections waiting for a turn. There
+// is one a process, as there is one Go scheduler.
+type turnQueue struct {
+	once sync.Once
+	r, w *os.File // the pacer's pipe; nil if it could not be made
+
+	mu      sync.Mutex
+	waiting []chan struct{}
+	pending bool // a byte is in the pipe, or about to be written
+	pacing  bool // the pacer runs; it ends when no connection waits
+}
+
+var turns turnQueue
+
+// wait queues wake and returns once the pacer has released it; false if
+// there is no pipe to pace with.
+func (q *turnQueue) wait(wake chan struct{}) bool {
+	q.once.Do(func() {
+		var err error
+		if q.r, q.w, err = os.Pipe(); err != nil {
+			q.r, q.w = nil, nil
+		}
+	})
+	if q.r == nil {
+		return false
+	}
+	q.mu.Lock()
+	q.waiting = append(q.waiting, wake)
+	start := !q.pacing
+	q.pacing = true
+	q.mu.Unlock()
+	if start {
+		// Let the pacer reach its Read first (with one CPU), so that the
+		// byte below makes the pipe readable at the next poll of the
+		// network, not already when the pacer looks.
+		go q.pace()
+		runtime.Gosched()
+	}
+	q.notify()
+	<-wake
+	// Released: the pacer is back in its Read by now (with one CPU), so
+	// this byte makes it readable at the next poll of the network.
+	q.notify()
+	return true
+}
+
+// notify writes the byte that wakes the pacer, unless one is pending or no
+// connection waits.
+func (q *turnQueue) notify() {
+	q.mu.Lock()
+	write := len(q.waiting) > 0 && !q.pending
+	q.pending = q.pending || write
+	q.mu.Unlock()
+	if write {
+		_, _ = q.w.Write([]byte{0})
+	}
+}
+
+// pace releases one waiting connection each time the pipe is readable; it
+// returns once none waits.
+func (q *turnQueue) pace() {
+	var b [8]byte
+	for {
+		_, _ = q.r.Read(b[:]) // one byte at most: notify writes it once
+		q.mu.Lock()
+		q.pending = false
+		var wake chan struct{}
+		if len(q.waiting) > 0 {
+			wake = q.waiting[0]
+			q.waiting = q.waiting[1:]
+		}
+		last := len(q.waiting) == 0
+		if last {
+			q.pacing = false
+		}
+		q.mu.Unlock()
+		if wake != nil {
+			wake <- struct{}{}
+		}
+		if last {
+			return
+		}
+	}
+}
