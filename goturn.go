@@ -81,13 +81,18 @@ type turnQueue struct {
 	once sync.Once
 	r, w *os.File // the pacer's pipe; nil if it could not be made
 
+	// The bytes written and read, here so that a turn allocates nothing.
+	buf, rbuf [1]byte
+
 	mu      sync.Mutex
-	waiting []chan struct{}
-	pending bool // a byte is in the pipe, or about to be written
-	pacing  bool // the pacer runs; it ends when no connection waits
+	waiting []chan struct{} // in order; shifted down so that it never reallocates once grown
+	pending bool            // a byte is in the pipe, or about to be written
+	pacing  bool            // the pacer runs; it ends when no connection waits
 }
 
 var turns turnQueue
+
+func paceTurns() { turns.pace() }
 
 // wait queues wake and returns once the pacer has released it; false if
 // there is no pipe to pace with.
@@ -110,7 +115,7 @@ func (q *turnQueue) wait(wake chan struct{}) bool {
 		// Let the pacer reach its Read first (with one CPU), so that the
 		// byte below makes the pipe readable at the next poll of the
 		// network, not already when the pacer looks.
-		go q.pace()
+		go paceTurns() // no arguments: a go statement with some allocates a closure
 		runtime.Gosched()
 	}
 	q.notify()
@@ -121,41 +126,37 @@ func (q *turnQueue) wait(wake chan struct{}) bool {
 	return true
 }
 
-// notify writes the byte that wakes the pacer, unless one is pending or no
-// connection waits.
+// notify writes the byte that wakes the pacer, unless one is pending. Once
+// released, a connection writes it even if no other waits, so that the
+// pacer lives on through its next turn instead of starting anew (a
+// goroutine start allocates); woken with none waiting, the pacer ends.
 func (q *turnQueue) notify() {
 	q.mu.Lock()
-	write := len(q.waiting) > 0 && !q.pending
-	q.pending = q.pending || write
+	write := !q.pending
+	q.pending = true
 	q.mu.Unlock()
 	if write {
-		_, _ = q.w.Write([]byte{0})
+		_, _ = q.w.Write(q.buf[:])
 	}
 }
 
 // pace releases one waiting connection each time the pipe is readable; it
-// returns once none waits.
+// returns once it finds none waiting.
 func (q *turnQueue) pace() {
-	var b [8]byte
 	for {
-		_, _ = q.r.Read(b[:]) // one byte at most: notify writes it once
+		_, _ = q.r.Read(q.rbuf[:]) // one byte: notify writes it once
 		q.mu.Lock()
 		q.pending = false
-		var wake chan struct{}
-		if len(q.waiting) > 0 {
-			wake = q.waiting[0]
-			q.waiting = q.waiting[1:]
-		}
-		last := len(q.waiting) == 0
-		if last {
+		if len(q.waiting) == 0 {
 			q.pacing = false
-		}
-		q.mu.Unlock()
-		if wake != nil {
-			wake <- struct{}{}
-		}
-		if last {
+			q.mu.Unlock()
 			return
 		}
+		wake := q.waiting[0]
+		n := copy(q.waiting, q.waiting[1:])
+		q.waiting[n] = nil
+		q.waiting = q.waiting[:n]
+		q.mu.Unlock()
+		wake <- struct{}{}
 	}
 }
