@@ -181,7 +181,7 @@ func summary(s sample) string {
 		return "FAILED: " + first
 	case s.RSSPerConn != 0 || s.BaseRSS != 0:
 		return fmt.Sprintf("%s/conn over %s", fmtBytes(s.RSSPerConn), fmtBytes(s.BaseRSS))
-	case s.MaxMicros != 0:
+	case strings.HasPrefix(s.Scenario, "slow"):
 		return fmt.Sprintf("%s msg/s  p50 %s  p99 %s  max %s  (server %s, loadgen %s, slow readers dropped %d)",
 			fmtRate(s.MsgsPerSec), fmtMicros(s.P50Micros), fmtMicros(s.P99Micros), fmtMicros(s.MaxMicros),
 			fmtPct(s.ServerCPU), fmtPct(s.LoadgenCPU), s.SlowDropped)
