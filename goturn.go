@@ -36,24 +36,29 @@ const goTurnLen = 50 * time.Microsecond
 // goTurn is a goroutine-mode connection's turn state, held by its read
 // loop: not safe for concurrent use.
 type goTurn struct {
-	until time.Time     // end of the current turn
-	wake  chan struct{} // where the pacer releases it; made at its first yield
+	streak int           // bytes read since the connection last waited for input
+	wake   chan struct{} // where the pacer releases it; made at its first yield
 }
 
 // feed feeds the bytes of one read to c; fresh tells whether the read
-// waited for input, which starts a new turn. A connection whose turn is
-// over lets the others run before and, if a read holds more than a turn's
-// work, while it feeds it. It reads the clock once a read, and once a
-// frame after the first of a read. It returns false once the connection
-// has ended.
+// waited for input. A turn ends once feeding one read has taken goTurnLen,
+// or once the connection has read the Dispatcher's ReadBudget without
+// waiting; then it lets the others run. Time spent waiting to be scheduled
+// does not count, so that a connection whose peer answers at once (its next
+// message already there when it reads) does not yield on a busy machine.
+// It reads the clock once a read, and once a frame after the first of a
+// read. It returns false once the connection has ended.
 func (t *goTurn) feed(c *Conn, p []byte, fresh bool) bool {
-	if now := time.Now(); fresh {
-		t.until = now.Add(goTurnLen)
-	} else if now.After(t.until) {
-		t.yield()
+	if fresh {
+		t.streak = 0
 	}
+	if t.streak += len(p); t.streak > c.d.readBudget {
+		t.yield()
+		t.streak = len(p)
+	}
+	until := time.Now().Add(goTurnLen)
 	for {
-		n, ok := c.feedTurn(p, t.until)
+		n, ok := c.feedTurn(p, until)
 		if !ok {
 			return false
 		}
@@ -61,6 +66,7 @@ func (t *goTurn) feed(c *Conn, p []byte, fresh bool) bool {
 			return true
 		}
 		t.yield()
+		until = time.Now().Add(goTurnLen)
 	}
 }
 
@@ -72,7 +78,6 @@ func (t *goTurn) yield() {
 	if !turns.wait(t.wake) {
 		runtime.Gosched() // no pipe: the scheduler's turns are all there is
 	}
-	t.until = time.Now().Add(goTurnLen)
 }
 
 // turnQueue holds the goroutine-mode connections waiting for a turn. There
