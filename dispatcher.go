@@ -68,7 +68,9 @@ type DispatcherConfig struct {
 	MaxConnections int
 	// ReadBudget bounds what an event loop reads from one connection before
 	// it turns to the others that have input, so that a peer sending
-	// without pause cannot hold its loop; 0 means DefaultReadBudget.
+	// without pause cannot hold its loop; in goroutine mode, what a
+	// connection reads without waiting before it lets the others run.
+	// 0 means DefaultReadBudget.
 	ReadBudget int
 }
 

@@ -17,20 +17,22 @@ import (
 // help: the yielding goroutine goes to the global run queue, ahead of the
 // network poll, so the busy ones only take turns among themselves.
 //
-// So a busy connection yields through the network poller instead: after
-// goTurnLen without waiting for input it queues for a pacer goroutine that
+// So a busy connection yields through the network poller instead: once
+// feeding one read has taken goTurnLen, or it has read ReadBudget without
+// waiting for input, it queues for a pacer goroutine that
 // releases one queued connection each time a pipe it reads becomes
 // readable, and the byte that makes it readable is written at the start
 // of the previous released turn. Each busy turn is thus followed by a poll
 // of the network, as the event loops do (loopTurn): the other connections'
 // latency grows by about one turn, not by one turn per busy connection.
 
-// goTurnLen is how long a goroutine-mode connection runs without waiting
-// for input before it lets the others run: the event loops' turn. Beside
+// goTurnLen is how long a goroutine-mode connection feeds one read before
+// it lets the others run: the event loops' turn. Beside
 // 50 peers that never read, 200 µs turns tripled the other clients' p50
 // and p99 against 50 µs ones (bench: slow50). A yield costs a few
-// microseconds (a pipe write and read, goroutine switches); connections
-// that wait for their peer between reads never yield.
+// microseconds to some tens on a busy machine (a pipe write and read,
+// goroutine switches, a poll); connections that wait for their peer
+// between reads never yield.
 const goTurnLen = 50 * time.Microsecond
 
 // goTurn is a goroutine-mode connection's turn state, held by its read
