@@ -21,7 +21,10 @@
 // Delivery to a node is an ordered consumer over the whole stream, from the
 // stream's end when Start is called: every message once, in stream order.
 // After a disconnection it is recreated from the last sequence delivered,
-// so nothing is skipped or repeated.
+// so nothing is skipped or repeated. One bound: a message the stream's
+// limits remove before a lagging node has read it (a burst of more than
+// Limits.PerTopic messages in one topic) is not delivered to that node;
+// a subscriber resuming across it is told of the gap (ErrGap).
 package jsbus
 
 import (
