@@ -29,6 +29,21 @@ func startChat(t *testing.T, cfg config) *chatServer {
 	if cfg.maxMessage == 0 {
 		cfg.maxMessage = 256 << 10
 	}
+	if cfg.dataDir == "" {
+		cfg.dataDir = t.TempDir()
+	}
+	if cfg.history == 0 {
+		cfg.history = 100
+	}
+	if cfg.historyBytes == 0 {
+		cfg.historyBytes = 256 << 20
+	}
+	if cfg.lim == (limits{}) {
+		cfg.lim = defaultLimits()
+	}
+	if cfg.timing == (presenceTiming{}) {
+		cfg.timing = defaultTiming()
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -62,8 +77,11 @@ func (s *chatServer) url() string { return "http://" + s.addr + "/" }
 
 // chatClient is a protocol-level client of the chat.
 type chatClient struct {
-	t  *testing.T
-	cl *wstest.Client
+	t     *testing.T
+	cl    *wstest.Client
+	users []string // the presence list of the last join
+	last  string   // id of the last message read
+	hist  outbound // the history header of the last join
 }
 
 func dialChat(t *testing.T, s *chatServer) *chatClient {
@@ -98,6 +116,9 @@ func (c *chatClient) next() (msg outbound, img []byte) {
 		if err := json.Unmarshal(f.Payload, &msg); err != nil {
 			c.t.Fatalf("bad JSON %q: %v", f.Payload, err)
 		}
+		if msg.ID != "" {
+			c.last = msg.ID
+		}
 		return msg, nil
 	case wstest.OpBinary:
 		hdr, img, err := splitImageFrame(f.Payload)
@@ -107,6 +128,7 @@ func (c *chatClient) next() (msg outbound, img []byte) {
 		if err := json.Unmarshal(hdr, &msg); err != nil {
 			c.t.Fatal(err)
 		}
+		c.last = msg.ID
 		return msg, img
 	case wstest.OpClose:
 		c.t.Fatalf("closed with %d", f.CloseCode())
@@ -125,17 +147,30 @@ func (c *chatClient) nextOf(typ string) outbound {
 	}
 }
 
-// join joins a room and reads the welcome and the history, which it returns.
+// join joins a room and reads the welcome, the presence list and the
+// history, which it returns.
 func (c *chatClient) join(nick, room string) []outbound {
 	c.t.Helper()
-	c.send(map[string]string{"type": "join", "nick": nick, "room": room})
+	return c.joinAfter(nick, room, "")
+}
+
+// joinAfter joins resuming after message id after.
+func (c *chatClient) joinAfter(nick, room, after string) []outbound {
+	c.t.Helper()
+	c.send(map[string]string{"type": "join", "nick": nick, "room": room, "after": after})
 	if m, _ := c.next(); m.Type != "welcome" || m.Nick != nick {
 		c.t.Fatalf("got %+v, want welcome for %s", m, nick)
 	}
+	p, _ := c.next()
+	if p.Type != "presence" {
+		c.t.Fatalf("got %+v, want presence", p)
+	}
+	c.users = p.Users
 	h, _ := c.next()
 	if h.Type != "history" || h.Count == nil {
 		c.t.Fatalf("got %+v, want history", h)
 	}
+	c.hist = h
 	var hist []outbound
 	for range *h.Count {
 		m, _ := c.next()

@@ -22,7 +22,7 @@ func TestCheckNickAndRoom(t *testing.T) {
 		{"1234567890123456789012345", "", false},
 	}
 	for _, tt := range tests {
-		got, err := checkNick(tt.in)
+		got, _, err := checkNick(tt.in)
 		if (err == nil) != tt.ok || got != tt.nick {
 			t.Errorf("checkNick(%q) = %q, %v; want %q, ok %v", tt.in, got, err, tt.nick, tt.ok)
 		}
@@ -67,7 +67,7 @@ func FuzzClientInput(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var in inbound
 		if json.Unmarshal(data, &in) == nil {
-			if nick, err := checkNick(in.Nick); err == nil && (nick == "" || utf8.RuneCountInString(nick) > maxNickLen) {
+			if nick, _, err := checkNick(in.Nick); err == nil && (nick == "" || utf8.RuneCountInString(nick) > maxNickLen) {
 				t.Fatalf("accepted nick %q", nick)
 			}
 			if room, err := checkRoom(in.Room); err == nil && (room == "" || utf8.RuneCountInString(room) > maxRoomLen) {
