@@ -75,7 +75,7 @@ type Options struct {
 	// RetryWait is the pause between attempts of a failed append; 200ms if
 	// zero. Timeout bounds one attempt; 2s if zero.
 	RetryWait, Timeout time.Duration
-	// Node names this node in message IDs; random if empty.
+	// Node names this node in message IDs (with a random part per run).
 	Node string
 	// Logger receives errors and outages; nil means slog.Default().
 	Logger *slog.Logger
@@ -90,6 +90,7 @@ type Store struct {
 	out    chan appendReq
 	stop   chan struct{}
 	ended  chan struct{}
+	runID  string // this run's part of message IDs
 	seq    uint64 // appends queued, for message IDs; guarded by mu
 
 	mu      sync.Mutex
@@ -121,11 +122,12 @@ func New(ctx context.Context, nc *nats.Conn, opts *Options) (*Store, error) {
 	o.RetryWait = cmpOr(o.RetryWait, 200*time.Millisecond)
 	o.Timeout = cmpOr(o.Timeout, 2*time.Second)
 	o.Replicas = cmpOr(o.Replicas, 1)
-	if o.Node == "" {
-		var b [6]byte
-		rand.Read(b[:])
-		o.Node = hex.EncodeToString(b[:])
-	}
+	// Message IDs must not repeat across runs of a node (a restart within
+	// the duplicate window would have its appends dropped as duplicates):
+	// each run adds a random part.
+	var run [6]byte
+	rand.Read(run[:])
+	s.runID = cmpOr(o.Node, "node") + "-" + hex.EncodeToString(run[:])
 	s.log = cmpOr(o.Logger, slog.Default())
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -210,7 +212,7 @@ func (s *Store) Append(topic string, data []byte, text bool) error {
 	}
 	s.seq++
 	select {
-	case s.out <- appendReq{topic: topic, data: msg, id: s.o.Node + "-" + strconv.FormatUint(s.seq, 10)}:
+	case s.out <- appendReq{topic: topic, data: msg, id: s.runID + "-" + strconv.FormatUint(s.seq, 10)}:
 		return nil
 	default:
 		return pubsub.ErrStoreFull

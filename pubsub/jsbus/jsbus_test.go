@@ -37,6 +37,11 @@ type node struct {
 
 func startNode(t *testing.T, url string, limits pubsub.Limits) *node {
 	t.Helper()
+	return startNamedNode(t, url, limits, "")
+}
+
+func startNamedNode(t *testing.T, url string, limits pubsub.Limits, name string) *node {
+	t.Helper()
 	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +49,7 @@ func startNode(t *testing.T, url string, limits pubsub.Limits) *node {
 	t.Cleanup(nc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	store, err := jsbus.New(ctx, nc, &jsbus.Options{Limits: limits, Logger: quiet, RetryWait: 20 * time.Millisecond, Timeout: 500 * time.Millisecond})
+	store, err := jsbus.New(ctx, nc, &jsbus.Options{Node: name, Limits: limits, Logger: quiet, RetryWait: 20 * time.Millisecond, Timeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,5 +252,25 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRestartedNodeIsNotADuplicate: a node started again under the same
+// name, within the duplicate window, has its appends stored: message IDs
+// do not repeat across runs.
+func TestRestartedNodeIsNotADuplicate(t *testing.T) {
+	ns := natstest.StartJetStream(t, 0, t.TempDir())
+	for run := range 2 {
+		n := startNamedNode(t, ns.ClientURL(), pubsub.Limits{}, "same")
+		s := listen(n, []string{"room"})
+		for i := range 3 {
+			n.ps.Append("room", fmt.Appendf(nil, "run%d:%d", run, i), true)
+		}
+		s.waitCount(t, 3)
+		n.ps.Close()
+	}
+	msgs, err := startNode(t, ns.ClientURL(), pubsub.Limits{}).store.Since(context.Background(), "room", 0)
+	if err != nil || len(msgs) != 6 {
+		t.Fatalf("%d messages stored (err %v), want 3 of each run", len(msgs), err)
 	}
 }
