@@ -159,3 +159,19 @@ func TestMemoryStoreKeepsWithinLimits(t *testing.T) {
 		t.Fatalf("after MaxAge: %d bytes in %d topics, want none", b, n)
 	}
 }
+
+// TestCloseWhenSentWritesTheQueueFirst: the messages queued before
+// CloseWhenSent reach the peer, then the close with its code.
+func TestCloseWhenSentWritesTheQueueFirst(t *testing.T) {
+	ps := newPubSub(t, nil)
+	srv := newServer(t, ps, nil)
+	cl, c := srv.dial(t)
+	for i := range 3 {
+		ps.Send(c, fmt.Appendf(nil, "m%d", i), true)
+	}
+	ps.CloseWhenSent(c, 1008)
+	data, code, err := cl.readUntilClose()
+	if err != nil || len(data) != 3 || string(data[2].Payload) != "m2" || code != 1008 {
+		t.Fatalf("got %d messages then close %d (err %v), want m0..m2 then 1008", len(data), code, err)
+	}
+}

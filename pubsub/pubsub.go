@@ -397,6 +397,23 @@ func (ps *PubSub) SendPrepared(c *wss.Conn, pm *wss.PreparedMessage) error {
 	return nil
 }
 
+// CloseWhenSent closes c with code once what is queued for it now has been
+// written: for a last message that must reach the peer before the close.
+func (ps *PubSub) CloseWhenSent(c *wss.Conn, code int) {
+	ps.mu.Lock()
+	s := ps.subscriberLocked(c)
+	ps.mu.Unlock()
+	s.mu.Lock()
+	idle := !s.draining
+	if !idle {
+		s.closeAt = code
+	}
+	s.mu.Unlock()
+	if idle {
+		_ = c.Close(code)
+	}
+}
+
 // Buffered returns the messages and bytes queued for c and not yet handed
 // to its socket (the write in progress included).
 func (ps *PubSub) Buffered(c *wss.Conn) (messages, bytes int) {

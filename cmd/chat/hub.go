@@ -39,6 +39,7 @@ type client struct {
 
 	msgs, joins *bucket
 	refusals    int  // requests refused for a rate in a row
+	dropping    bool // closed for ignoring the limits: its frames are ignored
 	closed      bool // OnClose ran
 
 	joinMu sync.Mutex // orders this client's joins, which run off the event loop
@@ -186,6 +187,12 @@ type connHandler struct {
 
 func (ch connHandler) OnFrame(c *wss.Conn, data []byte, text bool) {
 	h, cl := ch.h, ch.cl
+	h.mu.Lock()
+	dropping := cl.dropping
+	h.mu.Unlock()
+	if dropping {
+		return
+	}
 	var err error
 	if text {
 		err = h.onText(cl, data)
@@ -210,11 +217,12 @@ func (h *Hub) refused(cl *client, err error) {
 		return
 	}
 	h.mu.Lock()
-	over := cl.refusals >= h.lim.maxRefusals
+	over := cl.refusals >= h.lim.maxRefusals && !cl.dropping
+	cl.dropping = cl.dropping || over
 	h.mu.Unlock()
 	if over {
 		h.log.Warn("chat: client ignored the rate limits, closing", "client", cl.id, "addr", cl.addr)
-		_ = cl.conn.Close(wss.StatusPolicyViolation)
+		h.ps.CloseWhenSent(cl.conn, wss.StatusPolicyViolation)
 	}
 }
 

@@ -49,6 +49,7 @@ type config struct {
 	writeTimeout time.Duration
 	closeTimeout time.Duration
 	timing       presenceTiming
+	onHub        func(*Hub) // called with the hub once it runs
 }
 
 // replayBytes bounds the history one join sends (older messages are kept
@@ -124,6 +125,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	_ = bus.Flush(2 * time.Second)
 	h := NewHub(ps, log, node, cfg.maxMessage, cfg.lim, cfg.timing)
 	hub.Store(h)
+	if cfg.onHub != nil {
+		cfg.onHub(h)
+	}
 	h.SetBackplane(bus.Conn().IsConnected())
 
 	disp, err := wss.NewDispatcher(nil)

@@ -323,6 +323,15 @@ func (s *Store) Since(ctx context.Context, topic string, after uint64) ([]pubsub
 		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 	}
+	// Most topics asked for have nothing new (a new room, a page that saw
+	// everything): one direct read of the last message says so.
+	last, err := s.lastOf(ctx, s.subject(topic))
+	if err != nil {
+		return nil, fmt.Errorf("jsbus: history of %q: %w", topic, err)
+	}
+	if last <= after {
+		return nil, nil
+	}
 	cfg := jetstream.ConsumerConfig{
 		FilterSubject:     s.subject(topic),
 		AckPolicy:         jetstream.AckNonePolicy,
