@@ -123,6 +123,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	// Make sure the events subscription reached the server before saying
 	// hello, so the replies come back.
 	_ = bus.Flush(2 * time.Second)
+	memCtx, stopMem := context.WithCancel(context.Background())
+	defer stopMem()
+	go releaseMemory(memCtx)
 	h := NewHub(ps, log, node, cfg.maxMessage, cfg.lim, cfg.timing)
 	hub.Store(h)
 	if cfg.onHub != nil {

@@ -32,7 +32,7 @@ const (
 func connectNATS(cfg config, log *slog.Logger, node string, onState func(bool)) (*natsbus.Bus, pubsub.Store, func(), error) {
 	url, extra, stop := cfg.natsURL, []nats.Option(nil), func() {}
 	if url == "" {
-		ns, err := startEmbedded(filepath.Join(cfg.dataDir, "jetstream"))
+		ns, err := startEmbedded(filepath.Join(cfg.dataDir, "jetstream"), int32(maxStored(cfg)+64<<10))
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -53,7 +53,7 @@ func connectNATS(cfg config, log *slog.Logger, node string, onState func(bool)) 
 		Stream:     streamName,
 		Prefix:     subjectPrefix,
 		Limits:     pubsub.Limits{PerTopic: cfg.history, MaxBytes: cfg.historyBytes, MaxAge: cfg.historyAge},
-		MaxMsgSize: int32(cfg.maxMessage + 64<<10),
+		MaxMsgSize: int32(maxStored(cfg)),
 		Node:       node,
 		Logger:     log,
 	})
@@ -62,13 +62,23 @@ func connectNATS(cfg config, log *slog.Logger, node string, onState func(bool)) 
 		stop()
 		return nil, nil, nil, fmt.Errorf("JetStream (is it enabled on %s?): %w", url, err)
 	}
+	if mp := bus.Conn().MaxPayload(); mp < int64(maxStored(cfg)+4<<10) {
+		store.Close()
+		bus.Close()
+		stop()
+		return nil, nil, nil, fmt.Errorf("-max-message %d needs the NATS servers' max_payload to be at least %d (it is %d)", cfg.maxMessage, maxStored(cfg)+4<<10, mp)
+	}
 	return bus, store, stop, nil
 }
 
+// maxStored bounds a stored room message: an image with its header.
+func maxStored(cfg config) int { return cfg.maxMessage + 16<<10 }
+
 // startEmbedded runs a NATS server with JetStream in this process, with no
 // listening socket: the chat connects to it in-process.
-func startEmbedded(dir string) (*server.Server, error) {
+func startEmbedded(dir string, maxPayload int32) (*server.Server, error) {
 	ns, err := server.NewServer(&server.Options{
+		MaxPayload: max(maxPayload, 1<<20),
 		ServerName: "chat-embedded",
 		JetStream:  true,
 		StoreDir:   dir,

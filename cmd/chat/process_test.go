@@ -22,6 +22,7 @@ import (
 type childConfig struct {
 	Addr, Data, NATS string
 	Generous         bool
+	MaxMessage       int
 	AliveMs          int
 	ExpiryMs         int
 	CheckMs          int
@@ -104,6 +105,9 @@ func TestChatNodeProcess(t *testing.T) {
 		history: 100, historyBytes: 256 << 20, lim: defaultLimits(), timing: defaultTiming()}
 	if cc.Generous {
 		cfg.lim = generous()
+	}
+	if cc.MaxMessage > 0 {
+		cfg.maxMessage = cc.MaxMessage
 	}
 	if cc.AliveMs > 0 {
 		ms := time.Millisecond

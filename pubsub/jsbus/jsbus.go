@@ -85,6 +85,7 @@ type Options struct {
 type Store struct {
 	o      Options
 	log    *slog.Logger
+	nc     *nats.Conn
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	out    chan appendReq
@@ -110,7 +111,7 @@ type appendReq struct {
 // and returns a Store using it. It fails if JetStream does not answer
 // before ctx ends.
 func New(ctx context.Context, nc *nats.Conn, opts *Options) (*Store, error) {
-	s := &Store{stop: make(chan struct{}), ended: make(chan struct{}), last: make(map[string]uint64)}
+	s := &Store{nc: nc, stop: make(chan struct{}), ended: make(chan struct{}), last: make(map[string]uint64)}
 	if opts != nil {
 		s.o = *opts
 	}
@@ -197,8 +198,19 @@ func (s *Store) Start(deliver func(pubsub.Message)) error {
 	return nil
 }
 
-// Append implements pubsub.Store.
+// ErrTooBig is returned by Append for a message the NATS server would
+// refuse (over its max_payload, with room for the headers).
+var ErrTooBig = errors.New("jsbus: message over the server's max payload")
+
+// headerRoom is what the headers and subject of a message may take.
+const headerRoom = 1024
+
+// Append implements pubsub.Store. A message the server could never take
+// is refused at once (ErrTooBig), so that it cannot hold up the queue.
 func (s *Store) Append(topic string, data []byte, text bool) error {
+	if max := s.nc.MaxPayload(); max > 0 && int64(1+len(data)+headerRoom) > max {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooBig, len(data), max-1-headerRoom)
+	}
 	msg := make([]byte, 1+len(data))
 	msg[0] = 'b'
 	if text {
@@ -259,6 +271,10 @@ func (s *Store) publish(r appendReq, giveUp <-chan time.Time) {
 		if isWrongLast(err) {
 			continue
 		}
+		if permanent(err) {
+			s.log.Error("jsbus: append refused by the server, dropped", "topic", r.topic, "bytes", len(r.data), "err", err)
+			return
+		}
 		if attempt == 2 {
 			s.log.Warn("jsbus: append not acknowledged, retrying", "topic", r.topic, "err", err)
 		}
@@ -306,6 +322,13 @@ func (s *Store) lastOf(ctx context.Context, subject string) (uint64, error) {
 		return 0, err
 	}
 	return m.Sequence, nil
+}
+
+// permanent reports errors a retry cannot fix.
+func permanent(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum)
 }
 
 func isWrongLast(err error) bool {

@@ -274,3 +274,37 @@ func TestRestartedNodeIsNotADuplicate(t *testing.T) {
 		t.Fatalf("%d messages stored (err %v), want 3 of each run", len(msgs), err)
 	}
 }
+
+// TestOversizedAppendDoesNotHoldUpTheQueue: a message over the server's
+// max payload is refused at once, one over the stream's MaxMsgSize is
+// dropped by the publisher, and the appends after them are stored.
+func TestOversizedAppendDoesNotHoldUpTheQueue(t *testing.T) {
+	ns := natstest.StartJetStream(t, 0, t.TempDir())
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	store, err := jsbus.New(context.Background(), nc, &jsbus.Options{MaxMsgSize: 1000, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := pubsub.New(&pubsub.Options{Store: store, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close()
+	n := &node{nc: nc, store: store, ps: ps}
+	s := listen(n, []string{"room"})
+	if err := ps.Append("room", make([]byte, nc.MaxPayload()), false); !errors.Is(err, jsbus.ErrTooBig) {
+		t.Fatalf("append over max payload: %v, want ErrTooBig", err)
+	}
+	if err := ps.Append("room", make([]byte, 2000), false); err != nil {
+		t.Fatalf("append over the stream's MaxMsgSize: %v, want queued (and dropped)", err)
+	}
+	ps.Append("room", []byte("after"), true)
+	s.waitCount(t, 1)
+	if got := s.topics["room"]; len(got) != 1 || got[0] != "after" {
+		t.Fatalf("got %q, want only the message after the oversized ones", got)
+	}
+}
