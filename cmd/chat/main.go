@@ -43,6 +43,7 @@ type config struct {
 	history      int           // messages kept per room
 	historyBytes int64         // bytes kept in all rooms together
 	historyAge   time.Duration // how long a message is kept; 0: no bound
+	replicas     int           // replicas of the stream in a NATS cluster
 	lim          limits
 
 	// Not flags: tests shorten these.
@@ -65,6 +66,7 @@ func main() {
 	flag.IntVar(&cfg.history, "history", 100, "messages kept per room")
 	flag.Int64Var(&cfg.historyBytes, "history-bytes", 256<<20, "bytes of messages and images kept in all rooms together")
 	flag.DurationVar(&cfg.historyAge, "history-age", 0, "how long a message is kept (0: until the other limits drop it)")
+	flag.IntVar(&cfg.replicas, "replicas", 1, "copies of the rooms' stream kept by a NATS cluster (-nats; 3 for a three-server cluster)")
 	flag.Float64Var(&cfg.lim.msgRate, "rate-messages", cfg.lim.msgRate, "messages and images per second per connection")
 	flag.Float64Var(&cfg.lim.addrMsgRate, "rate-messages-addr", cfg.lim.addrMsgRate, "messages and images per second per client address")
 	flag.Float64Var(&cfg.lim.joinRate, "rate-joins", cfg.lim.joinRate, "joins (room switches) per second per connection")

@@ -54,6 +54,7 @@ func connectNATS(cfg config, log *slog.Logger, node string, onState func(bool)) 
 		Prefix:     subjectPrefix,
 		Limits:     pubsub.Limits{PerTopic: cfg.history, MaxBytes: cfg.historyBytes, MaxAge: cfg.historyAge},
 		MaxMsgSize: int32(maxStored(cfg)),
+		Replicas:   cfg.replicas,
 		Node:       node,
 		Logger:     log,
 	})
