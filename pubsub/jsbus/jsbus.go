@@ -148,12 +148,31 @@ func New(ctx context.Context, nc *nats.Conn, opts *Options) (*Store, error) {
 		Duplicates:        o.Duplicates,
 		AllowDirect:       true,
 	}
-	if s.stream, err = js.CreateOrUpdateStream(ctx, cfg); err != nil {
+	if s.stream, err = createStream(ctx, js, cfg, o.RetryWait); err != nil {
 		return nil, fmt.Errorf("jsbus: stream %s: %w", o.Stream, err)
 	}
 	s.out = make(chan appendReq, o.QueueLen)
 	go s.publisher()
 	return s, nil
+}
+
+// createStream creates or updates the stream, trying again until ctx
+// ends: nodes starting together race to create it, and a cluster may
+// not answer the first attempt (seen with nats-server 2.9).
+func createStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig, wait time.Duration) (jetstream.Stream, error) {
+	for {
+		attempt, cancel := context.WithTimeout(ctx, 3*time.Second)
+		st, err := js.CreateOrUpdateStream(attempt, cfg)
+		cancel()
+		if err == nil {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+	}
 }
 
 func cmpOr[T comparable](v, def T) T {
