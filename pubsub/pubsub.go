@@ -33,6 +33,15 @@
 // PubSub serves its own process. [Bus] is an in-process backplane (several
 // PubSubs in one process); package natsbus is one over a NATS server.
 //
+// # Durable topics
+//
+// With a [Store] ([Options.Store]), a topic can keep its recent messages:
+// [PubSub.Append] stores a message, which every node then delivers with
+// its ID, and [PubSub.SubscribeFrom] sends a subscriber what it missed
+// after the last ID it saw, then every later message, or tells it that
+// the gap cannot be filled ([ErrGap]). [MemoryStore] is an in-process
+// store; package jsbus is one on NATS JetStream.
+//
 // # Leaving
 //
 // A subscriber whose connection fails a write leaves all its topics. A

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -99,20 +100,23 @@ func imageFrame(h []byte, img []byte) []byte {
 	return append(append(b, h...), img...)
 }
 
-// withID returns a JSON object with an "id" member first: stored messages
-// get their id, the store's sequence, as they are delivered.
+// withID returns a JSON object with an "id" member last (so it is the one
+// a reader keeps): stored messages get their id, the store's sequence, as
+// they are delivered. Anything but an object is returned as it is.
 func withID(obj []byte, id string) []byte {
-	if len(obj) < 2 || obj[0] != '{' {
+	obj = bytes.TrimRight(obj, " \t\r\n")
+	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
 		return obj
 	}
-	b := make([]byte, 0, len(obj)+len(id)+8)
-	b = append(b, `{"id":"`...)
-	b = append(b, id...)
-	b = append(b, '"')
-	if obj[1] != '}' {
-		b = append(b, ',')
+	body := bytes.TrimSpace(obj[1 : len(obj)-1])
+	b := make([]byte, 0, len(obj)+len(id)+9)
+	b = append(b, '{')
+	if len(body) > 0 {
+		b = append(append(b, body...), ',')
 	}
-	return append(b, obj[1:]...)
+	b = append(b, `"id":"`...)
+	b = append(b, id...)
+	return append(b, '"', '}')
 }
 
 // splitImageFrame parses an image frame into its header and image bytes.
