@@ -43,24 +43,41 @@ func (ps *PubSub) render(m Message) ([]byte, bool) {
 	return ps.opts.Render(m)
 }
 
+// Replay holds the optional hooks of SubscribeFrom.
+type Replay struct {
+	// Subscribed is called once the subscriber is in the topic (what is
+	// published from then on is held for it) and before the store is
+	// read: a snapshot of some state taken then, sent by Intro, misses
+	// nothing that c does not then get as a message.
+	Subscribed func()
+	// Intro is called once before the replay with the number of messages
+	// replayed and whether some were missed beyond recovery; the text
+	// frames it returns are queued ahead of them. It runs under the
+	// PubSub's lock: it must not call the PubSub.
+	Intro func(replayed int, gap bool) [][]byte
+}
+
 // SubscribeFrom adds c to a durable topic and first queues for it the
 // stored messages with an ID above after (after 0: all that are kept),
-// then every later message, each once and in order. intro, if not nil, is
-// called once before the replay with the number of messages replayed and
-// whether some were missed beyond recovery; the text frame it returns (if
-// any) is queued ahead of them. intro runs under the PubSub's lock: it
-// must not call the PubSub.
+// then every later message, each once and in order, with the hooks of r
+// (nil for none).
 //
 // If messages after after were dropped, c gets those still kept and the
 // error wraps ErrGap. If the Store cannot be read, c is subscribed to what
 // comes next and the error says why. Subscribing twice is the same as once.
-func (ps *PubSub) SubscribeFrom(ctx context.Context, c *wss.Conn, name string, after uint64, intro func(replayed int, gap bool) []byte) error {
+func (ps *PubSub) SubscribeFrom(ctx context.Context, c *wss.Conn, name string, after uint64, r *Replay) error {
 	if ps.opts.Store == nil {
 		return ErrNoStore
+	}
+	if r == nil {
+		r = &Replay{}
 	}
 	s, t, ok, err := ps.startCatchup(c, name)
 	if !ok || err != nil {
 		return err
+	}
+	if r.Subscribed != nil {
+		r.Subscribed()
 	}
 	msgs, err := ps.opts.Store.Since(ctx, name, after)
 	replay, trimmed := ps.replayFrames(msgs)
@@ -77,10 +94,10 @@ func (ps *PubSub) SubscribeFrom(ctx context.Context, c *wss.Conn, name string, a
 	held := t.catchup[s]
 	delete(t.catchup, s)
 	over := false
-	if intro != nil {
-		if b := intro(len(replay), gap); b != nil {
+	if r.Intro != nil {
+		for _, b := range r.Intro(len(replay), gap) {
 			if pm, perr := wss.NewPreparedMessage(b, true); perr == nil {
-				over = s.enqueue(pm)
+				over = s.enqueue(pm) || over
 			}
 		}
 	}

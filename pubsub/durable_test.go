@@ -38,7 +38,7 @@ func storedIDs(t *testing.T, ps *PubSub, topic, prefix string, n int) []uint64 {
 	return ids
 }
 
-func introText(n int, gap bool) []byte { return fmt.Appendf(nil, "intro %d %v", n, gap) }
+var introText = &Replay{Intro: func(n int, gap bool) [][]byte { return [][]byte{fmt.Appendf(nil, "intro %d %v", n, gap)} }}
 
 // TestSubscribeFromReplaysWhatWasMissedThenLive: a subscriber resuming
 // after message 4 gets 5..9 and then every message appended on another

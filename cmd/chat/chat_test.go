@@ -191,9 +191,7 @@ func TestTwoNodesThroughNATS(t *testing.T) {
 	ann.join("ann", "lobby")
 	bob := dialChat(t, n2)
 	bob.join("bob", "lobby")
-	if !slices.Equal(bob.users, []string{"ann", "bob"}) {
-		t.Fatalf("bob sees %v, want [ann bob]", bob.users)
-	}
+	bob.waitUsers("ann", "bob")
 	if m := ann.nextOf("join"); m.From != "bob" {
 		t.Fatalf("ann got a join notice for %q, want bob", m.From)
 	}
@@ -233,9 +231,7 @@ func TestTwoNodesThroughNATS(t *testing.T) {
 	if len(hist) != 2*n+2 || !strings.HasSuffix(hist[len(hist)-1].Text, "-end") {
 		t.Fatalf("late joiner's history holds %d messages, want %d ending with a marker", len(hist), 2*n+2)
 	}
-	if !slices.Equal(cat.users, []string{"ann", "bob", "cat"}) {
-		t.Fatalf("cat sees %v, want [ann bob cat]", cat.users)
-	}
+	cat.waitUsers("ann", "bob", "cat")
 }
 
 // TestSlowClientIsDisconnectedOthersKeepReceiving: a client that stops

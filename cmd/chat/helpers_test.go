@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -177,4 +178,19 @@ func (c *chatClient) joinAfter(nick, room, after string) []outbound {
 		hist = append(hist, m)
 	}
 	return hist
+}
+
+// waitUsers applies the join and leave notices that follow the presence
+// list of the last join until the room holds exactly want: presence from
+// another node may arrive after the list.
+func (c *chatClient) waitUsers(want ...string) {
+	c.t.Helper()
+	for !slices.Equal(c.users, want) {
+		m := c.next2("join", "leave")
+		c.users = slices.DeleteFunc(c.users, func(u string) bool { return u == m.From })
+		if m.Type == "join" {
+			c.users = append(c.users, m.From)
+			slices.Sort(c.users)
+		}
+	}
 }

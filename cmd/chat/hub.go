@@ -352,17 +352,29 @@ func (h *Hub) join(cl *client, nickIn, roomIn, after string) error {
 		return err
 	}
 	afterID, _ := strconv.ParseUint(after, 10, 64)
-	users, up, err := h.enter(cl, nick, key, roomName)
-	if err != nil || users == nil {
+	entered, up, err := h.enter(cl, nick, key, roomName)
+	if err != nil || !entered {
 		return err
 	}
 	h.sendTo(cl.conn, &outbound{Type: "welcome", Nick: nick, Room: roomName, Node: h.node,
 		MaxText: maxTextLen, MaxImage: h.maxImage, Backplane: upDown(up)})
-	h.sendTo(cl.conn, &outbound{Type: "presence", Room: roomName, Users: users})
 	ctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
 	defer cancel()
-	err = h.ps.SubscribeFrom(ctx, cl.conn, roomTopic(roomName), afterID, func(n int, gap bool) []byte {
-		return (&outbound{Type: "history", Room: roomName, Count: &n, Resume: afterID > 0, Gap: gap}).encode()
+	// The presence list is taken once cl is in the room's topic: a join or
+	// leave it does not show reaches cl as a notice after it.
+	var users []string
+	err = h.ps.SubscribeFrom(ctx, cl.conn, roomTopic(roomName), afterID, &pubsub.Replay{
+		Subscribed: func() {
+			h.mu.Lock()
+			users = h.rooms[roomName].nicks()
+			h.mu.Unlock()
+		},
+		Intro: func(n int, gap bool) [][]byte {
+			return [][]byte{
+				(&outbound{Type: "presence", Room: roomName, Users: users}).encode(),
+				(&outbound{Type: "history", Room: roomName, Count: &n, Resume: afterID > 0, Gap: gap}).encode(),
+			}
+		},
 	})
 	if err != nil && !errors.Is(err, pubsub.ErrGap) {
 		h.log.Warn("chat: history not read", "room", roomName, "err", err)
@@ -371,16 +383,16 @@ func (h *Hub) join(cl *client, nickIn, roomIn, after string) error {
 	return nil
 }
 
-// enter moves cl's membership to roomName and announces it, and returns
-// the room's people, or nil if there is nothing to do.
-func (h *Hub) enter(cl *client, nick, key, roomName string) (users []string, up bool, err error) {
+// enter moves cl's membership to roomName and announces it; entered is
+// false if there was nothing to do.
+func (h *Hub) enter(cl *client, nick, key, roomName string) (entered, up bool, err error) {
 	h.announce.Lock()
 	defer h.announce.Unlock()
 	h.mu.Lock()
 	oldNick, oldRoom, closed := cl.nick, cl.room, cl.closed
 	h.mu.Unlock()
 	if closed || (oldNick == nick && oldRoom == roomName) {
-		return nil, false, nil
+		return false, false, nil
 	}
 	if oldNick != "" {
 		h.ps.Unsubscribe(cl.conn, roomTopic(oldRoom))
@@ -394,7 +406,7 @@ func (h *Hub) enter(cl *client, nick, key, roomName string) (users []string, up 
 		for _, m := range r.members {
 			if m.Key == key && m.Client != cl.id {
 				h.mu.Unlock()
-				return nil, false, refuse("nick_taken", fmt.Sprintf("%q (or a name that looks like it) is already in room %s.", m.Nick, roomName))
+				return false, false, refuse("nick_taken", fmt.Sprintf("%q (or a name that looks like it) is already in room %s.", m.Nick, roomName))
 			}
 		}
 	}
@@ -402,9 +414,7 @@ func (h *Hub) enter(cl *client, nick, key, roomName string) (users []string, up 
 	up = h.backplaneUp
 	h.mu.Unlock()
 	h.publish(&event{Kind: "join", Client: cl.id, Room: roomName, Nick: nick, Key: key})
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.rooms[roomName].nicks(), up, nil
+	return true, up, nil
 }
 
 // forgetIfClosed undoes what a join did for a connection that closed
