@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,7 +105,9 @@ func TestGracefulRestartKeepsHistory(t *testing.T) {
 // is stopped and started again in the middle. Everyone gets every message
 // of their room exactly once, each sender's in order; each room's messages
 // come in the same order on both nodes; people are told the backplane was
-// down, then up.
+// down, then up. CHAT_OUTAGE=10s holds the outage that long:
+//
+//	CHAT_OUTAGE=10s go test -run TestNATSOutageTwoNodesLoseNothing -v ./cmd/chat
 func TestNATSOutageTwoNodesLoseNothing(t *testing.T) {
 	dir := t.TempDir()
 	ns := natstest.StartJetStream(t, 0, dir)
@@ -149,6 +152,9 @@ func TestNATSOutageTwoNodesLoseNothing(t *testing.T) {
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	say(half, perPerson) // during the outage
+	if d, _ := time.ParseDuration(os.Getenv("CHAT_OUTAGE")); d > 0 {
+		time.Sleep(d) // a measurement of a longer outage: CHAT_OUTAGE=10s
+	}
 	natstest.StartJetStream(t, port, dir)
 	for k := range people {
 		read(k, 2*perPerson+2) // the messages and two status changes

@@ -107,7 +107,7 @@ func (c *chatClient) send(v any) {
 // and bytes.
 func (c *chatClient) next() (msg outbound, img []byte) {
 	c.t.Helper()
-	c.cl.Conn().SetReadDeadline(time.Now().Add(15 * time.Second))
+	c.cl.Conn().SetReadDeadline(time.Now().Add(30 * time.Second))
 	f, err := c.cl.Read()
 	if err != nil {
 		c.t.Fatalf("read: %v", err)
