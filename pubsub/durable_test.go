@@ -175,3 +175,49 @@ func TestCloseWhenSentWritesTheQueueFirst(t *testing.T) {
 		t.Fatalf("got %d messages then close %d (err %v), want m0..m2 then 1008", len(data), code, err)
 	}
 }
+
+// fakeStore replays msgs and delivers only what the test hands it.
+type fakeStore struct {
+	deliver func(Message)
+	msgs    []Message
+}
+
+func (f *fakeStore) Start(d func(Message)) error       { f.deliver = d; return nil }
+func (f *fakeStore) Append(string, []byte, bool) error { return nil }
+func (f *fakeStore) Since(context.Context, string, uint64) ([]Message, error) {
+	return f.msgs, nil
+}
+func (f *fakeStore) Close() error { return nil }
+
+func fakeMessage(id uint64) Message {
+	return Message{Topic: "room", ID: id, Prev: id - 1, Data: fmt.Appendf(nil, "m%d", id), Text: true}
+}
+
+// TestSubscribeFromSkipsWhatTheReplayHad: this node's delivery of stored
+// messages lags the store; messages the replay had already, whether they
+// arrive while the replay is read or after it, are not sent again.
+func TestSubscribeFromSkipsWhatTheReplayHad(t *testing.T) {
+	store := &fakeStore{msgs: []Message{fakeMessage(1), fakeMessage(2), fakeMessage(3)}}
+	ps := newPubSub(t, &Options{Store: store})
+	srv := newServer(t, ps, nil)
+	cl, c := srv.dial(t)
+	col := cl.collect()
+	r := &Replay{
+		Subscribed: func() { store.deliver(fakeMessage(2)) }, // held, then dropped
+		Intro:      introText.Intro,
+	}
+	if err := ps.SubscribeFrom(context.Background(), c, "room", 0, r); err != nil {
+		t.Fatal(err)
+	}
+	store.deliver(fakeMessage(3)) // live, but replayed already
+	store.deliver(fakeMessage(4))
+	for _, want := range []string{"intro 3 false", "m1", "m2", "m3", "m4"} {
+		if m := col.next(t); m != want {
+			t.Fatalf("got %q, want %q", m, want)
+		}
+	}
+	ps.Send(c, []byte("end"), true)
+	if m := col.next(t); m != "end" {
+		t.Fatalf("got %q, want the end marker: a message came twice", m)
+	}
+}
