@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,6 +117,9 @@ func measureIdle(t *testing.T, n int, mode string) (heap, rss int64) {
 	}
 	waitIdle(t, &mu, conns, mode)
 	heap1, rss1 := memNow()
+	if f := os.Getenv("WSS_MEM_PROFILE"); f != "" {
+		writeHeapProfile(t, f+"."+mode)
+	}
 	if got := d.Len(); got != n {
 		t.Errorf("%d connections served, want %d", got, n)
 	}
@@ -159,6 +163,18 @@ func waitIdle(t *testing.T, mu *sync.Mutex, conns []*Conn, mode string) {
 		case strings.HasPrefix(mode, "takeover") && len(c.dfl().window) == 0:
 			t.Fatal("takeover connection holds no window")
 		}
+	}
+}
+
+// writeHeapProfile writes the live heap to path (WSS_MEM_PROFILE).
+func writeHeapProfile(t *testing.T, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		t.Fatal(err)
 	}
 }
 
