@@ -25,7 +25,8 @@ import (
 //	WSS_MEM_CONNS=10000 go test -run TestMemoryPerIdleConnection -v
 //
 // WSS_MEM_MODES picks modes (default "off,no-takeover,takeover"; add
-// "takeover-kept" for compressors never released), and
+// "takeover-15" for 15-bit client windows), WSS_MEM_PROFILE=path writes
+// the heap profile at the idle point to path.<mode>, and
 // WSS_MEM_DISPATCHER=goroutine measures goroutine mode instead of the
 // default Dispatcher. The clients run in a
 // child process (this test binary again), since one process cannot hold
@@ -38,10 +39,12 @@ const memModeEnv, memChildEnv = "WSS_MEM_CONNS", "WSS_MEM_CHILD"
 var memModes = map[string]*CompressionConfig{
 	"off":         nil,
 	"no-takeover": {ServerNoContextTakeover: true, ClientNoContextTakeover: true},
-	"takeover":    {IdleRelease: 100 * time.Millisecond},
-	// takeover-kept never releases the compressor: the cost of a
-	// connection that is idle but sent recently.
-	"takeover-kept": {IdleRelease: -1},
+	// takeover answers the client's bare client_max_window_bits (a
+	// browser's offer) with the default window.
+	"takeover": {},
+	// takeover-15 keeps the client's 15-bit window, as with a peer that
+	// offers no client_max_window_bits.
+	"takeover-15": {ClientMaxWindowBits: 15},
 }
 
 func TestMemoryPerIdleConnection(t *testing.T) {
@@ -115,7 +118,7 @@ func measureIdle(t *testing.T, n int, mode string) (heap, rss int64) {
 			t.Fatalf("%d of %d connections upgraded", got, n)
 		}
 	}
-	waitIdle(t, &mu, conns, mode)
+	checkIdle(t, &mu, conns, mode)
 	heap1, rss1 := memNow()
 	if f := os.Getenv("WSS_MEM_PROFILE"); f != "" {
 		writeHeapProfile(t, f+"."+mode)
@@ -135,33 +138,23 @@ func measureIdle(t *testing.T, n int, mode string) (heap, rss int64) {
 	return int64(heap1 - heap0), rss1 - rss0
 }
 
-// waitIdle waits until no connection holds a compressor, and checks what
-// idle connections keep: nothing without context takeover, the peer's 32
-// KiB window with it.
-func waitIdle(t *testing.T, mu *sync.Mutex, conns []*Conn, mode string) {
+// checkIdle checks what idle connections keep: nothing without context
+// takeover; with it, the peer's window and our context, each within its
+// bound.
+func checkIdle(t *testing.T, mu *sync.Mutex, conns []*Conn, mode string) {
 	mu.Lock()
 	defer mu.Unlock()
-	deadline := time.Now().Add(30 * time.Second)
 	for _, c := range conns {
-		for {
-			c.wmu.Lock()
-			held := c.dfl() != nil && (c.dfl().fw != nil || c.dfl().idle != nil) && mode != "takeover-kept"
-			c.wmu.Unlock()
-			if !held {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("compressors still held")
-			}
-			time.Sleep(time.Millisecond)
-		}
+		c.wmu.Lock()
+		d := c.dfl()
+		c.wmu.Unlock()
 		switch {
-		case mode == "off" && c.dfl() != nil, mode != "off" && c.dfl() == nil:
-			t.Fatalf("%s: compression state %v", mode, c.dfl())
-		case mode == "no-takeover" && c.dfl().window != nil:
+		case mode == "off" && d != nil, mode != "off" && d == nil:
+			t.Fatalf("%s: compression state %v", mode, d)
+		case mode == "no-takeover" && (d.window != nil || d.sent != nil):
 			t.Fatal("no-takeover connection holds a window")
-		case strings.HasPrefix(mode, "takeover") && len(c.dfl().window) == 0:
-			t.Fatal("takeover connection holds no window")
+		case strings.HasPrefix(mode, "takeover") && (len(d.window) == 0 || cap(d.window) > 1<<d.recvBits || cap(d.sent) > d.sendContext):
+			t.Fatalf("takeover connection holds %d bytes of window (bits %d), %d of context", cap(d.window), d.recvBits, cap(d.sent))
 		}
 	}
 }
@@ -205,10 +198,8 @@ func TestMemoryClientChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cc *CompressionConfig
-	if m := memModes[mode]; m != nil {
-		c := *m
-		c.IdleRelease = time.Millisecond
-		cc = &c
+	if memModes[mode] != nil {
+		cc = &CompressionConfig{ServerNoContextTakeover: mode == "no-takeover", ClientNoContextTakeover: mode == "no-takeover"}
 	}
 	msg := bytes.Repeat([]byte("an idle connection said this once; "), 30)
 	sem := make(chan struct{}, 64)
