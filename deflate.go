@@ -4,8 +4,8 @@ import (
 	"bytes"
 	stdflate "compress/flate"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
