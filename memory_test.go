@@ -2,7 +2,6 @@ package wss
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -30,9 +29,10 @@ import (
 // WSS_MEM_DISPATCHER=goroutine measures goroutine mode instead of the
 // default Dispatcher. The clients run in a
 // child process (this test binary again), since one process cannot hold
-// both ends of 10,000 connections. Each client sends
-// one compressible message and reads its compressed echo, so both
-// directions have been used; then the connections idle.
+// both ends of 10,000 connections. Each client sends one compressible
+// 40 kB message and reads its compressed echo, so both directions have
+// been used and every window is full (40 kB fill 15-bit windows); then
+// the connections idle.
 
 const memModeEnv, memChildEnv = "WSS_MEM_CONNS", "WSS_MEM_CHILD"
 
@@ -57,15 +57,16 @@ func TestMemoryPerIdleConnection(t *testing.T) {
 		modes = m
 	}
 	for mode := range strings.SplitSeq(modes, ",") {
-		heap, rss := measureIdle(t, n, mode)
+		heap, rss := measureIdle(t, n, mode, 40_000)
 		t.Logf("%-12s %d connections: heap+stacks %6.1f KiB/conn, RSS %6.1f KiB/conn",
 			mode, n, float64(heap)/1024/float64(n), float64(rss)/1024/float64(n))
 	}
 }
 
-// measureIdle serves n idle connections in mode and returns the growth of
-// heap and stacks, and of RSS, over the server alone.
-func measureIdle(t *testing.T, n int, mode string) (heap, rss int64) {
+// measureIdle serves n idle connections in mode, each of which sent one
+// size-byte message, and returns the growth of heap and stacks, and of
+// RSS, over the server alone.
+func measureIdle(t *testing.T, n int, mode string, size int) (heap, rss int64) {
 	var dcfg DispatcherConfig
 	if os.Getenv("WSS_MEM_DISPATCHER") == "goroutine" {
 		dcfg.Mode = ModeGoroutine
@@ -96,7 +97,7 @@ func measureIdle(t *testing.T, n int, mode string) (heap, rss int64) {
 
 	heap0, rss0 := memNow()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMemoryClientChild$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=ws://%s/ %d %s", memChildEnv, ln.Addr(), n, mode))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=ws://%s/ %d %s %d", memChildEnv, ln.Addr(), n, mode, size))
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -193,15 +194,15 @@ func TestMemoryClientChild(t *testing.T) {
 		t.Skip("run by TestMemoryPerIdleConnection")
 	}
 	var url, mode string
-	var n int
-	if _, err := fmt.Sscan(arg, &url, &n, &mode); err != nil {
+	var n, size int
+	if _, err := fmt.Sscan(arg, &url, &n, &mode, &size); err != nil {
 		t.Fatal(err)
 	}
 	var cc *CompressionConfig
 	if memModes[mode] != nil {
 		cc = &CompressionConfig{ServerNoContextTakeover: mode == "no-takeover", ClientNoContextTakeover: mode == "no-takeover"}
 	}
-	msg := bytes.Repeat([]byte("an idle connection said this once; "), 30)
+	msg := jsonLike(size)
 	sem := make(chan struct{}, 64)
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
