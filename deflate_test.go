@@ -392,7 +392,7 @@ func FuzzInflate(f *testing.F) {
 // and at most SendContext bytes of its own messages; and that messages
 // referring back to earlier ones arrive intact both ways.
 func TestIdleConnectionHoldsOnlyWindows(t *testing.T) {
-	conns := make(chan *Conn, 1)
+	kept := make(chan [2]int, 1) // window and context, read where the connection reads
 	d, err := NewDispatcher(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -400,7 +400,10 @@ func TestIdleConnectionHoldsOnlyWindows(t *testing.T) {
 	defer d.Close()
 	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) {
 		_ = c.Write(data, text)
-		conns <- c
+		c.wmu.Lock()
+		sent := cap(c.dfl().sent)
+		c.wmu.Unlock()
+		kept <- [2]int{cap(c.dfl().window), sent}
 	}}
 	cfg := &Config{Compression: &CompressionConfig{}}
 	srv := httptest.NewServer(HTTPHandler(d, cfg, func(*http.Request) Handler { return h }))
@@ -423,10 +426,8 @@ func TestIdleConnectionHoldsOnlyWindows(t *testing.T) {
 		if err != nil || !bytes.Equal(m.Data, msg) {
 			t.Fatalf("round %d: echo differs (%v)", round, err)
 		}
-		sc := <-conns
-		sc.wmu.Lock()
-		window, sent := cap(sc.dfl().window), cap(sc.dfl().sent)
-		sc.wmu.Unlock()
+		k := <-kept
+		window, sent := k[0], k[1]
 		if window > 1<<DefaultClientMaxWindowBits || sent > DefaultSendContext {
 			t.Fatalf("round %d: an idle connection holds %d bytes of the peer's window and %d of its own context, want at most %d and %d",
 				round, window, sent, 1<<DefaultClientMaxWindowBits, DefaultSendContext)
