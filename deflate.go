@@ -77,7 +77,8 @@ const DefaultClientMaxWindowBits = 12
 // 17%, 8 KiB gains 2% (docs/compression.md).
 const DefaultSendContext = 2 << 10
 
-// maxSendContext is the most StatelessDeflate uses of a dictionary.
+// maxSendContext bounds SendContext: a larger context gains little
+// (docs/compression.md) and costs its indexing on every message.
 const maxSendContext = 8 << 10
 
 func (cc *CompressionConfig) serverBits() int { return clampBits(cc.ServerMaxWindowBits) }
@@ -217,13 +218,17 @@ func (d *deflate) compress(buf **[]byte, p []byte) ([]byte, error) {
 }
 
 // deflateInto writes p to w as a sync-flushed deflate stream that refers
-// back to d.sent. At level 1 with a full window it uses the stateless
-// encoder, which needs no compressor at all and never refers further back
-// than 32 KiB; otherwise a pooled compressor primed with d.sent, whose
-// window bounds every distance by 1<<sendBits.
+// back to d.sent, never further back than 1<<sendBits. At level 1 a small
+// message is compressed by fixedDeflate, which indexes the context at a
+// fraction of the cost of klauspost's encoders; otherwise a pooled
+// compressor primed with d.sent (NewWriterWindow below 15 bits, which
+// bounds every distance). Neither allocates.
 func (d *deflate) deflateInto(w io.Writer, p []byte) error {
-	if d.sendBits == 15 && d.level == 1 {
-		return flate.StatelessDeflate(w, p, false, d.sent)
+	if d.level == 1 && len(p) <= fixedDeflateMax {
+		s := fixedScratches.Get().(*fixedScratch)
+		defer fixedScratches.Put(s)
+		_, err := w.Write(fixedDeflate(s, d.sent, p, 1<<d.sendBits))
+		return err
 	}
 	fw := getWriter(d.level, d.sendBits)
 	defer putWriter(fw, d.level, d.sendBits)
@@ -306,8 +311,47 @@ func putWriter(w *flate.Writer, level, bits int) {
 // another connection's messages instead of failing; the standard library
 // clears them, which makes the outcome of a message depend on it alone.
 type inflater struct {
-	src bytes.Reader
+	src tailedReader
 	fr  io.ReadCloser
+}
+
+// tailedReader reads a message's compressed bytes and then deflateTail
+// without copying them together. It is an io.ByteReader, so the
+// decompressor reads from it directly rather than through a bufio.Reader.
+type tailedReader struct {
+	p    []byte
+	tail int // bytes of deflateTail read
+}
+
+func (r *tailedReader) reset(p []byte) { r.p, r.tail = p, 0 }
+
+func (r *tailedReader) len() int { return len(r.p) + len(deflateTail) - r.tail }
+
+func (r *tailedReader) Read(b []byte) (int, error) {
+	if len(r.p) > 0 {
+		n := copy(b, r.p)
+		r.p = r.p[n:]
+		return n, nil
+	}
+	if r.tail == len(deflateTail) {
+		return 0, io.EOF
+	}
+	n := copy(b, deflateTail[r.tail:])
+	r.tail += n
+	return n, nil
+}
+
+func (r *tailedReader) ReadByte() (byte, error) {
+	if len(r.p) > 0 {
+		c := r.p[0]
+		r.p = r.p[1:]
+		return c, nil
+	}
+	if r.tail == len(deflateTail) {
+		return 0, io.EOF
+	}
+	r.tail++
+	return deflateTail[r.tail-1], nil
 }
 
 var inflaters = sync.Pool{New: func() any {
@@ -322,12 +366,13 @@ var inflaters = sync.Pool{New: func() any {
 // a text message it validates UTF-8 as the bytes come out. It returns the
 // inflated message in a pooled buffer, or the close code to fail with.
 func (d *deflate) inflateMessage(compressed []byte, limit int64, text bool, startSize int) (*[]byte, int) {
-	in := getBuf(len(compressed) + len(deflateTail))
-	*in = append(append(*in, compressed...), deflateTail...)
-	defer putBuf(in)
 	f := inflaters.Get().(*inflater)
 	defer inflaters.Put(f)
-	f.src.Reset(*in)
+	f.src.reset(compressed)
+	// Reset copies the peer's window into the decompressor's own history:
+	// neither Go inflater can refer back into memory it does not own, so
+	// this copy, and keeping the new window in slide, are the two the
+	// protocol costs a connection that holds no decompressor.
 	if err := f.fr.(stdflate.Resetter).Reset(&f.src, d.window); err != nil {
 		return nil, StatusInternalError
 	}
@@ -354,7 +399,7 @@ func (d *deflate) inflateMessage(compressed []byte, limit int64, text bool, star
 			putBuf(out)
 			return nil, StatusMessageTooBig
 		}
-		if err == io.EOF || (errors.Is(err, io.ErrUnexpectedEOF) && f.src.Len() == 0) {
+		if err == io.EOF || (errors.Is(err, io.ErrUnexpectedEOF) && f.src.len() == 0) {
 			break // the stream ended (BFINAL) or the input ran out after the tail
 		}
 		if err != nil {
