@@ -28,8 +28,10 @@ const DefaultCompressionThreshold = 128
 // bytes on a server) and the end of what it sent itself (SendContext).
 type CompressionConfig struct {
 	// Level is the flate level: 1 (fastest, the default when 0) to 9
-	// (smallest output). A window below 15 bits always uses level 5, the
-	// only encoder that honours a small window.
+	// (smallest output). At level 1 messages up to 512 bytes are written
+	// with fixed Huffman codes, at any window. Otherwise a window below 15
+	// bits uses level 5, the only klauspost encoder that honours a small
+	// window.
 	Level int
 	// Threshold is the size under which messages are sent uncompressed; 0
 	// means DefaultCompressionThreshold, a negative value compresses every
