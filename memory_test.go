@@ -78,7 +78,13 @@ func measureIdle(t *testing.T, n int, mode string, size int) (heap, rss int64) {
 	defer d.Close()
 	var mu sync.Mutex
 	var conns []*Conn
-	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+	ended := map[int]int{} // OnClose statuses of connections that ended
+	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) },
+		Close: func(_ *Conn, status int) {
+			mu.Lock()
+			ended[status]++
+			mu.Unlock()
+		}}
 	cfg := &Config{Compression: memModes[mode]}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -119,6 +125,12 @@ func measureIdle(t *testing.T, n int, mode string, size int) (heap, rss int64) {
 			t.Fatalf("%d of %d connections upgraded", got, n)
 		}
 	}
+	mu.Lock()
+	early := fmt.Sprint(ended)
+	mu.Unlock()
+	if early != "map[]" {
+		t.Fatalf("connections ended before the idle check, by OnClose status: %s", early)
+	}
 	checkIdle(t, &mu, conns, mode)
 	heap1, rss1 := memNow()
 	if f := os.Getenv("WSS_MEM_PROFILE"); f != "" {
@@ -146,17 +158,24 @@ func checkIdle(t *testing.T, mu *sync.Mutex, conns []*Conn, mode string) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, c := range conns {
-		c.wmu.Lock()
-		d := c.dfl()
-		c.wmu.Unlock()
-		switch {
-		case mode == "off" && d != nil, mode != "off" && d == nil:
-			t.Fatalf("%s: compression state %v", mode, d)
-		case mode == "no-takeover" && (d.window != nil || d.sent != nil):
-			t.Fatal("no-takeover connection holds a window")
-		case strings.HasPrefix(mode, "takeover") && (len(d.window) == 0 || cap(d.window) > 1<<d.recvBits || cap(d.sent) > d.sendContext):
-			t.Fatalf("takeover connection holds %d bytes of window (bits %d), %d of context", cap(d.window), d.recvBits, cap(d.sent))
-		}
+		checkIdleConn(t, c, mode)
+	}
+}
+
+// checkIdleConn checks one idle connection under its write lock: sent is
+// written under it, the window by the reading goroutine before the echo's
+// write took it, and release (when the connection ends) under it too.
+func checkIdleConn(t *testing.T, c *Conn, mode string) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	d := c.dfl()
+	switch {
+	case mode == "off" && d != nil, mode != "off" && d == nil:
+		t.Fatalf("%s: compression state %v", mode, d)
+	case mode == "no-takeover" && (d.window != nil || d.sent != nil):
+		t.Fatal("no-takeover connection holds a window")
+	case strings.HasPrefix(mode, "takeover") && (len(d.window) == 0 || cap(d.window) > 1<<d.recvBits || cap(d.sent) > d.sendContext):
+		t.Fatalf("takeover connection holds %d bytes of window (bits %d), %d of context", cap(d.window), d.recvBits, cap(d.sent))
 	}
 }
 
@@ -205,6 +224,7 @@ func TestMemoryClientChild(t *testing.T) {
 	msg := jsonLike(size)
 	sem := make(chan struct{}, 64)
 	errs := make(chan error, n)
+	inboxes := make(chan *Inbox, n)
 	var wg sync.WaitGroup
 	for range n {
 		wg.Add(1)
@@ -215,6 +235,7 @@ func TestMemoryClientChild(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			in := NewInbox(1)
+			inboxes <- in
 			c, err := Dial(ctx, url, in, &DialOptions{Config: &Config{Compression: cc}})
 			if err == nil {
 				err = c.Write(msg, true)
@@ -234,4 +255,16 @@ func TestMemoryClientChild(t *testing.T) {
 	}
 	fmt.Println("ready")
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n') // until the parent closes stdin
+	close(inboxes)
+	ended := map[int]int{}
+	for in := range inboxes {
+		if status, ok := in.Status(); ok {
+			ended[status]++
+		}
+	}
+	if len(ended) > 0 {
+		// stdout is no longer read: say it where the parent shows it.
+		fmt.Fprintf(os.Stderr, "clients: connections ended while idle, by OnClose status: %v\n", ended)
+		t.Fatal("connections ended while idle")
+	}
 }
