@@ -11,9 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -229,11 +227,4 @@ func BenchmarkServerMessage(b *testing.B) {
 			b.ReportMetric(float64(size*b.N)/float64(sent), "ratio")
 		})
 	}
-}
-
-// cpuTime is the user and system CPU time of the process.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
