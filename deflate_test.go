@@ -258,7 +258,7 @@ func checkNegotiated(d *deflate, s, c *CompressionConfig) error {
 	if d == nil {
 		return fmt.Errorf("compression not negotiated")
 	}
-	wantSend := min(s.clientBits(), c.clientBits())
+	wantSend := min(s.askedClientBits(), c.clientBits()) // our client always offers client_max_window_bits
 	wantRecv := min(s.serverBits(), c.serverBits())
 	switch {
 	case d.sendBits != wantSend:
@@ -387,11 +387,14 @@ func FuzzInflate(f *testing.F) {
 	})
 }
 
-// TestIdleCompressorReleased checks that a connection with context
-// takeover drops its compressor once it stops sending, and that the next
-// message, compressed in a fresh context, still reaches the peer intact.
-func TestIdleCompressorReleased(t *testing.T) {
-	conns := make(chan *Conn, 1)
+// TestIdleConnectionHoldsOnlyWindows checks what a connection with
+// context takeover keeps between messages (RFC 7692 section 7.2.3): the
+// peer's window, as plain bytes within the window the server asked for
+// (DefaultClientMaxWindowBits, answering a bare client_max_window_bits),
+// and at most SendContext bytes of its own messages; and that messages
+// referring back to earlier ones arrive intact both ways.
+func TestIdleConnectionHoldsOnlyWindows(t *testing.T) {
+	kept := make(chan [2]int, 1) // window and context, read where the connection reads
 	d, err := NewDispatcher(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -399,12 +402,12 @@ func TestIdleCompressorReleased(t *testing.T) {
 	defer d.Close()
 	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) {
 		_ = c.Write(data, text)
-		select {
-		case conns <- c:
-		default:
-		}
+		c.wmu.Lock()
+		sent := cap(c.dfl().sent)
+		c.wmu.Unlock()
+		kept <- [2]int{cap(c.dfl().window), sent}
 	}}
-	cfg := &Config{Compression: &CompressionConfig{IdleRelease: 10 * time.Millisecond}}
+	cfg := &Config{Compression: &CompressionConfig{}}
 	srv := httptest.NewServer(HTTPHandler(d, cfg, func(*http.Request) Handler { return h }))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -415,8 +418,9 @@ func TestIdleCompressorReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close(StatusNormalClosure)
-	msg := bytes.Repeat([]byte("context takeover "), 100)
-	for round := range 3 {
+	next := jsonMessages(3000)
+	for round := range 8 {
+		msg := next()
 		if err := c.Write(msg, true); err != nil {
 			t.Fatal(err)
 		}
@@ -424,15 +428,11 @@ func TestIdleCompressorReleased(t *testing.T) {
 		if err != nil || !bytes.Equal(m.Data, msg) {
 			t.Fatalf("round %d: echo differs (%v)", round, err)
 		}
-		sc := <-conns
-		for held := true; held; {
-			sc.wmu.Lock()
-			held = sc.dfl().fw != nil || sc.dfl().idle != nil
-			sc.wmu.Unlock()
-			if ctx.Err() != nil {
-				t.Fatalf("round %d: compressor still held", round)
-			}
-			runtime.Gosched()
+		k := <-kept
+		window, sent := k[0], k[1]
+		if window > 1<<DefaultClientMaxWindowBits || sent > DefaultSendContext {
+			t.Fatalf("round %d: an idle connection holds %d bytes of the peer's window and %d of its own context, want at most %d and %d",
+				round, window, sent, 1<<DefaultClientMaxWindowBits, DefaultSendContext)
 		}
 	}
 }

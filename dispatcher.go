@@ -75,7 +75,9 @@ type DispatcherConfig struct {
 	MaxConnections int
 	// ReadBudget bounds what an event loop reads from one connection before
 	// it turns to the others that have input, so that a peer sending
-	// without pause cannot hold its loop; 0 means DefaultReadBudget.
+	// without pause cannot hold its loop; in goroutine mode, what a
+	// connection reads without waiting before it lets the others run.
+	// 0 means DefaultReadBudget.
 	ReadBudget int
 }
 
@@ -196,11 +198,14 @@ func (c *Conn) readLoop(pending []byte) {
 	b := getBuf(readBufSize)
 	defer putBuf(b)
 	buf := (*b)[:cap(*b)]
+	var turn goTurn
+	full := false // Read does not tell whether it waited: a full read likely did not
 	for {
 		n, err := c.netConn().Read(buf)
-		if n > 0 && !c.feed(buf[:n]) {
+		if n > 0 && !turn.feed(c, buf[:n], !full) {
 			return
 		}
+		full = n == len(buf)
 		if err != nil {
 			return
 		}

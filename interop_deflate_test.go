@@ -42,10 +42,17 @@ func combos(minBits int) []combo {
 	return cs
 }
 
-// response is what our server answers to the combo's offer.
-func (c combo) response() string {
-	return deflateParams{serverNoTakeover: c.SNT, clientNoTakeover: c.CNT, serverBits: c.SB, clientBits: c.CB}.String()
+// responseTo is what our server configured with cc answers to the combo's
+// offer from a peer that always offers client_max_window_bits (bare when
+// CB is 0), as Node's ws and Python's websockets do.
+func (c combo) responseTo(cc *CompressionConfig) string {
+	return cc.serverResponse(deflateParams{serverNoTakeover: c.SNT, clientNoTakeover: c.CNT,
+		serverBits: c.SB, clientBits: c.CB, clientBitsAsked: true}).String()
 }
+
+// keepClientWindow is a server configuration that leaves the client's
+// window as offered, so that peers compress with every window size.
+var keepClientWindow = &CompressionConfig{Threshold: -1, ClientMaxWindowBits: 15}
 
 func (c combo) config() *CompressionConfig {
 	return &CompressionConfig{Threshold: -1, ServerNoContextTakeover: c.SNT, ClientNoContextTakeover: c.CNT,
@@ -92,8 +99,8 @@ func runPeerClient(t *testing.T, cs []combo, cc *CompressionConfig, name string,
 		switch {
 		case !r.OK:
 			t.Errorf("%+v: %s", c, r.Err)
-		case r.Ext != c.response():
-			t.Errorf("%+v: negotiated %q, want %q", c, r.Ext, c.response())
+		case r.Ext != c.responseTo(cc):
+			t.Errorf("%+v: negotiated %q, want %q", c, r.Ext, c.responseTo(cc))
 		}
 		seen++
 	}
@@ -169,7 +176,8 @@ func TestInteropPythonClient(t *testing.T) {
 	for b := 9; b <= 15; b++ { // window 8 on our side only
 		cs = append(cs, combo{ID: len(cs), SB: 8, CB: b}, combo{ID: len(cs) + 1, SNT: true, CNT: true, SB: 8, CB: b})
 	}
-	runPeerClient(t, cs, &CompressionConfig{Threshold: -1}, "/usr/bin/python3", "testdata/interop/websockets_client.py")
+	runPeerClient(t, cs, keepClientWindow, "/usr/bin/python3", "testdata/interop/websockets_client.py")
+	runPeerClient(t, combos(15), &CompressionConfig{Threshold: -1}, "/usr/bin/python3", "testdata/interop/websockets_client.py")
 }
 
 func TestInteropPythonServer(t *testing.T) {
@@ -184,14 +192,19 @@ func TestInteropPythonServer(t *testing.T) {
 
 func TestInteropNodeClient(t *testing.T) {
 	needPeer(t, "/usr/share/nodejs/ws")
+	runPeerClient(t, combos(8), keepClientWindow, "node", "testdata/interop/ws_client.js")
 	runPeerClient(t, combos(8), &CompressionConfig{Threshold: -1}, "node", "testdata/interop/ws_client.js")
 }
 
-// TestInteropNodeClientIdleRelease drops the server's compressor between
-// messages at random points: the peer must not notice.
-func TestInteropNodeClientIdleRelease(t *testing.T) {
+// TestInteropNodeClientSendContext varies how much of its own past
+// messages the server refers back to, down to none, under context
+// takeover: RFC 7692 lets a sender refer to less than its window, and the
+// peer must not notice.
+func TestInteropNodeClientSendContext(t *testing.T) {
 	needPeer(t, "/usr/share/nodejs/ws")
-	runPeerClient(t, combos(15), &CompressionConfig{Threshold: -1, IdleRelease: time.Microsecond}, "node", "testdata/interop/ws_client.js")
+	for _, n := range []int{-1, 1, 300, maxSendContext} {
+		runPeerClient(t, combos(15), &CompressionConfig{Threshold: -1, SendContext: n}, "node", "testdata/interop/ws_client.js")
+	}
 }
 
 func TestInteropNodeServer(t *testing.T) {

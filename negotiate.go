@@ -139,7 +139,8 @@ func negotiateOffers(values []string, cc *CompressionConfig) (string, *deflate) 
 // its own context takeover and may ask the client to stop its own (RFC
 // 7692 sections 7.1.1.1 and 7.1.1.2); it may lower its own window, and the
 // client's only if the client offered client_max_window_bits (section
-// 7.1.2.2).
+// 7.1.2.2), which it then does by default: the client's window is what a
+// server keeps per idle connection.
 func (cc *CompressionConfig) serverResponse(offer deflateParams) deflateParams {
 	resp := deflateParams{
 		serverNoTakeover: offer.serverNoTakeover || cc.ServerNoContextTakeover,
@@ -149,7 +150,7 @@ func (cc *CompressionConfig) serverResponse(offer deflateParams) deflateParams {
 		resp.serverBits = bits
 	}
 	if offer.clientBitsAsked {
-		if bits := min(orMax(offer.clientBits), cc.clientBits()); offer.clientBits != 0 || bits < 15 {
+		if bits := min(orMax(offer.clientBits), cc.askedClientBits()); offer.clientBits != 0 || bits < 15 {
 			resp.clientBits = bits
 		}
 	}

@@ -11,6 +11,7 @@ import (
 // and context takeover answered per sections 7.1.1 and 7.1.2.
 func TestRFC7692Section5ServerNegotiation(t *testing.T) {
 	def := &CompressionConfig{}
+	keep := &CompressionConfig{ClientMaxWindowBits: 15} // keeps the client's window
 	tests := []struct {
 		name   string
 		cfg    *CompressionConfig
@@ -21,7 +22,12 @@ func TestRFC7692Section5ServerNegotiation(t *testing.T) {
 		{"no offer", def, nil, ""},
 		{"plain offer", def, []string{"permessage-deflate"}, "permessage-deflate"},
 		{"name is case-insensitive", def, []string{"PerMessage-Deflate"}, "permessage-deflate"},
-		{"browser offer", def, []string{"permessage-deflate; client_max_window_bits"}, "permessage-deflate"},
+		{"browser offer", keep, []string{"permessage-deflate; client_max_window_bits"}, "permessage-deflate"},
+		{"browser offer, default client window", def, []string{"permessage-deflate; client_max_window_bits"}, "permessage-deflate; client_max_window_bits=12"},
+		{"client window 15 offered, default lowers it", def, []string{"permessage-deflate; client_max_window_bits=15"}, "permessage-deflate; client_max_window_bits=12"},
+		{"client window 13 offered, default lowers it", def, []string{"permessage-deflate; client_max_window_bits=13"}, "permessage-deflate; client_max_window_bits=12"},
+		{"client window 12 offered", def, []string{"permessage-deflate; client_max_window_bits=12"}, "permessage-deflate; client_max_window_bits=12"},
+		{"client window not offered, default cannot ask", def, []string{"permessage-deflate"}, "permessage-deflate"},
 		{"server window offered", def, []string{"permessage-deflate; server_max_window_bits=10"}, "permessage-deflate; server_max_window_bits=10"},
 		{"server window 8", def, []string{"permessage-deflate; server_max_window_bits=8"}, "permessage-deflate; server_max_window_bits=8"},
 		{"server window 15", def, []string{"permessage-deflate; server_max_window_bits=15"}, "permessage-deflate; server_max_window_bits=15"},
@@ -35,7 +41,7 @@ func TestRFC7692Section5ServerNegotiation(t *testing.T) {
 		{"client no context takeover asked", &CompressionConfig{ClientNoContextTakeover: true}, []string{"permessage-deflate"}, "permessage-deflate; client_no_context_takeover"},
 		{"server no context takeover offered", def, []string{"permessage-deflate; server_no_context_takeover"}, "permessage-deflate; server_no_context_takeover"},
 		{"client no context takeover offered", def, []string{"permessage-deflate; client_no_context_takeover"}, "permessage-deflate; client_no_context_takeover"},
-		{"everything", def, []string{"permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=13; client_max_window_bits=14"},
+		{"everything", keep, []string{"permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=13; client_max_window_bits=14"},
 			"permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=13; client_max_window_bits=14"},
 		{"server window without value", def, []string{"permessage-deflate; server_max_window_bits"}, ""},
 		{"window 7", def, []string{"permessage-deflate; server_max_window_bits=7"}, ""},
@@ -49,9 +55,9 @@ func TestRFC7692Section5ServerNegotiation(t *testing.T) {
 		{"unterminated quote", def, []string{`permessage-deflate; server_max_window_bits="9`}, ""},
 		{"garbage", def, []string{"permessage-deflate; =9 x"}, ""},
 		{"first acceptable of several", def, []string{"permessage-deflate; foo, permessage-deflate; server_max_window_bits=12, permessage-deflate"}, "permessage-deflate; server_max_window_bits=12"},
-		{"several header fields", def, []string{"permessage-deflate; server_max_window_bits=2", "permessage-deflate; client_max_window_bits"}, "permessage-deflate"},
+		{"several header fields", keep, []string{"permessage-deflate; server_max_window_bits=2", "permessage-deflate; client_max_window_bits"}, "permessage-deflate"},
 		{"comma inside quotes", def, []string{`permessage-deflate; foo="a,b", permessage-deflate; client_no_context_takeover`}, "permessage-deflate; client_no_context_takeover"},
-		{"other extensions skipped", def, []string{"x-webkit-deflate-frame, permessage-deflate; client_max_window_bits=15"}, "permessage-deflate; client_max_window_bits=15"},
+		{"other extensions skipped", keep, []string{"x-webkit-deflate-frame, permessage-deflate; client_max_window_bits=15"}, "permessage-deflate; client_max_window_bits=15"},
 		{"empty elements", def, []string{" , ,permessage-deflate ,"}, "permessage-deflate"},
 	}
 	for _, tt := range tests {

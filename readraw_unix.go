@@ -21,15 +21,18 @@ func (c *Conn) readRaw() bool {
 		return false
 	}
 	var (
-		b    *[]byte
-		n    int
-		rerr error
+		b      *[]byte
+		n      int
+		rerr   error
+		waited = true // a turn starts with the connection's first input
+		turn   goTurn
 	)
 	read := func(fd uintptr) bool {
 		b = getBuf(readBufSize)
 		n, rerr = syscall.Read(int(fd), (*b)[:cap(*b)])
 		if rerr == syscall.EAGAIN {
 			putBuf(b)
+			waited = true
 			return false // wait for input without a buffer
 		}
 		return true
@@ -38,7 +41,8 @@ func (c *Conn) readRaw() bool {
 		if err := rc.Read(read); err != nil {
 			return true
 		}
-		ok := rerr == syscall.EINTR || n > 0 && c.feed((*b)[:n])
+		ok := rerr == syscall.EINTR || n > 0 && turn.feed(c, (*b)[:n], waited)
+		waited = false
 		putBuf(b)
 		if !ok {
 			return true // end of input, a read error, or the connection ended

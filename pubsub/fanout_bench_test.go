@@ -4,6 +4,7 @@ package pubsub_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -19,10 +20,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/wssgo/wss"
 	"github.com/wssgo/wss/internal/natstest"
 	"github.com/wssgo/wss/internal/wstest"
 	"github.com/wssgo/wss/pubsub"
+	"github.com/wssgo/wss/pubsub/jsbus"
 	"github.com/wssgo/wss/pubsub/natsbus"
 )
 
@@ -82,9 +85,47 @@ func BenchmarkFanoutNATS(b *testing.B) {
 	}
 }
 
+// BenchmarkFanoutJetStream is BenchmarkFanoutNATS with the message
+// appended to a durable topic (pubsub/jsbus, file store): stored and
+// acknowledged, then delivered to the other node by its ordered consumer.
+func BenchmarkFanoutJetStream(b *testing.B) {
+	ns := natstest.StartJetStream(b, 0, b.TempDir())
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	node := func() *pubsub.PubSub {
+		nc, err := nats.Connect(ns.ClientURL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(nc.Close)
+		store, err := jsbus.New(context.Background(), nc, &jsbus.Options{Logger: quiet, Limits: pubsub.Limits{PerTopic: 100}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps, err := pubsub.New(&pubsub.Options{Store: store, Logger: quiet})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return ps
+	}
+	for _, n := range []int{1000, 10000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			pub := node()
+			defer pub.Close()
+			sub := node()
+			defer sub.Close()
+			benchFanoutWith(b, n, sub, func(msg []byte) error { return pub.Append(fanoutTopic, msg, false) })
+		})
+	}
+}
+
 // benchFanout connects n subscribers to sub's topic, then publishes on pub
 // and waits for all of them to read each message.
 func benchFanout(b *testing.B, n int, pub, sub *pubsub.PubSub, ready ...func()) {
+	benchFanoutWith(b, n, sub, func(msg []byte) error { return pub.Publish(fanoutTopic, msg, false) }, ready...)
+}
+
+// benchFanoutWith is benchFanout with the publishing done by publish.
+func benchFanoutWith(b *testing.B, n int, sub *pubsub.PubSub, publish func([]byte) error, ready ...func()) {
 	d, err := wss.NewDispatcher(nil)
 	if err != nil {
 		b.Fatal(err)
@@ -133,7 +174,7 @@ func benchFanout(b *testing.B, n int, pub, sub *pubsub.PubSub, ready ...func()) 
 	b.ResetTimer()
 	for i := range b.N {
 		binary.BigEndian.PutUint64(msg, uint64(i))
-		if err := pub.Publish(fanoutTopic, msg, false); err != nil {
+		if err := publish(msg); err != nil {
 			b.Fatal(err)
 		}
 		expect(fmt.Sprintf("done %d", i))

@@ -33,6 +33,15 @@
 // PubSub serves its own process. [Bus] is an in-process backplane (several
 // PubSubs in one process); package natsbus is one over a NATS server.
 //
+// # Durable topics
+//
+// With a [Store] ([Options.Store]), a topic can keep its recent messages:
+// [PubSub.Append] stores a message, which every node then delivers with
+// its ID, and [PubSub.SubscribeFrom] sends a subscriber what it missed
+// after the last ID it saw, then every later message, or tells it that
+// the gap cannot be filled ([ErrGap]). [MemoryStore] is an in-process
+// store; package jsbus is one on NATS JetStream.
+//
 // # Leaving
 //
 // A subscriber whose connection fails a write leaves all its topics. A
@@ -87,6 +96,17 @@ type Options struct {
 	Backplane Backplane
 	// Logger receives backplane errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Store, if set, keeps durable topics: Append stores a message and
+	// SubscribeFrom replays what a subscriber missed. The PubSub starts it
+	// and closes it on Close.
+	Store Store
+	// Render turns a stored message into the frame its subscribers get,
+	// once per message on each node; nil sends m.Data as it is. It must
+	// not retain m.Data.
+	Render func(m Message) (data []byte, text bool)
+	// MaxReplayBytes bounds the frames SubscribeFrom replays to one
+	// subscriber; older ones count as a gap. Half of MaxQueueBytes if zero.
+	MaxReplayBytes int
 }
 
 // Stats are counters of a PubSub since it was created.
@@ -96,6 +116,7 @@ type Stats struct {
 	Queued     uint64 // messages queued for subscribers
 	Dropped    uint64 // messages dropped by OverflowDrop
 	Overflowed uint64 // subscribers closed by OverflowClose
+	Stored     uint64 // stored messages delivered here by the Store
 }
 
 // ErrClosed is returned by operations on a closed PubSub.
@@ -113,7 +134,7 @@ type PubSub struct {
 
 	interest sync.Mutex // orders Subscribe/Unsubscribe calls to the backplane
 
-	published, received, queued, dropped, overflowed atomic.Uint64
+	published, received, queued, dropped, overflowed, stored atomic.Uint64
 }
 
 // topic holds one topic's local subscribers and listeners.
@@ -121,6 +142,23 @@ type topic struct {
 	name      string
 	subs      []*subscriber
 	listeners map[*listener]struct{}
+
+	// catchup holds the frames for subscribers still being sent what they
+	// missed (SubscribeFrom); written under ps.mu.RLock with catchMu, read
+	// and removed under ps.mu.Lock.
+	catchMu sync.Mutex
+	catchup map[*subscriber][]heldFrame
+	// replayed holds, for subscribers whose replay ran ahead of this
+	// node's delivery of the stored messages, the last ID replayed: stored
+	// messages up to it are not sent to them again. Guarded like catchup.
+	replayed map[*subscriber]uint64
+}
+
+// heldFrame is a frame held for a subscriber catching up; id is its stored
+// message's ID, 0 if it was not stored.
+type heldFrame struct {
+	id uint64
+	pm *wss.PreparedMessage
 }
 
 type listener struct {
@@ -145,6 +183,9 @@ func New(opts *Options) (*PubSub, error) {
 	if o.CloseCode == 0 {
 		o.CloseCode = DefaultCloseCode
 	}
+	if o.MaxReplayBytes <= 0 {
+		o.MaxReplayBytes = o.MaxQueueBytes / 2
+	}
 	ps.log = o.Logger
 	if ps.log == nil {
 		ps.log = slog.Default()
@@ -152,6 +193,11 @@ func New(opts *Options) (*PubSub, error) {
 	if o.Backplane != nil {
 		if err := o.Backplane.Start(ps.fromBackplane); err != nil {
 			return nil, fmt.Errorf("pubsub: start backplane: %w", err)
+		}
+	}
+	if o.Store != nil {
+		if err := o.Store.Start(ps.fromStore); err != nil {
+			return nil, fmt.Errorf("pubsub: start store: %w", err)
 		}
 	}
 	return ps, nil
@@ -167,10 +213,14 @@ func (ps *PubSub) Close() error {
 	}
 	ps.closed = true
 	ps.mu.Unlock()
-	if ps.opts.Backplane != nil {
-		return ps.opts.Backplane.Close()
+	var errs []error
+	if ps.opts.Store != nil {
+		errs = append(errs, ps.opts.Store.Close())
 	}
-	return nil
+	if ps.opts.Backplane != nil {
+		errs = append(errs, ps.opts.Backplane.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Subscribe adds c to topic; subscribing twice is the same as once.
@@ -274,19 +324,20 @@ func (ps *PubSub) Publish(name string, data []byte, text bool) error {
 // subscribers and listeners get the message.
 func (ps *PubSub) PublishLocal(name string, data []byte, text bool) error {
 	ps.published.Add(1)
-	return ps.deliver(name, data, text)
+	return ps.deliver(name, data, text, 0)
 }
 
 // fromBackplane delivers a message from another node.
 func (ps *PubSub) fromBackplane(name string, data []byte, text bool) {
 	ps.received.Add(1)
-	if err := ps.deliver(name, data, text); err != nil {
+	if err := ps.deliver(name, data, text, 0); err != nil {
 		ps.log.Warn("pubsub: message from backplane not delivered", "topic", name, "err", err)
 	}
 }
 
-// deliver frames a message once and queues it for the local subscribers.
-func (ps *PubSub) deliver(name string, data []byte, text bool) error {
+// deliver frames a message once and queues it for the local subscribers;
+// id is its stored message's ID, 0 if it was not stored.
+func (ps *PubSub) deliver(name string, data []byte, text bool, id uint64) error {
 	var pm *wss.PreparedMessage
 	var over []*subscriber
 	ps.mu.RLock()
@@ -309,7 +360,11 @@ func (ps *PubSub) deliver(name string, data []byte, text bool) error {
 			ps.mu.RUnlock()
 			return fmt.Errorf("pubsub: publish: %w", err)
 		}
+		held := t.holdForCatchup(id, pm)
 		for _, s := range t.subs {
+			if held[s] || t.replayedAlready(s, id) {
+				continue
+			}
 			if s.enqueue(pm) {
 				over = append(over, s)
 			}
@@ -349,6 +404,23 @@ func (ps *PubSub) SendPrepared(c *wss.Conn, pm *wss.PreparedMessage) error {
 		ps.evict([]*subscriber{s})
 	}
 	return nil
+}
+
+// CloseWhenSent closes c with code once what is queued for it now has been
+// written: for a last message that must reach the peer before the close.
+func (ps *PubSub) CloseWhenSent(c *wss.Conn, code int) {
+	ps.mu.Lock()
+	s := ps.subscriberLocked(c)
+	ps.mu.Unlock()
+	s.mu.Lock()
+	idle := !s.draining
+	if !idle {
+		s.closeAt = code
+	}
+	s.mu.Unlock()
+	if idle {
+		_ = c.Close(code)
+	}
 }
 
 // Buffered returns the messages and bytes queued for c and not yet handed
@@ -460,6 +532,8 @@ func (ps *PubSub) leaveLocked(s *subscriber, name string) bool {
 	}
 	delete(s.topics, name)
 	t := ps.topics[name]
+	delete(t.catchup, s)
+	delete(t.replayed, s)
 	last := len(t.subs) - 1
 	if i != last {
 		moved := t.subs[last]

@@ -20,6 +20,7 @@ type subscriber struct {
 	inFlight int  // bytes of the message being written, 0 if none
 	draining bool // a drain goroutine is running
 	closing  bool // overflowed under OverflowClose: close once the write ends
+	closeAt  int  // close code to send once the queue is written (CloseWhenSent), 0 if none
 	gone     bool // discarded: queue nothing more
 }
 
@@ -72,7 +73,11 @@ func (s *subscriber) drain() {
 		if s.head == len(s.queue) || s.gone {
 			s.clearLocked()
 			s.draining = false
+			code := s.closeAt
 			s.mu.Unlock()
+			if code != 0 {
+				_ = s.c.Close(code)
+			}
 			return
 		}
 		pm := s.queue[s.head]

@@ -99,7 +99,8 @@ func main() {
 	flag.IntVar(&cfg.conns, "conns", 100, "connections")
 	flag.IntVar(&cfg.size, "size", 64, "message payload size in bytes")
 	flag.IntVar(&cfg.slow, "slow", 0, "extra connections that send messages without ever reading (echo mode; with -conns 0, only those,\n"+
-		"for a process of their own beside the one that measures)")
+		"for a process of their own beside the one that measures: it prints a ready line once they are up\n"+
+		"and sends until standard input closes or a signal arrives)")
 	flag.BoolVar(&cfg.text, "text", false, "send text messages (ASCII) instead of binary (random bytes)")
 	flag.BoolVar(&cfg.idle, "idle", false, "open the connections and hold them idle (see package doc)")
 	flag.BoolVar(&cfg.silent, "silent", false, "open TCP connections that send nothing and time their closing (see package doc)")
@@ -124,6 +125,8 @@ func main() {
 			err = g.waitClosed()
 		case cfg.idle:
 			err = g.hold()
+		case cfg.conns == 0:
+			err = g.slowOnly()
 		default:
 			err = g.echo()
 		}

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wssgo/wss/bench/internal/result"
 )
 
 // Slow readers (-slow N): N connections beside the echo ones that send
@@ -62,4 +70,34 @@ func (g *gen) blast(c *conn) {
 // slowReport says what the slow readers did, for standard error.
 func (g *gen) slowReport() string {
 	return fmt.Sprintf("loadgen: %d slow readers sent %d bytes; the server dropped %d", g.slow, g.slowSent, g.slowDropped)
+}
+
+// slowOnly runs the slow readers of a process that has no echo connections
+// (-conns 0): it prints a "ready" line (result.Idle) once they are up, so
+// that the measuring process starts beside readers that already send, then
+// sends until standard input closes or a signal arrives, and prints a
+// "done" line with how many of them the server dropped.
+func (g *gen) slowOnly() error {
+	out := json.NewEncoder(os.Stdout)
+	if err := out.Encode(result.Idle{Event: "ready", Conns: g.up, SetupSeconds: g.setupTook.Seconds()}); err != nil {
+		return err
+	}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	var ended atomic.Bool
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		ended.Store(true)
+	}()
+	go func() {
+		<-stop
+		ended.Store(true)
+	}()
+	for !ended.Load() {
+		if err := g.poll(10); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(os.Stderr, g.slowReport())
+	return out.Encode(result.Idle{Event: "done", Conns: g.up, Dropped: g.slowDropped})
 }

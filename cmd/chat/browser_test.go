@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/wssgo/wss/internal/natstest"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -132,7 +134,8 @@ func hasMessage(text string) string {
 // reconnect by themselves when the server restarts.
 func TestBrowserChat(t *testing.T) {
 	browser := newBrowser(t)
-	srv := startChat(t, config{maxMessage: 256 << 10})
+	data := t.TempDir()
+	srv := startChat(t, config{maxMessage: 256 << 10, dataDir: data})
 
 	ann := openTab(t, browser, "ann", srv.url())
 	ann.login("ann")
@@ -194,18 +197,56 @@ func TestBrowserChat(t *testing.T) {
 	ann.until("cat's leave notice", `[...document.querySelectorAll(".notice")].some(n => n.textContent.startsWith("cat left: went away (1001)"))`)
 	ann.until("the presence list without cat", `[...document.querySelectorAll("#users li")].map(l => l.textContent).join(",") === "ann,bob"`)
 
-	// The server restarts on the same address: the pages reconnect and
-	// rejoin by themselves.
+	// The server restarts on the same address and -data: the pages
+	// reconnect and rejoin by themselves, resume after the last message
+	// they show (keeping what they show, each message once), and get what
+	// was said while they were away.
 	addr := srv.addr
 	srv.stop()
 	ann.until("the disconnect", `document.getElementById("status").classList.contains("offline")`)
-	srv = startChat(t, config{addr: addr, maxMessage: 256 << 10})
+	srv = startChat(t, config{addr: addr, maxMessage: 256 << 10, dataDir: data})
 	for _, tb := range []*tab{ann, bob} {
 		tb.until("the reconnect", `document.getElementById("status").classList.contains("online") && state.joined`)
 	}
 	ann.say("back again")
 	bob.until("a message after the restart", hasMessage("back again"))
+	once := `[...document.querySelectorAll(".msg .body")].filter(b => b.textContent === "Hi Bob! Did the build pass?").length === 1`
+	for _, tb := range []*tab{ann, bob} {
+		tb.until("the history still on screen, once", once+" && "+hasMessage("It did, all green."))
+	}
+	// A new tab after the restart gets the history from the store.
+	dan := openTab(t, browser, "dan", srv.url())
+	dan.login("dan")
+	dan.until("the history after the restart", once+" && "+hasMessage("back again"))
 	if got := eval[string](bob, `document.getElementById("users").textContent`); !strings.Contains(got, "ann") {
 		t.Fatalf("presence after restart %q", got)
 	}
+}
+
+// TestBrowserBannerWhileBackplaneDown: while the chat's NATS server is
+// down the page shows a banner, a message sent meanwhile waits, and when
+// NATS is back the banner goes and the message reaches the other tab once.
+func TestBrowserBannerWhileBackplaneDown(t *testing.T) {
+	browser := newBrowser(t)
+	dir := t.TempDir()
+	ns := natstest.StartJetStream(t, 0, dir)
+	port := ns.Addr().(*net.TCPAddr).Port
+	srv := startChat(t, config{natsURL: ns.ClientURL()})
+	ann := openTab(t, browser, "ann", srv.url())
+	ann.login("ann")
+	bob := openTab(t, browser, "bob", srv.url())
+	bob.login("bob")
+	banner := `!document.getElementById("banner").hidden`
+	if eval[bool](ann, banner) {
+		t.Fatal("banner shown while NATS is up")
+	}
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	ann.until("the banner", banner)
+	ann.say("sent during the outage")
+	natstest.StartJetStream(t, port, dir)
+	ann.until("the banner gone", "!("+banner+")")
+	bob.until("the message sent during the outage", hasMessage("sent during the outage"))
+	bob.until("it once", `[...document.querySelectorAll(".msg .body")].filter(b => b.textContent === "sent during the outage").length === 1`)
 }

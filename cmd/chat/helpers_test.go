@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +29,21 @@ func startChat(t *testing.T, cfg config) *chatServer {
 	}
 	if cfg.maxMessage == 0 {
 		cfg.maxMessage = 256 << 10
+	}
+	if cfg.dataDir == "" {
+		cfg.dataDir = t.TempDir()
+	}
+	if cfg.history == 0 {
+		cfg.history = 100
+	}
+	if cfg.historyBytes == 0 {
+		cfg.historyBytes = 256 << 20
+	}
+	if cfg.lim == (limits{}) {
+		cfg.lim = defaultLimits()
+	}
+	if cfg.timing == (presenceTiming{}) {
+		cfg.timing = defaultTiming()
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -62,8 +78,11 @@ func (s *chatServer) url() string { return "http://" + s.addr + "/" }
 
 // chatClient is a protocol-level client of the chat.
 type chatClient struct {
-	t  *testing.T
-	cl *wstest.Client
+	t     *testing.T
+	cl    *wstest.Client
+	users []string // the presence list of the last join
+	last  string   // id of the last message read
+	hist  outbound // the history header of the last join
 }
 
 func dialChat(t *testing.T, s *chatServer) *chatClient {
@@ -88,7 +107,7 @@ func (c *chatClient) send(v any) {
 // and bytes.
 func (c *chatClient) next() (msg outbound, img []byte) {
 	c.t.Helper()
-	c.cl.Conn().SetReadDeadline(time.Now().Add(15 * time.Second))
+	c.cl.Conn().SetReadDeadline(time.Now().Add(30 * time.Second))
 	f, err := c.cl.Read()
 	if err != nil {
 		c.t.Fatalf("read: %v", err)
@@ -97,6 +116,9 @@ func (c *chatClient) next() (msg outbound, img []byte) {
 	case wstest.OpText:
 		if err := json.Unmarshal(f.Payload, &msg); err != nil {
 			c.t.Fatalf("bad JSON %q: %v", f.Payload, err)
+		}
+		if msg.ID != "" {
+			c.last = msg.ID
 		}
 		return msg, nil
 	case wstest.OpBinary:
@@ -107,6 +129,7 @@ func (c *chatClient) next() (msg outbound, img []byte) {
 		if err := json.Unmarshal(hdr, &msg); err != nil {
 			c.t.Fatal(err)
 		}
+		c.last = msg.ID
 		return msg, img
 	case wstest.OpClose:
 		c.t.Fatalf("closed with %d", f.CloseCode())
@@ -125,21 +148,49 @@ func (c *chatClient) nextOf(typ string) outbound {
 	}
 }
 
-// join joins a room and reads the welcome and the history, which it returns.
+// join joins a room and reads the welcome, the presence list and the
+// history, which it returns.
 func (c *chatClient) join(nick, room string) []outbound {
 	c.t.Helper()
-	c.send(map[string]string{"type": "join", "nick": nick, "room": room})
+	return c.joinAfter(nick, room, "")
+}
+
+// joinAfter joins resuming after message id after.
+func (c *chatClient) joinAfter(nick, room, after string) []outbound {
+	c.t.Helper()
+	c.send(map[string]string{"type": "join", "nick": nick, "room": room, "after": after})
 	if m, _ := c.next(); m.Type != "welcome" || m.Nick != nick {
 		c.t.Fatalf("got %+v, want welcome for %s", m, nick)
 	}
+	p, _ := c.next()
+	if p.Type != "presence" {
+		c.t.Fatalf("got %+v, want presence", p)
+	}
+	c.users = p.Users
 	h, _ := c.next()
 	if h.Type != "history" || h.Count == nil {
 		c.t.Fatalf("got %+v, want history", h)
 	}
+	c.hist = h
 	var hist []outbound
 	for range *h.Count {
 		m, _ := c.next()
 		hist = append(hist, m)
 	}
 	return hist
+}
+
+// waitUsers applies the join and leave notices that follow the presence
+// list of the last join until the room holds exactly want: presence from
+// another node may arrive after the list.
+func (c *chatClient) waitUsers(want ...string) {
+	c.t.Helper()
+	for !slices.Equal(c.users, want) {
+		m := c.next2("join", "leave")
+		c.users = slices.DeleteFunc(c.users, func(u string) bool { return u == m.From })
+		if m.Type == "join" {
+			c.users = append(c.users, m.From)
+			slices.Sort(c.users)
+		}
+	}
 }

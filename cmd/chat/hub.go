@@ -1,14 +1,16 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
-	"slices"
-	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,108 +19,85 @@ import (
 	"github.com/wssgo/wss/pubsub"
 )
 
-// eventsTopic carries every room's events between nodes. Each node listens
-// to it, keeps its rooms' history and presence from it, and relays each
-// event to its own clients in the room, on the room's topic.
+// Rooms' messages and images are durable topics of the store, one per room
+// (roomTopic): every node gets each of them once, in order, and a joiner
+// gets the room's history from the store. Presence travels on eventsTopic,
+// a plain topic every node listens to (see presence.go).
 const eventsTopic = "chat/events"
 
-// Presence between nodes: each node announces its members every
-// rosterEvery, and forgets another node's members when it has not heard
-// from that node for rosterExpiry (a node that crashed).
-const (
-	rosterEvery  = 15 * time.Second
-	rosterExpiry = 50 * time.Second
-)
+// historyTimeout bounds reading a room's history from the store on a join.
+const historyTimeout = 5 * time.Second
 
-// event is what nodes tell each other on eventsTopic. An image travels as a
-// binary frame: a 4-byte big-endian length, this event as JSON, the image.
-type event struct {
-	Kind    string   `json:"kind"` // say, image, join, leave, roster, hello
-	Node    string   `json:"node"`
-	Client  string   `json:"client,omitempty"`
-	Room    string   `json:"room,omitempty"`
-	Nick    string   `json:"nick,omitempty"`
-	ID      string   `json:"id,omitempty"`
-	Text    string   `json:"text,omitempty"`
-	Mime    string   `json:"mime,omitempty"`
-	Time    int64    `json:"time,omitempty"`
-	Status  int      `json:"status,omitempty"`
-	Members []member `json:"members,omitempty"`
-}
-
-// member is one person in one room, on one node.
-type member struct {
-	Client string `json:"client"`
-	Room   string `json:"room"`
-	Nick   string `json:"nick"`
-}
-
-// client is one connection's state.
+// client is one connection's state; its fields are guarded by Hub.mu.
 type client struct {
 	conn *wss.Conn
 	id   string
+	addr string
 	nick string // "" until joined
+	key  string // nickKey(nick)
 	room string
+
+	msgs, joins *bucket
+	refusals    int  // requests refused for a rate in a row
+	dropping    bool // closed for ignoring the limits: its frames are ignored
+	closed      bool // OnClose ran
+
+	joinMu sync.Mutex // orders this client's joins, which run off the event loop
 }
 
-// room is what a node knows of one room.
-type room struct {
-	history []*wss.PreparedMessage // oldest first; framed once, sent to each joiner
-	size    int
-	members map[string]map[string]member // node -> client id -> member
-}
-
-// Hub is the chat: the clients of this node and the rooms of all nodes.
+// Hub is the chat: the clients of this node and the presence of all nodes.
 type Hub struct {
 	ps       *pubsub.PubSub
 	log      *slog.Logger
-	node     string
+	node     string // stable across restarts on the same -data
+	boot     string // new at each start
 	maxImage int
+	lim      limits
+	timing   presenceTiming
 
 	nextID atomic.Uint64
 
-	mu       sync.Mutex
-	clients  map[*wss.Conn]*client
-	rooms    map[string]*room
-	lastSeen map[string]time.Time // other nodes, by id
+	mu          sync.Mutex
+	clients     map[*wss.Conn]*client
+	addrs       map[string]*addrState
+	rooms       map[string]*room             // rooms with members on any node
+	byNode      map[string]map[string]member // node -> client id -> member
+	peers       map[string]*peer             // other nodes, by id
+	backplaneUp bool
 
-	// announce orders this node's membership changes with its roster
-	// announcements, so a roster never undoes a later leave.
+	// announce orders this node's membership events with its rosters.
 	announce sync.Mutex
 
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
 
-// NewHub starts the chat on ps. maxImage bounds a shared image.
-func NewHub(ps *pubsub.PubSub, log *slog.Logger, maxImage int) *Hub {
-	var id [4]byte
-	rand.Read(id[:])
+// NewHub starts the chat on ps as node. The backplane is taken as up until
+// SetBackplane says otherwise.
+func NewHub(ps *pubsub.PubSub, log *slog.Logger, node string, maxImage int, lim limits, timing presenceTiming) *Hub {
+	var boot [6]byte
+	rand.Read(boot[:])
 	h := &Hub{
-		ps:       ps,
-		log:      log,
-		node:     hex.EncodeToString(id[:]),
-		maxImage: maxImage,
-		clients:  make(map[*wss.Conn]*client),
-		rooms:    make(map[string]*room),
-		lastSeen: make(map[string]time.Time),
-		stop:     make(chan struct{}),
+		ps:          ps,
+		log:         log,
+		node:        node,
+		boot:        hex.EncodeToString(boot[:]),
+		maxImage:    maxImage,
+		lim:         lim,
+		timing:      timing,
+		clients:     make(map[*wss.Conn]*client),
+		addrs:       make(map[string]*addrState),
+		rooms:       make(map[string]*room),
+		byNode:      make(map[string]map[string]member),
+		peers:       make(map[string]*peer),
+		backplaneUp: true,
+		stop:        make(chan struct{}),
 	}
 	stopListen := ps.Listen(eventsTopic, h.onEvent)
 	h.publish(&event{Kind: "hello"})
 	h.wg.Go(func() {
 		defer stopListen()
-		t := time.NewTicker(rosterEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-h.stop:
-				return
-			case <-t.C:
-				h.announceRoster()
-				h.expireNodes()
-			}
-		}
+		h.presenceLoop()
 	})
 	return h
 }
@@ -126,24 +105,78 @@ func NewHub(ps *pubsub.PubSub, log *slog.Logger, maxImage int) *Hub {
 // Node returns this node's id.
 func (h *Hub) Node() string { return h.node }
 
+// renderStored gives a stored room message its id, the store's sequence.
+func renderStored(m pubsub.Message) ([]byte, bool) {
+	id := strconv.FormatUint(m.ID, 10)
+	if m.Text {
+		return withID(m.Data, id), true
+	}
+	hdr, img, err := splitImageFrame(m.Data)
+	if err != nil {
+		return m.Data, false
+	}
+	return imageFrame(withID(hdr, id), img), false
+}
+
 // Serve returns the http.Handler of /ws: it upgrades each request to a
-// WebSocket served by d with cfg, one connHandler per connection.
+// WebSocket served by d with cfg, one connHandler per connection, and
+// refuses an address over its connection limit with 429.
 func (h *Hub) Serve(d *wss.Dispatcher, cfg *wss.Config) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cl := &client{id: fmt.Sprintf("%s-%d", h.node, h.nextID.Add(1))}
+		addr, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			addr = r.RemoteAddr
+		}
+		cl := &client{id: fmt.Sprintf("%s-%d", h.node, h.nextID.Add(1)), addr: addr}
 		cl.conn = wss.New(h.ps.Handler(connHandler{h, cl}), d, cfg)
 		// Registered before the upgrade: OnClose, which removes it, may
 		// run before Upgrade returns.
-		h.mu.Lock()
-		h.clients[cl.conn] = cl
-		h.mu.Unlock()
+		if !h.admit(cl) {
+			http.Error(w, fmt.Sprintf("Too many connections from your address (at most %d).", h.lim.connsPerAddr), http.StatusTooManyRequests)
+			return
+		}
 		if err := cl.conn.Upgrade(w, r); err != nil {
 			h.log.Debug("chat: upgrade failed", "err", err)
-			h.mu.Lock()
-			delete(h.clients, cl.conn)
-			h.mu.Unlock()
+			h.release(cl)
 		}
 	})
+}
+
+// admit registers cl unless its address has too many connections.
+func (h *Hub) admit(cl *client) bool {
+	now := time.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := h.addrs[cl.addr]
+	if a == nil {
+		a = &addrState{msgs: newBucket(h.lim.addrMsgRate, msgBurstSeconds, now), joins: newBucket(h.lim.addrJoinRate, joinBurstSeconds, now)}
+		h.addrs[cl.addr] = a
+	}
+	if a.conns >= h.lim.connsPerAddr {
+		return false
+	}
+	a.conns++
+	cl.msgs = newBucket(h.lim.msgRate, msgBurstSeconds, now)
+	cl.joins = newBucket(h.lim.joinRate, joinBurstSeconds, now)
+	h.clients[cl.conn] = cl
+	return true
+}
+
+// release forgets cl; it reports whether cl was still registered.
+func (h *Hub) release(cl *client) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.clients[cl.conn] != cl {
+		return false
+	}
+	delete(h.clients, cl.conn)
+	cl.closed = true
+	if a := h.addrs[cl.addr]; a != nil {
+		if a.conns--; a.conns <= 0 {
+			delete(h.addrs, cl.addr)
+		}
+	}
+	return true
 }
 
 // connHandler is the wss.Handler of one connection.
@@ -154,6 +187,12 @@ type connHandler struct {
 
 func (ch connHandler) OnFrame(c *wss.Conn, data []byte, text bool) {
 	h, cl := ch.h, ch.cl
+	h.mu.Lock()
+	dropping := cl.dropping
+	h.mu.Unlock()
+	if dropping {
+		return
+	}
 	var err error
 	if text {
 		err = h.onText(cl, data)
@@ -161,12 +200,29 @@ func (ch connHandler) OnFrame(c *wss.Conn, data []byte, text bool) {
 		err = h.onImage(cl, data)
 	}
 	if err != nil {
-		pe, ok := err.(*protocolError)
-		if !ok {
-			h.log.Error("chat: request failed", "client", cl.id, "err", err)
-			pe = refuse("internal", "The server could not handle that.")
-		}
-		h.sendTo(c, &outbound{Type: "error", Code: pe.Code, Message: pe.Message})
+		h.refused(cl, err)
+	}
+}
+
+// refused answers a refused request with an error message; a client that
+// goes on past the rate limits is closed with 1008.
+func (h *Hub) refused(cl *client, err error) {
+	pe, ok := err.(*protocolError)
+	if !ok {
+		h.log.Error("chat: request failed", "client", cl.id, "err", err)
+		pe = refuse("internal", "The server could not handle that.")
+	}
+	h.sendTo(cl.conn, &outbound{Type: "error", Code: pe.Code, Message: pe.Message})
+	if pe.Code != "rate_limited" {
+		return
+	}
+	h.mu.Lock()
+	over := cl.refusals >= h.lim.maxRefusals && !cl.dropping
+	cl.dropping = cl.dropping || over
+	h.mu.Unlock()
+	if over {
+		h.log.Warn("chat: client ignored the rate limits, closing", "client", cl.id, "addr", cl.addr)
+		h.ps.CloseWhenSent(cl.conn, wss.StatusPolicyViolation)
 	}
 }
 
@@ -174,9 +230,10 @@ func (ch connHandler) OnClose(c *wss.Conn, status int) {
 	h, cl := ch.h, ch.cl
 	h.announce.Lock()
 	defer h.announce.Unlock()
+	h.release(cl)
 	h.mu.Lock()
-	delete(h.clients, c)
 	nick, room := cl.nick, cl.room
+	cl.nick = ""
 	h.mu.Unlock()
 	if nick != "" {
 		h.log.Info("chat: left", "client", cl.id, "nick", nick, "room", room, "status", status)
@@ -191,23 +248,39 @@ func (h *Hub) onText(cl *client, data []byte) error {
 	}
 	switch in.Type {
 	case "join":
-		return h.join(cl, in.Nick, in.Room)
+		if err := h.allow(cl, cl.joins, "joins", h.lim.joinRate, func(a *addrState) *bucket { return a.joins }, h.lim.addrJoinRate); err != nil {
+			return err
+		}
+		// Reading the history may wait for the store: off the event loop,
+		// one join at a time per client.
+		h.wg.Go(func() {
+			cl.joinMu.Lock()
+			defer cl.joinMu.Unlock()
+			if err := h.join(cl, in.Nick, in.Room, in.After); err != nil {
+				h.refused(cl, err)
+			}
+			h.forgetIfClosed(cl)
+		})
+		return nil
 	case "say":
-		if cl.nick == "" {
+		if h.nick(cl) == "" {
 			return refuse("not_joined", "Join a room first.")
 		}
 		text, err := checkText(in.Text)
 		if err != nil {
 			return err
 		}
-		h.publish(&event{Kind: "say", Client: cl.id, Room: cl.room, Nick: cl.nick, Text: text, ID: h.newMessageID()})
-		return nil
+		if err := h.allow(cl, cl.msgs, "messages", h.lim.msgRate, func(a *addrState) *bucket { return a.msgs }, h.lim.addrMsgRate); err != nil {
+			return err
+		}
+		nick, room := h.where(cl)
+		return h.store(room, (&outbound{Type: "message", Room: room, From: nick, Text: text, Time: time.Now().UnixMilli()}).encode(), true)
 	}
 	return refuse("bad_type", fmt.Sprintf("Unknown message type %q.", in.Type))
 }
 
 func (h *Hub) onImage(cl *client, data []byte) error {
-	if cl.nick == "" {
+	if h.nick(cl) == "" {
 		return refuse("not_joined", "Join a room first.")
 	}
 	if len(data) > h.maxImage {
@@ -217,219 +290,180 @@ func (h *Hub) onImage(cl *client, data []byte) error {
 	if !imageTypes[mime] {
 		return refuse("bad_image", "Only PNG, JPEG, GIF and WebP images can be shared.")
 	}
-	ev := &event{Kind: "image", Node: h.node, Client: cl.id, Room: cl.room, Nick: cl.nick, Mime: mime,
-		ID: h.newMessageID(), Time: time.Now().UnixMilli()}
-	hdr, _ := json.Marshal(ev)
-	if err := h.ps.Publish(eventsTopic, imageFrame(hdr, data), false); err != nil {
-		h.log.Warn("chat: publish", "err", err)
+	if err := h.allow(cl, cl.msgs, "messages", h.lim.msgRate, func(a *addrState) *bucket { return a.msgs }, h.lim.addrMsgRate); err != nil {
+		return err
+	}
+	nick, room := h.where(cl)
+	hdr := (&outbound{Type: "image", Room: room, From: nick, Time: time.Now().UnixMilli(), Mime: mime, Size: len(data)}).encode()
+	return h.store(room, imageFrame(hdr, data), false)
+}
+
+// store appends a room message to the store, which delivers it to the
+// room on every node.
+func (h *Hub) store(room string, frame []byte, text bool) error {
+	if err := h.ps.Append(roomTopic(room), frame, text); err != nil {
+		h.log.Warn("chat: store", "room", room, "err", err)
+		return refuse("busy", "The server cannot take messages right now; try again in a moment.")
 	}
 	return nil
 }
 
-// join puts cl in a room, leaving the one it was in. Under h.mu, it sends
-// the welcome and the room's history and subscribes cl to the room, so
-// every later message reaches cl once, after the history.
-func (h *Hub) join(cl *client, nick, roomName string) error {
-	nick, err := checkNick(nick)
+// allow spends a token of the client's bucket and of its address's, or
+// refuses the request.
+func (h *Hub) allow(cl *client, own *bucket, what string, rate float64, shared func(*addrState) *bucket, addrRate float64) error {
+	now := time.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !own.take(now) {
+		cl.refusals++
+		return rateLimited(what, rate)
+	}
+	if a := h.addrs[cl.addr]; a != nil && !shared(a).take(now) {
+		cl.refusals++
+		return rateLimited(what+" from your address", addrRate)
+	}
+	cl.refusals = 0
+	return nil
+}
+
+func (h *Hub) nick(cl *client) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return cl.nick
+}
+
+func (h *Hub) where(cl *client) (nick, room string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return cl.nick, cl.room
+}
+
+// join puts cl in a room, leaving the one it was in: the welcome, the
+// full presence list (to the joiner only: the others get a join notice),
+// then the history from the store, after the message id after if the page
+// is resuming, then every later message.
+func (h *Hub) join(cl *client, nickIn, roomIn, after string) error {
+	nick, key, err := checkNick(nickIn)
 	if err != nil {
 		return err
 	}
-	roomName, err = checkRoom(roomName)
+	roomName, err := checkRoom(roomIn)
 	if err != nil {
 		return err
 	}
+	afterID, _ := strconv.ParseUint(after, 10, 64)
+	entered, up, err := h.enter(cl, nick, key, roomName)
+	if err != nil || !entered {
+		return err
+	}
+	h.sendTo(cl.conn, &outbound{Type: "welcome", Nick: nick, Room: roomName, Node: h.node,
+		MaxText: maxTextLen, MaxImage: h.maxImage, Backplane: upDown(up)})
+	ctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
+	defer cancel()
+	// The presence list is taken once cl is in the room's topic: a join or
+	// leave it does not show reaches cl as a notice after it.
+	var users []string
+	err = h.ps.SubscribeFrom(ctx, cl.conn, roomTopic(roomName), afterID, &pubsub.Replay{
+		Subscribed: func() {
+			h.mu.Lock()
+			users = h.rooms[roomName].nicks()
+			h.mu.Unlock()
+		},
+		Intro: func(n int, gap bool) [][]byte {
+			return [][]byte{
+				(&outbound{Type: "presence", Room: roomName, Users: users}).encode(),
+				(&outbound{Type: "history", Room: roomName, Count: &n, Resume: afterID > 0, Gap: gap}).encode(),
+			}
+		},
+	})
+	if err != nil && !errors.Is(err, pubsub.ErrGap) {
+		h.log.Warn("chat: history not read", "room", roomName, "err", err)
+	}
+	h.log.Info("chat: joined", "client", cl.id, "nick", nick, "room", roomName, "after", afterID)
+	return nil
+}
+
+// enter moves cl's membership to roomName and announces it; entered is
+// false if there was nothing to do.
+func (h *Hub) enter(cl *client, nick, key, roomName string) (entered, up bool, err error) {
 	h.announce.Lock()
 	defer h.announce.Unlock()
-	if cl.nick != "" {
-		if cl.room == roomName && cl.nick == nick {
-			return nil
-		}
-		h.ps.Unsubscribe(cl.conn, roomTopic(cl.room))
+	h.mu.Lock()
+	oldNick, oldRoom, closed := cl.nick, cl.room, cl.closed
+	h.mu.Unlock()
+	if closed || (oldNick == nick && oldRoom == roomName) {
+		return false, false, nil
+	}
+	if oldNick != "" {
+		h.ps.Unsubscribe(cl.conn, roomTopic(oldRoom))
 		h.mu.Lock()
-		oldNick, oldRoom := cl.nick, cl.room
 		cl.nick = ""
 		h.mu.Unlock()
 		h.publish(&event{Kind: "leave", Client: cl.id, Room: oldRoom, Nick: oldNick, Status: wss.StatusNormalClosure})
 	}
-
 	h.mu.Lock()
-	r := h.roomLocked(roomName)
-	for _, ms := range r.members {
-		for _, m := range ms {
-			if strings.EqualFold(m.Nick, nick) && m.Client != cl.id {
+	if r := h.rooms[roomName]; r != nil {
+		for _, m := range r.members {
+			if m.Key == key && m.Client != cl.id {
 				h.mu.Unlock()
-				return refuse("nick_taken", fmt.Sprintf("%q is already in room %s.", nick, roomName))
+				return false, false, refuse("nick_taken", fmt.Sprintf("%q (or a name that looks like it) is already in room %s.", m.Nick, roomName))
 			}
 		}
 	}
-	cl.nick, cl.room = nick, roomName
-	h.sendTo(cl.conn, &outbound{Type: "welcome", Nick: nick, Room: roomName, Node: h.node,
-		MaxText: maxTextLen, MaxImage: h.maxImage})
-	count := len(r.history)
-	h.sendTo(cl.conn, &outbound{Type: "history", Room: roomName, Count: &count})
-	for _, pm := range r.history {
-		_ = h.ps.SendPrepared(cl.conn, pm)
-	}
-	err = h.ps.Subscribe(cl.conn, roomTopic(roomName))
+	cl.nick, cl.key, cl.room = nick, key, roomName
+	up = h.backplaneUp
 	h.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	h.log.Info("chat: joined", "client", cl.id, "nick", nick, "room", roomName)
-	h.publish(&event{Kind: "join", Client: cl.id, Room: roomName, Nick: nick})
-	return nil
+	h.publish(&event{Kind: "join", Client: cl.id, Room: roomName, Nick: nick, Key: key})
+	return true, up, nil
 }
 
-// publish sends an event to every node, this one included.
-func (h *Hub) publish(ev *event) {
-	ev.Node = h.node
-	if ev.Time == 0 {
-		ev.Time = time.Now().UnixMilli()
-	}
-	b, _ := json.Marshal(ev)
-	if err := h.ps.Publish(eventsTopic, b, true); err != nil {
-		h.log.Warn("chat: publish", "kind", ev.Kind, "err", err)
-	}
-}
-
-// onEvent applies an event from any node, this one included, and relays
-// what the people in the room should see.
-func (h *Hub) onEvent(data []byte, text bool) {
-	var ev event
-	var img []byte
-	if text {
-		if err := json.Unmarshal(data, &ev); err != nil {
-			h.log.Warn("chat: bad event", "err", err)
-			return
-		}
-	} else {
-		hdr, rest, err := splitImageFrame(data)
-		if err == nil {
-			err = json.Unmarshal(hdr, &ev)
-		}
-		if err != nil || ev.Kind != "image" {
-			h.log.Warn("chat: bad image event", "err", err)
-			return
-		}
-		img = rest
-	}
+// forgetIfClosed undoes what a join did for a connection that closed
+// while it ran: its subscriptions and queue.
+func (h *Hub) forgetIfClosed(cl *client) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if ev.Node != h.node {
-		h.lastSeen[ev.Node] = time.Now()
-	}
-	switch ev.Kind {
-	case "say":
-		out := &outbound{Type: "message", Room: ev.Room, ID: ev.ID, From: ev.Nick, Text: ev.Text, Time: ev.Time}
-		h.postLocked(ev.Room, out.encode(), true, true)
-	case "image":
-		out := &outbound{Type: "image", Room: ev.Room, ID: ev.ID, From: ev.Nick, Time: ev.Time, Mime: ev.Mime, Size: len(img)}
-		h.postLocked(ev.Room, imageFrame(out.encode(), img), false, true)
-	case "join":
-		r := h.roomLocked(ev.Room)
-		r.addMember(ev.Node, member{Client: ev.Client, Room: ev.Room, Nick: ev.Nick})
-		h.postLocked(ev.Room, (&outbound{Type: "join", Room: ev.Room, From: ev.Nick, Time: ev.Time}).encode(), true, false)
-		h.presenceLocked(ev.Room)
-	case "leave":
-		if r := h.rooms[ev.Room]; r != nil {
-			r.removeMember(ev.Node, ev.Client)
-		}
-		out := &outbound{Type: "leave", Room: ev.Room, From: ev.Nick, Time: ev.Time, Status: ev.Status, Reason: closeReason(ev.Status)}
-		h.postLocked(ev.Room, out.encode(), true, false)
-		h.presenceLocked(ev.Room)
-	case "hello":
-		if ev.Node != h.node {
-			go h.announceRoster()
-		}
-	case "roster":
-		if ev.Node != h.node {
-			h.setRosterLocked(ev.Node, ev.Members)
-		}
+	closed := cl.closed
+	h.mu.Unlock()
+	if closed {
+		h.ps.UnsubscribeAll(cl.conn)
 	}
 }
 
-// postLocked relays a client frame to this node's people in the room, and
-// keeps it in the room's history if keep is set.
-func (h *Hub) postLocked(roomName string, frame []byte, text, keep bool) {
-	if keep {
-		if err := h.roomLocked(roomName).remember(frame, text); err != nil {
-			h.log.Warn("chat: history", "room", roomName, "err", err)
-		}
-	}
-	if err := h.ps.PublishLocal(roomTopic(roomName), frame, text); err != nil {
-		h.log.Warn("chat: relay", "room", roomName, "err", err)
-	}
-}
-
-// presenceLocked tells the room who is in it.
-func (h *Hub) presenceLocked(roomName string) {
-	r := h.rooms[roomName]
-	if r == nil {
+// SetBackplane records whether the backplane is connected and tells every
+// client; when it is back, the nodes exchange their members again.
+func (h *Hub) SetBackplane(up bool) {
+	h.mu.Lock()
+	if h.backplaneUp == up {
+		h.mu.Unlock()
 		return
 	}
-	users := r.nicks()
-	h.postLocked(roomName, (&outbound{Type: "presence", Room: roomName, Users: users}).encode(), true, false)
-	if len(users) == 0 && len(r.history) == 0 {
-		delete(h.rooms, roomName)
+	h.backplaneUp = up
+	conns := make([]*wss.Conn, 0, len(h.clients))
+	for c := range h.clients {
+		conns = append(conns, c)
 	}
-}
-
-// announceRoster tells the other nodes who is on this node.
-func (h *Hub) announceRoster() {
-	h.announce.Lock()
-	defer h.announce.Unlock()
-	h.mu.Lock()
-	var ms []member
-	for _, cl := range h.clients {
-		if cl.nick != "" {
-			ms = append(ms, member{Client: cl.id, Room: cl.room, Nick: cl.nick})
+	if up {
+		now := time.Now()
+		for _, p := range h.peers {
+			p.seen = now // not heard while down: a new grace period
 		}
 	}
 	h.mu.Unlock()
-	if ms == nil {
-		ms = []member{}
+	h.log.Info("chat: backplane", "state", upDown(up))
+	msg := (&outbound{Type: "status", Backplane: upDown(up)}).encode()
+	for _, c := range conns {
+		_ = h.ps.Send(c, msg, true)
 	}
-	h.publish(&event{Kind: "roster", Members: ms})
-}
-
-// setRosterLocked replaces what this node knows of another node's members.
-func (h *Hub) setRosterLocked(node string, ms []member) {
-	changed := make(map[string]bool)
-	for name, r := range h.rooms {
-		if len(r.members[node]) > 0 {
-			delete(r.members, node)
-			changed[name] = true
-		}
-	}
-	for _, m := range ms {
-		h.roomLocked(m.Room).addMember(node, m)
-		changed[m.Room] = true
-	}
-	for name := range changed {
-		h.presenceLocked(name)
+	if up {
+		h.publish(&event{Kind: "hello"})
+		h.announceRoster()
 	}
 }
 
-// expireNodes forgets the members of nodes not heard from for a while.
-func (h *Hub) expireNodes() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for node, seen := range h.lastSeen {
-		if time.Since(seen) > rosterExpiry {
-			h.log.Warn("chat: node silent, forgetting its members", "node", node)
-			delete(h.lastSeen, node)
-			h.setRosterLocked(node, nil)
-		}
+func upDown(up bool) string {
+	if up {
+		return "up"
 	}
-}
-
-func (h *Hub) roomLocked(name string) *room {
-	r := h.rooms[name]
-	if r == nil {
-		r = &room{members: make(map[string]map[string]member)}
-		h.rooms[name] = r
-	}
-	return r
+	return "down"
 }
 
 // sendTo queues a reply for one connection, in order with its broadcasts.
@@ -437,63 +471,15 @@ func (h *Hub) sendTo(c *wss.Conn, o *outbound) {
 	_ = h.ps.Send(c, o.encode(), true)
 }
 
-func (h *Hub) newMessageID() string {
-	return fmt.Sprintf("%s-m%d", h.node, h.nextID.Add(1))
-}
-
-// Stop stops the roster announcements. The connections are the
-// Dispatcher's to close (Dispatcher.Shutdown), before Stop.
+// Stop stops the presence announcements and waits for joins in progress.
+// The connections are the Dispatcher's to close (Dispatcher.Shutdown),
+// before Stop.
 func (h *Hub) Stop() {
 	close(h.stop)
 	h.wg.Wait()
 }
 
 func roomTopic(name string) string { return "room/" + name }
-
-// remember adds a frame to the history, dropping the oldest beyond
-// historyLen messages or historyBytes bytes.
-func (r *room) remember(frame []byte, text bool) error {
-	pm, err := wss.NewPreparedMessage(frame, text)
-	if err != nil {
-		return err
-	}
-	r.history = append(r.history, pm)
-	r.size += pm.Len()
-	for len(r.history) > historyLen || (r.size > historyBytes && len(r.history) > 1) {
-		r.size -= r.history[0].Len()
-		r.history[0] = nil
-		r.history = r.history[1:]
-	}
-	return nil
-}
-
-func (r *room) addMember(node string, m member) {
-	ms := r.members[node]
-	if ms == nil {
-		ms = make(map[string]member)
-		r.members[node] = ms
-	}
-	ms[m.Client] = m
-}
-
-func (r *room) removeMember(node, clientID string) {
-	delete(r.members[node], clientID)
-	if len(r.members[node]) == 0 {
-		delete(r.members, node)
-	}
-}
-
-// nicks returns the sorted nicknames in the room.
-func (r *room) nicks() []string {
-	users := []string{}
-	for _, ms := range r.members {
-		for _, m := range ms {
-			users = append(users, m.Nick)
-		}
-	}
-	slices.SortFunc(users, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	return slices.Compact(users)
-}
 
 func humanBytes(n int) string {
 	switch {

@@ -1,9 +1,11 @@
 // Command chat is a chat server with its web page built in: people pick a
-// nickname, join rooms, and exchange messages and images. Several chat
-// servers share their rooms through a NATS server with -nats.
+// nickname, join rooms, and exchange messages and images. Rooms keep their
+// history in NATS JetStream: an embedded NATS server with its store in
+// -data, or, with -nats, NATS servers shared by several chat servers.
 //
-//	go run ./cmd/chat                                   # http://127.0.0.1:8080
-//	go run ./cmd/chat -addr :8081 -nats nats://127.0.0.1:4222
+//	go build -o chat ./cmd/chat
+//	./chat                                       # http://127.0.0.1:8080
+//	./chat -addr :8081 -nats nats://127.0.0.1:4222
 //
 // The page talks to the server over one WebSocket at /ws, with the JSON
 // protocol described in protocol.go and docs/chat.md.
@@ -21,12 +23,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/wssgo/wss"
 	"github.com/wssgo/wss/pubsub"
-	"github.com/wssgo/wss/pubsub/natsbus"
 )
 
 //go:embed static
@@ -34,20 +36,43 @@ var static embed.FS
 
 // config is what the flags set.
 type config struct {
-	addr       string
-	natsURL    string
-	maxMessage int
+	addr         string
+	natsURL      string
+	dataDir      string
+	maxMessage   int
+	history      int           // messages kept per room
+	historyBytes int64         // bytes kept in all rooms together
+	historyAge   time.Duration // how long a message is kept; 0: no bound
+	replicas     int           // replicas of the stream in a NATS cluster
+	lim          limits
 
 	// Not flags: tests shorten these.
 	writeTimeout time.Duration
 	closeTimeout time.Duration
+	timing       presenceTiming
+	onHub        func(*Hub) // called with the hub once it runs
 }
 
+// replayBytes bounds the history one join sends (older messages are kept
+// in the store, and reported as not recovered).
+const replayBytes = 16 << 20
+
 func main() {
-	var cfg config
+	cfg := config{lim: defaultLimits(), timing: defaultTiming()}
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "address to serve the chat on")
-	flag.StringVar(&cfg.natsURL, "nats", "", "NATS server URL to share rooms with other chat servers (e.g. nats://127.0.0.1:4222)")
+	flag.StringVar(&cfg.natsURL, "nats", "", "NATS server(s) with JetStream to share rooms with other chat servers (e.g. nats://127.0.0.1:4222); empty: an embedded NATS server")
+	flag.StringVar(&cfg.dataDir, "data", "chat-data", "folder of the embedded NATS server's store and of this node's id")
 	flag.IntVar(&cfg.maxMessage, "max-message", 1<<20, "largest image a client may share, in bytes")
+	flag.IntVar(&cfg.history, "history", 100, "messages kept per room")
+	flag.Int64Var(&cfg.historyBytes, "history-bytes", 256<<20, "bytes of messages and images kept in all rooms together")
+	flag.DurationVar(&cfg.historyAge, "history-age", 0, "how long a message is kept (0: until the other limits drop it)")
+	flag.IntVar(&cfg.replicas, "replicas", 1, "copies of the rooms' stream kept by a NATS cluster (-nats; 3 for a three-server cluster)")
+	flag.Float64Var(&cfg.lim.msgRate, "rate-messages", cfg.lim.msgRate, "messages and images per second per connection")
+	flag.Float64Var(&cfg.lim.addrMsgRate, "rate-messages-addr", cfg.lim.addrMsgRate, "messages and images per second per client address")
+	flag.Float64Var(&cfg.lim.joinRate, "rate-joins", cfg.lim.joinRate, "joins (room switches) per second per connection")
+	flag.Float64Var(&cfg.lim.addrJoinRate, "rate-joins-addr", cfg.lim.addrJoinRate, "joins per second per client address")
+	flag.IntVar(&cfg.lim.connsPerAddr, "conns-per-addr", cfg.lim.connsPerAddr, "connections open at once per client address")
+	flag.IntVar(&cfg.lim.maxRefusals, "max-refusals", cfg.lim.maxRefusals, "requests refused for a rate in a row before the connection is closed (1008)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
@@ -62,37 +87,53 @@ func main() {
 // run serves the chat until ctx is done, then shuts down gracefully. If
 // ready is not nil, it gets the listening address once the server is up.
 func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string) error {
-	if cfg.maxMessage <= 0 {
-		return errors.New("-max-message must be positive")
+	if cfg.maxMessage <= 0 || cfg.history <= 0 || cfg.historyBytes <= 0 {
+		return errors.New("-max-message, -history and -history-bytes must be positive")
 	}
-	var bp pubsub.Backplane
-	if cfg.natsURL != "" {
-		bus, err := natsbus.Connect(cfg.natsURL, &natsbus.Options{Name: "wss-chat", Logger: log})
-		if err != nil {
-			return err
+	node, err := nodeID(cfg.dataDir)
+	if err != nil {
+		return err
+	}
+	var hub atomic.Pointer[Hub]
+	onState := func(up bool) {
+		if h := hub.Load(); h != nil {
+			h.SetBackplane(up)
 		}
-		bp = bus // closed, after a flush, by ps.Close
 	}
+	bus, store, closeNATS, err := connectNATS(cfg, log, node, onState)
+	if err != nil {
+		return err
+	}
+	defer closeNATS()
 	ps, err := pubsub.New(&pubsub.Options{
-		Backplane: bp,
+		Backplane: bus,
+		Store:     store,
+		Render:    renderStored,
 		Logger:    log,
 		// A tab that cannot keep up gets 1008 and reconnects; the page
-		// then gets the history again. The queue holds the room's history
-		// on joining: its frames are shared, not copied, so the bound is
-		// larger than the memory a queue really adds.
-		MaxQueueBytes:    historyBytes + 4*cfg.maxMessage + 1<<20,
+		// then resumes from the last message it has. The queue holds the
+		// history replayed on joining: its frames are shared, not copied,
+		// so the bound is larger than the memory a queue really adds.
+		MaxQueueBytes:    replayBytes + 4*cfg.maxMessage + 1<<20,
+		MaxReplayBytes:   replayBytes,
 		MaxQueueMessages: 2048,
 	})
 	if err != nil {
 		return err
 	}
-	defer ps.Close()
-	if bus, ok := bp.(*natsbus.Bus); ok {
-		// Make sure the events subscription reached the server before
-		// saying hello, so the replies come back.
-		_ = bus.Flush(2 * time.Second)
+	defer ps.Close() // closes the store and the bus, after a flush
+	// Make sure the events subscription reached the server before saying
+	// hello, so the replies come back.
+	_ = bus.Flush(2 * time.Second)
+	memCtx, stopMem := context.WithCancel(context.Background())
+	defer stopMem()
+	go releaseMemory(memCtx)
+	h := NewHub(ps, log, node, cfg.maxMessage, cfg.lim, cfg.timing)
+	hub.Store(h)
+	if cfg.onHub != nil {
+		cfg.onHub(h)
 	}
-	hub := NewHub(ps, log, cfg.maxMessage)
+	h.SetBackplane(bus.Conn().IsConnected())
 
 	disp, err := wss.NewDispatcher(nil)
 	if err != nil {
@@ -108,23 +149,25 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	}
 	sub, _ := fs.Sub(static, "static")
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", hub.Serve(disp, wcfg))
+	mux.Handle("GET /ws", h.Serve(disp, wcfg))
 	mux.Handle("GET /", pageHeaders(http.FileServerFS(sub)))
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
+		h.Stop()
 		return err
 	}
 	srv := wss.NewServer("", mux, wcfg) // bounds the handshake (slowloris)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("chat: serving", "url", "http://"+ln.Addr().String(), "node", hub.Node(), "nats", cfg.natsURL)
+	log.Info("chat: serving", "url", "http://"+ln.Addr().String(), "node", h.Node(), "nats", cfg.natsURL, "data", cfg.dataDir)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
 
 	select {
 	case err := <-served:
+		h.Stop()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -137,7 +180,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	if err := disp.Shutdown(shutCtx); err != nil {
 		log.Warn("chat: connections still open at shutdown", "err", err)
 	}
-	hub.Stop()
+	h.Stop()
 	log.Info("chat: stopped")
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -17,17 +18,18 @@ import (
 
 // Limits on what clients send.
 const (
-	maxNickLen   = 24   // characters
-	maxRoomLen   = 32   // characters
-	maxTextLen   = 2000 // characters of a chat message
-	historyLen   = 100  // messages kept per room
-	historyBytes = 16 << 20
-	defaultRoom  = "lobby"
+	maxNickLen  = 24   // characters
+	maxRoomLen  = 32   // characters
+	maxTextLen  = 2000 // characters of a chat message
+	defaultRoom = "lobby"
 )
 
 // inbound is a text frame from the page.
 //
 //	{"type":"join","nick":"ann","room":"lobby"}  join (or switch to) a room
+//	{"type":"join","nick":"ann","room":"lobby","after":"41"}
+//	                                              rejoin after a reconnect: the
+//	                                              history is what came after 41
 //	{"type":"say","text":"hello"}                 send a message to the room
 //
 // An image is a binary frame holding the image file (PNG, JPEG, GIF or
@@ -37,42 +39,52 @@ type inbound struct {
 	Nick string `json:"nick"`
 	Room string `json:"room"`
 	Text string `json:"text"`
+	// After is the id of the last message the page shows, "" for none.
+	After string `json:"after"`
 }
 
 // outbound is a text frame to the page. Its types:
 //
-//	welcome   {nick, room, node, maxText, maxImage}   the join succeeded
-//	history   {room, count}                 the next count frames are the
-//	                                        room's history, oldest first
+//	welcome   {nick, room, node, maxText, maxImage, backplane}  the join
+//	                                        succeeded; backplane is "up" or
+//	                                        "down" (messages wait for it)
+//	presence  {room, users}                 who is in the room, to the joiner
+//	history   {room, count, resume, gap}    the next count frames are the
+//	                                        room's history, oldest first:
+//	                                        with resume, what came after the
+//	                                        "after" id; gap: some of it is lost
+//	status    {backplane}                   the backplane went down or up
 //	message   {room, id, from, text, time}  a chat message
 //	join      {room, from, time}            someone joined the room
 //	leave     {room, from, time, status, reason}  someone left; status is
 //	                                        the WebSocket close status
-//	presence  {room, users}                 who is in the room now
 //	error     {code, message}               a request was refused
 //
 // time is milliseconds since the Unix epoch. An image goes to the page as a
 // binary frame: a 4-byte big-endian length n, then n bytes of JSON
 // {type:"image", room, id, from, time, mime, size}, then the image bytes.
 type outbound struct {
-	Type     string   `json:"type"`
-	Room     string   `json:"room,omitempty"`
-	ID       string   `json:"id,omitempty"`
-	From     string   `json:"from,omitempty"`
-	Nick     string   `json:"nick,omitempty"`
-	Text     string   `json:"text,omitempty"`
-	Time     int64    `json:"time,omitempty"`
-	Status   int      `json:"status,omitempty"`
-	Reason   string   `json:"reason,omitempty"`
-	Users    []string `json:"users,omitempty"`
-	Count    *int     `json:"count,omitempty"`
-	Node     string   `json:"node,omitempty"`
-	MaxText  int      `json:"maxText,omitempty"`
-	MaxImage int      `json:"maxImage,omitempty"`
-	Code     string   `json:"code,omitempty"`
-	Message  string   `json:"message,omitempty"`
-	Mime     string   `json:"mime,omitempty"`
-	Size     int      `json:"size,omitempty"`
+	Type      string   `json:"type"`
+	Room      string   `json:"room,omitempty"`
+	ID        string   `json:"id,omitempty"`
+	From      string   `json:"from,omitempty"`
+	Nick      string   `json:"nick,omitempty"`
+	Text      string   `json:"text,omitempty"`
+	Time      int64    `json:"time,omitempty"`
+	Status    int      `json:"status,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+	Users     []string `json:"users,omitempty"`
+	Count     *int     `json:"count,omitempty"`
+	Node      string   `json:"node,omitempty"`
+	MaxText   int      `json:"maxText,omitempty"`
+	MaxImage  int      `json:"maxImage,omitempty"`
+	Code      string   `json:"code,omitempty"`
+	Message   string   `json:"message,omitempty"`
+	Mime      string   `json:"mime,omitempty"`
+	Size      int      `json:"size,omitempty"`
+	Resume    bool     `json:"resume,omitempty"`
+	Gap       bool     `json:"gap,omitempty"`
+	Backplane string   `json:"backplane,omitempty"`
 }
 
 func (o *outbound) encode() []byte {
@@ -86,6 +98,25 @@ func imageFrame(h []byte, img []byte) []byte {
 	b := make([]byte, 0, 4+len(h)+len(img))
 	b = binary.BigEndian.AppendUint32(b, uint32(len(h)))
 	return append(append(b, h...), img...)
+}
+
+// withID returns a JSON object with an "id" member last (so it is the one
+// a reader keeps): stored messages get their id, the store's sequence, as
+// they are delivered. Anything but an object is returned as it is.
+func withID(obj []byte, id string) []byte {
+	obj = bytes.TrimRight(obj, " \t\r\n")
+	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
+		return obj
+	}
+	body := bytes.TrimSpace(obj[1 : len(obj)-1])
+	b := make([]byte, 0, len(obj)+len(id)+9)
+	b = append(b, '{')
+	if len(body) > 0 {
+		b = append(append(b, body...), ',')
+	}
+	b = append(b, `"id":"`...)
+	b = append(b, id...)
+	return append(b, '"', '}')
 }
 
 // splitImageFrame parses an image frame into its header and image bytes.
@@ -108,22 +139,6 @@ type protocolError struct {
 func (e *protocolError) Error() string { return e.Code + ": " + e.Message }
 
 func refuse(code, msg string) *protocolError { return &protocolError{code, msg} }
-
-// checkNick trims a nickname and checks it: 1 to 24 letters, digits,
-// spaces, and _ - . characters.
-func checkNick(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	n := utf8.RuneCountInString(s)
-	if n == 0 || n > maxNickLen {
-		return "", refuse("bad_nick", "A nickname has 1 to 24 characters.")
-	}
-	for _, r := range s {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" _-.", r) {
-			return "", refuse("bad_nick", "A nickname may hold letters, digits, spaces and _ - . only.")
-		}
-	}
-	return s, nil
-}
 
 // checkRoom normalises a room name and checks it: 1 to 32 lower-case
 // letters, digits, - and _; empty means the default room.

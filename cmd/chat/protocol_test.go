@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/wssgo/wss/pubsub"
 )
 
 func TestCheckNickAndRoom(t *testing.T) {
@@ -22,7 +25,7 @@ func TestCheckNickAndRoom(t *testing.T) {
 		{"1234567890123456789012345", "", false},
 	}
 	for _, tt := range tests {
-		got, err := checkNick(tt.in)
+		got, _, err := checkNick(tt.in)
 		if (err == nil) != tt.ok || got != tt.nick {
 			t.Errorf("checkNick(%q) = %q, %v; want %q, ok %v", tt.in, got, err, tt.nick, tt.ok)
 		}
@@ -67,8 +70,9 @@ func FuzzClientInput(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var in inbound
 		if json.Unmarshal(data, &in) == nil {
-			if nick, err := checkNick(in.Nick); err == nil && (nick == "" || utf8.RuneCountInString(nick) > maxNickLen) {
-				t.Fatalf("accepted nick %q", nick)
+			if nick, key, err := checkNick(in.Nick); err == nil && (nick == "" || key == "" || utf8.RuneCountInString(nick) > maxNickLen ||
+				mixedScripts(nick) || strings.IndexFunc(nick, invisible) >= 0) {
+				t.Fatalf("accepted nick %q (key %q)", nick, key)
 			}
 			if room, err := checkRoom(in.Room); err == nil && (room == "" || utf8.RuneCountInString(room) > maxRoomLen) {
 				t.Fatalf("accepted room %q", room)
@@ -79,6 +83,25 @@ func FuzzClientInput(f *testing.F) {
 		}
 		if hdr, img, err := splitImageFrame(data); err == nil && 4+len(hdr)+len(img) != len(data) {
 			t.Fatalf("split %d bytes into %d + %d", len(data), len(hdr), len(img))
+		}
+	})
+}
+
+// FuzzRenderStored: whatever another node stored, giving it its id never
+// panics, and a JSON object stays one, with our id.
+func FuzzRenderStored(f *testing.F) {
+	f.Add([]byte(`{"type":"message","text":"hi"}`), true)
+	f.Add([]byte(`{}`), true)
+	f.Add([]byte(`{"id":"7"} `), true)
+	f.Add(imageFrame([]byte(`{"type":"image"}`), []byte{1, 2}), false)
+	f.Add([]byte{0, 0, 0, 9, '{'}, false)
+	f.Fuzz(func(t *testing.T, data []byte, text bool) {
+		out, _ := renderStored(pubsub.Message{ID: 42, Data: data, Text: text})
+		if text && json.Valid(data) && len(data) > 1 && data[0] == '{' {
+			var m map[string]any
+			if err := json.Unmarshal(out, &m); err != nil || m["id"] != "42" {
+				t.Fatalf("%q rendered as %q", data, out)
+			}
 		}
 	})
 }

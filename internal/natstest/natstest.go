@@ -13,10 +13,23 @@ import (
 // its address.
 func Start(t testing.TB, port int) *server.Server {
 	t.Helper()
-	if port == 0 {
-		port = server.RANDOM_PORT
+	return run(t, &server.Options{Port: port})
+}
+
+// StartJetStream is Start with JetStream enabled, its file store in dir:
+// started again on the same port and dir, the server has the same streams.
+func StartJetStream(t testing.TB, port int, dir string) *server.Server {
+	t.Helper()
+	return run(t, &server.Options{Port: port, JetStream: true, StoreDir: dir})
+}
+
+func run(t testing.TB, o *server.Options) *server.Server {
+	t.Helper()
+	o.Host, o.NoLog, o.NoSigs = "127.0.0.1", true, true
+	if o.Port == 0 {
+		o.Port = server.RANDOM_PORT
 	}
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
+	s, err := server.NewServer(o)
 	if err != nil {
 		t.Fatal(err)
 	}

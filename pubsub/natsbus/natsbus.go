@@ -47,6 +47,10 @@ type Options struct {
 	QueueLen int
 	// ReconnectWait is the pause between reconnection attempts; 500ms if zero.
 	ReconnectWait time.Duration
+	// OnState, if set, is called with true when the connection is made or
+	// made again and with false when it is lost, from the NATS client's
+	// goroutine: to tell people that messages wait for the broker.
+	OnState func(connected bool)
 }
 
 // Bus is a pubsub.Backplane over one NATS connection. Safe for concurrent use.
@@ -91,6 +95,11 @@ func Connect(url string, opts *Options, extra ...nats.Option) (*Bus, error) {
 	if b.log == nil {
 		b.log = slog.Default()
 	}
+	state := func(up bool) {
+		if o.OnState != nil {
+			o.OnState(up)
+		}
+	}
 	nopts := append([]nats.Option{
 		nats.Name(o.Name),
 		nats.NoEcho(),
@@ -99,12 +108,15 @@ func Connect(url string, opts *Options, extra ...nats.Option) (*Bus, error) {
 		nats.RetryOnFailedConnect(true),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			b.log.Info("natsbus: connected", "url", nc.ConnectedUrlRedacted())
+			state(true)
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			b.log.Warn("natsbus: disconnected, retrying", "err", err)
+			state(false)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			b.log.Info("natsbus: reconnected", "url", nc.ConnectedUrlRedacted())
+			state(true)
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			subj := ""

@@ -25,12 +25,22 @@ type scenario struct {
 	idle  bool
 	conns int
 	size  int // message size; echo only
+	// slowPeers: an echo cell beside this many peers that send and never
+	// read (slowPeers is set), run by a load generator of their own; the
+	// window opens as soon as they are up. slowOf names the cell whose
+	// figures are the baseline, the same clients without slow peers.
+	slowPeers bool
+	slow      int
+	slowOf    string
 }
 
 var scenarios = []scenario{
 	{key: "echo64", title: "Echo, 1,000 connections × 64 B", conns: 1000, size: 64},
 	{key: "echo16k", title: "Echo, 100 connections × 16 KiB", conns: 100, size: 16 << 10},
 	{key: "echo1m", title: "Echo, 10 connections × 1 MiB", conns: 10, size: 1 << 20},
+	{key: "slow0", title: "Slow readers: 10 connections × 64 B, none beside them (baseline)", conns: 10, size: 64, slowPeers: true},
+	{key: "slow50", title: "Slow readers: 10 connections × 64 B beside 50 that never read", conns: 10, size: 64, slowPeers: true,
+		slow: 50, slowOf: "slow0"},
 	{key: "idle10k", title: "Idle memory, 10,000 connections", idle: true, conns: 10_000},
 	{key: "idle19k", title: "Idle memory, 19,000 connections", idle: true, conns: 19_000},
 }
@@ -45,10 +55,13 @@ type sample struct {
 	MsgsPerSec float64 `json:"msgs_per_sec,omitempty"`
 	P50Micros  float64 `json:"p50_us,omitempty"`
 	P99Micros  float64 `json:"p99_us,omitempty"`
+	MaxMicros  float64 `json:"max_us,omitempty"`
 	CPUPerMsg  float64 `json:"server_cpu_us_per_msg,omitempty"`
 	CPUSeconds float64 `json:"server_cpu_s,omitempty"`    // what CPUPerMsg was measured from
 	ServerCPU  float64 `json:"server_cpu_pct,omitempty"`  // of one CPU, over the window
 	LoadgenCPU float64 `json:"loadgen_cpu_pct,omitempty"` // of one CPU, over the window
+
+	SlowDropped int `json:"slow_dropped,omitempty"` // slow readers the server closed
 
 	BaseRSS    float64 `json:"base_rss_bytes,omitempty"`
 	RSSPerConn float64 `json:"rss_bytes_per_conn,omitempty"`
@@ -83,9 +96,12 @@ func (r *runner) run(ctx context.Context, s server, sc scenario) (sample, error)
 		return sample{}, err
 	}
 	var smp sample
-	if sc.idle {
+	switch {
+	case sc.idle:
 		smp, err = r.idle(ctx, sc, addr, srv)
-	} else {
+	case sc.slowPeers:
+		smp, err = r.slowReaders(ctx, sc, addr, srv)
+	default:
 		smp, err = r.echo(ctx, sc, addr, srv)
 	}
 	if err == nil && srv.exited() {
@@ -95,8 +111,13 @@ func (r *runner) run(ctx context.Context, s server, sc scenario) (sample, error)
 }
 
 func (r *runner) echo(ctx context.Context, sc scenario, addr string, srv *process) (sample, error) {
+	return r.echoFor(ctx, sc, addr, srv, r.warmup)
+}
+
+// echoFor runs the echo load generator for sc with the given warm-up.
+func (r *runner) echoFor(ctx context.Context, sc scenario, addr string, srv *process, warmup time.Duration) (sample, error) {
 	argv := []string{r.loadgen, "-addr", addr, "-conns", strconv.Itoa(sc.conns), "-size", strconv.Itoa(sc.size),
-		"-duration", r.duration.String(), "-warmup", r.warmup.String(), "-pid", strconv.Itoa(srv.pid()),
+		"-duration", r.duration.String(), "-warmup", warmup.String(), "-pid", strconv.Itoa(srv.pid()),
 		"-setup-timeout", setupTimeout.String()}
 	if r.text {
 		argv = append(argv, "-text")
@@ -120,6 +141,7 @@ func (r *runner) echo(ctx context.Context, sc scenario, addr string, srv *proces
 		MsgsPerSec: res.MsgsPerSec,
 		P50Micros:  res.P50Micros,
 		P99Micros:  res.P99Micros,
+		MaxMicros:  res.MaxMicros,
 		CPUPerMsg:  res.ServerCPU / float64(res.Messages) * 1e6,
 		CPUSeconds: res.ServerCPU,
 		ServerCPU:  res.ServerCPU / res.Seconds * 100,

@@ -181,6 +181,10 @@ func summary(s sample) string {
 		return "FAILED: " + first
 	case s.RSSPerConn != 0 || s.BaseRSS != 0:
 		return fmt.Sprintf("%s/conn over %s", fmtBytes(s.RSSPerConn), fmtBytes(s.BaseRSS))
+	case strings.HasPrefix(s.Scenario, "slow"):
+		return fmt.Sprintf("%s msg/s  p50 %s  p99 %s  max %s  (server %s, loadgen %s, slow readers dropped %d)",
+			fmtRate(s.MsgsPerSec), fmtMicros(s.P50Micros), fmtMicros(s.P99Micros), fmtMicros(s.MaxMicros),
+			fmtPct(s.ServerCPU), fmtPct(s.LoadgenCPU), s.SlowDropped)
 	default:
 		return fmt.Sprintf("%s msg/s  %s CPU/msg  p99 %s  (server %s, loadgen %s)",
 			fmtRate(s.MsgsPerSec), fmtMicros(s.CPUPerMsg), fmtMicros(s.P99Micros), fmtPct(s.ServerCPU), fmtPct(s.LoadgenCPU))

@@ -30,6 +30,7 @@ var (
 	msgsPerSec = metric{value: func(s sample) float64 { return s.MsgsPerSec }, format: fmtRate, higherBetter: true, ratios: true}
 	p50        = metric{value: func(s sample) float64 { return s.P50Micros }, format: fmtMicros, ratios: true}
 	p99        = metric{value: func(s sample) float64 { return s.P99Micros }, format: fmtMicros, ratios: true}
+	maxLatency = metric{value: func(s sample) float64 { return s.MaxMicros }, format: fmtMicros, ratios: true}
 	cpuPerMsg  = metric{value: func(s sample) float64 { return s.CPUPerMsg }, format: fmtMicros, ratios: true,
 		coarse: func(s sample) bool { return s.CPUSeconds < minCPUSeconds }}
 	serverCPU  = metric{value: func(s sample) float64 { return s.ServerCPU }, format: fmtPct}
@@ -39,10 +40,31 @@ var (
 )
 
 // column is a table column: a metric over the samples of some scenarios.
+// With base set, it shows the server's median over scenarios divided by its
+// median over base.
 type column struct {
 	header    string
 	scenarios []string
 	metric    metric
+	base      []string
+}
+
+// slowColumns are the columns of a slow-reader cell: the latency of the
+// echo connections, and beside slow readers, their p99 against the same
+// server's without them (the figure the target bounds).
+func slowColumns(sc scenario, scs []scenario) []column {
+	key := []string{sc.key}
+	cols := []column{
+		{header: "msg/s", scenarios: key, metric: msgsPerSec},
+		{header: "p50", scenarios: key, metric: p50},
+		{header: "p99", scenarios: key, metric: p99},
+		{header: "max", scenarios: key, metric: maxLatency},
+		{header: "server CPU", scenarios: key, metric: serverCPU},
+	}
+	if slices.ContainsFunc(scs, func(b scenario) bool { return b.key == sc.slowOf }) {
+		cols = append(cols, column{header: "p99 ÷ " + sc.slowOf + " p99", scenarios: key, metric: p99, base: []string{sc.slowOf}})
+	}
+	return cols
 }
 
 // cell is the median of a column for one server.
@@ -70,21 +92,25 @@ func markdown(o options, load string, servers []server, scs []scenario, samples 
 			continue
 		}
 		key := []string{sc.key}
+		if sc.slowPeers {
+			r.table(sc.title, slowColumns(sc, scs))
+			continue
+		}
 		r.table(sc.title, []column{
-			{"msg/s", key, msgsPerSec},
-			{"p50", key, p50},
-			{"p99", key, p99},
-			{"server CPU/msg", key, cpuPerMsg},
-			{"server CPU", key, serverCPU},
-			{"loadgen CPU", key, loadgenCPU},
+			{header: "msg/s", scenarios: key, metric: msgsPerSec},
+			{header: "p50", scenarios: key, metric: p50},
+			{header: "p99", scenarios: key, metric: p99},
+			{header: "server CPU/msg", scenarios: key, metric: cpuPerMsg},
+			{header: "server CPU", scenarios: key, metric: serverCPU},
+			{header: "loadgen CPU", scenarios: key, metric: loadgenCPU},
 		})
 	}
 	if len(idle) > 0 {
-		cols := []column{{"RSS at start", nil, baseRSS}}
+		cols := []column{{header: "RSS at start", scenarios: nil, metric: baseRSS}}
 		var counts []string
 		for _, sc := range idle {
 			cols[0].scenarios = append(cols[0].scenarios, sc.key)
-			cols = append(cols, column{"RSS/conn @ " + fmtCount(sc.conns), []string{sc.key}, rssPerConn})
+			cols = append(cols, column{header: "RSS/conn @ " + fmtCount(sc.conns), scenarios: []string{sc.key}, metric: rssPerConn})
 			counts = append(counts, fmtCount(sc.conns))
 		}
 		r.table("Idle memory: server RSS growth per connection at "+strings.Join(counts, " and ")+" connections", cols)
@@ -135,6 +161,13 @@ func (r *report) table(title string, cols []column) {
 
 func (r *report) cellText(s server, c column) string {
 	v := r.cell(s.name, c)
+	if c.base != nil {
+		b := r.cell(s.name, column{scenarios: c.base, metric: c.metric})
+		if v.ok == 0 || b.ok == 0 || b.value == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("×%.2f", v.value/b.value)
+	}
 	if v.ok == 0 {
 		if v.failed > 0 {
 			return "failed"

@@ -26,11 +26,11 @@ func TestRatios(t *testing.T) {
 		col    column
 		want   string
 	}{
-		{"wss", column{"msg/s", []string{"echo64"}, msgsPerSec}, "60 (f ×0.60, r ×1.50)"},   // median 60; best rival a: 40
-		{"wss", column{"cpu", []string{"echo64"}, cpuPerMsg}, "25.0 µs (f ×2.50, r ×0.71)"}, // best rival b: 35
-		{"floor", column{"cpu", []string{"echo64"}, cpuPerMsg}, "10.0 µs (r ×0.29)"},
-		{"b", column{"cpu", []string{"echo64"}, cpuPerMsg}, "35.0 µs† (f ×3.50, r ×1.00)"},
-		{"c", column{"cpu", []string{"echo64"}, cpuPerMsg}, "~50.0 µs (f ×5.00, r ×1.43)"}, // 0.1 s of CPU: coarse
+		{"wss", column{header: "msg/s", scenarios: []string{"echo64"}, metric: msgsPerSec}, "60 (f ×0.60, r ×1.50)"},   // median 60; best rival a: 40
+		{"wss", column{header: "cpu", scenarios: []string{"echo64"}, metric: cpuPerMsg}, "25.0 µs (f ×2.50, r ×0.71)"}, // best rival b: 35
+		{"floor", column{header: "cpu", scenarios: []string{"echo64"}, metric: cpuPerMsg}, "10.0 µs (r ×0.29)"},
+		{"b", column{header: "cpu", scenarios: []string{"echo64"}, metric: cpuPerMsg}, "35.0 µs† (f ×3.50, r ×1.00)"},
+		{"c", column{header: "cpu", scenarios: []string{"echo64"}, metric: cpuPerMsg}, "~50.0 µs (f ×5.00, r ×1.43)"}, // 0.1 s of CPU: coarse
 	} {
 		i := slices.IndexFunc(servers, func(s server) bool { return s.name == c.server })
 		got := r.cellText(servers[i], c.col)
@@ -44,6 +44,30 @@ func TestFmtCount(t *testing.T) {
 	for n, want := range map[int]string{7: "7", 1000: "1,000", 19000: "19,000", 1234567: "1,234,567"} {
 		if got := fmtCount(n); got != want {
 			t.Errorf("fmtCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestSlowReaderColumnDividesByTheBaseline(t *testing.T) {
+	samples := []sample{
+		{Server: "wss", Scenario: "slow0", P99Micros: 2000},
+		{Server: "wss", Scenario: "slow50", P99Micros: 3000},
+		{Server: "wss", Scenario: "slow50", P99Micros: 5000},
+		{Server: "wss", Scenario: "slow50", P99Micros: 9000},
+		{Server: "gws", Scenario: "slow50", P99Micros: 9000},
+	}
+	servers := []server{{name: "wss"}, {name: "gws", rival: true}}
+	r := &report{servers: servers, samples: samples}
+	col := column{header: "ratio", scenarios: []string{"slow50"}, metric: p99, base: []string{"slow0"}}
+	for _, c := range []struct {
+		server server
+		want   string
+	}{
+		{servers[0], "×2.50"}, // median 5000 over 2000
+		{servers[1], "–"},     // no baseline measured
+	} {
+		if got := r.cellText(c.server, col); got != c.want {
+			t.Errorf("%s: %q, want %q", c.server.name, got, c.want)
 		}
 	}
 }

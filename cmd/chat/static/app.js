@@ -13,6 +13,11 @@ const state = {
   maxText: 2000,
   maxImage: 1 << 20,
   historyLeft: 0,
+  // The room whose messages are on screen and the id of the last one: on
+  // a reconnect the page asks only for what came after it.
+  shownRoom: "",
+  lastId: "",
+  users: [],
   retries: 0,
   rooms: JSON.parse(localStorage.getItem("chat.rooms") || "[]"),
 };
@@ -62,7 +67,8 @@ function send(obj) {
 }
 
 function join(nick, room) {
-  send({ type: "join", nick, room });
+  const after = room === state.shownRoom ? state.lastId : "";
+  send({ type: "join", nick, room, after });
 }
 
 // ---- messages from the server ----
@@ -85,30 +91,42 @@ function handle(msg) {
       $("me-nick").textContent = msg.nick;
       $("text").placeholder = "Message #" + msg.room;
       document.title = "#" + msg.room + " · wss chat";
-      $("messages").replaceChildren();
+      if (msg.room !== state.shownRoom) {
+        $("messages").replaceChildren();
+        state.shownRoom = msg.room;
+        state.lastId = "";
+      }
+      showBanner(msg.backplane === "down");
       hideError();
       $("text").focus();
       break;
     case "history":
-      state.historyLeft = msg.count || 0;
-      if (state.historyLeft === 0) {
+      state.historyLeft = msg.resume ? 0 : msg.count || 0;
+      if (msg.gap) addNotice("Some earlier messages could not be recovered.", Date.now());
+      if (!msg.resume && !msg.count && !$("messages").querySelector(".msg")) {
         addEmpty();
       }
       break;
     case "message":
+      if (!newId(msg.id)) break;
       addMessage(msg.from, msg.time, (body) => { body.textContent = msg.text; });
       afterHistoryItem();
       break;
     case "join":
       addNotice(`${msg.from} joined`, msg.time);
+      showUsers([...state.users.filter((u) => u !== msg.from), msg.from]);
       break;
     case "leave": {
       const status = msg.status ? ` (${msg.status})` : "";
       addNotice(`${msg.from} left: ${msg.reason || "closed"}${status}`, msg.time);
+      showUsers(state.users.filter((u) => u !== msg.from));
       break;
     }
     case "presence":
       showUsers(msg.users || []);
+      break;
+    case "status":
+      showBanner(msg.backplane === "down");
       break;
     case "error":
       if (!state.joined) {
@@ -127,6 +145,7 @@ function handleImage(buf) {
   const n = new DataView(buf).getUint32(0);
   let hdr;
   try { hdr = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, n))); } catch { return; }
+  if (!newId(hdr.id)) return;
   const url = URL.createObjectURL(new Blob([buf.slice(4 + n)], { type: hdr.mime }));
   addMessage(hdr.from, hdr.time, (body) => {
     const a = document.createElement("a");
@@ -141,6 +160,19 @@ function handleImage(buf) {
     body.append(a);
   });
   afterHistoryItem();
+}
+
+// newId records the id of the last message shown. (The server sends each
+// message once, resumes included: this is the place to refuse one if not.)
+function newId(id) {
+  if (id) state.lastId = id;
+  return true;
+}
+
+// showBanner shows or hides the notice that messages wait for the server's
+// backplane.
+function showBanner(down) {
+  $("banner").hidden = !down;
 }
 
 function afterHistoryItem() {
@@ -218,6 +250,8 @@ function addNotice(text, time) {
 }
 
 function showUsers(users) {
+  users = [...users].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()));
+  state.users = users;
   $("online-count").textContent = users.length;
   $("users").replaceChildren(...users.map((u) => {
     const li = document.createElement("li");

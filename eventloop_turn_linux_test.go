@@ -2,41 +2,11 @@ package wss
 
 import (
 	"bytes"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-// turnHandler echoes every message. A message starting with 'g' blocks the
-// loop until gate closes; one starting with 'h' hands its Conn to conns;
-// one starting with 'b' reports how many messages starting with 'a' were
-// handled before it.
-type turnHandler struct {
-	gate    chan struct{}
-	blocked chan struct{}
-	conns   chan *Conn
-	seenA   atomic.Int64
-	atB     chan int64
-}
-
-func (h *turnHandler) OnFrame(c *Conn, data []byte, text bool) {
-	switch data[0] {
-	case 'g':
-		h.blocked <- struct{}{}
-		<-h.gate
-	case 'h':
-		h.conns <- c
-	case 'a':
-		h.seenA.Add(1)
-	case 'b':
-		h.atB <- h.seenA.Load()
-	}
-	_ = c.Write(data, text)
-}
-
-func (h *turnHandler) OnClose(*Conn, int) {}
 
 // waitUnread waits until c's socket holds at least n bytes not yet read by
 // the loop. The kernel announces nothing the test could wait on, so it
