@@ -27,6 +27,8 @@ import "sync/atomic"
 //	flagAdmitted  holds a connection slot of its Dispatcher (guarded by d.mu)
 //	flagAgain     waits in its loop's again queue (loop only)
 //	flagRest      input read but not fed waits in its loop's rests (loop only)
+//	flagHeld      its handler holds input on the loop: an Inbox is full
+//	              (set by holdInput on the loop, cleared by resumeInput)
 //
 // An event-loop connection's descriptor has a word of its own, poll.FD.
 const (
@@ -39,6 +41,7 @@ const (
 	flagUpgrading // accepted by Serve, its handshake not complete
 	flagAgain
 	flagRest
+	flagHeld
 
 	statusShift = 16
 )
