@@ -141,12 +141,12 @@ func wantMessage(t *testing.T, in *Inbox, want Message) {
 	}
 }
 
-// TestRFC6455Section5ClientEmptyFrames has a Dial client send each frame
+// TestRFC6455_5_ClientEmptyFrames has a Dial client send each frame
 // that may be empty with an empty payload, and get one back: data
 // messages (section 5.6), ping and pong (5.5.2, 5.5.3) and a close frame
 // without a code (5.5.1). The server reads exactly a masked header of
 // length 0 and a mask key, nothing more.
-func TestRFC6455Section5ClientEmptyFrames(t *testing.T) {
+func TestRFC6455_5_ClientEmptyFrames(t *testing.T) {
 	after := []byte("after")
 	tests := []struct {
 		name   string
@@ -282,12 +282,12 @@ func TestKeepaliveIdleDialClient(t *testing.T) {
 	})
 }
 
-// TestRFC6455Section5_2ClientReceivesEveryLength has the server send a Dial
+// TestRFC6455_5_2_ClientReceivesEveryLength has the server send a Dial
 // client frames at each edge of the length encodings and of the limits: a
 // message of MaxMessageSize arrives, one byte more fails the connection
 // with 1009 (section 7.4.1); a ping of 125 bytes is answered, one of 126
 // fails it with 1002 (section 5.5).
-func TestRFC6455Section5_2ClientReceivesEveryLength(t *testing.T) {
+func TestRFC6455_5_2_ClientReceivesEveryLength(t *testing.T) {
 	const limit = 0x10000 + 7
 	tests := []struct {
 		name  string

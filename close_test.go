@@ -14,10 +14,10 @@ import (
 	"time"
 )
 
-// TestClose_5_5_1_PeerClose: the server answers a valid close frame with a
+// TestRFC6455_5_5_1_PeerClose: the server answers a valid close frame with a
 // close frame (echoing the code), closes the TCP connection, and OnClose
 // gets the peer's code, or 1005 for an empty close.
-func TestClose_5_5_1_PeerClose(t *testing.T) {
+func TestRFC6455_5_5_1_PeerClose(t *testing.T) {
 	type closeCase struct {
 		name    string
 		payload []byte
@@ -52,11 +52,11 @@ func TestClose_5_5_1_PeerClose(t *testing.T) {
 	})
 }
 
-// TestClose_7_4_InvalidPayloads: a close frame whose payload is 1 byte, or
+// TestRFC6455_7_4_InvalidClosePayloads: a close frame whose payload is 1 byte, or
 // whose code may not be sent on the wire (section 7.4.1, 7.4.2 and the
 // IANA registry), fails with 1002; a reason that is not UTF-8 with 1007
 // (section 8.1).
-func TestClose_7_4_InvalidPayloads(t *testing.T) {
+func TestRFC6455_7_4_InvalidClosePayloads(t *testing.T) {
 	var cases []frameViolation
 	cases = append(cases, protocolErr("1-byte payload", clientFrame(closeFin, []byte{0x03})))
 	for _, code := range []int{0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535} {
@@ -69,9 +69,9 @@ func TestClose_7_4_InvalidPayloads(t *testing.T) {
 	runViolations(t, nil, cases)
 }
 
-// TestClose_7_ServerInitiated: Close sends the close frame, waits for the
+// TestRFC6455_7_ServerInitiatedClose: Close sends the close frame, waits for the
 // peer's, then closes the socket; OnClose gets the peer's code.
-func TestClose_7_ServerInitiated(t *testing.T) {
+func TestRFC6455_7_ServerInitiatedClose(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
 		for _, tc := range []struct{ sent, reply int }{{1000, 1000}, {1001, 1000}, {4001, 4001}} {
@@ -98,8 +98,8 @@ func TestClose_7_ServerInitiated(t *testing.T) {
 	})
 }
 
-// TestClose_7_FromHandler: a handler may call Close on its own connection.
-func TestClose_7_FromHandler(t *testing.T) {
+// TestRFC6455_7_CloseFromHandler: a handler may call Close on its own connection.
+func TestRFC6455_7_CloseFromHandler(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, func(c *Conn, data []byte, text bool) {
 			if string(data) == "bye" {
@@ -120,9 +120,9 @@ func TestClose_7_FromHandler(t *testing.T) {
 	})
 }
 
-// TestClose_7_CloseTimeout: a peer that never answers the close frame is
+// TestRFC6455_7_CloseTimeout: a peer that never answers the close frame is
 // dropped after CloseTimeout, with StatusCloseTimeout.
-func TestClose_7_CloseTimeout(t *testing.T) {
+func TestRFC6455_7_CloseTimeout(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{CloseTimeout: timeout}, nil)
@@ -141,10 +141,10 @@ func TestClose_7_CloseTimeout(t *testing.T) {
 	})
 }
 
-// TestClose_7_1_7_FailWaitsForPeer: after failing a connection the server
+// TestRFC6455_7_1_7_FailWaitsForPeer: after failing a connection the server
 // half-closes, discards what the peer still sends, and closes once the
 // peer closes, or after CloseTimeout.
-func TestClose_7_1_7_FailWaitsForPeer(t *testing.T) {
+func TestRFC6455_7_1_7_FailWaitsForPeer(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{CloseTimeout: timeout}, nil)

@@ -31,10 +31,10 @@ func echoServer(t testing.TB, cfg *Config) *httptest.Server {
 
 func wsURL(srv *httptest.Server) string { return "ws" + strings.TrimPrefix(srv.URL, "http") }
 
-// TestRFC7692Section7_2_3Examples sends the examples of RFC 7692 section
+// TestRFC7692_7_2_3_Examples sends the examples of RFC 7692 section
 // 7.2.3 byte for byte and expects "Hello" back, uncompressed (the server's
 // threshold keeps it so) so the answer's bytes are exact.
-func TestRFC7692Section7_2_3Examples(t *testing.T) {
+func TestRFC7692_7_2_3_Examples(t *testing.T) {
 	srv := echoServer(t, &Config{Compression: &CompressionConfig{Threshold: 1 << 20}})
 	hello := []byte{0x81, 0x05, 'H', 'e', 'l', 'l', 'o'}
 	tests := []struct {
@@ -68,9 +68,9 @@ func TestRFC7692Section7_2_3Examples(t *testing.T) {
 	}
 }
 
-// TestRFC7692Section6RSV1 checks where RSV1 may appear: only on the first
+// TestRFC7692_6_RSV1 checks where RSV1 may appear: only on the first
 // frame of a data message, only once permessage-deflate is negotiated.
-func TestRFC7692Section6RSV1(t *testing.T) {
+func TestRFC7692_6_RSV1(t *testing.T) {
 	srv := echoServer(t, &Config{Compression: &CompressionConfig{}})
 	tests := []struct {
 		name   string

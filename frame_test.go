@@ -25,10 +25,10 @@ func protocolErr(name string, send ...[]byte) frameViolation {
 	return frameViolation{name, bytes.Join(send, nil), StatusProtocolError, StatusProtocolViolation}
 }
 
-// TestFrame_5_ProtocolErrors: each rule of section 5 a client can break
+// TestRFC6455_5_ProtocolErrors: each rule of section 5 a client can break
 // fails the connection with a close frame of code 1002 (section 7.4.1),
 // then EOF, and OnClose gets StatusProtocolViolation.
-func TestFrame_5_ProtocolErrors(t *testing.T) {
+func TestRFC6455_5_ProtocolErrors(t *testing.T) {
 	hdr := func(b ...byte) []byte { return append(b, testKey[:]...) }
 	cases := []frameViolation{
 		protocolErr("5.1 unmasked client frame", unmaskedFrame(textFin, []byte("hi"))),
@@ -100,9 +100,9 @@ func runViolations(t *testing.T, cfg *Config, cases []frameViolation) {
 	})
 }
 
-// TestFrame_5_6_DataFrames: text and binary messages of every length
+// TestRFC6455_5_6_DataFrames: text and binary messages of every length
 // encoding, empty ones, and fragmented ones come back intact.
-func TestFrame_5_6_DataFrames(t *testing.T) {
+func TestRFC6455_5_6_DataFrames(t *testing.T) {
 	sizes := []int{0, 1, 125, 126, 127, 1000, 0xFFFF, 0x10000, 1 << 20}
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
@@ -166,9 +166,9 @@ func payloadOf(n int, text bool) []byte {
 	return p
 }
 
-// TestFrame_5_SplitAnywhere: a stream of frames written one byte at a time
+// TestRFC6455_5_SplitAnywhere: a stream of frames written one byte at a time
 // (every header and payload split) is parsed the same.
-func TestFrame_5_SplitAnywhere(t *testing.T) {
+func TestRFC6455_5_SplitAnywhere(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
 		c := connectRaw(t, srv.addr)
@@ -192,10 +192,10 @@ func TestFrame_5_SplitAnywhere(t *testing.T) {
 	})
 }
 
-// TestFrame_5_4_InterleavedControl: control frames may come between the
+// TestRFC6455_5_4_InterleavedControl: control frames may come between the
 // fragments of a message (section 5.4); pings are answered at once, pongs
 // ignored, and the message is delivered whole.
-func TestFrame_5_4_InterleavedControl(t *testing.T) {
+func TestRFC6455_5_4_InterleavedControl(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
 		c := connectRaw(t, srv.addr)
@@ -221,9 +221,9 @@ func TestFrame_5_4_InterleavedControl(t *testing.T) {
 	})
 }
 
-// TestFrame_5_5_2_Ping: a ping is answered with a pong carrying the same
+// TestRFC6455_5_5_2_Ping: a ping is answered with a pong carrying the same
 // payload (up to 125 bytes), and OnPing sees it.
-func TestFrame_5_5_2_Ping(t *testing.T) {
+func TestRFC6455_5_5_2_Ping(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
 		c := connectRaw(t, srv.addr)
@@ -245,9 +245,9 @@ func TestFrame_5_5_2_Ping(t *testing.T) {
 	})
 }
 
-// TestFrame_5_5_3_UnsolicitedPong: a pong nobody asked for is ignored: no
+// TestRFC6455_5_5_3_UnsolicitedPong: a pong nobody asked for is ignored: no
 // answer, no callback, and the connection goes on.
-func TestFrame_5_5_3_UnsolicitedPong(t *testing.T) {
+func TestRFC6455_5_5_3_UnsolicitedPong(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
 		c := connectRaw(t, srv.addr)
@@ -264,9 +264,9 @@ func TestFrame_5_5_3_UnsolicitedPong(t *testing.T) {
 	})
 }
 
-// TestFrame_5_ServerPing: Conn.Ping sends a ping frame; over 125 bytes is
+// TestRFC6455_5_ServerPing: Conn.Ping sends a ping frame; over 125 bytes is
 // refused.
-func TestFrame_5_ServerPing(t *testing.T) {
+func TestRFC6455_5_ServerPing(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
 		c := connectRaw(t, srv.addr)
@@ -283,10 +283,10 @@ func TestFrame_5_ServerPing(t *testing.T) {
 	})
 }
 
-// TestFrame_10_4_MessageTooBig: a message over MaxMessageSize fails the
+// TestRFC6455_10_4_MessageTooBig: a message over MaxMessageSize fails the
 // connection with 1009 as soon as a header announces it, before its payload
 // is read, whether in one frame or across fragments.
-func TestFrame_10_4_MessageTooBig(t *testing.T) {
+func TestRFC6455_10_4_MessageTooBig(t *testing.T) {
 	const max = 64 << 10
 	cfg := &Config{MaxMessageSize: max}
 	hdr64 := func(b0 byte, n uint64) []byte {
@@ -321,10 +321,10 @@ func TestFrame_10_4_MessageTooBig(t *testing.T) {
 	})
 }
 
-// TestFrame_10_4_NoAllocationForClaims: a frame that announces a large
+// TestRFC6455_10_4_NoAllocationForClaims: a frame that announces a large
 // payload (allowed by MaxMessageSize) but sends little costs memory in
 // proportion to what was sent, not to what was announced.
-func TestFrame_10_4_NoAllocationForClaims(t *testing.T) {
+func TestRFC6455_10_4_NoAllocationForClaims(t *testing.T) {
 	const claimed = 256 << 20
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{MaxMessageSize: claimed}, nil)

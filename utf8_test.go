@@ -6,11 +6,11 @@ package wss
 
 import "testing"
 
-// TestUTF8_8_1_OnTheWire: invalid UTF-8 in a text message fails the
+// TestRFC6455_8_1_UTF8OnTheWire: invalid UTF-8 in a text message fails the
 // connection with 1007, at the first invalid byte that arrives: the tests
 // that send a bad byte and then nothing else prove it does not wait for
 // the end of the message.
-func TestUTF8_8_1_OnTheWire(t *testing.T) {
+func TestRFC6455_8_1_UTF8OnTheWire(t *testing.T) {
 	invalid := func(name string, send ...[]byte) frameViolation {
 		var b []byte
 		for _, s := range send {
