@@ -37,7 +37,7 @@ func TestRFC6455_5_5_1_PeerClose(t *testing.T) {
 		srv := startServer(t, d, nil, nil)
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				c := connectRaw(t, srv.addr)
+				c := dialRaw(t, srv.addr).connect(sampleKey)
 				// Frames after the close frame must be ignored.
 				c.write(append(clientFrame(closeFin, tc.payload), clientFrame(textFin, []byte("after close"))...))
 				c.expect(tc.reply)
@@ -76,7 +76,7 @@ func TestRFC6455_7_ServerInitiatedClose(t *testing.T) {
 		srv := startServer(t, d, nil, nil)
 		for _, tc := range []struct{ sent, reply int }{{1000, 1000}, {1001, 1000}, {4001, 4001}} {
 			t.Run(fmt.Sprint(tc.sent, "/", tc.reply), func(t *testing.T) {
-				c := connectRaw(t, srv.addr)
+				c := dialRaw(t, srv.addr).connect(sampleKey)
 				conn, rec := srv.next(t)
 				if err := conn.Close(tc.sent); err != nil {
 					t.Fatal(err)
@@ -108,7 +108,7 @@ func TestRFC6455_7_CloseFromHandler(t *testing.T) {
 			}
 			_ = c.Write(data, text)
 		})
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		c.send(textFin, []byte("hi"))
 		c.expect(serverFrame(opText, []byte("hi")))
 		c.send(textFin, []byte("bye"))
@@ -126,7 +126,7 @@ func TestRFC6455_7_CloseTimeout(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{CloseTimeout: timeout}, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		start := time.Now()
 		if err := conn.Close(1000); err != nil {
@@ -149,7 +149,7 @@ func TestRFC6455_7_1_7_FailWaitsForPeer(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{CloseTimeout: timeout}, nil)
 
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		_, rec := srv.next(t)
 		c.send(binFin|rsv1, []byte("bad"))
 		c.expect(serverClose(StatusProtocolError))
@@ -162,7 +162,7 @@ func TestRFC6455_7_1_7_FailWaitsForPeer(t *testing.T) {
 			t.Errorf("a message after the failure was delivered")
 		}
 
-		c = connectRaw(t, srv.addr)
+		c = dialRaw(t, srv.addr).connect(sampleKey)
 		_, rec = srv.next(t)
 		start := time.Now()
 		c.send(textFin, []byte("\xff"))
@@ -180,7 +180,7 @@ func TestRFC6455_7_1_7_FailWaitsForPeer(t *testing.T) {
 func TestClose_InvalidCodeRefused(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		for _, code := range []int{0, 999, 1004, 1005, 1006, 1015, 2000, 5000, -1} {
 			if err := conn.Close(code); !errors.Is(err, ErrInvalidCloseCode) {
@@ -211,7 +211,7 @@ func TestClose_Drops(t *testing.T) {
 			{"reset", clientFrame(binFin, make([]byte, 300))[:100], true},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				c := connectRaw(t, srv.addr)
+				c := dialRaw(t, srv.addr).connect(sampleKey)
 				if len(tc.send) > 0 {
 					c.write(tc.send)
 				}
@@ -233,7 +233,7 @@ func TestClose_OnceWhenBothClose(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
 		for i := range 20 {
-			c := connectRaw(t, srv.addr)
+			c := dialRaw(t, srv.addr).connect(sampleKey)
 			conn, rec := srv.next(t)
 			done := make(chan error, 1)
 			go func() { done <- conn.Close(1001) }()
@@ -259,7 +259,7 @@ func TestClose_WriteTimeout(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{WriteTimeout: timeout}, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		_ = c.nc.(*net.TCPConn).SetReadBuffer(4096)
 		conn, rec := srv.next(t)
 		p := make([]byte, 1<<20)
@@ -285,7 +285,7 @@ func TestClose_WriteTimeout(t *testing.T) {
 func TestClose_ConcurrentClose(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		errs := make(chan error, 16)
 		for range 16 {

@@ -80,7 +80,7 @@ func runViolations(t *testing.T, cfg *Config, cases []frameViolation) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				srv := startServer(t, d, cfg, nil) // one per case: a failure cannot spill over
-				c := connectRaw(t, srv.addr)
+				c := dialRaw(t, srv.addr).connect(sampleKey)
 				c.send(textFin, []byte("ok"))
 				c.expect(serverFrame(opText, []byte("ok")))
 				c.write(tc.send)
@@ -106,7 +106,7 @@ func TestRFC6455_5_6_DataFrames(t *testing.T) {
 	sizes := []int{0, 1, 125, 126, 127, 1000, 0xFFFF, 0x10000, 1 << 20}
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		for _, n := range sizes {
 			for _, text := range []bool{false, true} {
 				p := payloadOf(n, text)
@@ -171,7 +171,7 @@ func payloadOf(n int, text bool) []byte {
 func TestRFC6455_5_SplitAnywhere(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		stream := bytes.Join([][]byte{
 			clientFrame(textFin, []byte("one")),
 			clientFrame(binFrag, payloadOf(300, false)),
@@ -198,7 +198,7 @@ func TestRFC6455_5_SplitAnywhere(t *testing.T) {
 func TestRFC6455_5_4_InterleavedControl(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		c.send(textFrag, []byte("Hel"))
 		c.send(pingFin, []byte("p1"))
 		c.expect(serverFrame(opPong, []byte("p1")))
@@ -226,7 +226,7 @@ func TestRFC6455_5_4_InterleavedControl(t *testing.T) {
 func TestRFC6455_5_5_2_Ping(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		_, rec := srv.next(t)
 		for _, p := range [][]byte{nil, []byte("x"), bytes.Repeat([]byte{0xfe}, 125)} {
 			c.send(pingFin, p)
@@ -250,7 +250,7 @@ func TestRFC6455_5_5_2_Ping(t *testing.T) {
 func TestRFC6455_5_5_3_UnsolicitedPong(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		c.send(pongFin, nil)
 		c.send(pongFin, []byte("heartbeat"))
 		c.send(textFin, []byte("after"))
@@ -269,7 +269,7 @@ func TestRFC6455_5_5_3_UnsolicitedPong(t *testing.T) {
 func TestRFC6455_5_ServerPing(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		if err := conn.Ping([]byte("are you there")); err != nil {
 			t.Fatal(err)
@@ -307,7 +307,7 @@ func TestRFC6455_10_4_MessageTooBig(t *testing.T) {
 	// At the limit is fine.
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, cfg, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		p := payloadOf(max, false)
 		c.send(binFrag, p[:max/2])
 		c.send(contFin, p[max/2:])
@@ -328,7 +328,7 @@ func TestRFC6455_10_4_NoAllocationForClaims(t *testing.T) {
 	const claimed = 256 << 20
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{MaxMessageSize: claimed}, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		_, rec := srv.next(t)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -350,7 +350,7 @@ func TestFrame_ConcurrentWrites(t *testing.T) {
 	const writers, each = 8, 60
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		pm, err := NewPreparedMessage([]byte("prepared"), true)
 		if err != nil {
@@ -414,7 +414,7 @@ func TestFrame_ConcurrentWrites(t *testing.T) {
 func TestFrame_WriteRules(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		if err := conn.Write([]byte("\xff"), true); err != ErrInvalidUTF8 {
 			t.Errorf("Write(invalid text) = %v, want ErrInvalidUTF8", err)

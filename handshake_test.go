@@ -18,7 +18,7 @@ import (
 func TestRFC6455_4_2_2_HandshakeAcceptExact(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		c.send(textFin, []byte("hi"))
 		c.expect(serverFrame(opText, []byte("hi")))
 		c.nc.Close()
@@ -436,7 +436,7 @@ func TestHandshake_HTTPHandlerRefuses(t *testing.T) {
 			t.Errorf("status %d, want 403", resp.StatusCode)
 		}
 
-		c = connectRaw(t, addr)
+		c = dialRaw(t, addr).connect(sampleKey)
 		c.send(textFin, []byte("yes"))
 		c.expect(serverFrame(opText, []byte("yes")))
 		c.nc.Close()

@@ -45,7 +45,7 @@ func runPartialViolations(t *testing.T, cases []frameViolation) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				srv := startServer(t, d, nil, nil) // one per case: a failure cannot spill over
-				c := connectRaw(t, srv.addr)
+				c := dialRaw(t, srv.addr).connect(sampleKey)
 				c.write(tc.send)
 				f := c.readFrame()
 				if f.op == opPong {
@@ -71,7 +71,7 @@ func runPartialViolations(t *testing.T, cases []frameViolation) {
 func TestUTF8_ValidEdges(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		for _, s := range []string{"\xf4\x8f\xbf\xbf", "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf", "\xc2\x80", "a€𝄞é"} {
 			c.send(textFin, []byte(s))
 			c.expect(serverFrame(opText, []byte(s)))
