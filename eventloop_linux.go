@@ -240,7 +240,7 @@ func (l *loop) handle(c *Conn) {
 		return
 	}
 	if c.state.is(flagHeld) {
-		return // resumeInput makes the loop serve c again
+		return // the Inbox that holds it rearms c
 	}
 	t := turn{budget: l.d.readBudget, until: time.Now().Add(loopTurn)}
 	res := readMore
@@ -308,7 +308,7 @@ func (l *loop) feedRest(c *Conn, t *turn) readResult {
 		return t.ended(c)
 	}
 	putBuf(b)
-	if c.inputWaits() {
+	if t.waits(c) {
 		return readWait
 	}
 	return readMore
@@ -346,8 +346,8 @@ type turn struct {
 // ended says how c's turn ended with input not fed: waiting for the peer
 // to take c's output, or out of time.
 func (t *turn) ended(c *Conn) readResult {
-	if c.inputWaits() {
-		return readWait // flushOut or resumeInput serves c again
+	if t.waits(c) {
+		return readWait // flushOut or the Inbox (rearm) serves c again
 	}
 	return readYielded
 }
@@ -379,7 +379,7 @@ func (c *Conn) readInput(buf []byte, t *turn) readResult {
 			} else if res := c.feedRead(buf[:n], t); res != readMore {
 				return res
 			}
-			if pause && c.inputWaits() {
+			if pause && t.waits(c) {
 				return readWait
 			}
 			if n < len(into) && !c.state.is(flagHangup) {
@@ -418,9 +418,9 @@ func (c *Conn) feedRead(p []byte, t *turn) readResult {
 	return readMore
 }
 
-// inputWaits reports whether the loop must stop feeding c: its handler
-// holds input (holdInput), or output waits for the peer (pauseReading).
-func (c *Conn) inputWaits() bool {
+// waits reports whether the turn must stop feeding c: its handler holds
+// input (connState.hold), or output waits for the peer (pauseReading).
+func (t *turn) waits(c *Conn) bool {
 	return c.state.is(flagHeld) || c.out.Load() != nil && c.pauseReading()
 }
 

@@ -56,7 +56,7 @@ func (q *Inbox) OnFrame(c *Conn, data []byte, text bool) {
 	}
 	q.held = append(q.held, m)
 	q.conn = c
-	c.holdInput()
+	c.state.hold()
 }
 
 // refill moves held messages into the queue while it has room, and lets
@@ -77,7 +77,9 @@ func (q *Inbox) refill() {
 		}
 	}
 	q.held = nil
-	q.conn.resumeInput()
+	if q.conn.state.unhold() {
+		q.conn.rearm()
+	}
 	q.conn = nil
 }
 

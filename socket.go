@@ -29,23 +29,8 @@ func (c *Conn) writeMayBlock() bool { return !c.onLoop }
 // handlerMayBlock reports whether a handler of c may block without
 // stalling other connections: in goroutine mode, or with OffLoop, where a
 // goroutine reads one connection at a time. On an event loop a handler
-// that cannot take input holds it instead (holdInput).
+// that cannot take input holds it instead (connState.hold).
 func (c *Conn) handlerMayBlock() bool { return !c.onLoop || c.d.offLoop }
-
-// holdInput makes the loop stop feeding c once the frame being delivered
-// returns, until resumeInput; the input read meanwhile waits in the loop,
-// and the socket's buffer then fills, which slows the peer down. Called
-// by a handler on c's loop.
-func (c *Conn) holdInput() { c.state.set(flagHeld) }
-
-// resumeInput ends holdInput: the loop serves c again. Safe from any
-// goroutine.
-func (c *Conn) resumeInput() {
-	if c.state.is(flagHeld) {
-		c.state.clear(flagHeld)
-		c.rearm()
-	}
-}
 
 // closeSocket closes the socket, without blocking: in event-loop mode it
 // shuts it down, which wakes the loop to finish c, as only the loop may
