@@ -7,15 +7,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
-	"io"
 	"net"
 	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/wssgo/wss/internal/frame"
 )
 
 // clientModes are the dispatcher modes a Dial client runs in.
@@ -62,20 +58,18 @@ func (p *clientProbe) OnPing(_ *Conn, data []byte) {
 	}
 }
 
-// rawPeer is the server end of a Dial client, read and written raw.
-type rawPeer struct {
-	nc net.Conn
-	br *bufio.Reader
-}
-
 // dialRawPeer dials a fake server from a client on d and returns both
-// ends; the server end is closed when the test ends.
-func dialRawPeer(t *testing.T, d *Dispatcher, h Handler, cfg *Config) (*Conn, *rawPeer) {
+// ends; the server end is a rawClient, closed when the test ends.
+func dialRawPeer(t *testing.T, d *Dispatcher, h Handler, cfg *Config) (*Conn, *rawClient) {
 	t.Helper()
-	peers := make(chan *rawPeer, 1)
+	type end struct {
+		nc net.Conn
+		br *bufio.Reader
+	}
+	ends := make(chan end, 1)
 	release := make(chan struct{})
 	url := fakeServer(t, func(r *http.Request) string { return accept101(r, "") }, func(nc net.Conn, br *bufio.Reader) {
-		peers <- &rawPeer{nc, br}
+		ends <- end{nc, br}
 		<-release
 	})
 	t.Cleanup(func() { close(release) })
@@ -85,49 +79,8 @@ func dialRawPeer(t *testing.T, d *Dispatcher, h Handler, cfg *Config) (*Conn, *r
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, <-peers
-}
-
-// readFrame reads one client frame and returns it with its raw header
-// (mask key included).
-func (p *rawPeer) readFrame(t *testing.T) (clientWireFrame, []byte) {
-	t.Helper()
-	_ = p.nc.SetReadDeadline(time.Now().Add(testTimeout))
-	raw := make([]byte, 2, frame.MaxHeaderLen)
-	if _, err := io.ReadFull(p.br, raw); err != nil {
-		t.Fatalf("reading a frame header: %v", err)
-	}
-	ext := map[byte]int{126: 2, 127: 8}[raw[1]&0x7f]
-	if raw[1]&0x80 != 0 {
-		ext += 4
-	}
-	raw = raw[:2+ext]
-	if _, err := io.ReadFull(p.br, raw[2:]); err != nil {
-		t.Fatalf("reading a frame header: %v", err)
-	}
-	n := uint64(raw[1] & 0x7f)
-	switch n {
-	case 126:
-		n = uint64(binary.BigEndian.Uint16(raw[2:]))
-	case 127:
-		n = binary.BigEndian.Uint64(raw[2:])
-	}
-	payload := make([]byte, n)
-	if _, err := io.ReadFull(p.br, payload); err != nil {
-		t.Fatalf("reading a payload of %d bytes: %v", n, err)
-	}
-	f, _, err := parseClientFrame(append(bytes.Clone(raw), payload...))
-	if err != nil {
-		t.Fatalf("frame % x: %v", raw, err)
-	}
-	return f, raw
-}
-
-func (p *rawPeer) write(t *testing.T, b []byte) {
-	t.Helper()
-	if _, err := p.nc.Write(b); err != nil {
-		t.Fatalf("server write: %v", err)
-	}
+	e := <-ends
+	return c, newRawClient(t, e.nc, e.br)
 }
 
 // wantMessage reads the client's next message and checks it.
@@ -141,12 +94,12 @@ func wantMessage(t *testing.T, in *Inbox, want Message) {
 	}
 }
 
-// TestRFC6455Section5ClientEmptyFrames has a Dial client send each frame
+// TestRFC6455_5_ClientEmptyFrames has a Dial client send each frame
 // that may be empty with an empty payload, and get one back: data
 // messages (section 5.6), ping and pong (5.5.2, 5.5.3) and a close frame
 // without a code (5.5.1). The server reads exactly a masked header of
 // length 0 and a mask key, nothing more.
-func TestRFC6455Section5ClientEmptyFrames(t *testing.T) {
+func TestRFC6455_5_ClientEmptyFrames(t *testing.T) {
 	after := []byte("after")
 	tests := []struct {
 		name   string
@@ -192,13 +145,13 @@ func TestRFC6455Section5ClientEmptyFrames(t *testing.T) {
 						t.Fatalf("client send: %v", err)
 					}
 				}
-				peer.write(t, tt.server)
-				f, raw := peer.readFrame(t)
+				peer.write(tt.server)
+				f, raw := peer.readClientFrame()
 				if len(raw) != 6 || raw[0] != tt.want || raw[1] != 0x80 || len(f.payload) != 0 {
 					t.Fatalf("client sent header % x and %d payload bytes; want %02x 80, a mask key and nothing", raw, len(f.payload), tt.want)
 				}
 				if tt.reply != nil {
-					peer.write(t, tt.reply)
+					peer.write(tt.reply)
 				} else {
 					peer.nc.Close()
 				}
@@ -282,12 +235,12 @@ func TestKeepaliveIdleDialClient(t *testing.T) {
 	})
 }
 
-// TestRFC6455Section5_2ClientReceivesEveryLength has the server send a Dial
+// TestRFC6455_5_2_ClientReceivesEveryLength has the server send a Dial
 // client frames at each edge of the length encodings and of the limits: a
 // message of MaxMessageSize arrives, one byte more fails the connection
 // with 1009 (section 7.4.1); a ping of 125 bytes is answered, one of 126
 // fails it with 1002 (section 5.5).
-func TestRFC6455Section5_2ClientReceivesEveryLength(t *testing.T) {
+func TestRFC6455_5_2_ClientReceivesEveryLength(t *testing.T) {
 	const limit = 0x10000 + 7
 	tests := []struct {
 		name  string
@@ -312,12 +265,12 @@ func TestRFC6455Section5_2ClientReceivesEveryLength(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				probe := newClientProbe()
 				c, peer := dialRawPeer(t, d, probe, &Config{MaxMessageSize: limit})
-				peer.write(t, tt.frame)
+				peer.write(tt.frame)
 				if tt.msg >= 0 {
 					wantMessage(t, probe.Inbox, Message{Data: payloadOf(tt.msg, false)})
 				}
 				if tt.want != 0 {
-					f, raw := peer.readFrame(t)
+					f, raw := peer.readClientFrame()
 					if raw[0] != tt.want || !bytes.Equal(f.payload, tt.reply) {
 						t.Fatalf("client answered %02x with % x; want %02x with % x", raw[0], f.payload, tt.want, tt.reply)
 					}

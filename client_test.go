@@ -59,10 +59,10 @@ func accept101(req *http.Request, extra string) string {
 		"Sec-WebSocket-Accept: " + acceptKey(req.Header.Get("Sec-WebSocket-Key")) + "\r\n" + extra + "\r\n"
 }
 
-// TestRFC6455Section4_1ClientChecksResponse checks that Dial fails on
+// TestRFC6455_4_1_ClientChecksResponse checks that Dial fails on
 // every answer section 4.1 tells a client to reject, and on subprotocols
 // and extensions it did not offer.
-func TestRFC6455Section4_1ClientChecksResponse(t *testing.T) {
+func TestRFC6455_4_1_ClientChecksResponse(t *testing.T) {
 	tests := []struct {
 		name    string
 		cfg     *Config

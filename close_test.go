@@ -14,10 +14,10 @@ import (
 	"time"
 )
 
-// TestClose_5_5_1_PeerClose: the server answers a valid close frame with a
+// TestRFC6455_5_5_1_PeerClose: the server answers a valid close frame with a
 // close frame (echoing the code), closes the TCP connection, and OnClose
 // gets the peer's code, or 1005 for an empty close.
-func TestClose_5_5_1_PeerClose(t *testing.T) {
+func TestRFC6455_5_5_1_PeerClose(t *testing.T) {
 	type closeCase struct {
 		name    string
 		payload []byte
@@ -37,7 +37,7 @@ func TestClose_5_5_1_PeerClose(t *testing.T) {
 		srv := startServer(t, d, nil, nil)
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				c := connectRaw(t, srv.addr)
+				c := dialRaw(t, srv.addr).connect(sampleKey)
 				// Frames after the close frame must be ignored.
 				c.write(append(clientFrame(closeFin, tc.payload), clientFrame(textFin, []byte("after close"))...))
 				c.expect(tc.reply)
@@ -52,11 +52,11 @@ func TestClose_5_5_1_PeerClose(t *testing.T) {
 	})
 }
 
-// TestClose_7_4_InvalidPayloads: a close frame whose payload is 1 byte, or
+// TestRFC6455_7_4_InvalidClosePayloads: a close frame whose payload is 1 byte, or
 // whose code may not be sent on the wire (section 7.4.1, 7.4.2 and the
 // IANA registry), fails with 1002; a reason that is not UTF-8 with 1007
 // (section 8.1).
-func TestClose_7_4_InvalidPayloads(t *testing.T) {
+func TestRFC6455_7_4_InvalidClosePayloads(t *testing.T) {
 	var cases []frameViolation
 	cases = append(cases, protocolErr("1-byte payload", clientFrame(closeFin, []byte{0x03})))
 	for _, code := range []int{0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535} {
@@ -69,14 +69,14 @@ func TestClose_7_4_InvalidPayloads(t *testing.T) {
 	runViolations(t, nil, cases)
 }
 
-// TestClose_7_ServerInitiated: Close sends the close frame, waits for the
+// TestRFC6455_7_ServerInitiatedClose: Close sends the close frame, waits for the
 // peer's, then closes the socket; OnClose gets the peer's code.
-func TestClose_7_ServerInitiated(t *testing.T) {
+func TestRFC6455_7_ServerInitiatedClose(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
 		for _, tc := range []struct{ sent, reply int }{{1000, 1000}, {1001, 1000}, {4001, 4001}} {
 			t.Run(fmt.Sprint(tc.sent, "/", tc.reply), func(t *testing.T) {
-				c := connectRaw(t, srv.addr)
+				c := dialRaw(t, srv.addr).connect(sampleKey)
 				conn, rec := srv.next(t)
 				if err := conn.Close(tc.sent); err != nil {
 					t.Fatal(err)
@@ -98,8 +98,8 @@ func TestClose_7_ServerInitiated(t *testing.T) {
 	})
 }
 
-// TestClose_7_FromHandler: a handler may call Close on its own connection.
-func TestClose_7_FromHandler(t *testing.T) {
+// TestRFC6455_7_CloseFromHandler: a handler may call Close on its own connection.
+func TestRFC6455_7_CloseFromHandler(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, func(c *Conn, data []byte, text bool) {
 			if string(data) == "bye" {
@@ -108,7 +108,7 @@ func TestClose_7_FromHandler(t *testing.T) {
 			}
 			_ = c.Write(data, text)
 		})
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		c.send(textFin, []byte("hi"))
 		c.expect(serverFrame(opText, []byte("hi")))
 		c.send(textFin, []byte("bye"))
@@ -120,13 +120,13 @@ func TestClose_7_FromHandler(t *testing.T) {
 	})
 }
 
-// TestClose_7_CloseTimeout: a peer that never answers the close frame is
+// TestRFC6455_7_CloseTimeout: a peer that never answers the close frame is
 // dropped after CloseTimeout, with StatusCloseTimeout.
-func TestClose_7_CloseTimeout(t *testing.T) {
+func TestRFC6455_7_CloseTimeout(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{CloseTimeout: timeout}, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		start := time.Now()
 		if err := conn.Close(1000); err != nil {
@@ -141,15 +141,15 @@ func TestClose_7_CloseTimeout(t *testing.T) {
 	})
 }
 
-// TestClose_7_1_7_FailWaitsForPeer: after failing a connection the server
+// TestRFC6455_7_1_7_FailWaitsForPeer: after failing a connection the server
 // half-closes, discards what the peer still sends, and closes once the
 // peer closes, or after CloseTimeout.
-func TestClose_7_1_7_FailWaitsForPeer(t *testing.T) {
+func TestRFC6455_7_1_7_FailWaitsForPeer(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{CloseTimeout: timeout}, nil)
 
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		_, rec := srv.next(t)
 		c.send(binFin|rsv1, []byte("bad"))
 		c.expect(serverClose(StatusProtocolError))
@@ -162,7 +162,7 @@ func TestClose_7_1_7_FailWaitsForPeer(t *testing.T) {
 			t.Errorf("a message after the failure was delivered")
 		}
 
-		c = connectRaw(t, srv.addr)
+		c = dialRaw(t, srv.addr).connect(sampleKey)
 		_, rec = srv.next(t)
 		start := time.Now()
 		c.send(textFin, []byte("\xff"))
@@ -180,7 +180,7 @@ func TestClose_7_1_7_FailWaitsForPeer(t *testing.T) {
 func TestClose_InvalidCodeRefused(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		for _, code := range []int{0, 999, 1004, 1005, 1006, 1015, 2000, 5000, -1} {
 			if err := conn.Close(code); !errors.Is(err, ErrInvalidCloseCode) {
@@ -211,7 +211,7 @@ func TestClose_Drops(t *testing.T) {
 			{"reset", clientFrame(binFin, make([]byte, 300))[:100], true},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				c := connectRaw(t, srv.addr)
+				c := dialRaw(t, srv.addr).connect(sampleKey)
 				if len(tc.send) > 0 {
 					c.write(tc.send)
 				}
@@ -233,7 +233,7 @@ func TestClose_OnceWhenBothClose(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
 		for i := range 20 {
-			c := connectRaw(t, srv.addr)
+			c := dialRaw(t, srv.addr).connect(sampleKey)
 			conn, rec := srv.next(t)
 			done := make(chan error, 1)
 			go func() { done <- conn.Close(1001) }()
@@ -259,7 +259,7 @@ func TestClose_WriteTimeout(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{WriteTimeout: timeout}, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		_ = c.nc.(*net.TCPConn).SetReadBuffer(4096)
 		conn, rec := srv.next(t)
 		p := make([]byte, 1<<20)
@@ -285,7 +285,7 @@ func TestClose_WriteTimeout(t *testing.T) {
 func TestClose_ConcurrentClose(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		errs := make(chan error, 16)
 		for range 16 {

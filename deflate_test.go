@@ -31,10 +31,10 @@ func echoServer(t testing.TB, cfg *Config) *httptest.Server {
 
 func wsURL(srv *httptest.Server) string { return "ws" + strings.TrimPrefix(srv.URL, "http") }
 
-// TestRFC7692Section7_2_3Examples sends the examples of RFC 7692 section
+// TestRFC7692_7_2_3_Examples sends the examples of RFC 7692 section
 // 7.2.3 byte for byte and expects "Hello" back, uncompressed (the server's
 // threshold keeps it so) so the answer's bytes are exact.
-func TestRFC7692Section7_2_3Examples(t *testing.T) {
+func TestRFC7692_7_2_3_Examples(t *testing.T) {
 	srv := echoServer(t, &Config{Compression: &CompressionConfig{Threshold: 1 << 20}})
 	hello := []byte{0x81, 0x05, 'H', 'e', 'l', 'l', 'o'}
 	tests := []struct {
@@ -54,7 +54,7 @@ func TestRFC7692Section7_2_3Examples(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := connectExt(t, srv.Listener.Addr().String(), "permessage-deflate")
+			c := dialRaw(t, srv.Listener.Addr().String()).connectExt("permessage-deflate")
 			if c.ext != "permessage-deflate" {
 				t.Fatalf("extensions %q", c.ext)
 			}
@@ -68,9 +68,9 @@ func TestRFC7692Section7_2_3Examples(t *testing.T) {
 	}
 }
 
-// TestRFC7692Section6RSV1 checks where RSV1 may appear: only on the first
+// TestRFC7692_6_RSV1 checks where RSV1 may appear: only on the first
 // frame of a data message, only once permessage-deflate is negotiated.
-func TestRFC7692Section6RSV1(t *testing.T) {
+func TestRFC7692_6_RSV1(t *testing.T) {
 	srv := echoServer(t, &Config{Compression: &CompressionConfig{}})
 	tests := []struct {
 		name   string
@@ -88,7 +88,7 @@ func TestRFC7692Section6RSV1(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := connectExt(t, srv.Listener.Addr().String(), tt.offer)
+			c := dialRaw(t, srv.Listener.Addr().String()).connectExt(tt.offer)
 			for _, f := range tt.frames {
 				c.send(f[0], f[1:])
 			}
@@ -102,7 +102,7 @@ func TestRFC7692Section6RSV1(t *testing.T) {
 // UTF-8 closes with 1007.
 func TestCompressedTextInvalidUTF8(t *testing.T) {
 	srv := echoServer(t, &Config{Compression: &CompressionConfig{}})
-	c := connectExt(t, srv.Listener.Addr().String(), "permessage-deflate")
+	c := dialRaw(t, srv.Listener.Addr().String()).connectExt("permessage-deflate")
 	c.send(0xc1, compressForTest(t, []byte("valid, then \xff")))
 	c.expectFail(StatusInvalidData)
 }
@@ -130,7 +130,7 @@ func TestCompressionBomb(t *testing.T) {
 	if len(bomb) > limit {
 		t.Fatalf("the bomb is %d bytes compressed, over the limit itself", len(bomb))
 	}
-	c := connectExt(t, srv.Listener.Addr().String(), "permessage-deflate")
+	c := dialRaw(t, srv.Listener.Addr().String()).connectExt("permessage-deflate")
 	go func() { _, _ = c.nc.Write(clientFrame(0xc2, bomb)) }()
 	c.expect(serverClose(StatusMessageTooBig))
 }
@@ -165,7 +165,7 @@ func TestFragmentedCompressedMessages(t *testing.T) {
 	srv := echoServer(t, &Config{Compression: &CompressionConfig{}})
 	for _, size := range []int{1, 7, 100, 5000, 200_000} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			c := connectExt(t, srv.Listener.Addr().String(), "permessage-deflate")
+			c := dialRaw(t, srv.Listener.Addr().String()).connectExt("permessage-deflate")
 			msg := bytes.Repeat([]byte("fragment "), size/9+1)[:size]
 			comp := compressForTest(t, msg)
 			var frames []byte

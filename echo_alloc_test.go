@@ -20,7 +20,7 @@ type echoRoundTrip struct {
 
 func newEchoRoundTrip(tb testing.TB, dcfg DispatcherConfig, size int, text bool) *echoRoundTrip {
 	s := startLoopServer(tb, dcfg, nil, func() Handler { return newEchoHandler() })
-	rc := connectRaw(tb, s.addr)
+	rc := dialRaw(tb, s.addr).connect(sampleKey)
 	if _, ok := tb.(*testing.B); ok {
 		rc.nc.SetDeadline(time.Time{}) // a benchmark runs as long as -benchtime asks
 	}

@@ -239,6 +239,9 @@ func (l *loop) handle(c *Conn) {
 		l.kick(c)
 		return
 	}
+	if c.state.is(flagHeld) {
+		return // the Inbox that holds it rearms c
+	}
 	t := turn{budget: l.d.readBudget, until: time.Now().Add(loopTurn)}
 	res := readMore
 	if c.state.is(flagRest) {
@@ -305,7 +308,7 @@ func (l *loop) feedRest(c *Conn, t *turn) readResult {
 		return t.ended(c)
 	}
 	putBuf(b)
-	if c.out.Load() != nil && c.pauseReading() {
+	if t.waits(c) {
 		return readWait
 	}
 	return readMore
@@ -343,8 +346,8 @@ type turn struct {
 // ended says how c's turn ended with input not fed: waiting for the peer
 // to take c's output, or out of time.
 func (t *turn) ended(c *Conn) readResult {
-	if c.out.Load() != nil && c.pauseReading() {
-		return readWait // flushOut makes the loop serve c again once it is sent
+	if t.waits(c) {
+		return readWait // flushOut or the Inbox (rearm) serves c again
 	}
 	return readYielded
 }
@@ -376,7 +379,7 @@ func (c *Conn) readInput(buf []byte, t *turn) readResult {
 			} else if res := c.feedRead(buf[:n], t); res != readMore {
 				return res
 			}
-			if pause && c.out.Load() != nil && c.pauseReading() {
+			if pause && t.waits(c) {
 				return readWait
 			}
 			if n < len(into) && !c.state.is(flagHangup) {
@@ -413,6 +416,20 @@ func (c *Conn) feedRead(p []byte, t *turn) readResult {
 		return t.ended(c)
 	}
 	return readMore
+}
+
+// waits reports whether the turn must stop feeding c: its handler holds
+// input (connState.hold), or output waits for the peer (pauseReading).
+func (t *turn) waits(c *Conn) bool {
+	return c.state.is(flagHeld) || c.out.Load() != nil && c.pauseReading()
+}
+
+// rearm makes c's loop serve it again, as if input had just arrived.
+func (c *Conn) rearm() {
+	if c.fd.Acquire() {
+		_ = c.loop().p.Rearm(c.fd.Num())
+		c.fd.Release()
+	}
 }
 
 // pauseReading stops reading c while output waits; it reports whether it

@@ -27,4 +27,6 @@ func (c *Conn) sendFD(hdr, payload []byte) (<-chan error, error) { return nil, E
 
 func (c *Conn) detach() {}
 
+func (c *Conn) rearm() {}
+
 func (d *Dispatcher) acceptLoop(*net.TCPListener, *Config, *upgrader) error { return ErrNoEventLoop }

@@ -70,7 +70,7 @@ func TestDispatcherManyFramesInOneRead(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			h := newEchoHandler()
 			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
-			rc := connectRaw(t, s.addr)
+			rc := dialRaw(t, s.addr).connect(sampleKey)
 			var burst []byte
 			for i := range 200 {
 				burst = append(burst, clientFrame(binFin, fmt.Appendf(nil, "msg %d", i))...)
@@ -89,7 +89,7 @@ func TestDispatcherFrameSplitAcrossReads(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			h := newEchoHandler()
 			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
-			rc := connectRaw(t, s.addr)
+			rc := dialRaw(t, s.addr).connect(sampleKey)
 			payload := bytes.Repeat([]byte("0123456789"), 30) // 16-bit length
 			f := clientFrame(textFin, payload)
 			f = append(f, clientFrame(binFin, []byte("tail"))...)
@@ -119,7 +119,7 @@ func TestEventLoopSlowReaderDoesNotStallLoop(t *testing.T) {
 	const big = 1 << 20
 	h := newEchoHandler()
 	s := startLoopServer(t, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, nil, func() Handler { return h })
-	slow := connectRaw(t, s.addr)
+	slow := dialRaw(t, s.addr).connect(sampleKey)
 	// Enough echoes to fill both sockets' buffers many times over.
 	go func() {
 		for i := range 32 {
@@ -129,7 +129,7 @@ func TestEventLoopSlowReaderDoesNotStallLoop(t *testing.T) {
 			}
 		}
 	}()
-	fast := connectRaw(t, s.addr)
+	fast := dialRaw(t, s.addr).connect(sampleKey)
 	for i := range 50 {
 		p := fmt.Appendf(nil, "ping %d", i)
 		fast.send(binFin, p)
@@ -146,7 +146,7 @@ func TestEventLoopSlowReaderDoesNotStallLoop(t *testing.T) {
 func TestDispatcherBlockingWriteTimesOut(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{WriteTimeout: 200 * time.Millisecond}, nil)
-		connectRaw(t, srv.addr) // and never read
+		dialRaw(t, srv.addr).connect(sampleKey) // and never read
 		c, rec := srv.next(t)
 		chunk := make([]byte, 1<<20)
 		start := time.Now()
@@ -170,7 +170,7 @@ func TestDispatcherCloseFromOtherGoroutine(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{CloseTimeout: 100 * time.Millisecond}, nil)
 
-		answered := connectRaw(t, srv.addr)
+		answered := dialRaw(t, srv.addr).connect(sampleKey)
 		c, rec := srv.next(t)
 		if err := c.Close(4001); err != nil {
 			t.Fatal(err)
@@ -184,7 +184,7 @@ func TestDispatcherCloseFromOtherGoroutine(t *testing.T) {
 			t.Errorf("after the close handshake: %v, want EOF", err)
 		}
 
-		silent := connectRaw(t, srv.addr)
+		silent := dialRaw(t, srv.addr).connect(sampleKey)
 		c, rec = srv.next(t)
 		if err := c.Close(StatusNormalClosure); err != nil {
 			t.Fatal(err)
@@ -231,7 +231,7 @@ func TestDispatcherCloseEndsEverything(t *testing.T) {
 			const n = 20
 			clients := make([]*rawClient, n)
 			for i := range clients {
-				clients[i] = connectRaw(t, ln.Addr().String())
+				clients[i] = dialRaw(t, ln.Addr().String()).connect(sampleKey)
 				clients[i].send(textFin, []byte("x"))
 				clients[i].expect(serverFrame(opText, []byte("x")))
 			}
@@ -274,7 +274,7 @@ func TestDispatcherConcurrentWrites(t *testing.T) {
 			conns := make(chan *Conn, 1)
 			h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { conns <- c }}
 			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
-			rc := connectRaw(t, s.addr)
+			rc := dialRaw(t, s.addr).connect(sampleKey)
 			rc.send(textFin, []byte("go"))
 			c := <-conns
 			const writers, each = 8, 50
@@ -325,7 +325,7 @@ func TestDispatcherLargeMessages(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			h := newEchoHandler()
 			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
-			rc := connectRaw(t, s.addr)
+			rc := dialRaw(t, s.addr).connect(sampleKey)
 			go rc.nc.Write(clientFrame(textFin, text))
 			rc.expect(serverFrame(opText, text))
 
@@ -363,7 +363,7 @@ func TestEventLoopQueuedWriteTimesOut(t *testing.T) {
 	h := newEchoHandler()
 	cfg := &Config{WriteTimeout: 300 * time.Millisecond}
 	s := startLoopServer(t, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, cfg, func() Handler { return h })
-	stuck := connectRaw(t, s.addr)
+	stuck := dialRaw(t, s.addr).connect(sampleKey)
 	big := clientFrame(binFin, make([]byte, 4<<20))
 	go func() {
 		for range 8 { // far more echo than the sockets buffer
@@ -373,7 +373,7 @@ func TestEventLoopQueuedWriteTimesOut(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	other := connectRaw(t, s.addr)
+	other := dialRaw(t, s.addr).connect(sampleKey)
 	for i := 0; ; i++ {
 		p := fmt.Appendf(nil, "still served %d", i)
 		other.send(textFin, p)

@@ -32,7 +32,7 @@ func TestEventLoopTurnIsBoundedInTime(t *testing.T) {
 	}
 	h := &turnHandler{gate: make(chan struct{}), blocked: make(chan struct{}), conns: make(chan *Conn, 1), atB: make(chan int64, 1)}
 	s := startLoopServer(t, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, &Config{PingInterval: -1}, func() Handler { return h })
-	gate, bulk, other := connectRaw(t, s.addr), connectRaw(t, s.addr), connectRaw(t, s.addr)
+	gate, bulk, other := dialRaw(t, s.addr).connect(sampleKey), dialRaw(t, s.addr).connect(sampleKey), dialRaw(t, s.addr).connect(sampleKey)
 	bulk.send(binFin, []byte("h"))
 	bulk.expect(serverFrame(opBinary, []byte("h")))
 	server := <-h.conns
@@ -87,7 +87,7 @@ func TestEventLoopSlowReaderQueueHoldsOneMessage(t *testing.T) {
 	}
 	h := &turnHandler{gate: make(chan struct{}), blocked: make(chan struct{}), conns: make(chan *Conn, 1), atB: make(chan int64, 8)}
 	s := startLoopServer(t, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, &Config{PingInterval: -1}, func() Handler { return h })
-	slow, other := connectRaw(t, s.addr), connectRaw(t, s.addr)
+	slow, other := dialRaw(t, s.addr).connect(sampleKey), dialRaw(t, s.addr).connect(sampleKey)
 	slow.send(binFin, []byte("h"))
 	slow.expect(serverFrame(opBinary, []byte("h")))
 	server := <-h.conns

@@ -1,7 +1,6 @@
 package wss
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"runtime"
@@ -57,7 +56,7 @@ func TestPeerFaults(t *testing.T) {
 			t.Run(tc.name+"/"+m.name, func(t *testing.T) {
 				log := newCloseLog()
 				ts := startHardServer(t, modeConfig(m.cfg), &Config{PingInterval: -1}, log)
-				p := connectPeer(t, ts.addr)
+				p := dialRaw(t, ts.addr).connect(randomKey())
 				<-log.onOpen
 				tc.act(p)
 				if s := log.wait(t); s != tc.status {
@@ -145,8 +144,8 @@ func cycle(addr string) error {
 		return err
 	}
 	defer nc.Close()
-	p := &rawClient{nc: nc, br: bufio.NewReader(nc)} // no test to fail: only methods returning errors
-	if err := p.handshake(addr, randomKey()); err != nil {
+	p := newRawClient(nil, nc, nil) // no test to fail: only methods returning errors
+	if err := p.handshake(randomKey()); err != nil {
 		return err
 	}
 	nc.Write(append(clientFrame(textFin, []byte("hi")), clientFrame(closeFin, closePayload(StatusNormalClosure, ""))...))
@@ -208,7 +207,7 @@ func TestPingFloodWithoutReading(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{WriteTimeout: 200 * time.Millisecond, PingInterval: 100 * time.Millisecond, PongTimeout: 100 * time.Millisecond}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
-			p := connectPeer(t, ts.addr)
+			p := dialRaw(t, ts.addr).connect(randomKey())
 			p.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
 			<-log.onOpen
 			ping := clientFrame(pingFin, make([]byte, 125))

@@ -25,10 +25,10 @@ func protocolErr(name string, send ...[]byte) frameViolation {
 	return frameViolation{name, bytes.Join(send, nil), StatusProtocolError, StatusProtocolViolation}
 }
 
-// TestFrame_5_ProtocolErrors: each rule of section 5 a client can break
+// TestRFC6455_5_ProtocolErrors: each rule of section 5 a client can break
 // fails the connection with a close frame of code 1002 (section 7.4.1),
 // then EOF, and OnClose gets StatusProtocolViolation.
-func TestFrame_5_ProtocolErrors(t *testing.T) {
+func TestRFC6455_5_ProtocolErrors(t *testing.T) {
 	hdr := func(b ...byte) []byte { return append(b, testKey[:]...) }
 	cases := []frameViolation{
 		protocolErr("5.1 unmasked client frame", unmaskedFrame(textFin, []byte("hi"))),
@@ -80,7 +80,7 @@ func runViolations(t *testing.T, cfg *Config, cases []frameViolation) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				srv := startServer(t, d, cfg, nil) // one per case: a failure cannot spill over
-				c := connectRaw(t, srv.addr)
+				c := dialRaw(t, srv.addr).connect(sampleKey)
 				c.send(textFin, []byte("ok"))
 				c.expect(serverFrame(opText, []byte("ok")))
 				c.write(tc.send)
@@ -100,13 +100,13 @@ func runViolations(t *testing.T, cfg *Config, cases []frameViolation) {
 	})
 }
 
-// TestFrame_5_6_DataFrames: text and binary messages of every length
+// TestRFC6455_5_6_DataFrames: text and binary messages of every length
 // encoding, empty ones, and fragmented ones come back intact.
-func TestFrame_5_6_DataFrames(t *testing.T) {
+func TestRFC6455_5_6_DataFrames(t *testing.T) {
 	sizes := []int{0, 1, 125, 126, 127, 1000, 0xFFFF, 0x10000, 1 << 20}
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		for _, n := range sizes {
 			for _, text := range []bool{false, true} {
 				p := payloadOf(n, text)
@@ -166,12 +166,12 @@ func payloadOf(n int, text bool) []byte {
 	return p
 }
 
-// TestFrame_5_SplitAnywhere: a stream of frames written one byte at a time
+// TestRFC6455_5_SplitAnywhere: a stream of frames written one byte at a time
 // (every header and payload split) is parsed the same.
-func TestFrame_5_SplitAnywhere(t *testing.T) {
+func TestRFC6455_5_SplitAnywhere(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		stream := bytes.Join([][]byte{
 			clientFrame(textFin, []byte("one")),
 			clientFrame(binFrag, payloadOf(300, false)),
@@ -192,13 +192,13 @@ func TestFrame_5_SplitAnywhere(t *testing.T) {
 	})
 }
 
-// TestFrame_5_4_InterleavedControl: control frames may come between the
+// TestRFC6455_5_4_InterleavedControl: control frames may come between the
 // fragments of a message (section 5.4); pings are answered at once, pongs
 // ignored, and the message is delivered whole.
-func TestFrame_5_4_InterleavedControl(t *testing.T) {
+func TestRFC6455_5_4_InterleavedControl(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		c.send(textFrag, []byte("Hel"))
 		c.send(pingFin, []byte("p1"))
 		c.expect(serverFrame(opPong, []byte("p1")))
@@ -221,12 +221,12 @@ func TestFrame_5_4_InterleavedControl(t *testing.T) {
 	})
 }
 
-// TestFrame_5_5_2_Ping: a ping is answered with a pong carrying the same
+// TestRFC6455_5_5_2_Ping: a ping is answered with a pong carrying the same
 // payload (up to 125 bytes), and OnPing sees it.
-func TestFrame_5_5_2_Ping(t *testing.T) {
+func TestRFC6455_5_5_2_Ping(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		_, rec := srv.next(t)
 		for _, p := range [][]byte{nil, []byte("x"), bytes.Repeat([]byte{0xfe}, 125)} {
 			c.send(pingFin, p)
@@ -245,12 +245,12 @@ func TestFrame_5_5_2_Ping(t *testing.T) {
 	})
 }
 
-// TestFrame_5_5_3_UnsolicitedPong: a pong nobody asked for is ignored: no
+// TestRFC6455_5_5_3_UnsolicitedPong: a pong nobody asked for is ignored: no
 // answer, no callback, and the connection goes on.
-func TestFrame_5_5_3_UnsolicitedPong(t *testing.T) {
+func TestRFC6455_5_5_3_UnsolicitedPong(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		c.send(pongFin, nil)
 		c.send(pongFin, []byte("heartbeat"))
 		c.send(textFin, []byte("after"))
@@ -264,12 +264,12 @@ func TestFrame_5_5_3_UnsolicitedPong(t *testing.T) {
 	})
 }
 
-// TestFrame_5_ServerPing: Conn.Ping sends a ping frame; over 125 bytes is
+// TestRFC6455_5_ServerPing: Conn.Ping sends a ping frame; over 125 bytes is
 // refused.
-func TestFrame_5_ServerPing(t *testing.T) {
+func TestRFC6455_5_ServerPing(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		if err := conn.Ping([]byte("are you there")); err != nil {
 			t.Fatal(err)
@@ -283,10 +283,10 @@ func TestFrame_5_ServerPing(t *testing.T) {
 	})
 }
 
-// TestFrame_10_4_MessageTooBig: a message over MaxMessageSize fails the
+// TestRFC6455_10_4_MessageTooBig: a message over MaxMessageSize fails the
 // connection with 1009 as soon as a header announces it, before its payload
 // is read, whether in one frame or across fragments.
-func TestFrame_10_4_MessageTooBig(t *testing.T) {
+func TestRFC6455_10_4_MessageTooBig(t *testing.T) {
 	const max = 64 << 10
 	cfg := &Config{MaxMessageSize: max}
 	hdr64 := func(b0 byte, n uint64) []byte {
@@ -307,7 +307,7 @@ func TestFrame_10_4_MessageTooBig(t *testing.T) {
 	// At the limit is fine.
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, cfg, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		p := payloadOf(max, false)
 		c.send(binFrag, p[:max/2])
 		c.send(contFin, p[max/2:])
@@ -321,14 +321,14 @@ func TestFrame_10_4_MessageTooBig(t *testing.T) {
 	})
 }
 
-// TestFrame_10_4_NoAllocationForClaims: a frame that announces a large
+// TestRFC6455_10_4_NoAllocationForClaims: a frame that announces a large
 // payload (allowed by MaxMessageSize) but sends little costs memory in
 // proportion to what was sent, not to what was announced.
-func TestFrame_10_4_NoAllocationForClaims(t *testing.T) {
+func TestRFC6455_10_4_NoAllocationForClaims(t *testing.T) {
 	const claimed = 256 << 20
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{MaxMessageSize: claimed}, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		_, rec := srv.next(t)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -350,7 +350,7 @@ func TestFrame_ConcurrentWrites(t *testing.T) {
 	const writers, each = 8, 60
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		pm, err := NewPreparedMessage([]byte("prepared"), true)
 		if err != nil {
@@ -414,7 +414,7 @@ func TestFrame_ConcurrentWrites(t *testing.T) {
 func TestFrame_WriteRules(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		if err := conn.Write([]byte("\xff"), true); err != ErrInvalidUTF8 {
 			t.Errorf("Write(invalid text) = %v, want ErrInvalidUTF8", err)

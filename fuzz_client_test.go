@@ -235,10 +235,10 @@ func FuzzClientSend(f *testing.F) {
 	})
 }
 
-// TestRFC6455Section5_2ClientFrameLengths sends every kind of client frame
+// TestRFC6455_5_2_ClientFrameLengths sends every kind of client frame
 // at each edge of the length encodings, 0 included, and of the control
 // frame limit.
-func TestRFC6455Section5_2ClientFrameLengths(t *testing.T) {
+func TestRFC6455_5_2_ClientFrameLengths(t *testing.T) {
 	for _, kind := range clientSendKinds {
 		for _, n := range []int{0, 1, 125, 126, 127, 0xFFFF, 0x10000, 1 << 20} {
 			t.Run(fmt.Sprintf("%s %d", kind, n), func(t *testing.T) {

@@ -48,10 +48,10 @@ func TestGoroutineTurnIsBoundedInTime(t *testing.T) {
 	const bulks, msgs, size = 4, 8000, 64
 	msg := clientFrame(binFin, bytes.Repeat([]byte("a"), size))
 	echo := serverFrame(opBinary, bytes.Repeat([]byte("a"), size))
-	other := connectRaw(t, s.addr)
+	other := dialRaw(t, s.addr).connect(sampleKey)
 	var bulk []*rawClient
 	for range bulks {
-		b := connectRaw(t, s.addr)
+		b := dialRaw(t, s.addr).connect(sampleKey)
 		// Room for all of the echoes, so that the server never waits for
 		// the peer to read.
 		tc := b.nc.(interface {

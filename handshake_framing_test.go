@@ -53,13 +53,13 @@ func withBody(body string, fields ...string) func(q *request) string {
 	}
 }
 
-// TestHandshake_RFC9112_6_3_Body: a handshake request with content (a
+// TestRFC9112_6_3_HandshakeBody: a handshake request with content (a
 // Content-Length other than 0, or any Transfer-Encoding) is refused with 400
 // before any upgrade, and its content is never read as frames; an invalid
 // Content-Length is refused with 400 whatever the method (RFC 9112 section
 // 6.3); one of 0, however written, is no content. A request with content
 // that is not a GET gets the 405 of RFC 6455 section 4.1 like any other.
-func TestHandshake_RFC9112_6_3_Body(t *testing.T) {
+func TestRFC9112_6_3_HandshakeBody(t *testing.T) {
 	const bodyReason, lengthReason = "must not have a body", "invalid Content-Length"
 	cases := []framingCase{
 		{name: "Content-Length 6, a frame", raw: withBody(emptyTextFrame, "Content-Length", "6"), status: status400, reason: bodyReason},
@@ -103,12 +103,12 @@ func TestHandshake_RFC9112_6_3_Body(t *testing.T) {
 	runFraming(t, nil, cases)
 }
 
-// TestHandshake_RFC9112_2_2_LineEnds: on Serve a request line or field that
+// TestRFC9112_2_2_HandshakeLineEnds: on Serve a request line or field that
 // ends in a bare LF is refused with 400 at once, not left waiting for
 // HandshakeTimeout; net/http takes a bare LF as a line end, as RFC 9112
 // section 2.2 allows (see bareLF for why Serve does not). A bare CR is
 // refused on both paths.
-func TestHandshake_RFC9112_2_2_LineEnds(t *testing.T) {
+func TestRFC9112_2_2_HandshakeLineEnds(t *testing.T) {
 	lf := func(from, to string) func(q *request) string {
 		return func(q *request) string { return strings.Replace(string(q.bytes()), from, to, -1) }
 	}
@@ -217,10 +217,10 @@ func expectAcceptedRaw(t *testing.T, srv *testServer, raw string) {
 	rec.wantClose(t, StatusConnLost)
 }
 
-// TestServe_RFC9112_2_2_BareLFBeforeTheHeadEnds: Serve's event loops refuse
+// TestRFC9112_2_2_ServeBareLFBeforeTheHeadEnds: Serve's event loops refuse
 // a bare LF as soon as it arrives, in whichever piece, although the head has
 // not ended. (net/http, and so goroutine mode, waits for the head's end.)
-func TestServe_RFC9112_2_2_BareLFBeforeTheHeadEnds(t *testing.T) {
+func TestRFC9112_2_2_ServeBareLFBeforeTheHeadEnds(t *testing.T) {
 	cases := []struct {
 		name   string
 		pieces []string
@@ -249,7 +249,7 @@ func TestServe_RFC9112_2_2_BareLFBeforeTheHeadEnds(t *testing.T) {
 
 // bareLF finds an LF that ends no CRLF from where it is asked to look,
 // looking back one byte; a CR at the end may yet be followed by its LF.
-func TestServe_RFC9112_2_2_BareLF(t *testing.T) {
+func TestRFC9112_2_2_ServeBareLF(t *testing.T) {
 	cases := []struct {
 		p    string
 		from int

@@ -13,12 +13,12 @@ import (
 	"testing"
 )
 
-// TestHandshake_4_2_2_AcceptExact checks the 101 response to RFC 6455's
+// TestRFC6455_4_2_2_HandshakeAcceptExact checks the 101 response to RFC 6455's
 // sample request, byte for byte, and that the connection then works.
-func TestHandshake_4_2_2_AcceptExact(t *testing.T) {
+func TestRFC6455_4_2_2_HandshakeAcceptExact(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		c.send(textFin, []byte("hi"))
 		c.expect(serverFrame(opText, []byte("hi")))
 		c.nc.Close()
@@ -27,11 +27,11 @@ func TestHandshake_4_2_2_AcceptExact(t *testing.T) {
 	})
 }
 
-// TestHandshake_4_2_1_TokensAccepted: the Upgrade and Connection header
+// TestRFC6455_4_2_1_HandshakeTokensAccepted: the Upgrade and Connection header
 // fields are token lists matched case-insensitively (RFC 6455 section
 // 4.2.1 items 3 and 4, RFC 7230 section 6.1), and the other fields may vary
 // in ways the RFC allows.
-func TestHandshake_4_2_1_TokensAccepted(t *testing.T) {
+func TestRFC6455_4_2_1_HandshakeTokensAccepted(t *testing.T) {
 	cases := []struct {
 		name string
 		edit func(q *request)
@@ -86,9 +86,9 @@ type rejection struct {
 	byNetHTTP bool
 }
 
-// TestHandshake_4_2_1_Rejected: every request that breaks section 4.2.1 is
+// TestRFC6455_4_2_1_HandshakeRejected: every request that breaks section 4.2.1 is
 // answered with a clear HTTP error status and body, never 101.
-func TestHandshake_4_2_1_Rejected(t *testing.T) {
+func TestRFC6455_4_2_1_HandshakeRejected(t *testing.T) {
 	key15 := "AAAAAAAAAAAAAAAAAAAA"     // 15 bytes
 	key17 := "AAAAAAAAAAAAAAAAAAAAAAA=" // 17 bytes
 	cases := []rejection{
@@ -193,9 +193,9 @@ func expectAccepted(t *testing.T, srv *testServer, q *request, exchange func(c *
 	rec.wantClose(t, StatusConnLost)
 }
 
-// TestHandshake_4_2_1_HeaderBound: Config.MaxHeaderBytes bounds the request
+// TestRFC6455_4_2_1_HandshakeHeaderBound: Config.MaxHeaderBytes bounds the request
 // header; a request under it passes.
-func TestHandshake_4_2_1_HeaderBound(t *testing.T) {
+func TestRFC6455_4_2_1_HandshakeHeaderBound(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, &Config{MaxHeaderBytes: 1024}, nil)
 		q := validRequest(srv.addr).add("X-Padding", strings.Repeat("a", 1024))
@@ -205,11 +205,11 @@ func TestHandshake_4_2_1_HeaderBound(t *testing.T) {
 	})
 }
 
-// TestHandshake_4_2_2_Subprotocol: the server picks, in its own order of
+// TestRFC6455_4_2_2_HandshakeSubprotocol: the server picks, in its own order of
 // preference, the first subprotocol the client offered, and answers with
 // the client's exact token (RFC 6455 section 4.2.2 item 5.4; the client
 // fails a connection whose subprotocol it did not offer, section 4.1).
-func TestHandshake_4_2_2_Subprotocol(t *testing.T) {
+func TestRFC6455_4_2_2_HandshakeSubprotocol(t *testing.T) {
 	cases := []struct {
 		name   string
 		server []string
@@ -436,7 +436,7 @@ func TestHandshake_HTTPHandlerRefuses(t *testing.T) {
 			t.Errorf("status %d, want 403", resp.StatusCode)
 		}
 
-		c = connectRaw(t, addr)
+		c = dialRaw(t, addr).connect(sampleKey)
 		c.send(textFin, []byte("yes"))
 		c.expect(serverFrame(opText, []byte("yes")))
 		c.nc.Close()

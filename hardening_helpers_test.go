@@ -1,10 +1,6 @@
 package wss
 
 import (
-	"context"
-	"crypto/tls"
-	"net"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -12,8 +8,8 @@ import (
 	"time"
 )
 
-// The helpers of the hardening tests: a real server on a loopback port, for
-// rawClient to play a slow, silent or hostile peer.
+// The helpers of the hardening tests, which run testServer with one
+// closeLog for rawClient to play a slow, silent or hostile peer.
 
 // closeLog is a Handler that records each connection's OnClose status.
 type closeLog struct {
@@ -55,73 +51,6 @@ func (l *closeLog) wait(t testing.TB) int {
 	}
 }
 
-// hardServer is a wss server on a loopback port.
-type hardServer struct {
-	addr string
-	d    *Dispatcher
-	// stopAccepting closes the listener; connections already accepted
-	// stay. Safe to call again.
-	stopAccepting func()
-	log           *closeLog
-	base          map[string]string // the goroutines before the server started
-}
-
-// startHardServer serves log's handler with dcfg and cfg on 127.0.0.1:0; the
-// server and dispatcher stop when the test ends.
-func startHardServer(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *closeLog) *hardServer {
-	t.Helper()
-	if tt, ok := t.(*testing.T); ok {
-		checkGoroutines(tt)
-	}
-	return serveHard(t, dcfg, cfg, log, nil)
-}
-
-// serveHard is startHardServer, over TLS when tlsCfg is not nil.
-func serveHard(t testing.TB, dcfg *DispatcherConfig, cfg *Config, log *closeLog, tlsCfg *tls.Config) *hardServer {
-	t.Helper()
-	base := goroutines()
-	d, err := NewDispatcher(dcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = New(log, d, cfg).Upgrade(w, r) // log.OnOpen reports it
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewServer("", h, cfg)
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		switch {
-		case viaServe(t) && tlsCfg != nil:
-			_ = d.Serve(tls.NewListener(ln, tlsCfg), cfg, func(*Request) Handler { return log })
-		case viaServe(t):
-			_ = d.Serve(ln, cfg, func(*Request) Handler { return log })
-		case tlsCfg != nil:
-			srv.TLSConfig = tlsCfg
-			_ = srv.ServeTLS(ln, "", "")
-		default:
-			_ = srv.Serve(ln)
-		}
-	}()
-	ts := &hardServer{addr: ln.Addr().String(), d: d, log: log, base: base}
-	ts.stopAccepting = func() {
-		srv.Close()
-		ln.Close()
-		<-served
-	}
-	t.Cleanup(func() {
-		ts.stopAccepting()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		d.Shutdown(ctx)
-	})
-	return ts
-}
-
 // modeConfig returns a copy of a mode's DispatcherConfig (see dispatcherModes).
 func modeConfig(c DispatcherConfig) *DispatcherConfig { return &c }
 
@@ -154,7 +83,7 @@ func openFDs(t testing.TB) int {
 // server did is still running. A goroutine that has signalled its end may
 // still be returning, which nothing can wait for: it gets a bounded moment
 // to go.
-func (ts *hardServer) assertNoWSSLeft(t testing.TB) {
+func (ts *testServer) assertNoWSSLeft(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(time.Second)
 	for {

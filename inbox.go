@@ -3,17 +3,27 @@ package wss
 import (
 	"context"
 	"fmt"
+	"sync"
 )
 
 // Inbox is a Handler that queues messages for a blocking Read, for code
 // that prefers pulling messages to callbacks, such as clients and tests.
-// OnFrame blocks while the queue is full, which stops reading the
-// connection: a fast peer is slowed down, never buffered without bound.
-// Read until Read returns an error, or close the connection.
+// While the queue is full the connection is not read: a fast peer is
+// slowed down, never buffered without bound, and only this connection
+// waits. In goroutine mode and with OffLoop, OnFrame blocks its reader;
+// on an event loop it must not block the loop, which serves other
+// connections, so it keeps the message that did not fit and the loop
+// holds that connection's input until Read makes room. Read until Read
+// returns an error, or close the connection. One Inbox serves one
+// connection.
 type Inbox struct {
 	msgs   chan Message
 	done   chan struct{}
 	status int
+
+	mu   sync.Mutex // orders OnFrame's overflow with Read's refill
+	held []Message  // on an event loop: messages that did not fit, in order
+	conn *Conn      // the connection whose input is held, while held != nil
 }
 
 // Message is one message taken from an Inbox; Data is owned by the caller.
@@ -27,9 +37,50 @@ func NewInbox(size int) *Inbox {
 	return &Inbox{msgs: make(chan Message, max(size, 1)), done: make(chan struct{})}
 }
 
-// OnFrame queues a copy of the message.
-func (q *Inbox) OnFrame(_ *Conn, data []byte, text bool) {
-	q.msgs <- Message{Data: append([]byte(nil), data...), Text: text}
+// OnFrame queues a copy of the message. With the queue full it blocks, or
+// on an event loop keeps the message and holds c's input.
+func (q *Inbox) OnFrame(c *Conn, data []byte, text bool) {
+	m := Message{Data: append([]byte(nil), data...), Text: text}
+	if c.handlerMayBlock() {
+		q.msgs <- m
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.held) == 0 {
+		select {
+		case q.msgs <- m:
+			return
+		default:
+		}
+	}
+	q.held = append(q.held, m)
+	q.conn = c
+	c.state.hold()
+}
+
+// refill moves held messages into the queue while it has room, and lets
+// the connection's loop feed it again once none is left.
+func (q *Inbox) refill() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.conn == nil {
+		return
+	}
+	for len(q.held) > 0 {
+		select {
+		case q.msgs <- q.held[0]:
+			q.held[0] = Message{}
+			q.held = q.held[1:]
+		default:
+			return
+		}
+	}
+	q.held = nil
+	if q.conn.state.unhold() {
+		q.conn.rearm()
+	}
+	q.conn = nil
 }
 
 // OnClose records the status and wakes readers.
@@ -42,6 +93,15 @@ func (q *Inbox) OnClose(_ *Conn, status int) {
 // queued message was read, it returns an error wrapping ErrClosed that
 // names the status OnClose got. Safe for concurrent use.
 func (q *Inbox) Read(ctx context.Context) (Message, error) {
+	m, err := q.take(ctx)
+	if err == nil {
+		q.refill()
+	}
+	return m, err
+}
+
+// take returns the next queued message, or why there is none.
+func (q *Inbox) take(ctx context.Context) (Message, error) {
 	select {
 	case m := <-q.msgs:
 		return m, nil

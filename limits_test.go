@@ -44,8 +44,8 @@ func TestMaxConnectionsAnswers503(t *testing.T) {
 			dc := m.cfg
 			dc.MaxConnections = 2
 			ts := startHardServer(t, &dc, &Config{PingInterval: -1}, log)
-			p1 := connectPeer(t, ts.addr)
-			connectPeer(t, ts.addr)
+			p1 := dialRaw(t, ts.addr).connect(randomKey())
+			dialRaw(t, ts.addr).connect(randomKey())
 			<-log.onOpen
 			<-log.onOpen
 			// The third is refused at its accept, before it counts: once
@@ -69,7 +69,7 @@ func TestMaxConnectionsAnswers503(t *testing.T) {
 			if s := log.wait(t); s != StatusNormalClosure {
 				t.Fatalf("OnClose %d", s)
 			}
-			connectPeer(t, ts.addr) // the freed slot
+			dialRaw(t, ts.addr).connect(randomKey()) // the freed slot
 			if s := getStatus(t, ts.addr, "X-N: 4"); s != http.StatusServiceUnavailable {
 				t.Fatalf("answered %d, want 503", s)
 			}
@@ -111,7 +111,7 @@ func TestMaxConnectionsConnect(t *testing.T) {
 	if err := New(log, d, nil).Connect(s2); !errors.Is(err, ErrTooManyConnections) {
 		t.Fatalf("Connect beyond the limit: %v, want ErrTooManyConnections", err)
 	}
-	newRawClient(t, c2).expectFail(StatusTryAgainLater)
+	newRawClient(t, c2, nil).expectFail(StatusTryAgainLater)
 	c1.Close()
 	if s := log.wait(t); s != StatusConnLost {
 		t.Fatalf("OnClose %d", s)
@@ -125,7 +125,7 @@ func TestMaxConnectionsConnect(t *testing.T) {
 	if err := New(log, d, nil).Connect(s3); !errors.Is(err, ErrShutdown) {
 		t.Fatalf("Connect after Shutdown: %v, want ErrShutdown", err)
 	}
-	newRawClient(t, c3).expectFail(StatusGoingAway)
+	newRawClient(t, c3, nil).expectFail(StatusGoingAway)
 }
 
 // A request header larger than MaxHeaderBytes is answered 431, whether
@@ -157,7 +157,7 @@ func TestMaxFramesPerMessage(t *testing.T) {
 			log := newCloseLog()
 			log.onFrame = func(c *Conn, data []byte, text bool) { c.Write(data, text) }
 			ts := startHardServer(t, nil, &Config{MaxFramesPerMessage: 4, PingInterval: -1}, log)
-			p := connectPeer(t, ts.addr)
+			p := dialRaw(t, ts.addr).connect(randomKey())
 			var b []byte
 			b = append(b, clientFrame(textFrag, []byte("a"))...)
 			for i := 1; i < tc.frames-1; i++ {
@@ -281,7 +281,7 @@ func TestFloodPeerProcess(t *testing.T) {
 	hl := frame.PutHeader(hdr, true, 0, opBinary, size, true, 0x01020304)
 	peers := make([]*rawClient, n)
 	for i := range peers {
-		peers[i] = connectPeer(t, addr)
+		peers[i] = dialRaw(t, addr).connect(randomKey())
 		if _, err := peers[i].nc.Write(hdr[:hl]); err != nil {
 			t.Fatal(err)
 		}
@@ -308,7 +308,7 @@ func TestHTTPHandlerRefusesBeforeNewHandler(t *testing.T) {
 	srv := NewServer("", h, nil)
 	go srv.Serve(ln)
 	defer srv.Close()
-	p := connectPeer(t, ln.Addr().String())
+	p := dialRaw(t, ln.Addr().String()).connect(randomKey())
 	if s := getStatus(t, ln.Addr().String(), "X-N: 2"); s != http.StatusServiceUnavailable {
 		t.Fatalf("answered %d, want 503", s)
 	}

@@ -5,11 +5,11 @@ import (
 	"testing"
 )
 
-// TestRFC7692Section5ServerNegotiation checks the server's answer to
+// TestRFC7692_5_ServerNegotiation checks the server's answer to
 // offers: accepted as the first acceptable one, declined when a parameter
 // is unknown, repeated or has an invalid value (section 5.1), window sizes
 // and context takeover answered per sections 7.1.1 and 7.1.2.
-func TestRFC7692Section5ServerNegotiation(t *testing.T) {
+func TestRFC7692_5_ServerNegotiation(t *testing.T) {
 	def := &CompressionConfig{}
 	keep := &CompressionConfig{ClientMaxWindowBits: 15} // keeps the client's window
 	tests := []struct {
@@ -77,10 +77,10 @@ func TestRFC7692Section5ServerNegotiation(t *testing.T) {
 	}
 }
 
-// TestRFC7692Section5ClientChecksResponse checks that the client fails the
+// TestRFC7692_5_ClientChecksResponse checks that the client fails the
 // handshake on responses its offer does not allow, and takes the
 // parameters it does.
-func TestRFC7692Section5ClientChecksResponse(t *testing.T) {
+func TestRFC7692_5_ClientChecksResponse(t *testing.T) {
 	def := &CompressionConfig{}
 	tests := []struct {
 		name     string

@@ -82,7 +82,7 @@ func (c *Conn) feedFrames(p []byte, until time.Time) (int, bool) {
 	r := &c.rd
 	total := len(p)
 	for len(p) > 0 && !r.draining {
-		if !until.IsZero() && len(p) < total && (c.out.Load() != nil || time.Now().After(until)) {
+		if !until.IsZero() && len(p) < total && (c.out.Load() != nil || c.state.is(flagHeld) || time.Now().After(until)) {
 			return total - len(p), !c.ended()
 		}
 		if !r.inFrame {

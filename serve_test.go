@@ -133,7 +133,7 @@ func TestServe_HeaderBoundInPieces(t *testing.T) {
 	}
 }
 
-func readResponse(t *testing.T, c *rawClient) *http.Response {
+func readResponse(t testing.TB, c *rawClient) *http.Response {
 	t.Helper()
 	c.deadline()
 	resp, err := http.ReadResponse(c.br, nil)
@@ -464,7 +464,7 @@ func TestServe_MaxConnections(t *testing.T) {
 				calls.Add(1)
 				return newEcho(r)
 			})
-			first := connectRaw(t, addr)
+			first := dialRaw(t, addr).connect(sampleKey)
 			first.send(textFin, []byte("x"))
 			first.expect(serverFrame(opText, []byte("x")))
 

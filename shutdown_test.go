@@ -26,7 +26,7 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 			peers := make([]*rawClient, n)
 			conns := make([]*Conn, n)
 			for i := range peers {
-				peers[i] = connectPeer(t, ts.addr)
+				peers[i] = dialRaw(t, ts.addr).connect(randomKey())
 				conns[i] = <-log.onOpen
 			}
 			// A write in progress on the first connection: its peer reads
@@ -122,7 +122,7 @@ func TestShutdownDropsPeersAtDeadline(t *testing.T) {
 			const n = 10
 			peers := make([]*rawClient, n)
 			for i := range peers {
-				peers[i] = connectPeer(t, ts.addr)
+				peers[i] = dialRaw(t, ts.addr).connect(randomKey())
 				<-log.onOpen
 			}
 			ts.stopAccepting()
@@ -162,7 +162,7 @@ func TestConcurrentWriteCloseShutdown(t *testing.T) {
 			var peersDone sync.WaitGroup
 			conns := make([]*Conn, n)
 			for i := range conns {
-				p := connectPeer(t, ts.addr)
+				p := dialRaw(t, ts.addr).connect(randomKey())
 				conns[i] = <-log.onOpen
 				peersDone.Go(func() { p.answerClose() })
 			}

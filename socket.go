@@ -26,6 +26,12 @@ func (c *Conn) sendBytes(hdr, payload []byte) (<-chan error, error) {
 // goroutine mode; an event-loop connection's writer on a loop queues.
 func (c *Conn) writeMayBlock() bool { return !c.onLoop }
 
+// handlerMayBlock reports whether a handler of c may block without
+// stalling other connections: in goroutine mode, or with OffLoop, where a
+// goroutine reads one connection at a time. On an event loop a handler
+// that cannot take input holds it instead (connState.hold).
+func (c *Conn) handlerMayBlock() bool { return !c.onLoop || c.d.offLoop }
+
 // closeSocket closes the socket, without blocking: in event-loop mode it
 // shuts it down, which wakes the loop to finish c, as only the loop may
 // let go of a descriptor it polls.

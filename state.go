@@ -27,6 +27,8 @@ import "sync/atomic"
 //	flagAdmitted  holds a connection slot of its Dispatcher (guarded by d.mu)
 //	flagAgain     waits in its loop's again queue (loop only)
 //	flagRest      input read but not fed waits in its loop's rests (loop only)
+//	flagHeld      its handler holds input on the loop: an Inbox is full
+//	              (hold, on the loop; unhold, by the Inbox's reader)
 //
 // An event-loop connection's descriptor has a word of its own, poll.FD.
 const (
@@ -39,6 +41,7 @@ const (
 	flagUpgrading // accepted by Serve, its handshake not complete
 	flagAgain
 	flagRest
+	flagHeld
 
 	statusShift = 16
 )
@@ -87,6 +90,16 @@ func (s *connState) setStatus(status int) bool {
 		}
 	}
 }
+
+// hold: a handler on the loop cannot take more input (a full Inbox). The
+// loop stops feeding the connection once the frame being delivered
+// returns; what it read meanwhile waits in the loop, and the socket's
+// buffer then fills, which slows the peer down.
+func (s *connState) hold() { s.set(flagHeld) }
+
+// unhold ends hold and reports whether input was held: then the caller
+// makes the loop serve the connection again (Conn.rearm).
+func (s *connState) unhold() bool { return s.w.And(^flagHeld)&flagHeld != 0 }
 
 // status returns the recorded status, or 0.
 func (s *connState) status() int { return int(int16(s.w.Load() >> statusShift)) }

@@ -65,7 +65,7 @@ func TestIdleTimeoutClosesSilentPeer(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{IdleTimeout: 150 * time.Millisecond, PingInterval: -1}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
-			p := connectPeer(t, ts.addr)
+			p := dialRaw(t, ts.addr).connect(randomKey())
 			p.send(textFin, []byte("hello")) // activity, then only pings
 			stop := make(chan struct{})
 			defer close(stop)
@@ -98,7 +98,7 @@ func TestKeepalivePingAndPongTimeout(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{PingInterval: 60 * time.Millisecond, PongTimeout: 300 * time.Millisecond}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
-			p := connectPeer(t, ts.addr)
+			p := dialRaw(t, ts.addr).connect(randomKey())
 			for i := range 3 {
 				f, err := p.nextFrame()
 				if err != nil {
@@ -146,7 +146,7 @@ func TestWriteTimeoutDropsPeerThatStopsReading(t *testing.T) {
 				}()
 			}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
-			p := connectPeer(t, ts.addr)
+			p := dialRaw(t, ts.addr).connect(randomKey())
 			p.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
 			p.send(binFin, []byte("go"))
 			if s := log.wait(t); s != StatusWriteTimeout {
@@ -167,7 +167,7 @@ func TestCloseTimeoutDropsPeerThatDoesNotAnswer(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{CloseTimeout: 150 * time.Millisecond, PingInterval: -1}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
-			p := connectPeer(t, ts.addr)
+			p := dialRaw(t, ts.addr).connect(randomKey())
 			c := <-log.onOpen
 			if err := c.Close(StatusNormalClosure); err != nil {
 				t.Fatal(err)
@@ -239,7 +239,7 @@ func TestKeepaliveSpareBusyStream(t *testing.T) {
 			// frames queued before a ping.
 			cfg := &Config{PingInterval: 30 * time.Millisecond, PongTimeout: time.Second}
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
-			p := connectPeer(t, ts.addr)
+			p := dialRaw(t, ts.addr).connect(randomKey())
 			c := <-log.onOpen
 			stop := make(chan struct{})
 			streamed := make(chan error, 1)

@@ -41,7 +41,7 @@ func selfSignedCert(t testing.TB) tls.Certificate {
 }
 
 // startTLSServer is startHardServer over TLS (wss://).
-func startTLSServer(t *testing.T, dcfg *DispatcherConfig, cfg *Config, log *closeLog) *hardServer {
+func startTLSServer(t *testing.T, dcfg *DispatcherConfig, cfg *Config, log *closeLog) *testServer {
 	t.Helper()
 	return serveHard(t, dcfg, cfg, log, &tls.Config{Certificates: []tls.Certificate{selfSignedCert(t)}})
 }
@@ -131,12 +131,12 @@ func TestTLSProtocolErrorAndShutdown(t *testing.T) {
 	}
 }
 
-// connectTLS is connectPeer over TLS.
+// connectTLS is a rawClient over TLS, connected with a random key.
 func connectTLS(t *testing.T, addr string) *rawClient {
 	t.Helper()
 	nc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newRawClient(t, nc).connect(addr, randomKey())
+	return newRawClient(t, nc, nil).connect(randomKey())
 }

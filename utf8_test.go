@@ -6,11 +6,11 @@ package wss
 
 import "testing"
 
-// TestUTF8_8_1_OnTheWire: invalid UTF-8 in a text message fails the
+// TestRFC6455_8_1_UTF8OnTheWire: invalid UTF-8 in a text message fails the
 // connection with 1007, at the first invalid byte that arrives: the tests
 // that send a bad byte and then nothing else prove it does not wait for
 // the end of the message.
-func TestUTF8_8_1_OnTheWire(t *testing.T) {
+func TestRFC6455_8_1_UTF8OnTheWire(t *testing.T) {
 	invalid := func(name string, send ...[]byte) frameViolation {
 		var b []byte
 		for _, s := range send {
@@ -45,7 +45,7 @@ func runPartialViolations(t *testing.T, cases []frameViolation) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				srv := startServer(t, d, nil, nil) // one per case: a failure cannot spill over
-				c := connectRaw(t, srv.addr)
+				c := dialRaw(t, srv.addr).connect(sampleKey)
 				c.write(tc.send)
 				f := c.readFrame()
 				if f.op == opPong {
@@ -71,7 +71,7 @@ func runPartialViolations(t *testing.T, cases []frameViolation) {
 func TestUTF8_ValidEdges(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		c := connectRaw(t, srv.addr)
+		c := dialRaw(t, srv.addr).connect(sampleKey)
 		for _, s := range []string{"\xf4\x8f\xbf\xbf", "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf", "\xc2\x80", "a€𝄞é"} {
 			c.send(textFin, []byte(s))
 			c.expect(serverFrame(opText, []byte(s)))

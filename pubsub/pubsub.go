@@ -472,9 +472,15 @@ func (ps *PubSub) Stats() Stats {
 }
 
 // Handler wraps h so that its connection leaves all its topics when it
-// closes, before h.OnClose is called. The wrapper keeps h's OnPing.
+// closes, before h.OnClose is called. The wrapper keeps h's OnOpen and
+// OnPing.
 func (ps *PubSub) Handler(h wss.Handler) wss.Handler {
 	return wss.HandlerFuncs{
+		Open: func(c *wss.Conn) {
+			if oh, ok := h.(wss.OpenHandler); ok {
+				oh.OnOpen(c)
+			}
+		},
 		Frame: h.OnFrame,
 		Close: func(c *wss.Conn, status int) {
 			ps.UnsubscribeAll(c)

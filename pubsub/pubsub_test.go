@@ -269,3 +269,38 @@ func TestSlowSubscriberDropsUnderDropPolicy(t *testing.T) {
 		t.Fatalf("slow subscriber got all %d messages, want the last ones dropped", n)
 	}
 }
+
+// TestHandlerKeepsOnOpenAndOnPing checks that the wrapper returned by
+// Handler calls the wrapped handler's optional OnOpen and OnPing.
+func TestHandlerKeepsOnOpenAndOnPing(t *testing.T) {
+	ps := newPubSub(t, nil)
+	opened := make(chan *wss.Conn, 1)
+	pinged := make(chan string, 1)
+	h := ps.Handler(wss.HandlerFuncs{
+		Open:  func(c *wss.Conn) { opened <- c },
+		Frame: func(c *wss.Conn, data []byte, text bool) {},
+		Ping:  func(c *wss.Conn, data []byte) { pinged <- string(data) },
+	})
+	oh, ok := h.(wss.OpenHandler)
+	if !ok {
+		t.Fatal("Handler's result is not an OpenHandler")
+	}
+	oh.OnOpen(nil)
+	select {
+	case c := <-opened:
+		if c != nil {
+			t.Fatalf("OnOpen got %p, want the Conn passed in (nil)", c)
+		}
+	default:
+		t.Fatal("the wrapped OnOpen was not called")
+	}
+	h.(wss.PingHandler).OnPing(nil, []byte("hi"))
+	select {
+	case got := <-pinged:
+		if got != "hi" {
+			t.Fatalf("OnPing got %q, want %q", got, "hi")
+		}
+	default:
+		t.Fatal("the wrapped OnPing was not called")
+	}
+}

@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-// TestMask_5_3_MatchesNaive: Mask agrees with the RFC's byte-by-byte
+// TestRFC6455_5_3_MaskMatchesNaive: Mask agrees with the RFC's byte-by-byte
 // definition for every length 0..200, at every key phase, and returns the
 // key rotated for the next byte.
-func TestMask_5_3_MatchesNaive(t *testing.T) {
+func TestRFC6455_5_3_MaskMatchesNaive(t *testing.T) {
 	key := testKey
 	k32 := binary.LittleEndian.Uint32(key[:])
 	for n := 0; n <= 200; n++ {
@@ -29,10 +29,10 @@ func TestMask_5_3_MatchesNaive(t *testing.T) {
 	}
 }
 
-// TestMask_5_3_Pieces: masking a payload in pieces, resuming with the
+// TestRFC6455_5_3_MaskPieces: masking a payload in pieces, resuming with the
 // returned key, equals masking it whole, for every split of every length
 // up to 200 and three-way splits of a longer payload.
-func TestMask_5_3_Pieces(t *testing.T) {
+func TestRFC6455_5_3_MaskPieces(t *testing.T) {
 	k32 := binary.LittleEndian.Uint32(testKey[:])
 	for n := 0; n <= 200; n++ {
 		p := pattern(n)
