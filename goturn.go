@@ -101,16 +101,23 @@ var turns turnQueue
 
 func paceTurns() { turns.pace() }
 
-// wait queues wake and returns once the pacer has released it; false if
-// there is no pipe to pace with.
-func (q *turnQueue) wait(wake chan struct{}) bool {
+// open makes the pacer's pipe the first time it is needed, and reports
+// whether there is one. The pipe's two descriptors stay open for the rest of
+// the process, as the pacer it serves is process-wide.
+func (q *turnQueue) open() bool {
 	q.once.Do(func() {
 		var err error
 		if q.r, q.w, err = os.Pipe(); err != nil {
 			q.r, q.w = nil, nil
 		}
 	})
-	if q.r == nil {
+	return q.r != nil
+}
+
+// wait queues wake and returns once the pacer has released it; false if
+// there is no pipe to pace with.
+func (q *turnQueue) wait(wake chan struct{}) bool {
+	if !q.open() {
 		return false
 	}
 	q.mu.Lock()
