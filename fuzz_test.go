@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wssgo/wss/internal/wstest"
 )
 
 // fuzzConfig keeps limits small so that fuzzing reaches them.
@@ -190,7 +192,7 @@ func refParse(in []byte, maxMsg uint64) (res feedResult) {
 				msgOp = op
 			}
 			msg = append(msg, payload...)
-			if msgOp == 1 && !validPrefix(msg) {
+			if msgOp == 1 && !wstest.ValidUTF8Prefix(msg) {
 				return fail(StatusInvalidData)
 			}
 			if avail < length {
@@ -411,31 +413,4 @@ func chooseSubprotocol(h http.Header, server []string) string {
 		u.offerSubprotocols(v, server)
 	}
 	return u.subprotocol(server)
-}
-
-// validPrefix reports whether p can be extended to valid UTF-8: the
-// reference parser's oracle for fail-fast (internal/frame's tests hold the
-// same one). The second byte of every lead byte's range
-// contains one of 0x80, 0x90, 0xA0 or 0xBF, so trying those suffices.
-func validPrefix(p []byte) bool {
-	if utf8.Valid(p) {
-		return true
-	}
-	cands := []byte{0x80, 0x90, 0xa0, 0xbf}
-	var try func(q []byte, depth int) bool
-	try = func(q []byte, depth int) bool {
-		if utf8.Valid(q) {
-			return true
-		}
-		if depth == 3 {
-			return false
-		}
-		for _, c := range cands {
-			if try(append(q[:len(q):len(q)], c), depth+1) {
-				return true
-			}
-		}
-		return false
-	}
-	return try(p, 0)
 }

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/wssgo/wss/internal/wstest"
 )
 
 // utf8Table holds inputs at the edges of RFC 3629.
@@ -63,32 +65,6 @@ func TestUTF8_MatchesStdlib(t *testing.T) {
 	}
 }
 
-// validPrefix reports whether p can be extended to valid UTF-8: the
-// reference for fail-fast. The second byte of every lead byte's range
-// contains one of 0x80, 0x90, 0xA0 or 0xBF, so trying those suffices.
-func validPrefix(p []byte) bool {
-	if utf8.Valid(p) {
-		return true
-	}
-	cands := []byte{0x80, 0x90, 0xa0, 0xbf}
-	var try func(q []byte, depth int) bool
-	try = func(q []byte, depth int) bool {
-		if utf8.Valid(q) {
-			return true
-		}
-		if depth == 3 {
-			return false
-		}
-		for _, c := range cands {
-			if try(append(q[:len(q):len(q)], c), depth+1) {
-				return true
-			}
-		}
-		return false
-	}
-	return try(p, 0)
-}
-
 // TestUTF8_IncrementalFailFast: fed in two pieces split at every position,
 // the validator agrees with utf8.Valid, and it fails at the first byte that
 // makes the input impossible to complete, not later.
@@ -107,7 +83,7 @@ func TestUTF8_IncrementalFailFast(t *testing.T) {
 		// The first failing byte by the reference.
 		failAt := -1
 		for i := 1; i <= len(p); i++ {
-			if !validPrefix(p[:i]) {
+			if !wstest.ValidUTF8Prefix(p[:i]) {
 				failAt = i - 1
 				break
 			}
@@ -167,8 +143,8 @@ func FuzzUTF8(f *testing.F) {
 	f.Fuzz(func(t *testing.T, p []byte, at uint8) {
 		k := int(at) % (len(p) + 1)
 		st, ok := UTF8State(0).Next(p[:k])
-		if ok != validPrefix(p[:k]) { // fails at the first bad byte, not later
-			t.Fatalf("%q: ok %v, but valid prefix %v", p[:k], ok, validPrefix(p[:k]))
+		if ok != wstest.ValidUTF8Prefix(p[:k]) { // fails at the first bad byte, not later
+			t.Fatalf("%q: ok %v, but valid prefix %v", p[:k], ok, wstest.ValidUTF8Prefix(p[:k]))
 		}
 		if ok {
 			st, ok = st.Next(p[k:])
