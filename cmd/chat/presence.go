@@ -40,6 +40,7 @@ type event struct {
 	Key     string   `json:"key,omitempty"`
 	Time    int64    `json:"time,omitempty"`
 	Status  int      `json:"status,omitempty"`
+	To      string   `json:"to,omitempty"` // a leave that is a move: the room entered
 	Members []member `json:"members,omitempty"`
 }
 
@@ -99,7 +100,7 @@ func (h *Hub) onEvent(data []byte, _ bool) {
 	case "join":
 		h.addLocked(member{Node: ev.Node, Client: ev.Client, Room: ev.Room, Nick: ev.Nick, Key: ev.Key}, ev.Time)
 	case "leave":
-		h.removeLocked(ev.Node, ev.Client, ev.Status, "", ev.Time)
+		h.removeLocked(ev.Node, ev.Client, ev.Status, ev.To, ev.Time)
 	case "hello":
 		if other {
 			h.wg.Go(h.announceRoster)
@@ -147,9 +148,15 @@ func (h *Hub) addLocked(m member, at int64) {
 	h.postLocked(m.Room, &outbound{Type: "join", Room: m.Room, From: m.Nick, Time: at})
 }
 
-// removeLocked removes a member and tells the room; reason, if set,
-// replaces the one of the close status.
-func (h *Hub) removeLocked(node, clientID string, status int, reason string, at int64) {
+// removeLocked removes a member and tells the room; to, if set, is the
+// room the member moved to.
+func (h *Hub) removeLocked(node, clientID string, status int, to string, at int64) {
+	h.removeWhyLocked(node, clientID, status, "", to, at)
+}
+
+// removeWhyLocked is removeLocked with a reason, which if set replaces the
+// one of the close status.
+func (h *Hub) removeWhyLocked(node, clientID string, status int, reason, to string, at int64) {
 	m, ok := h.byNode[node][clientID]
 	if !ok {
 		return
@@ -170,13 +177,13 @@ func (h *Hub) removeLocked(node, clientID string, status int, reason string, at 
 	if at == 0 {
 		at = time.Now().UnixMilli()
 	}
-	h.postLocked(m.Room, &outbound{Type: "leave", Room: m.Room, From: m.Nick, Time: at, Status: status, Reason: reason})
+	h.postLocked(m.Room, &outbound{Type: "leave", Room: m.Room, From: m.Nick, Time: at, Status: status, Reason: reason, To: to})
 }
 
 // dropNodeLocked removes all the members of node.
 func (h *Hub) dropNodeLocked(node, reason string) {
 	for id := range h.byNode[node] {
-		h.removeLocked(node, id, wss.StatusGoingAway, reason, 0)
+		h.removeWhyLocked(node, id, wss.StatusGoingAway, reason, "", 0)
 	}
 }
 
@@ -188,7 +195,7 @@ func (h *Hub) setRosterLocked(node string, ms []member) {
 		m.Node = node
 		keep[m.Client] = true
 		if old, ok := h.byNode[node][m.Client]; ok && old.Room != m.Room {
-			h.removeLocked(node, m.Client, wss.StatusNormalClosure, "", 0)
+			h.removeLocked(node, m.Client, wss.StatusNormalClosure, m.Room, 0)
 		}
 		h.addLocked(m, 0)
 	}
@@ -266,4 +273,17 @@ func (r *room) nicks() []string {
 	}
 	slices.SortFunc(users, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	return slices.Compact(users)
+}
+
+// roomList returns the rooms with members on any node, by name, with their
+// member counts.
+func (h *Hub) roomList() []roomInfo {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	list := make([]roomInfo, 0, len(h.rooms))
+	for name, r := range h.rooms {
+		list = append(list, roomInfo{Name: name, Users: len(r.members)})
+	}
+	slices.SortFunc(list, func(a, b roomInfo) int { return strings.Compare(a.Name, b.Name) })
+	return list
 }
