@@ -213,6 +213,7 @@ function handleImage(buf) {
     const img = document.createElement("img");
     img.src = url;
     img.alt = "image from " + hdr.from;
+    img.dataset.size = hdr.size;
     img.tabIndex = 0;
     img.onload = () => { if (state.pinned) toBottom(); };
     img.onclick = () => view(url, img.alt);
