@@ -148,10 +148,12 @@ function handle(msg) {
     case "join":
       addNotice(`${msg.from} joined`, msg.time);
       showUsers([...state.users.filter((u) => u !== msg.from), msg.from]);
+      refreshRooms();
       break;
     case "leave":
       addNotice(leaveWords(msg), msg.time);
       showUsers(state.users.filter((u) => u !== msg.from));
+      refreshRooms();
       break;
     case "presence": showUsers(msg.users || []); break;
     case "rooms": state.serverRooms = msg.rooms || []; showRooms(); break;
@@ -365,6 +367,14 @@ function showUsers(users) {
     if (u === state.nick) li.className = "self";
     return li;
   }));
+}
+
+// refreshRooms asks for the rooms list once people came or went, at most
+// once a second.
+let roomsTimer = 0;
+function refreshRooms() {
+  if (roomsTimer) return;
+  roomsTimer = setTimeout(() => { roomsTimer = 0; send({ type: "rooms" }); }, 1000);
 }
 
 // showRooms lists the rooms with people in them (from the server), the
