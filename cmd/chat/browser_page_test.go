@@ -183,3 +183,32 @@ func TestBrowserOfflineSaysWhatWaitsAndSendsOnce(t *testing.T) {
 	ann.until("the offline message sent, once", once+` && document.querySelectorAll(".msg.pending").length === 0 && document.getElementById("offline").hidden`)
 	_ = srv
 }
+
+// TestBrowserUnreadCountsPerRoomAndTitle: messages in a room visited
+// before are counted as unread beside it in the rooms list and in the tab
+// title, until the room is opened again.
+func TestBrowserUnreadCountsPerRoomAndTitle(t *testing.T) {
+	browser := newBrowser(t)
+	srv := startChat(t, config{lim: easyLimits()})
+	bob := dialChat(t, srv)
+	bob.join("bob", "dev")
+	bob.send(map[string]string{"type": "say", "text": "seen by ann"})
+	ann := openTab(t, browser, "ann", srv.url()+"#dev")
+	ann.login("ann")
+	ann.until("the message in dev", hasMessage("seen by ann"))
+	ann.do(chromedp.Evaluate[chromedp.Void](`location.hash = "#lobby"`))
+	ann.until("the lobby", `state.room === "lobby" && state.joined`)
+
+	for i := range 3 {
+		bob.send(map[string]string{"type": "say", "text": fmt.Sprintf("unread %d", i)})
+	}
+	badge := `document.querySelector('#rooms a[href="#dev"] .unread')`
+	ann.until("3 unread in dev", badge+`?.textContent === "3" && document.title === "(3) #lobby · wss chat"`)
+
+	ann.do(chromedp.Click(chromedp.CSS(`#rooms a[href="#dev"]`)))
+	ann.until("dev read", `state.room === "dev" && state.joined && `+hasMessage("unread 2"))
+	ann.do(chromedp.Evaluate[chromedp.Void](`location.hash = "#lobby"`))
+	ann.until("the lobby again", `state.room === "lobby" && state.joined`)
+	ann.do(chromedp.Evaluate[chromedp.Void](`send({type: "rooms"})`))
+	ann.until("no unread", `state.serverRooms.some(r => r.name === "dev" && r.count === 4) && `+badge+` === null && document.title === "#lobby · wss chat"`)
+}

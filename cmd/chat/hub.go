@@ -57,6 +57,10 @@ type Hub struct {
 
 	nextID atomic.Uint64
 
+	// activity is the rooms' recent messages, for the rooms list; set
+	// before the hub serves.
+	activity *activity
+
 	mu          sync.Mutex
 	clients     map[*wss.Conn]*client
 	addrs       map[string]*addrState

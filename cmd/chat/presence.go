@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -275,15 +276,33 @@ func (r *room) nicks() []string {
 	return slices.Compact(users)
 }
 
-// roomList returns the rooms with members on any node, by name, with their
-// member counts.
+// roomList returns the rooms with members on any node or recent
+// messages, by name, with their member counts and, for those with
+// messages, the last one's id and how many this node has seen.
 func (h *Hub) roomList() []roomInfo {
+	var act map[string]roomActivity
+	if h.activity != nil {
+		act = h.activity.snapshot()
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	list := make([]roomInfo, 0, len(h.rooms))
+	list := make([]roomInfo, 0, len(h.rooms)+len(act))
 	for name, r := range h.rooms {
-		list = append(list, roomInfo{Name: name, Users: len(r.members)})
+		a := act[name]
+		list = append(list, roomInfo{Name: name, Users: len(r.members), Last: idString(a.Last), Count: a.Count})
+	}
+	for name, a := range act {
+		if h.rooms[name] == nil {
+			list = append(list, roomInfo{Name: name, Last: idString(a.Last), Count: a.Count})
+		}
 	}
 	slices.SortFunc(list, func(a, b roomInfo) int { return strings.Compare(a.Name, b.Name) })
 	return list
+}
+
+func idString(id uint64) string {
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatUint(id, 10)
 }

@@ -60,7 +60,8 @@ type inbound struct {
 //	leave     {room, from, time, status, reason, to}  someone left; status
 //	                                        is the WebSocket close status; to,
 //	                                        if set, the room they moved to
-//	rooms     {rooms: [{name, users}]}      the rooms with people in them, on
+//	rooms     {rooms: [{name, users, last, count}]}  the rooms with people
+//	                                        in them or recent messages, on
 //	                                        request
 //	error     {code, message}               a request was refused
 //
@@ -97,6 +98,8 @@ type outbound struct {
 type roomInfo struct {
 	Name  string `json:"name"`
 	Users int    `json:"users"`
+	Last  string `json:"last,omitempty"`  // id of the room's last message
+	Count uint64 `json:"count,omitempty"` // its messages seen by this node since it started
 }
 
 func (o *outbound) encode() []byte {

@@ -3,6 +3,7 @@ package main
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestRoomSwitchIsAMoveAndRoomsAreListed: a room switch reaches the old
@@ -34,7 +35,39 @@ func TestRoomSwitchIsAMoveAndRoomsAreListed(t *testing.T) {
 		t.Fatalf("rooms %+v, want %+v", m.Rooms, want)
 	}
 	ann.send(map[string]string{"type": "say", "text": "still here"})
-	if m := ann.nextOf("message"); m.Text != "still here" || m.Room != "lobby" {
-		t.Fatalf("got %+v, want ann's message in the lobby", m)
+	said := ann.nextOf("message")
+	if said.Text != "still here" || said.Room != "lobby" {
+		t.Fatalf("got %+v, want ann's message in the lobby", said)
+	}
+
+	// A room with recent messages and nobody in it is listed too, with
+	// its last message and count.
+	cat := dialChat(t, s)
+	cat.join("cat", "quiet")
+	cat.send(map[string]string{"type": "say", "text": "anyone?"})
+	quiet := cat.nextOf("message")
+	cat.cl.SendClose(1000)
+	want = []roomInfo{{Name: "dev", Users: 1}, {Name: "lobby", Users: 1, Last: said.ID, Count: 1}, {Name: "quiet", Last: quiet.ID, Count: 1}}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ann.send(map[string]string{"type": "rooms"})
+		m := ann.nextOf("rooms")
+		if slices.Equal(m.Rooms, want) {
+			break
+		}
+		if time.Now().After(deadline) { // cat's leave is an event: no message to wait on in the lobby
+			t.Fatalf("rooms %+v, want %+v", m.Rooms, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// A join's replay renders the room's messages again: they count once.
+	dan := dialChat(t, s)
+	if hist := dan.join("dan", "quiet"); len(hist) != 1 {
+		t.Fatalf("quiet's history has %d messages, want 1", len(hist))
+	}
+	dan.send(map[string]string{"type": "rooms"})
+	if m := dan.nextOf("rooms"); !slices.Contains(m.Rooms, roomInfo{Name: "quiet", Users: 1, Last: quiet.ID, Count: 1}) {
+		t.Fatalf("rooms %+v, want quiet with 1 message", m.Rooms)
 	}
 }

@@ -26,6 +26,10 @@ const state = {
   pinned: true, // the messages are scrolled to the bottom
   unseen: 0, // messages that arrived while scrolled up or in another tab
   serverRooms: [],
+  // Per room, the last message id this browser saw and the server's count
+  // of the room's messages then: other rooms' unread counts.
+  seen: JSON.parse(localStorage.getItem("chat.seen") || "{}"),
+  unreadElsewhere: 0,
   visited: JSON.parse(localStorage.getItem("chat.rooms") || "[]"),
 };
 
@@ -156,7 +160,7 @@ function handle(msg) {
       refreshRooms();
       break;
     case "presence": showUsers(msg.users || []); break;
-    case "rooms": state.serverRooms = msg.rooms || []; showRooms(); break;
+    case "rooms": gotRooms(msg.rooms || []); break;
     case "status": showBanner(msg.backplane === "down"); break;
     case "error":
       if (!state.joined || !$("login").hidden) {
@@ -228,8 +232,24 @@ function handleImage(buf) {
 // newId records the id of the last message shown. (The server sends each
 // message once, resumes included: this is the place to refuse one if not.)
 function newId(id) {
-  if (id) state.lastId = id;
+  if (id) {
+    state.lastId = id;
+    if (state.historyLeft === 0) {
+      const s = state.seen[state.room] || { last: "", count: 0 };
+      state.seen[state.room] = { last: id, count: s.count + 1 };
+      localStorage.setItem("chat.seen", JSON.stringify(state.seen));
+    }
+  }
   return true;
+}
+
+// unread is how many messages of a room from the rooms list came after
+// the last one this browser saw there; -1 for some (the server restarted
+// and counts anew), 0 for a room never visited.
+function unread(info) {
+  const s = state.seen[info.name];
+  if (!s || !info.last || Number(info.last) <= Number(s.last || 0)) return 0;
+  return info.count >= s.count ? info.count - s.count : -1;
 }
 
 function showBanner(down) { $("banner").hidden = !down; }
@@ -303,7 +323,8 @@ function showUnseen() {
   const jump = $("jump");
   jump.hidden = n === 0 || state.pinned;
   jump.textContent = n === 1 ? "1 new message ↓" : `${n} new messages ↓`;
-  document.title = (n ? `(${n}) ` : "") + "#" + state.room + " · wss chat";
+  const all = n + state.unreadElsewhere;
+  document.title = (all ? `(${all}) ` : "") + "#" + state.room + " · wss chat";
 }
 
 function seen() {
@@ -377,17 +398,38 @@ function refreshRooms() {
   roomsTimer = setTimeout(() => { roomsTimer = 0; send({ type: "rooms" }); }, 1000);
 }
 
+function gotRooms(rooms) {
+  state.serverRooms = rooms;
+  const here = rooms.find((r) => r.name === state.room);
+  if (here && state.joined) state.seen[state.room] = { last: here.last || "", count: here.count || 0 };
+  localStorage.setItem("chat.seen", JSON.stringify(state.seen));
+  showRooms();
+  showUnseen();
+}
+
 // showRooms lists the rooms with people in them (from the server), the
 // rooms this browser visited and the current one.
 function showRooms() {
-  const people = new Map(state.serverRooms.map((r) => [r.name, r.users]));
-  const names = [...new Set([state.room, ...people.keys(), ...state.visited])].sort();
+  const info = new Map(state.serverRooms.map((r) => [r.name, r]));
+  const names = [...new Set([state.room, ...info.keys(), ...state.visited])].sort();
+  state.unreadElsewhere = 0;
   $("rooms").replaceChildren(...names.map((r) => {
     const li = document.createElement("li");
     if (r === state.room) li.className = "current";
     const a = el("a", "", "# " + r);
     a.href = "#" + encodeURIComponent(r);
-    if (people.has(r)) a.append(el("span", "count", String(people.get(r))));
+    const i = info.get(r);
+    const n = i && r !== state.room ? unread(i) : 0;
+    if (n) {
+      const badge = el("span", "unread", n > 0 ? String(n) : "new");
+      badge.title = n > 0 ? `${n} unread` : "new messages";
+      a.append(badge);
+      if (n > 0) state.unreadElsewhere += n;
+    } else if (i && i.users) {
+      const c = el("span", "count", String(i.users));
+      c.title = `${i.users} online`;
+      a.append(c);
+    }
     li.append(a);
     return li;
   }));
@@ -423,6 +465,9 @@ function setStatus(cls, text) {
   s.textContent = text;
   s.title = text;
 }
+
+// The rooms list is kept fresh while the page is looked at.
+setInterval(() => { if (state.joined && !document.hidden) send({ type: "rooms" }); }, 5000);
 
 // ---- the phone drawer ----
 
