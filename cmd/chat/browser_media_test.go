@@ -122,7 +122,10 @@ func TestBrowserNicknameReasonsAndChange(t *testing.T) {
 	)
 	ann.until("the refusal on the form", `!document.getElementById("login").hidden && `+reason+`.includes("already in room lobby")`)
 	ann.login("annie")
-	bob.until("the new name", usersAre("annie,bob"))
+	bob.until("the new name", usersAre("annie,bob")+" && "+hasNotice("ann is now annie"))
+	if eval[bool](bob, hasNotice("annie joined")) {
+		t.Fatal("the change of nickname reads as a join")
+	}
 	ann.say("now annie")
 	ann.until("own message marked", `[...document.querySelectorAll(".msg.mine")].some(m => m.querySelector(".from").textContent === "annie" && m.querySelector(".you"))`)
 

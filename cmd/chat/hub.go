@@ -412,11 +412,13 @@ func (h *Hub) enter(cl *client, nick, key, roomName string) (entered, up bool, e
 		h.mu.Lock()
 		cl.nick = ""
 		h.mu.Unlock()
-		to := ""
+		ev := &event{Kind: "leave", Client: cl.id, Room: oldRoom, Nick: oldNick, Status: wss.StatusNormalClosure}
 		if oldRoom != roomName {
-			to = roomName
+			ev.To = roomName
+		} else {
+			ev.Renamed = nick
 		}
-		h.publish(&event{Kind: "leave", Client: cl.id, Room: oldRoom, Nick: oldNick, Status: wss.StatusNormalClosure, To: to})
+		h.publish(ev)
 	}
 	h.mu.Lock()
 	cl.nick, cl.key, cl.room = nick, key, roomName

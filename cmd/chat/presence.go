@@ -41,7 +41,8 @@ type event struct {
 	Key     string   `json:"key,omitempty"`
 	Time    int64    `json:"time,omitempty"`
 	Status  int      `json:"status,omitempty"`
-	To      string   `json:"to,omitempty"` // a leave that is a move: the room entered
+	To      string   `json:"to,omitempty"`      // a leave that is a move: the room entered
+	Renamed string   `json:"renamed,omitempty"` // a leave that is a nickname change: the new one
 	Members []member `json:"members,omitempty"`
 }
 
@@ -101,7 +102,7 @@ func (h *Hub) onEvent(data []byte, _ bool) {
 	case "join":
 		h.addLocked(member{Node: ev.Node, Client: ev.Client, Room: ev.Room, Nick: ev.Nick, Key: ev.Key}, ev.Time)
 	case "leave":
-		h.removeLocked(ev.Node, ev.Client, ev.Status, ev.To, ev.Time)
+		h.removeWhyLocked(ev.Node, ev.Client, ev.Status, "", ev.To, ev.Renamed, ev.Time)
 	case "hello":
 		if other {
 			h.wg.Go(h.announceRoster)
@@ -152,12 +153,12 @@ func (h *Hub) addLocked(m member, at int64) {
 // removeLocked removes a member and tells the room; to, if set, is the
 // room the member moved to.
 func (h *Hub) removeLocked(node, clientID string, status int, to string, at int64) {
-	h.removeWhyLocked(node, clientID, status, "", to, at)
+	h.removeWhyLocked(node, clientID, status, "", to, "", at)
 }
 
 // removeWhyLocked is removeLocked with a reason, which if set replaces the
-// one of the close status.
-func (h *Hub) removeWhyLocked(node, clientID string, status int, reason, to string, at int64) {
+// one of the close status, and the new nickname of a member who changed it.
+func (h *Hub) removeWhyLocked(node, clientID string, status int, reason, to, renamed string, at int64) {
 	m, ok := h.byNode[node][clientID]
 	if !ok {
 		return
@@ -178,13 +179,13 @@ func (h *Hub) removeWhyLocked(node, clientID string, status int, reason, to stri
 	if at == 0 {
 		at = time.Now().UnixMilli()
 	}
-	h.postLocked(m.Room, &outbound{Type: "leave", Room: m.Room, From: m.Nick, Time: at, Status: status, Reason: reason, To: to})
+	h.postLocked(m.Room, &outbound{Type: "leave", Room: m.Room, From: m.Nick, Time: at, Status: status, Reason: reason, To: to, Nick: renamed})
 }
 
 // dropNodeLocked removes all the members of node.
 func (h *Hub) dropNodeLocked(node, reason string) {
 	for id := range h.byNode[node] {
-		h.removeWhyLocked(node, id, wss.StatusGoingAway, reason, "", 0)
+		h.removeWhyLocked(node, id, wss.StatusGoingAway, reason, "", "", 0)
 	}
 }
 

@@ -57,9 +57,11 @@ type inbound struct {
 //	status    {backplane}                   the backplane went down or up
 //	message   {room, id, from, text, time}  a chat message
 //	join      {room, from, time}            someone joined the room
-//	leave     {room, from, time, status, reason, to}  someone left; status
-//	                                        is the WebSocket close status; to,
-//	                                        if set, the room they moved to
+//	leave     {room, from, time, status, reason, to, nick}  someone left;
+//	                                        status is the WebSocket close
+//	                                        status; to, if set, the room they
+//	                                        moved to; nick, if set, their new
+//	                                        nickname (a join follows)
 //	rooms     {rooms: [{name, users, last, count}]}  the rooms with people
 //	                                        in them or recent messages, on
 //	                                        request

@@ -23,6 +23,20 @@ func TestRoomSwitchIsAMoveAndRoomsAreListed(t *testing.T) {
 		t.Fatalf("leave %+v, want bob to dev with 1000", m)
 	}
 
+	// A nickname change in the room is a leave naming the new one.
+	eve := dialChat(t, s)
+	eve.join("eve", "lobby")
+	ann.nextOf("join")
+	eve.join("eva", "lobby")
+	if m := ann.nextOf("leave"); m.From != "eve" || m.Nick != "eva" || m.To != "" {
+		t.Fatalf("leave %+v, want eve renamed eva", m)
+	}
+	if m := ann.nextOf("join"); m.From != "eva" {
+		t.Fatalf("got %+v, want eva's join", m)
+	}
+	eve.cl.SendClose(1000)
+	ann.nextOf("leave")
+
 	// ann tries dev as "Bob": refused, and still in the lobby.
 	ann.send(map[string]string{"type": "join", "nick": "Bob", "room": "dev"})
 	if m := ann.nextOf("error"); m.Code != "nick_taken" {

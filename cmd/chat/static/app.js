@@ -87,9 +87,14 @@ function closeWords(code) {
   return "The connection was lost.";
 }
 
+// renamed holds the new nicknames of people who changed theirs: their
+// join that follows is not news.
+const renamed = new Set();
+
 // leaveWords says why someone left, from the server's reason.
 function leaveWords(msg) {
   if (msg.to) return `${msg.from} went to #${msg.to}`;
+  if (msg.nick) return `${msg.from} is now ${msg.nick}`;
   const why = {
     "left": "",
     "went away": "closed the page",
@@ -150,11 +155,13 @@ function handle(msg) {
       afterHistoryItem();
       break;
     case "join":
-      addNotice(`${msg.from} joined`, msg.time);
+      if (renamed.has(msg.from)) renamed.delete(msg.from);
+      else addNotice(`${msg.from} joined`, msg.time);
       showUsers([...state.users.filter((u) => u !== msg.from), msg.from]);
       refreshRooms();
       break;
     case "leave":
+      if (msg.nick) renamed.add(msg.nick);
       addNotice(leaveWords(msg), msg.time);
       showUsers(state.users.filter((u) => u !== msg.from));
       refreshRooms();
