@@ -568,8 +568,7 @@ function queue(text) {
   row.append(el("div", "avatar", "…"), content);
   state.outbox.push({ text, row });
   lastMsg = null;
-  $("messages").append(row);
-  toBottom();
+  appendLine(row);
 }
 
 function flushOutbox() {
