@@ -194,7 +194,7 @@ func TestBrowserChat(t *testing.T) {
 
 	// Closing cat's tab: the others see it leave, with the close status.
 	cat.stop()
-	ann.until("cat's leave notice", `[...document.querySelectorAll(".notice")].some(n => n.textContent.startsWith("cat left: went away (1001)"))`)
+	ann.until("cat's leave notice", `[...document.querySelectorAll(".notice")].some(n => n.textContent.startsWith("cat left (closed the page)"))`)
 	ann.until("the presence list without cat", `[...document.querySelectorAll("#users li")].map(l => l.textContent).join(",") === "ann,bob"`)
 
 	// The server restarts on the same address and -data: the pages

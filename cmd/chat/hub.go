@@ -57,6 +57,10 @@ type Hub struct {
 
 	nextID atomic.Uint64
 
+	// activity is the rooms' recent messages, for the rooms list; set
+	// before the hub serves.
+	activity *activity
+
 	mu          sync.Mutex
 	clients     map[*wss.Conn]*client
 	addrs       map[string]*addrState
@@ -262,6 +266,9 @@ func (h *Hub) onText(cl *client, data []byte) error {
 			h.forgetIfClosed(cl)
 		})
 		return nil
+	case "rooms":
+		h.sendTo(cl.conn, &outbound{Type: "rooms", Rooms: h.roomList()})
+		return nil
 	case "say":
 		if h.nick(cl) == "" {
 			return refuse("not_joined", "Join a room first.")
@@ -390,31 +397,48 @@ func (h *Hub) enter(cl *client, nick, key, roomName string) (entered, up bool, e
 	defer h.announce.Unlock()
 	h.mu.Lock()
 	oldNick, oldRoom, closed := cl.nick, cl.room, cl.closed
+	taken := h.takenLocked(roomName, key, cl.id)
 	h.mu.Unlock()
 	if closed || (oldNick == nick && oldRoom == roomName) {
 		return false, false, nil
+	}
+	// Checked before leaving the old room: a refused switch keeps cl where
+	// it was. (enter runs under announce, so no join comes in between.)
+	if taken != "" {
+		return false, false, refuse("nick_taken", fmt.Sprintf("%q (or a name that looks like it) is already in room %s.", taken, roomName))
 	}
 	if oldNick != "" {
 		h.ps.Unsubscribe(cl.conn, roomTopic(oldRoom))
 		h.mu.Lock()
 		cl.nick = ""
 		h.mu.Unlock()
-		h.publish(&event{Kind: "leave", Client: cl.id, Room: oldRoom, Nick: oldNick, Status: wss.StatusNormalClosure})
+		ev := &event{Kind: "leave", Client: cl.id, Room: oldRoom, Nick: oldNick, Status: wss.StatusNormalClosure}
+		if oldRoom != roomName {
+			ev.To = roomName
+		} else {
+			ev.Renamed = nick
+		}
+		h.publish(ev)
 	}
 	h.mu.Lock()
-	if r := h.rooms[roomName]; r != nil {
-		for _, m := range r.members {
-			if m.Key == key && m.Client != cl.id {
-				h.mu.Unlock()
-				return false, false, refuse("nick_taken", fmt.Sprintf("%q (or a name that looks like it) is already in room %s.", m.Nick, roomName))
-			}
-		}
-	}
 	cl.nick, cl.key, cl.room = nick, key, roomName
 	up = h.backplaneUp
 	h.mu.Unlock()
 	h.publish(&event{Kind: "join", Client: cl.id, Room: roomName, Nick: nick, Key: key})
 	return true, up, nil
+}
+
+// takenLocked returns the nickname of another member of roomName with the
+// same key, or "".
+func (h *Hub) takenLocked(roomName, key, self string) string {
+	if r := h.rooms[roomName]; r != nil {
+		for _, m := range r.members {
+			if m.Key == key && m.Client != self {
+				return m.Nick
+			}
+		}
+	}
+	return ""
 }
 
 // forgetIfClosed undoes what a join did for a connection that closed

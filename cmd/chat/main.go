@@ -105,10 +105,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		return err
 	}
 	defer closeNATS()
+	act := newActivity()
 	ps, err := pubsub.New(&pubsub.Options{
 		Backplane: bus,
 		Store:     store,
-		Render:    renderStored,
+		Render:    act.render,
 		Logger:    log,
 		// A tab that cannot keep up gets 1008 and reconnects; the page
 		// then resumes from the last message it has. The queue holds the
@@ -129,6 +130,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	defer stopMem()
 	go releaseMemory(memCtx)
 	h := NewHub(ps, log, node, cfg.maxMessage, cfg.lim, cfg.timing)
+	h.activity = act
 	hub.Store(h)
 	if cfg.onHub != nil {
 		cfg.onHub(h)

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,8 @@ type event struct {
 	Key     string   `json:"key,omitempty"`
 	Time    int64    `json:"time,omitempty"`
 	Status  int      `json:"status,omitempty"`
+	To      string   `json:"to,omitempty"`      // a leave that is a move: the room entered
+	Renamed string   `json:"renamed,omitempty"` // a leave that is a nickname change: the new one
 	Members []member `json:"members,omitempty"`
 }
 
@@ -99,7 +102,7 @@ func (h *Hub) onEvent(data []byte, _ bool) {
 	case "join":
 		h.addLocked(member{Node: ev.Node, Client: ev.Client, Room: ev.Room, Nick: ev.Nick, Key: ev.Key}, ev.Time)
 	case "leave":
-		h.removeLocked(ev.Node, ev.Client, ev.Status, "", ev.Time)
+		h.removeWhyLocked(ev.Node, ev.Client, ev.Status, "", ev.To, ev.Renamed, ev.Time)
 	case "hello":
 		if other {
 			h.wg.Go(h.announceRoster)
@@ -147,9 +150,15 @@ func (h *Hub) addLocked(m member, at int64) {
 	h.postLocked(m.Room, &outbound{Type: "join", Room: m.Room, From: m.Nick, Time: at})
 }
 
-// removeLocked removes a member and tells the room; reason, if set,
-// replaces the one of the close status.
-func (h *Hub) removeLocked(node, clientID string, status int, reason string, at int64) {
+// removeLocked removes a member and tells the room; to, if set, is the
+// room the member moved to.
+func (h *Hub) removeLocked(node, clientID string, status int, to string, at int64) {
+	h.removeWhyLocked(node, clientID, status, "", to, "", at)
+}
+
+// removeWhyLocked is removeLocked with a reason, which if set replaces the
+// one of the close status, and the new nickname of a member who changed it.
+func (h *Hub) removeWhyLocked(node, clientID string, status int, reason, to, renamed string, at int64) {
 	m, ok := h.byNode[node][clientID]
 	if !ok {
 		return
@@ -170,13 +179,13 @@ func (h *Hub) removeLocked(node, clientID string, status int, reason string, at 
 	if at == 0 {
 		at = time.Now().UnixMilli()
 	}
-	h.postLocked(m.Room, &outbound{Type: "leave", Room: m.Room, From: m.Nick, Time: at, Status: status, Reason: reason})
+	h.postLocked(m.Room, &outbound{Type: "leave", Room: m.Room, From: m.Nick, Time: at, Status: status, Reason: reason, To: to, Nick: renamed})
 }
 
 // dropNodeLocked removes all the members of node.
 func (h *Hub) dropNodeLocked(node, reason string) {
 	for id := range h.byNode[node] {
-		h.removeLocked(node, id, wss.StatusGoingAway, reason, 0)
+		h.removeWhyLocked(node, id, wss.StatusGoingAway, reason, "", "", 0)
 	}
 }
 
@@ -188,7 +197,7 @@ func (h *Hub) setRosterLocked(node string, ms []member) {
 		m.Node = node
 		keep[m.Client] = true
 		if old, ok := h.byNode[node][m.Client]; ok && old.Room != m.Room {
-			h.removeLocked(node, m.Client, wss.StatusNormalClosure, "", 0)
+			h.removeLocked(node, m.Client, wss.StatusNormalClosure, m.Room, 0)
 		}
 		h.addLocked(m, 0)
 	}
@@ -266,4 +275,35 @@ func (r *room) nicks() []string {
 	}
 	slices.SortFunc(users, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	return slices.Compact(users)
+}
+
+// roomList returns the rooms with members on any node or recent
+// messages, by name, with their member counts and, for those with
+// messages, the last one's id and how many this node has seen.
+func (h *Hub) roomList() []roomInfo {
+	var act map[string]roomActivity
+	if h.activity != nil {
+		act = h.activity.snapshot()
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	list := make([]roomInfo, 0, len(h.rooms)+len(act))
+	for name, r := range h.rooms {
+		a := act[name]
+		list = append(list, roomInfo{Name: name, Users: len(r.members), Last: idString(a.Last), Count: a.Count})
+	}
+	for name, a := range act {
+		if h.rooms[name] == nil {
+			list = append(list, roomInfo{Name: name, Last: idString(a.Last), Count: a.Count})
+		}
+	}
+	slices.SortFunc(list, func(a, b roomInfo) int { return strings.Compare(a.Name, b.Name) })
+	return list
+}
+
+func idString(id uint64) string {
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatUint(id, 10)
 }

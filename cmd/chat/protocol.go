@@ -31,6 +31,7 @@ const (
 //	                                              rejoin after a reconnect: the
 //	                                              history is what came after 41
 //	{"type":"say","text":"hello"}                 send a message to the room
+//	{"type":"rooms"}                              ask for the rooms list
 //
 // An image is a binary frame holding the image file (PNG, JPEG, GIF or
 // WebP), sent after joining.
@@ -56,35 +57,51 @@ type inbound struct {
 //	status    {backplane}                   the backplane went down or up
 //	message   {room, id, from, text, time}  a chat message
 //	join      {room, from, time}            someone joined the room
-//	leave     {room, from, time, status, reason}  someone left; status is
-//	                                        the WebSocket close status
+//	leave     {room, from, time, status, reason, to, nick}  someone left;
+//	                                        status is the WebSocket close
+//	                                        status; to, if set, the room they
+//	                                        moved to; nick, if set, their new
+//	                                        nickname (a join follows)
+//	rooms     {rooms: [{name, users, last, count}]}  the rooms with people
+//	                                        in them or recent messages, on
+//	                                        request
 //	error     {code, message}               a request was refused
 //
 // time is milliseconds since the Unix epoch. An image goes to the page as a
 // binary frame: a 4-byte big-endian length n, then n bytes of JSON
 // {type:"image", room, id, from, time, mime, size}, then the image bytes.
 type outbound struct {
-	Type      string   `json:"type"`
-	Room      string   `json:"room,omitempty"`
-	ID        string   `json:"id,omitempty"`
-	From      string   `json:"from,omitempty"`
-	Nick      string   `json:"nick,omitempty"`
-	Text      string   `json:"text,omitempty"`
-	Time      int64    `json:"time,omitempty"`
-	Status    int      `json:"status,omitempty"`
-	Reason    string   `json:"reason,omitempty"`
-	Users     []string `json:"users,omitempty"`
-	Count     *int     `json:"count,omitempty"`
-	Node      string   `json:"node,omitempty"`
-	MaxText   int      `json:"maxText,omitempty"`
-	MaxImage  int      `json:"maxImage,omitempty"`
-	Code      string   `json:"code,omitempty"`
-	Message   string   `json:"message,omitempty"`
-	Mime      string   `json:"mime,omitempty"`
-	Size      int      `json:"size,omitempty"`
-	Resume    bool     `json:"resume,omitempty"`
-	Gap       bool     `json:"gap,omitempty"`
-	Backplane string   `json:"backplane,omitempty"`
+	Type      string     `json:"type"`
+	Room      string     `json:"room,omitempty"`
+	ID        string     `json:"id,omitempty"`
+	From      string     `json:"from,omitempty"`
+	Nick      string     `json:"nick,omitempty"`
+	Text      string     `json:"text,omitempty"`
+	Time      int64      `json:"time,omitempty"`
+	Status    int        `json:"status,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	Users     []string   `json:"users,omitempty"`
+	Count     *int       `json:"count,omitempty"`
+	Node      string     `json:"node,omitempty"`
+	MaxText   int        `json:"maxText,omitempty"`
+	MaxImage  int        `json:"maxImage,omitempty"`
+	Code      string     `json:"code,omitempty"`
+	Message   string     `json:"message,omitempty"`
+	Mime      string     `json:"mime,omitempty"`
+	Size      int        `json:"size,omitempty"`
+	Resume    bool       `json:"resume,omitempty"`
+	Gap       bool       `json:"gap,omitempty"`
+	Backplane string     `json:"backplane,omitempty"`
+	To        string     `json:"to,omitempty"`
+	Rooms     []roomInfo `json:"rooms,omitempty"`
+}
+
+// roomInfo is one room of a rooms list.
+type roomInfo struct {
+	Name  string `json:"name"`
+	Users int    `json:"users"`
+	Last  string `json:"last,omitempty"`  // id of the room's last message
+	Count uint64 `json:"count,omitempty"` // its messages seen by this node since it started
 }
 
 func (o *outbound) encode() []byte {
@@ -174,12 +191,16 @@ var imageTypes = map[string]bool{
 	"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true,
 }
 
+// statusPageHidden is the close status the page sends when it is closed
+// or navigated away from (a page's script may not send 1001).
+const statusPageHidden = 4001
+
 // closeReason names a close status for people.
 func closeReason(status int) string {
 	switch status {
 	case wss.StatusNormalClosure:
 		return "left"
-	case wss.StatusGoingAway:
+	case wss.StatusGoingAway, statusPageHidden:
 		return "went away"
 	case wss.StatusNoStatus:
 		return "closed without status"
