@@ -108,9 +108,7 @@ func stopLoops(loops []*loop) {
 }
 
 func (l *loop) run(ready chan<- struct{}) {
-	unmark := poll.MarkLoop()
 	defer func() {
-		unmark()
 		l.p.Close()
 		close(l.done)
 	}()
@@ -240,6 +238,9 @@ func (l *loop) handle(c *Conn) {
 		return
 	}
 	t := turn{budget: l.d.readBudget, until: time.Now().Add(loopTurn)}
+	// While the turn feeds c, what its handlers write never waits for the
+	// peer (output_linux.go).
+	c.state.set(flagTurn)
 	res := readMore
 	if c.state.is(flagRest) {
 		res = l.feedRest(c, &t)
@@ -247,6 +248,7 @@ func (l *loop) handle(c *Conn) {
 	if res == readMore {
 		res = c.readInput(l.buf, &t)
 	}
+	c.state.clear(flagTurn)
 	if len(t.rest) > 0 {
 		l.keepRest(c, t.rest)
 	}

@@ -27,6 +27,7 @@ import "sync/atomic"
 //	flagAdmitted  holds a connection slot of its Dispatcher (guarded by d.mu)
 //	flagAgain     waits in its loop's again queue (loop only)
 //	flagRest      input read but not fed waits in its loop's rests (loop only)
+//	flagTurn      its loop is running its handlers: writes never wait (loop only)
 //
 // An event-loop connection's descriptor has a word of its own, poll.FD.
 const (
@@ -39,6 +40,7 @@ const (
 	flagUpgrading // accepted by Serve, its handshake not complete
 	flagAgain
 	flagRest
+	flagTurn
 
 	statusShift = 16
 )
