@@ -117,9 +117,9 @@ func (c *Conn) Connect(nc net.Conn) error {
 		// Refused after the handshake: say why in a close frame.
 		switch {
 		case errors.Is(err, ErrShutdown):
-			_ = c.sendClose(StatusGoingAway)
+			_ = c.sendClose(StatusGoingAway, false)
 		case errors.Is(err, ErrTooManyConnections):
-			_ = c.sendClose(StatusTryAgainLater)
+			_ = c.sendClose(StatusTryAgainLater, false)
 		}
 		c.drop(StatusConnLost)
 		c.letGo() // the socket was never registered with a loop
@@ -217,6 +217,16 @@ func (c *Conn) Ping(data []byte) error {
 // be called from handlers. status must be a code an endpoint may send
 // (1000-1003, 1007-1014, 3000-4999), else ErrInvalidCloseCode.
 func (c *Conn) Close(status int) error {
+	return c.closeFrom(status, false)
+}
+
+// closeNoWait is Close for a writer that must never wait for the peer
+// (the sweeper): see writeFrameNoWait.
+func (c *Conn) closeNoWait(status int) error {
+	return c.closeFrom(status, true)
+}
+
+func (c *Conn) closeFrom(status int, noWait bool) error {
 	if !validCloseCode(status) {
 		return fmt.Errorf("%w: %d", ErrInvalidCloseCode, status)
 	}
@@ -224,16 +234,19 @@ func (c *Conn) Close(status int) error {
 		c.drop(StatusConnLost) // no WebSocket yet to say goodbye on
 		return nil
 	}
-	if err := c.sendClose(status); err != nil {
+	if err := c.sendClose(status, noWait); err != nil {
 		return err
 	}
 	c.startCloseTimer()
 	return nil
 }
 
-func (c *Conn) sendClose(status int) error {
+func (c *Conn) sendClose(status int, noWait bool) error {
 	var p [2]byte
 	binary.BigEndian.PutUint16(p[:], uint16(status))
+	if noWait {
+		return c.writeFrameNoWait(opClose, p[:])
+	}
 	return c.writeFrame(opClose, p[:])
 }
 
@@ -293,7 +306,7 @@ func (c *Conn) onCloseFrame(p []byte) {
 func (c *Conn) fail(code int) {
 	c.rd.draining = true
 	c.state.setStatus(failStatus(code))
-	_ = c.sendClose(code)
+	_ = c.sendClose(code, false)
 	c.closeWrite()
 	c.startCloseTimer()
 }

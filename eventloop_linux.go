@@ -108,9 +108,7 @@ func stopLoops(loops []*loop) {
 }
 
 func (l *loop) run(ready chan<- struct{}) {
-	unmark := poll.MarkLoop()
 	defer func() {
-		unmark()
 		l.p.Close()
 		close(l.done)
 	}()
@@ -243,6 +241,9 @@ func (l *loop) handle(c *Conn) {
 		return // the Inbox that holds it rearms c
 	}
 	t := turn{budget: l.d.readBudget, until: time.Now().Add(loopTurn)}
+	// While the turn feeds c, what its handlers write never waits for the
+	// peer (output_linux.go).
+	c.state.set(flagTurn)
 	res := readMore
 	if c.state.is(flagRest) {
 		res = l.feedRest(c, &t)
@@ -250,6 +251,7 @@ func (l *loop) handle(c *Conn) {
 	if res == readMore {
 		res = c.readInput(l.buf, &t)
 	}
+	c.state.clear(flagTurn)
 	if len(t.rest) > 0 {
 		l.keepRest(c, t.rest)
 	}

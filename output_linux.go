@@ -15,10 +15,14 @@ import (
 // write or writev, straight from the caller's memory. When the socket
 // cannot take it all, the rest waits in the connection's outQueue, which
 // the loop flushes when the socket becomes writable:
-//   - a writer on an event loop (a handler, or anything the loop calls)
-//     leaves a copy in the queue and returns at once, so that the loop never
-//     waits for one slow peer; the write still fails the connection at its
-//     deadline;
+//   - a writer that must never wait leaves a copy in the queue and returns
+//     at once, so that the loop never waits for one slow peer; the write
+//     still fails the connection at its deadline. Those writers are the
+//     loop while it runs c's turn (flagTurn, which handle sets around
+//     feeding c's input: its handlers, automatic pongs, close replies and
+//     Serve's response), and the sweeper (writeFrameNoWait). A write from
+//     another goroutine that comes while c's turn runs is treated as the
+//     turn's own;
 //   - any other writer leaves its own bytes in the queue and waits until
 //     they are sent, or the deadline passes: Write stays blocking.
 // Frames queue behind each other, so they never interleave.
@@ -43,8 +47,8 @@ var outSegs = sync.Pool{New: func() any { return new(outSeg) }}
 
 // sendFD sends a frame on an event-loop connection; c.wmu must be held.
 // It returns the channel to wait on when the frame waits in the queue for
-// a writer that may block (see transmit).
-func (c *Conn) sendFD(hdr, payload []byte) (<-chan error, error) {
+// a writer that may block (see transmit): not noWait, and not in c's turn.
+func (c *Conn) sendFD(hdr, payload []byte, noWait bool) (<-chan error, error) {
 	if !c.fd.Acquire() {
 		return nil, ErrClosed
 	}
@@ -63,7 +67,7 @@ func (c *Conn) sendFD(hdr, payload []byte) (<-chan error, error) {
 		q = &outQueue{}
 		c.out.Store(q)
 	}
-	done := c.enqueue(q, hdr, payload)
+	done := c.enqueue(q, hdr, payload, noWait || c.state.is(flagTurn))
 	// Flush once more: room may have appeared before the queue existed,
 	// and its event found nothing to flush.
 	if err := c.flushLocked(q, false); err != nil && err != syscall.EAGAIN {
@@ -75,13 +79,13 @@ func (c *Conn) sendFD(hdr, payload []byte) (<-chan error, error) {
 	return done, nil // a failed flush has answered done
 }
 
-// enqueue appends a frame to q: on an event loop a copy, which it never
-// waits for; elsewhere the caller's bytes, and the channel that says when
-// they are sent. c.wmu must be held.
-func (c *Conn) enqueue(q *outQueue, hdr, payload []byte) chan error {
+// enqueue appends a frame to q: for a writer that must never wait
+// (noWait) a copy; for another the caller's bytes, and the channel that
+// says when they are sent. c.wmu must be held.
+func (c *Conn) enqueue(q *outQueue, hdr, payload []byte, noWait bool) chan error {
 	s := outSegs.Get().(*outSeg)
 	s.deadline = time.Now().Add(c.cfg.writeTimeout())
-	if poll.OnLoop() {
+	if noWait {
 		b := getBuf(len(hdr) + len(payload))
 		*b = append(append(*b, hdr...), payload...)
 		s.data, s.copied = *b, b

@@ -14,10 +14,10 @@ import (
 
 // sendBytes hands a frame to the socket; c.wmu must be held. A goroutine
 // mode write blocks here; an event-loop one may return the channel to wait
-// on (see transmit).
-func (c *Conn) sendBytes(hdr, payload []byte) (<-chan error, error) {
+// on (see transmit), unless noWait or the loop is in c's turn.
+func (c *Conn) sendBytes(hdr, payload []byte, noWait bool) (<-chan error, error) {
 	if c.onLoop {
-		return c.sendFD(hdr, payload)
+		return c.sendFD(hdr, payload, noWait)
 	}
 	return nil, c.sendOrDrop(hdr, payload)
 }

@@ -29,6 +29,7 @@ import "sync/atomic"
 //	flagRest      input read but not fed waits in its loop's rests (loop only)
 //	flagHeld      its handler holds input on the loop: an Inbox is full
 //	              (hold, on the loop; unhold, by the Inbox's reader)
+//	flagTurn      its loop is running its handlers: writes never wait (loop only)
 //
 // An event-loop connection's descriptor has a word of its own, poll.FD.
 const (
@@ -42,6 +43,7 @@ const (
 	flagAgain
 	flagRest
 	flagHeld
+	flagTurn
 
 	statusShift = 16
 )

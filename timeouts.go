@@ -3,8 +3,6 @@ package wss
 import (
 	"sync/atomic"
 	"time"
-
-	"github.com/wssgo/wss/internal/poll"
 )
 
 // Timeouts cost an idle connection a 24-byte entry and no timer or
@@ -302,7 +300,6 @@ func (d *Dispatcher) sweepLoop(prev, stop, done, retick chan struct{}) {
 	if prev != nil {
 		<-prev
 	}
-	defer poll.MarkLoop()() // its writes queue what the socket does not take, as a loop's do
 	t := time.NewTimer(d.sweepTick())
 	defer t.Stop()
 	var due []sweepDue
@@ -474,7 +471,7 @@ func (c *Conn) keepalive(e *stamps, sent uint32, s *sweeper) {
 		return
 	}
 	c.wmu.Unlock()
-	if c.writeFrame(opPing, nil) != nil {
+	if c.writeFrameNoWait(opPing, nil) != nil {
 		return // a failed write drops the connection
 	}
 	// PongTimeout counts from when the ping went out, or into the queue.
@@ -485,6 +482,6 @@ func (c *Conn) keepalive(e *stamps, sent uint32, s *sweeper) {
 // IdleTimeout.
 func (c *Conn) closeIdle() {
 	if c.state.setStatus(StatusIdleTimeout) {
-		_ = c.Close(StatusGoingAway)
+		_ = c.closeNoWait(StatusGoingAway)
 	}
 }

@@ -41,6 +41,7 @@ type outgoing struct {
 	payload []byte
 	key     uint32  // a client's mask key
 	scratch *[]byte // pooled buffer payload lives in (masked or compressed), or nil
+	noWait  bool    // the writer must never wait for the peer (the sweeper)
 }
 
 // writeFrame sends one unfragmented frame.
@@ -51,8 +52,20 @@ func (c *Conn) writeFrame(op opcode, payload []byte) error {
 // transmit sends payload as how says. Frames of concurrent calls never
 // interleave; once it returns, payload has been sent or copied.
 func (c *Conn) transmit(op opcode, payload []byte, how framing) error {
-	o := outgoing{op: op, how: how, payload: payload}
-	if c.client && how == plainFrame {
+	return c.transmitFrom(outgoing{op: op, how: how, payload: payload})
+}
+
+// writeFrameNoWait sends one unfragmented frame for a writer that must
+// never wait for a peer, as a loop's handlers do not: what the socket does
+// not take is copied into the queue, and a failure to send it later drops
+// the connection.
+func (c *Conn) writeFrameNoWait(op opcode, payload []byte) error {
+	return c.transmitFrom(outgoing{op: op, how: plainFrame, payload: payload, noWait: true})
+}
+
+// transmitFrom runs the write path for o.
+func (c *Conn) transmitFrom(o outgoing) error {
+	if c.client && o.how == plainFrame {
 		o.maskCopy()
 	}
 	err := c.await(c.transmitLocked(&o, nil))
@@ -117,7 +130,7 @@ func (c *Conn) transmitLocked(o *outgoing, head []byte) (<-chan error, error) {
 		}
 		h = hdr[:n]
 	}
-	return c.sendBytes(h, o.payload)
+	return c.sendBytes(h, o.payload, o.noWait)
 }
 
 // writable reports whether a frame with opcode op may be sent now, and

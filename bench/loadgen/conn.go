@@ -41,6 +41,7 @@ type conn struct {
 	got      int    // payload bytes of the echo received so far
 	verified bool   // the first echo on this connection matched byte for byte
 	sentAt   time.Time
+	awaiting int       // echoes of the latest burst still to come (-inflight)
 	at       time.Time // when the connect finished (silent mode)
 }
 
@@ -126,11 +127,14 @@ func (g *gen) handshake(c *conn, b []byte) error {
 
 // send starts the next echo: the same pre-built frame every time, behind a
 // pong still being sent.
+// With -inflight N it sends N frames with one write, and the next burst
+// once all N echoes are back.
 func (g *gen) send(c *conn) {
+	c.awaiting = g.inflight
 	if len(c.out) == 0 {
-		c.out = g.frame
+		c.out = g.burst
 	} else {
-		c.after = append(c.after, g.frame...)
+		c.after = append(c.after, g.burst...)
 	}
 	c.sentAt = time.Now()
 	if err := g.write(c); err != nil {
@@ -239,7 +243,9 @@ func (g *gen) endFrame(c *conn) error {
 	}
 	g.record(time.Since(c.sentAt))
 	c.inEcho, c.got, c.verified = false, 0, true
-	g.send(c)
+	if c.awaiting--; c.awaiting <= 0 {
+		g.send(c)
+	}
 	return nil
 }
 

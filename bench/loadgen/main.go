@@ -18,6 +18,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -49,6 +50,7 @@ const handshakeKey = "dGhlIHNhbXBsZSBub25jZQ=="
 type config struct {
 	addr, path   string
 	conns, size  int
+	inflight     int // echo messages each connection keeps in flight
 	slow         int // extra connections that send and never read (slow.go)
 	text, idle   bool
 	silent       bool
@@ -68,13 +70,15 @@ type gen struct {
 	byFD   []*conn // indexed by file descriptor
 	rbuf   []byte  // shared by every read
 
-	dest    unix.SockaddrInet4
-	src     uint32 // first source address
-	request []byte
-	accept  string
-	opcode  byte
-	payload []byte
-	frame   []byte // header + payload, sent as is
+	dest     unix.SockaddrInet4
+	src      uint32 // first source address
+	request  []byte
+	accept   string
+	opcode   byte
+	payload  []byte
+	frame    []byte // header + payload, sent as is
+	burst    []byte // frame, -inflight times: what a connection sends at once
+	inflight int    // frames in burst
 
 	started, up int             // connections dialled, handshakes completed (connects, with -silent)
 	holding     bool            // idle mode holds: a failed connection counts as dropped
@@ -98,6 +102,8 @@ func main() {
 	flag.StringVar(&cfg.path, "path", "/", "request path")
 	flag.IntVar(&cfg.conns, "conns", 100, "connections")
 	flag.IntVar(&cfg.size, "size", 64, "message payload size in bytes")
+	flag.IntVar(&cfg.inflight, "inflight", 1, "echo messages each connection keeps in flight: it sends that many with one write,\n"+
+		"and the next burst once all their echoes are back; latency counts from the burst's send")
 	flag.IntVar(&cfg.slow, "slow", 0, "extra connections that send messages without ever reading (echo mode; with -conns 0, only those,\n"+
 		"for a process of their own beside the one that measures: it prints a ready line once they are up\n"+
 		"and sends until standard input closes or a signal arrives)")
@@ -176,6 +182,8 @@ func newGen(cfg config) (*gen, error) {
 		_, _ = rand.NewChaCha8([32]byte{}).Read(g.payload)
 	}
 	g.frame = append(wsproto.AppendHeader(nil, g.opcode, cfg.size, true), g.payload...)
+	g.inflight = max(cfg.inflight, 1)
+	g.burst = bytes.Repeat(g.frame, g.inflight)
 	g.slowOut = slowFrames(g.frame)
 	return g, nil
 }

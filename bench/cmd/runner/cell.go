@@ -25,6 +25,8 @@ type scenario struct {
 	idle  bool
 	conns int
 	size  int // message size; echo only
+	// inflight: echo messages each connection keeps in flight (0: one).
+	inflight int
 	// slowPeers: an echo cell beside this many peers that send and never
 	// read (slowPeers is set), run by a load generator of their own; the
 	// window opens as soon as they are up. slowOf names the cell whose
@@ -38,6 +40,7 @@ var scenarios = []scenario{
 	{key: "echo64", title: "Echo, 1,000 connections × 64 B", conns: 1000, size: 64},
 	{key: "echo16k", title: "Echo, 100 connections × 16 KiB", conns: 100, size: 16 << 10},
 	{key: "echo1m", title: "Echo, 10 connections × 1 MiB", conns: 10, size: 1 << 20},
+	{key: "pipe64x32", title: "Pipelined echo, 100 connections × 64 B × 32 in flight", conns: 100, size: 64, inflight: 32},
 	{key: "slow0", title: "Slow readers: 10 connections × 64 B, none beside them (baseline)", conns: 10, size: 64, slowPeers: true},
 	{key: "slow50", title: "Slow readers: 10 connections × 64 B beside 50 that never read", conns: 10, size: 64, slowPeers: true,
 		slow: 50, slowOf: "slow0"},
@@ -119,6 +122,9 @@ func (r *runner) echoFor(ctx context.Context, sc scenario, addr string, srv *pro
 	argv := []string{r.loadgen, "-addr", addr, "-conns", strconv.Itoa(sc.conns), "-size", strconv.Itoa(sc.size),
 		"-duration", r.duration.String(), "-warmup", warmup.String(), "-pid", strconv.Itoa(srv.pid()),
 		"-setup-timeout", setupTimeout.String()}
+	if sc.inflight > 1 {
+		argv = append(argv, "-inflight", strconv.Itoa(sc.inflight))
+	}
 	if r.text {
 		argv = append(argv, "-text")
 	}
