@@ -20,22 +20,11 @@ var clientModes = []testMode{
 	{"goroutine", DispatcherConfig{Mode: ModeGoroutine}},
 }
 
-// forEachClientMode runs f once per client dispatcher mode, each as a
-// subtest with a dispatcher of its own, closed when the subtest ends. Each
-// subtest checks that no goroutine outlives it.
+// forEachClientMode runs f once per client dispatcher mode, as forEachMode
+// does for the server's.
 func forEachClientMode(t *testing.T, f func(t *testing.T, d *Dispatcher)) {
 	t.Helper()
-	for _, m := range clientModes {
-		t.Run(m.name, func(t *testing.T) {
-			checkGoroutines(t)
-			d, err := NewDispatcher(&m.cfg)
-			if err != nil {
-				t.Skipf("dispatcher mode %s not available here: %v", m.name, err)
-			}
-			closeDispatcher(t, d)
-			f(t, d)
-		})
-	}
+	forEachModeOf(t, clientModes, f)
 }
 
 // clientProbe is the Handler of a Dial client under test: an Inbox that

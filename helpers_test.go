@@ -61,7 +61,13 @@ func dispatcherModes() []testMode {
 // machine. Each subtest checks that no goroutine outlives it.
 func forEachMode(t *testing.T, f func(t *testing.T, d *Dispatcher)) {
 	t.Helper()
-	for _, m := range testModes {
+	forEachModeOf(t, testModes, f)
+}
+
+// forEachModeOf is forEachMode over the given modes.
+func forEachModeOf(t *testing.T, modes []testMode, f func(t *testing.T, d *Dispatcher)) {
+	t.Helper()
+	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			checkGoroutines(t)
 			d, err := NewDispatcher(&m.cfg)

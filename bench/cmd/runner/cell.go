@@ -162,37 +162,71 @@ func (r *runner) idle(ctx context.Context, sc scenario, addr string, srv *proces
 	if err != nil {
 		return sample{}, err
 	}
-	// The load generator holds its connections until its standard input
-	// closes; its events arrive one JSON line each.
-	hold, release, err := os.Pipe()
-	if err != nil {
-		return sample{}, err
-	}
-	defer release.Close()
-	events := make(eventLines, 4)
 	argv := []string{r.loadgen, "-idle", "-addr", addr, "-conns", strconv.Itoa(sc.conns), "-setup-timeout", setupTimeout.String()}
-	lg, err := start(ctx, r.loadgenCPU, argv, hold, events)
-	hold.Close() // the child has its own copy
+	h, err := r.startHeld(ctx, argv, srv)
 	if err != nil {
 		return sample{}, err
 	}
-	defer lg.stop()
-	if _, err := events.next(ctx, lg); err != nil {
-		return sample{}, loadgenFailure(err, lg, srv)
-	}
+	defer h.stop()
 	rss, err := settledRSS(ctx, srv.pid())
 	if err != nil {
 		return sample{}, err
 	}
-	release.Close()
-	done, err := events.next(ctx, lg)
+	done, err := h.finish(ctx, srv)
 	if err != nil {
-		return sample{}, loadgenFailure(err, lg, srv)
+		return sample{}, err
 	}
 	if done.Dropped > 0 {
 		return sample{}, fmt.Errorf("server closed %d of %d idle connections", done.Dropped, sc.conns)
 	}
 	return sample{BaseRSS: float64(base), RSSPerConn: float64(rss-base) / float64(sc.conns)}, nil
+}
+
+// heldLoad is a load generator that holds its connections until its
+// standard input closes; its events arrive one JSON line each.
+type heldLoad struct {
+	lg      *process
+	events  eventLines
+	release *os.File // the writing end of its standard input
+}
+
+// startHeld starts a load generator with argv that holds its connections,
+// and waits for its ready event.
+func (r *runner) startHeld(ctx context.Context, argv []string, srv *process) (*heldLoad, error) {
+	hold, release, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	h := &heldLoad{events: make(eventLines, 4), release: release}
+	h.lg, err = start(ctx, r.loadgenCPU, argv, hold, h.events)
+	hold.Close() // the child has its own copy
+	if err != nil {
+		release.Close()
+		return nil, err
+	}
+	if _, err := h.events.next(ctx, h.lg); err != nil {
+		err = loadgenFailure(err, h.lg, srv)
+		h.stop()
+		return nil, err
+	}
+	return h, nil
+}
+
+// finish closes the load generator's input, so that it lets its
+// connections go, and returns the event it ends with.
+func (h *heldLoad) finish(ctx context.Context, srv *process) (result.Idle, error) {
+	h.release.Close()
+	done, err := h.events.next(ctx, h.lg)
+	if err != nil {
+		return done, loadgenFailure(err, h.lg, srv)
+	}
+	return done, nil
+}
+
+// stop ends the load generator.
+func (h *heldLoad) stop() {
+	h.release.Close()
+	h.lg.stop()
 }
 
 // loadgenFailure describes a failed cell with the output of both processes.

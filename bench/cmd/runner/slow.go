@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 )
 
@@ -22,31 +21,20 @@ func (r *runner) slowReaders(ctx context.Context, sc scenario, addr string, srv 
 		return r.echoFor(ctx, sc, addr, srv, 0)
 	}
 	// The slow readers send until their standard input closes.
-	hold, release, err := os.Pipe()
-	if err != nil {
-		return sample{}, err
-	}
-	defer release.Close()
-	events := make(eventLines, 4)
 	argv := []string{r.loadgen, "-addr", addr, "-conns", "0", "-slow", strconv.Itoa(sc.slow), "-size", strconv.Itoa(sc.size),
 		"-src", slowSrc, "-setup-timeout", setupTimeout.String()}
-	lg, err := start(ctx, r.loadgenCPU, argv, hold, events)
-	hold.Close() // the child has its own copy
+	h, err := r.startHeld(ctx, argv, srv)
 	if err != nil {
-		return sample{}, err
+		return sample{}, fmt.Errorf("slow readers: %w", err)
 	}
-	defer lg.stop()
-	if _, err := events.next(ctx, lg); err != nil {
-		return sample{}, fmt.Errorf("slow readers: %w", loadgenFailure(err, lg, srv))
-	}
+	defer h.stop()
 	smp, err := r.echoFor(ctx, sc, addr, srv, 0)
 	if err != nil {
 		return smp, err
 	}
-	release.Close()
-	done, err := events.next(ctx, lg)
+	done, err := h.finish(ctx, srv)
 	if err != nil {
-		return sample{}, fmt.Errorf("slow readers: %w", loadgenFailure(err, lg, srv))
+		return sample{}, fmt.Errorf("slow readers: %w", err)
 	}
 	smp.SlowDropped = done.Dropped
 	return smp, nil
