@@ -6,8 +6,10 @@
 // forever; echoes are parsed in place and not copied.
 //
 // Echo mode keeps one message in flight per connection (send, wait for the
-// whole echo, send again) and prints one JSON line (result.Echo) for the
-// window that follows the warm-up. Idle mode (-idle) opens the connections,
+// whole echo, send again; -inflight N: N, sent with one write) and prints
+// one JSON line (result.Echo) for the window that follows the warm-up.
+// Fan-out mode (-fanout, fanout.go) drives a publisher and -conns
+// subscribers of one topic and prints one line (result.Fanout). Idle mode (-idle) opens the connections,
 // prints a "ready" line, holds them until standard input closes or a signal
 // arrives, answering the server's pings with pongs, then prints a "done"
 // line (result.Idle) with how many connections the server closed and how
