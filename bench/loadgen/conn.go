@@ -26,6 +26,7 @@ type conn struct {
 	fd      int
 	phase   phase
 	slow    bool   // a slow reader: it sends and never reads (slow.go)
+	pub     bool   // the fan-out publisher (fanout.go)
 	out     []byte // bytes still to send: the request or a frame, never copied
 	after   []byte // frames to send once out is sent: pongs, or an echo behind one
 	waitOut bool   // EPOLLOUT is in the interest set
@@ -43,6 +44,12 @@ type conn struct {
 	sentAt   time.Time
 	awaiting int       // echoes of the latest burst still to come (-inflight)
 	at       time.Time // when the connect finished (silent mode)
+
+	// A fan-out subscriber (fanout.go): whether its subscribed mark came,
+	// the sequence number it expects next, and the current message's so far.
+	marked bool
+	expect uint64
+	seq    []byte
 }
 
 var errUnexpected = errors.New("unexpected data from server")
@@ -94,6 +101,9 @@ func (g *gen) connected(c *conn) error {
 		return g.write(c) // nothing to send: only drops EPOLLOUT
 	}
 	c.out = g.request
+	if c.pub {
+		c.out = g.pubRequest
+	}
 	c.waitOut = true // registered with EPOLLOUT for the connect
 	return g.write(c)
 }
@@ -119,7 +129,7 @@ func (g *gen) handshake(c *conn, b []byte) error {
 	switch {
 	case c.slow:
 		return g.startSlow(c)
-	case !g.idle:
+	case !g.idle && g.fan == nil:
 		g.send(c)
 	}
 	return g.frames(c, rest)
@@ -144,6 +154,9 @@ func (g *gen) send(c *conn) {
 
 // frames parses the server's frames in b (RFC 6455 section 5.2).
 func (g *gen) frames(c *conn, b []byte) error {
+	if g.fan != nil {
+		return g.fanFrames(c, b)
+	}
 	for len(b) > 0 {
 		if !c.inFrame {
 			n, err := c.header(b)

@@ -6,8 +6,10 @@
 // forever; echoes are parsed in place and not copied.
 //
 // Echo mode keeps one message in flight per connection (send, wait for the
-// whole echo, send again) and prints one JSON line (result.Echo) for the
-// window that follows the warm-up. Idle mode (-idle) opens the connections,
+// whole echo, send again; -inflight N: N, sent with one write) and prints
+// one JSON line (result.Echo) for the window that follows the warm-up.
+// Fan-out mode (-fanout, fanout.go) drives a publisher and -conns
+// subscribers of one topic and prints one line (result.Fanout). Idle mode (-idle) opens the connections,
 // prints a "ready" line, holds them until standard input closes or a signal
 // arrives, answering the server's pings with pongs, then prints a "done"
 // line (result.Idle) with how many connections the server closed and how
@@ -54,6 +56,8 @@ type config struct {
 	slow         int // extra connections that send and never read (slow.go)
 	text, idle   bool
 	silent       bool
+	fanout       bool // fan-out mode (fanout.go)
+	window       int  // fan-out messages unacknowledged at once
 	within       time.Duration
 	duration     time.Duration
 	warmup       time.Duration
@@ -70,15 +74,17 @@ type gen struct {
 	byFD   []*conn // indexed by file descriptor
 	rbuf   []byte  // shared by every read
 
-	dest     unix.SockaddrInet4
-	src      uint32 // first source address
-	request  []byte
-	accept   string
-	opcode   byte
-	payload  []byte
-	frame    []byte // header + payload, sent as is
-	burst    []byte // frame, -inflight times: what a connection sends at once
-	inflight int    // frames in burst
+	dest       unix.SockaddrInet4
+	src        uint32 // first source address
+	request    []byte
+	pubRequest []byte  // the fan-out publisher's
+	fan        *fanout // fan-out mode's state, or nil
+	accept     string
+	opcode     byte
+	payload    []byte
+	frame      []byte // header + payload, sent as is
+	burst      []byte // frame, -inflight times: what a connection sends at once
+	inflight   int    // frames in burst
 
 	started, up int             // connections dialled, handshakes completed (connects, with -silent)
 	holding     bool            // idle mode holds: a failed connection counts as dropped
@@ -108,6 +114,8 @@ func main() {
 		"for a process of their own beside the one that measures: it prints a ready line once they are up\n"+
 		"and sends until standard input closes or a signal arrives)")
 	flag.BoolVar(&cfg.text, "text", false, "send text messages (ASCII) instead of binary (random bytes)")
+	flag.BoolVar(&cfg.fanout, "fanout", false, "fan-out: -conns subscribers on "+fanoutSubPath+" and one publisher on "+fanoutPubPath+" (see fanout.go)")
+	flag.IntVar(&cfg.window, "window", 1, "with -fanout: messages published with one write, the next burst once every subscriber has them")
 	flag.BoolVar(&cfg.idle, "idle", false, "open the connections and hold them idle (see package doc)")
 	flag.BoolVar(&cfg.silent, "silent", false, "open TCP connections that send nothing and time their closing (see package doc)")
 	flag.DurationVar(&cfg.within, "within", 0, "with -silent: count the connections not closed within this of their connect")
@@ -131,6 +139,8 @@ func main() {
 			err = g.waitClosed()
 		case cfg.idle:
 			err = g.hold()
+		case cfg.fanout:
+			err = g.fanoutRun()
 		case cfg.conns == 0:
 			err = g.slowOnly()
 		default:
@@ -160,14 +170,13 @@ func newGen(cfg config) (*gen, error) {
 		return nil, err
 	}
 	g := &gen{
-		config: cfg,
-		ep:     ep,
-		events: make([]unix.EpollEvent, 512),
-		rbuf:   make([]byte, 256<<10),
-		dest:   unix.SockaddrInet4{Port: int(dest.Port()), Addr: dest.Addr().As4()},
-		src:    uint32FromAddr(src.As4()),
-		request: fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-			"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", cfg.path, cfg.addr, handshakeKey),
+		config:  cfg,
+		ep:      ep,
+		events:  make([]unix.EpollEvent, 512),
+		rbuf:    make([]byte, 256<<10),
+		dest:    unix.SockaddrInet4{Port: int(dest.Port()), Addr: dest.Addr().As4()},
+		src:     uint32FromAddr(src.As4()),
+		request: handshakeRequest(cfg.path, cfg.addr),
 		accept:  wsproto.AcceptKey(handshakeKey),
 		opcode:  wsproto.OpBinary,
 		payload: make([]byte, cfg.size),
@@ -185,7 +194,28 @@ func newGen(cfg config) (*gen, error) {
 	g.inflight = max(cfg.inflight, 1)
 	g.burst = bytes.Repeat(g.frame, g.inflight)
 	g.slowOut = slowFrames(g.frame)
+	if cfg.fanout {
+		g.request = handshakeRequest(fanoutSubPath, cfg.addr)
+		g.pubRequest = handshakeRequest(fanoutPubPath, cfg.addr)
+		if g.fan, err = newFanout(g); err != nil {
+			return nil, err
+		}
+	}
 	return g, nil
+}
+
+func handshakeRequest(path, host string) []byte {
+	return fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", path, host, handshakeKey)
+}
+
+// publishers is how many fan-out publishers connect beside -conns: one in
+// fan-out mode.
+func (g *gen) publishers() int {
+	if g.fanout {
+		return 1
+	}
+	return 0
 }
 
 func uint32FromAddr(a [4]byte) uint32 {
@@ -197,7 +227,7 @@ func uint32FromAddr(a [4]byte) uint32 {
 func (g *gen) setup() error {
 	start := time.Now()
 	deadline := start.Add(g.setupTimeout)
-	total := g.conns + g.slow
+	total := g.conns + g.slow + g.publishers()
 	for g.up < total {
 		for g.started < total && g.started-g.up < maxPending {
 			if err := g.dial(); err != nil {
@@ -240,7 +270,11 @@ func (g *gen) dial() error {
 	for len(g.byFD) <= fd {
 		g.byFD = append(g.byFD, nil)
 	}
-	g.byFD[fd] = &conn{fd: fd, slow: g.started > g.conns} // the slow readers come last
+	// The slow readers, or the publisher, come last.
+	g.byFD[fd] = &conn{fd: fd, slow: g.started > g.conns && !g.fanout, pub: g.fanout && g.started > g.conns}
+	if c := g.byFD[fd]; c.pub {
+		g.fan.pub = c
+	}
 	return unix.EpollCtl(g.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT, Fd: int32(fd)})
 }
 

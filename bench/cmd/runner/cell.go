@@ -34,16 +34,30 @@ type scenario struct {
 	slowPeers bool
 	slow      int
 	slowOf    string
+	// fanout: conns subscribers and one publisher that keeps window
+	// messages unacknowledged (fanout.go).
+	fanout bool
+	window int
 }
 
 var scenarios = []scenario{
 	{key: "echo64", title: "Echo, 1,000 connections × 64 B", conns: 1000, size: 64},
 	{key: "echo16k", title: "Echo, 100 connections × 16 KiB", conns: 100, size: 16 << 10},
 	{key: "echo1m", title: "Echo, 10 connections × 1 MiB", conns: 10, size: 1 << 20},
+	{key: "pipe64x4", title: "Pipelined echo, 1,000 connections × 64 B × 4 in flight", conns: 1000, size: 64, inflight: 4},
 	{key: "pipe64x32", title: "Pipelined echo, 100 connections × 64 B × 32 in flight", conns: 100, size: 64, inflight: 32},
+	{key: "pipe16kx8", title: "Pipelined echo, 100 connections × 16 KiB × 8 in flight", conns: 100, size: 16 << 10, inflight: 8},
 	{key: "slow0", title: "Slow readers: 10 connections × 64 B, none beside them (baseline)", conns: 10, size: 64, slowPeers: true},
 	{key: "slow50", title: "Slow readers: 10 connections × 64 B beside 50 that never read", conns: 10, size: 64, slowPeers: true,
 		slow: 50, slowOf: "slow0"},
+	fanoutScenario(1000, 64, 1),
+	fanoutScenario(1000, 64, 16),
+	fanoutScenario(1000, 1<<10, 1),
+	fanoutScenario(1000, 1<<10, 16),
+	fanoutScenario(10_000, 64, 1),
+	fanoutScenario(10_000, 64, 16),
+	fanoutScenario(10_000, 1<<10, 1),
+	fanoutScenario(10_000, 1<<10, 16),
 	{key: "idle10k", title: "Idle memory, 10,000 connections", idle: true, conns: 10_000},
 	{key: "idle19k", title: "Idle memory, 19,000 connections", idle: true, conns: 19_000},
 }
@@ -65,6 +79,8 @@ type sample struct {
 	LoadgenCPU float64 `json:"loadgen_cpu_pct,omitempty"` // of one CPU, over the window
 
 	SlowDropped int `json:"slow_dropped,omitempty"` // slow readers the server closed
+
+	ServerRSS float64 `json:"server_rss_bytes,omitempty"` // at the end of a fan-out window
 
 	BaseRSS    float64 `json:"base_rss_bytes,omitempty"`
 	RSSPerConn float64 `json:"rss_bytes_per_conn,omitempty"`
@@ -90,7 +106,7 @@ func (r *runner) run(ctx context.Context, s server, sc scenario) (sample, error)
 	if err != nil {
 		return sample{}, err
 	}
-	srv, err := start(ctx, r.serverCPU, s.command(addr), nil, nil)
+	srv, err := start(ctx, r.serverCPU, s.commandFor(sc, addr), nil, nil)
 	if err != nil {
 		return sample{}, err
 	}
@@ -104,6 +120,8 @@ func (r *runner) run(ctx context.Context, s server, sc scenario) (sample, error)
 		smp, err = r.idle(ctx, sc, addr, srv)
 	case sc.slowPeers:
 		smp, err = r.slowReaders(ctx, sc, addr, srv)
+	case sc.fanout:
+		smp, err = r.fanout(ctx, sc, addr, srv)
 	default:
 		smp, err = r.echo(ctx, sc, addr, srv)
 	}

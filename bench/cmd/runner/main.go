@@ -28,7 +28,7 @@ import (
 
 type options struct {
 	scenarios, servers    string
-	extras                extraServers
+	extras                []server
 	reps                  int
 	duration, warmup      time.Duration
 	quick, text           bool
@@ -36,13 +36,18 @@ type options struct {
 	serverCPU, loadgenCPU string
 }
 
-type extraServers []server
+// extraServers collects -server and -fanout-server flags; the two of one
+// name make one server.
+type extraServers struct {
+	list   *[]server
+	fanout bool
+}
 
-func (e *extraServers) String() string { return "" }
+func (e extraServers) String() string { return "" }
 
-func (e *extraServers) Set(v string) error {
-	s, err := parseExtra(v)
-	*e = append(*e, s)
+func (e extraServers) Set(v string) error {
+	s, err := parseExtra(v, e.fanout)
+	*e.list = withFanout(*e.list, s)
 	return err
 }
 
@@ -64,8 +69,10 @@ func parseFlags() options {
 	}
 	flag.StringVar(&o.scenarios, "scenarios", strings.Join(keys, ","), "comma-separated scenarios to run")
 	flag.StringVar(&o.servers, "servers", "", "comma-separated servers to run (default: all)")
-	flag.Var(&o.extras, "server", "extra echo server as `name=command line`; {addr} stands for the listen address,\n"+
+	flag.Var(extraServers{list: &o.extras}, "server", "extra echo server as `name=command line`; {addr} stands for the listen address,\n"+
 		"else -addr ADDR is appended (repeatable; counts as a rival)")
+	flag.Var(extraServers{list: &o.extras, fanout: true}, "fanout-server", "extra fan-out server as `name=command line`, as -server;\n"+
+		"with a -server of the same name it is one row of the report")
 	flag.IntVar(&o.reps, "reps", 3, "repetitions of every cell; the report shows medians")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured window of an echo cell")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "echo time before the measured window")
@@ -156,6 +163,9 @@ func measure(ctx context.Context, r *runner, reps int, servers []server, scs []s
 		for _, sc := range scs {
 			for i := range servers {
 				s := servers[(i+rep)%len(servers)]
+				if s.commandFor(sc, "") == nil {
+					continue // an echo-only server in a fan-out cell, or the reverse
+				}
 				start := time.Now()
 				smp, err := r.run(ctx, s, sc)
 				if ctx.Err() != nil {
@@ -181,6 +191,9 @@ func summary(s sample) string {
 		return "FAILED: " + first
 	case s.RSSPerConn != 0 || s.BaseRSS != 0:
 		return fmt.Sprintf("%s/conn over %s", fmtBytes(s.RSSPerConn), fmtBytes(s.BaseRSS))
+	case strings.HasPrefix(s.Scenario, "fan"):
+		return fmt.Sprintf("%s deliveries/s  %s CPU/delivery  RSS %s  (server %s, loadgen %s)",
+			fmtRate(s.MsgsPerSec), fmtMicros(s.CPUPerMsg), fmtBytes(s.ServerRSS), fmtPct(s.ServerCPU), fmtPct(s.LoadgenCPU))
 	case strings.HasPrefix(s.Scenario, "slow"):
 		return fmt.Sprintf("%s msg/s  p50 %s  p99 %s  max %s  (server %s, loadgen %s, slow readers dropped %d)",
 			fmtRate(s.MsgsPerSec), fmtMicros(s.P50Micros), fmtMicros(s.P99Micros), fmtMicros(s.MaxMicros),

@@ -20,6 +20,7 @@ type metric struct {
 	higherBetter bool
 	ratios       bool              // false for diagnostics, which are not figures of merit
 	coarse       func(sample) bool // whether a sample's value is imprecise; nil: never
+	zeroMissing  bool              // 0 means not measured (a fan-out window in which no burst completed)
 }
 
 // minCPUSeconds is the server CPU time under which CPU/msg is marked coarse:
@@ -28,9 +29,9 @@ const minCPUSeconds = 0.5
 
 var (
 	msgsPerSec = metric{value: func(s sample) float64 { return s.MsgsPerSec }, format: fmtRate, higherBetter: true, ratios: true}
-	p50        = metric{value: func(s sample) float64 { return s.P50Micros }, format: fmtMicros, ratios: true}
-	p99        = metric{value: func(s sample) float64 { return s.P99Micros }, format: fmtMicros, ratios: true}
-	maxLatency = metric{value: func(s sample) float64 { return s.MaxMicros }, format: fmtMicros, ratios: true}
+	p50        = metric{value: func(s sample) float64 { return s.P50Micros }, format: fmtMicros, ratios: true, zeroMissing: true}
+	p99        = metric{value: func(s sample) float64 { return s.P99Micros }, format: fmtMicros, ratios: true, zeroMissing: true}
+	maxLatency = metric{value: func(s sample) float64 { return s.MaxMicros }, format: fmtMicros, ratios: true, zeroMissing: true}
 	cpuPerMsg  = metric{value: func(s sample) float64 { return s.CPUPerMsg }, format: fmtMicros, ratios: true,
 		coarse: func(s sample) bool { return s.CPUSeconds < minCPUSeconds }}
 	serverCPU  = metric{value: func(s sample) float64 { return s.ServerCPU }, format: fmtPct}
@@ -47,6 +48,31 @@ type column struct {
 	scenarios []string
 	metric    metric
 	base      []string
+	floors    []floorRef // the servers ratios are shown to; nil: the echo floor
+}
+
+// floorRef names a server that ratios are shown to, and the ratio's label.
+type floorRef struct{ name, label string }
+
+var (
+	echoFloor    = []floorRef{{"floor", "f"}}
+	fanoutFloors = []floorRef{{"fanfloor", "f"}, {"fanfloor-batch", "b"}}
+	serverRSS    = metric{value: func(s sample) float64 { return s.ServerRSS }, format: fmtBytes, ratios: true}
+)
+
+// fanoutColumns are the columns of a fan-out cell, with ratios to both
+// fan-out floors.
+func fanoutColumns(sc scenario) []column {
+	key := []string{sc.key}
+	return []column{
+		{header: "deliveries/s", scenarios: key, metric: msgsPerSec, floors: fanoutFloors},
+		{header: "burst p50", scenarios: key, metric: p50, floors: fanoutFloors},
+		{header: "burst p99", scenarios: key, metric: p99, floors: fanoutFloors},
+		{header: "server CPU/delivery", scenarios: key, metric: cpuPerMsg, floors: fanoutFloors},
+		{header: "server RSS", scenarios: key, metric: serverRSS, floors: fanoutFloors},
+		{header: "server CPU", scenarios: key, metric: serverCPU},
+		{header: "loadgen CPU", scenarios: key, metric: loadgenCPU},
+	}
 }
 
 // slowColumns are the columns of a slow-reader cell: the latency of the
@@ -96,6 +122,10 @@ func markdown(o options, load string, servers []server, scs []scenario, samples 
 			r.table(sc.title, slowColumns(sc, scs))
 			continue
 		}
+		if sc.fanout {
+			r.table(sc.title, fanoutColumns(sc))
+			continue
+		}
 		r.table(sc.title, []column{
 			{header: "msg/s", scenarios: key, metric: msgsPerSec},
 			{header: "p50", scenarios: key, metric: p50},
@@ -129,9 +159,13 @@ func (r *report) header(o options, load string) {
 	if o.text {
 		kind = "text"
 	}
-	fmt.Fprintf(&r.buf, "- %d repetition(s), medians shown. Echo cells: %v measured after %v of warm-up, %s messages, "+
-		"one in flight per connection. Server on CPU %s, load generator on CPU %s.\n",
+	fmt.Fprintf(&r.buf, "- %d repetition(s), medians shown. Echo and fan-out cells: %v measured after %v of warm-up, %s messages, "+
+		"one in flight per connection unless the title says otherwise. Server on CPU %s, load generator on CPU %s.\n",
 		o.reps, o.duration, o.warmup, kind, o.serverCPU, o.loadgenCPU)
+	fmt.Fprintf(&r.buf, "- Fan-out cells: one publisher, every other connection subscribed to one topic; the publisher sends W messages "+
+		"with one write and the next W once every subscriber has all of them (each delivery checked). Burst p50/p99: from a burst's "+
+		"send to its last delivery. `f`: fanfloor (one write per delivery); `b`: fanfloor-batch (one write per subscriber for all "+
+		"the messages of one read).\n")
 	fmt.Fprintf(&r.buf, "- `(f ×a, r ×b)`: the figure divided by the floor's and by the best rival's (the best of %s "+
 		"for that figure). Higher msg/s is better; lower is better for everything else. "+
 		"Server and loadgen CPU are diagnostics: a loadgen near 100 %% means the generator, not the server, set the pace; "+
@@ -151,12 +185,23 @@ func (r *report) table(title string, cols []column) {
 	r.buf.WriteString(strings.Repeat("---:|", len(cols)))
 	r.buf.WriteString("\n")
 	for _, s := range r.servers {
+		if !r.ran(s.name, cols) {
+			continue // a server without a command for this kind of cell
+		}
 		fmt.Fprintf(&r.buf, "| %s |", s.name)
 		for _, c := range cols {
 			fmt.Fprintf(&r.buf, " %s |", r.cellText(s, c))
 		}
 		r.buf.WriteString("\n")
 	}
+}
+
+// ran reports whether the server has any sample, failed or not, in the
+// scenarios of cols.
+func (r *report) ran(server string, cols []column) bool {
+	return slices.ContainsFunc(r.samples, func(s sample) bool {
+		return s.Server == server && slices.ContainsFunc(cols, func(c column) bool { return slices.Contains(c.scenarios, s.Scenario) })
+	})
 }
 
 func (r *report) cellText(s server, c column) string {
@@ -185,8 +230,14 @@ func (r *report) cellText(s server, c column) string {
 		return text
 	}
 	var ratios []string
-	if f := r.cell("floor", c); s.name != "floor" && f.ok > 0 && f.value != 0 {
-		ratios = append(ratios, fmt.Sprintf("f ×%.2f", v.value/f.value))
+	floors := c.floors
+	if floors == nil {
+		floors = echoFloor
+	}
+	for _, fl := range floors {
+		if f := r.cell(fl.name, c); s.name != fl.name && f.ok > 0 && f.value != 0 {
+			ratios = append(ratios, fmt.Sprintf("%s ×%.2f", fl.label, v.value/f.value))
+		}
 	}
 	if best, ok := r.bestRival(c); ok && best != 0 {
 		ratios = append(ratios, fmt.Sprintf("r ×%.2f", v.value/best))
@@ -209,10 +260,14 @@ func (r *report) cell(server string, c column) cell {
 			failed++
 			continue
 		}
+		v := c.metric.value(s)
+		if v == 0 && c.metric.zeroMissing {
+			continue
+		}
 		if c.metric.coarse != nil && c.metric.coarse(s) {
 			coarse++
 		}
-		vals = append(vals, c.metric.value(s))
+		vals = append(vals, v)
 	}
 	return cell{value: median(vals), ok: len(vals), failed: failed, coarse: coarse}
 }

@@ -71,3 +71,31 @@ func TestSlowReaderColumnDividesByTheBaseline(t *testing.T) {
 		}
 	}
 }
+
+// TestFanoutRatios checks that a fan-out cell shows ratios to both fan-out
+// floors, that a burst latency of 0 (no burst completed) is not a figure,
+// and that a server without a fan-out command has no row.
+func TestFanoutRatios(t *testing.T) {
+	servers := []server{{name: "floor"}, {name: "fanfloor"}, {name: "fanfloor-batch"}, {name: "wss"}, {name: "u", rival: true}}
+	sc := fanoutScenario(1000, 64, 16)
+	samples := []sample{
+		{Server: "fanfloor", Scenario: sc.key, CPUPerMsg: 2, CPUSeconds: 1, P50Micros: 100},
+		{Server: "fanfloor-batch", Scenario: sc.key, CPUPerMsg: 0.5, CPUSeconds: 1, P50Micros: 10},
+		{Server: "wss", Scenario: sc.key, CPUPerMsg: 1, CPUSeconds: 1},
+		{Server: "u", Scenario: sc.key, CPUPerMsg: 0.4, CPUSeconds: 1, P50Micros: 20},
+	}
+	r := &report{servers: servers, samples: samples}
+	cols := fanoutColumns(sc)
+	cpu := cols[slices.IndexFunc(cols, func(c column) bool { return c.header == "server CPU/delivery" })]
+	burst := cols[slices.IndexFunc(cols, func(c column) bool { return c.header == "burst p50" })]
+	if got, want := r.cellText(servers[3], cpu), "1.00 µs (f ×0.50, b ×2.00, r ×2.50)"; got != want {
+		t.Errorf("wss CPU/delivery = %q, want %q", got, want)
+	}
+	if got, want := r.cellText(servers[3], burst), "–"; got != want {
+		t.Errorf("wss burst p50 with no burst completed = %q, want %q", got, want)
+	}
+	r.table(sc.title, cols)
+	if out := r.buf.String(); strings.Contains(out, "| floor |") || !strings.Contains(out, "| fanfloor-batch |") {
+		t.Errorf("fan-out table rows:\n%s", out)
+	}
+}

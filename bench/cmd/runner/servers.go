@@ -7,25 +7,31 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
 
-// server is an echo server under test: argv is its command line, in which
+// server is a server under test: argv is its echo command line and fanout
+// its fan-out one (nil: it has none, and sits out those cells); in both,
 // "{addr}" stands for the address it must listen on.
 type server struct {
-	name  string
-	argv  []string
-	rival bool // another library: a candidate for "best rival"
+	name   string
+	argv   []string
+	fanout []string
+	rival  bool // another library: a candidate for "best rival"
 }
 
 // rivals are the other libraries' servers under servers/, in table order.
 var rivals = []string{"gorilla", "gws", "gobwas", "coder"}
 
+// fanoutRivals are the rivals that also serve the fan-out scenarios (-fanout).
+var fanoutRivals = []string{"gws", "gorilla"}
+
 // build compiles the load generator and every server once, into dir, and
-// returns the servers in table order: floor, wss, rivals, then extras.
+// returns the servers in table order: floors, wss, rivals, then extras.
 func build(ctx context.Context, dir, wssRoot string, extras []server) ([]server, error) {
-	pkgs := []string{"./loadgen", "./servers/floor"}
+	pkgs := []string{"./loadgen", "./servers/floor", "./servers/fanfloor", "./servers/wsspubsub"}
 	for _, r := range rivals {
 		pkgs = append(pkgs, "./servers/"+r)
 	}
@@ -34,16 +40,51 @@ func build(ctx context.Context, dir, wssRoot string, extras []server) ([]server,
 	if err := goBuild(ctx, ".", dir+string(filepath.Separator), pkgs...); err != nil {
 		return nil, err
 	}
-	servers := []server{{name: "floor", argv: []string{filepath.Join(dir, "floor"), "-addr", "{addr}"}}}
+	fanfloor := filepath.Join(dir, "fanfloor")
+	servers := []server{
+		{name: "floor", argv: []string{filepath.Join(dir, "floor"), "-addr", "{addr}"}},
+		{name: "fanfloor", fanout: []string{fanfloor, "-addr", "{addr}"}},
+		{name: "fanfloor-batch", fanout: []string{fanfloor, "-addr", "{addr}", "-batch"}},
+	}
 	wss, err := buildWSS(ctx, dir, wssRoot)
 	if err != nil {
 		return nil, err
 	}
 	servers = append(servers, wss...)
-	for _, r := range rivals {
-		servers = append(servers, server{name: r, argv: []string{filepath.Join(dir, r), "-addr", "{addr}"}, rival: true})
+	// The fan-out server on wss is built from this module's checkout (its
+	// replace directive), not from -root.
+	for _, d := range []string{"epoll", "goroutine"} {
+		servers = withFanout(servers, server{name: "wss-" + d,
+			fanout: []string{filepath.Join(dir, "wsspubsub"), "-addr", "{addr}", "-dispatcher", d}})
 	}
-	return append(servers, extras...), nil
+	for _, r := range rivals {
+		s := server{name: r, argv: []string{filepath.Join(dir, r), "-addr", "{addr}"}, rival: true}
+		if slices.Contains(fanoutRivals, r) {
+			s.fanout = []string{filepath.Join(dir, r), "-addr", "{addr}", "-fanout"}
+		}
+		servers = append(servers, s)
+	}
+	for _, e := range extras {
+		servers = withFanout(servers, e)
+	}
+	return servers, nil
+}
+
+// withFanout adds s to servers, or, if one of that name is there, gives it
+// s's command lines.
+func withFanout(servers []server, s server) []server {
+	i := slices.IndexFunc(servers, func(x server) bool { return x.name == s.name })
+	if i < 0 {
+		return append(servers, s)
+	}
+	if s.argv != nil {
+		servers[i].argv = s.argv
+	}
+	if s.fanout != nil {
+		servers[i].fanout = s.fanout
+	}
+	servers[i].rival = servers[i].rival || s.rival
+	return servers
 }
 
 // buildWSS builds cmd/echo of the wss checkout at root. With a -dispatcher
@@ -94,23 +135,35 @@ func hasFlag(ctx context.Context, bin, name string) bool {
 	return strings.Contains(string(usage), "-"+name+" ") || strings.Contains(string(usage), "-"+name+"\n")
 }
 
-// parseExtra reads a -server flag value "name=command line".
-func parseExtra(v string) (server, error) {
+// parseExtra reads a -server (or, with fanout, -fanout-server) flag value
+// "name=command line".
+func parseExtra(v string, fanout bool) (server, error) {
 	name, cmdline, ok := strings.Cut(v, "=")
 	argv := strings.Fields(cmdline)
 	if !ok || name == "" || len(argv) == 0 {
-		return server{}, fmt.Errorf("-server %q: want name=command line", v)
+		return server{}, fmt.Errorf("%q: want name=command line", v)
 	}
 	if !strings.Contains(cmdline, "{addr}") {
 		argv = append(argv, "-addr", "{addr}")
 	}
+	if fanout {
+		return server{name: name, fanout: argv, rival: true}, nil
+	}
 	return server{name: name, argv: argv, rival: true}, nil
 }
 
-// command returns the server's command line for addr.
-func (s server) command(addr string) []string {
-	argv := make([]string, len(s.argv))
-	for i, a := range s.argv {
+// commandFor returns the server's command line for sc at addr, or nil if it
+// has none for that kind of cell.
+func (s server) commandFor(sc scenario, addr string) []string {
+	src := s.argv
+	if sc.fanout {
+		src = s.fanout
+	}
+	if src == nil {
+		return nil
+	}
+	argv := make([]string, len(src))
+	for i, a := range src {
 		argv[i] = strings.ReplaceAll(a, "{addr}", addr)
 	}
 	return argv

@@ -46,3 +46,22 @@ type Silent struct {
 	// connect, or not at all.
 	Over int `json:"over"`
 }
+
+// Fanout is the single line printed at the end of a fan-out run (loadgen
+// -fanout), for the measured window only.
+type Fanout struct {
+	Subscribers      int     `json:"subscribers"`
+	Size             int     `json:"size"`
+	Window           int     `json:"window"`     // messages a burst holds unacknowledged
+	Deliveries       uint64  `json:"deliveries"` // messages received by subscribers, each checked
+	Bursts           uint64  `json:"bursts"`     // bursts delivered to every subscriber
+	Seconds          float64 `json:"seconds"`
+	DeliveriesPerSec float64 `json:"deliveries_per_sec"`
+	// P50Micros and P99Micros: time from a burst's send to its last
+	// delivery to the last subscriber.
+	P50Micros  float64 `json:"p50_us"`
+	P99Micros  float64 `json:"p99_us"`
+	ServerCPU  float64 `json:"server_cpu_s"`
+	LoadgenCPU float64 `json:"loadgen_cpu_s"`
+	ServerRSS  int64   `json:"server_rss_bytes"` // VmRSS at the end of the window
+}

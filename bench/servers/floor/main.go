@@ -1,6 +1,8 @@
 // Command floor is the lower bound of server CPU per echoed message: one
 // epoll loop on one thread over raw non-blocking sockets that, for a message
 // arriving in one piece, makes exactly one read and one write system call.
+// Messages that arrive together (a client that pipelines) are echoed
+// together: the echoes of one read leave with one write or writev.
 //
 // It does nothing else a real server must do: no UTF-8 or protocol checks, no
 // limits, no close handshake beyond echoing the close frame, no ping handling
@@ -54,6 +56,7 @@ type server struct {
 	// message in flight each would not be. Without them the floor lost to a
 	// library with pooled buffers at 10 × 1 MiB.
 	spares [][]byte
+	batch  batch // the echoes of the read being parsed
 }
 
 // maxSpares bounds the buffers kept for reuse.
@@ -183,7 +186,8 @@ func (s *server) readable(c *conn) {
 }
 
 // consume echoes every complete frame in data and keeps an incomplete tail
-// for the next read. inBuf tells whether data lives in c.buf.
+// for the next read. inBuf tells whether data lives in c.buf. The echoes of
+// one read leave together, with one system call, once the read is parsed.
 func (s *server) consume(c *conn, data []byte, inBuf bool) {
 	c.n = 0
 	for len(data) > 0 {
@@ -201,24 +205,32 @@ func (s *server) consume(c *conn, data []byte, inBuf bool) {
 		}
 		size := frameSize(data)
 		if size > maxFrame {
+			s.batch.reset()
 			s.close(c)
 			return
 		}
 		if len(data) < size {
-			s.keep(c, data, size, inBuf)
+			// keep may move the tail over echoes still in c.buf: send them first.
+			if s.flush(c, data) {
+				s.keep(c, data, size, inBuf)
+			}
 			return
 		}
 		closing := data[0]&0x0f == wsproto.OpClose
-		if !s.write(c, echo(data[:size]), data[size:], inBuf) {
-			return
-		}
+		s.batch.add(echo(data[:size]))
+		data = data[size:]
 		if closing {
+			s.flush(c, nil)
 			s.close(c)
 			return
 		}
-		data = data[size:]
+		if s.batch.full() && !s.flush(c, data) {
+			return
+		}
 	}
-	s.release(c)
+	if s.flush(c, nil) {
+		s.release(c)
+	}
 }
 
 // release gives c's buffer back to the spares once it holds nothing.
@@ -305,24 +317,19 @@ func (s *server) keep(c *conn, data []byte, need int, inBuf bool) {
 	c.n = len(data)
 }
 
-// write sends out, or as much of it as the socket takes; the remainder and
-// the unprocessed input rest wait for the socket to become writable. It
-// reports whether the caller may go on with rest. inBuf tells whether out
-// lives in c.buf, which nothing touches until out is written.
-func (s *server) write(c *conn, out, rest []byte, inBuf bool) bool {
-	n, err := unix.Write(c.fd, out)
-	if n == len(out) {
-		return true
-	}
-	if err != nil && err != unix.EAGAIN {
+// flush sends the batch of echoes, or as much of it as the socket takes;
+// the remainder and the unprocessed input rest wait for the socket to become
+// writable. It reports whether the caller may go on with rest.
+func (s *server) flush(c *conn, rest []byte) bool {
+	left, err := s.batch.send(c.fd)
+	if err != nil {
 		s.close(c)
 		return false
 	}
-	c.out = out[max(n, 0):]
-	if !inBuf {
-		// The shared buffer is reused by the next read of any connection.
-		c.out = bytes.Clone(c.out)
+	if left == nil {
+		return true
 	}
+	c.out = left
 	c.rest = bytes.Clone(rest) // rare: only a client that pipelines sends more
 	if err := unix.EpollCtl(s.ep, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLOUT, Fd: int32(c.fd)}); err != nil {
 		s.close(c)

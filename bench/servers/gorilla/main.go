@@ -41,6 +41,11 @@ func echo(w http.ResponseWriter, r *http.Request) {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	fan := flag.Bool("fanout", false, "serve the fan-out scenario (fanout.go) instead of echo")
 	flag.Parse()
-	log.Fatal(http.ListenAndServe(*addr, http.HandlerFunc(echo)))
+	serve := http.HandlerFunc(echo)
+	if *fan {
+		serve = (&hub{subs: make(map[*subscriber]struct{})}).serve
+	}
+	log.Fatal(http.ListenAndServe(*addr, serve))
 }

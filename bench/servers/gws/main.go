@@ -30,10 +30,16 @@ func (handler) OnMessage(c *gws.Conn, m *gws.Message) {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	fan := flag.Bool("fanout", false, "serve the fan-out scenario (fanout.go) instead of echo")
 	flag.Parse()
-	srv := gws.NewServer(&handler{}, &gws.ServerOption{
+	opts := &gws.ServerOption{
 		ParallelEnabled:   false,
 		PermessageDeflate: gws.PermessageDeflate{Enabled: false},
-	})
+	}
+	var h gws.Event = &handler{}
+	if *fan {
+		h, opts.Authorize = &fanout{subs: make(map[*gws.Conn]struct{})}, authorize
+	}
+	srv := gws.NewServer(h, opts)
 	log.Fatal(srv.Run(*addr))
 }
