@@ -1,7 +1,6 @@
 package wss
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -34,8 +33,21 @@ type DialOptions struct {
 	// TLSConfig is used for wss:// URLs; nil means the defaults with the
 	// URL's host as ServerName.
 	TLSConfig *tls.Config
-	// NetDialContext, if set, opens the TCP connection.
+	// NetDialContext, if set, opens the TCP connection, to the server or
+	// to the proxy.
 	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Proxy, if set, returns the proxy to reach the server through, as in
+	// net/http's Transport: http.ProxyFromEnvironment fits. It is called
+	// with a GET request for the URL with scheme http for ws and https for
+	// wss, so that HTTP_PROXY, HTTPS_PROXY and NO_PROXY apply. A nil URL
+	// means no proxy. Schemes: http (a CONNECT tunnel, with Basic
+	// Proxy-Authorization from the URL's user information), socks5 (RFC
+	// 1928, the host name resolved here) and socks5h (resolved by the
+	// proxy), both with RFC 1929 username and password from the URL's user
+	// information. A proxy that refuses the tunnel with an HTTP status is
+	// a *HandshakeError with Proxy set. Called once per Dial, on Dial's
+	// goroutine.
+	Proxy func(*http.Request) (*url.URL, error)
 }
 
 // handshakeHeaders are the request fields Dial sets itself.
@@ -50,7 +62,9 @@ var handshakeHeaders = map[string]bool{
 // checks the server's answer strictly: status 101, the Upgrade and
 // Connection fields, the accept hash, and no subprotocol or extension that
 // was not offered; any failure returns an error wrapping ErrHandshake and
-// closes the connection. ctx bounds the handshake only.
+// closes the connection. An answer that was read but not accepted is a
+// *HandshakeError, with the status, the header fields and the first KiB
+// of the body. ctx bounds the handshake only.
 func Dial(ctx context.Context, rawURL string, h Handler, opts *DialOptions) (*Conn, error) {
 	if opts == nil {
 		opts = &DialOptions{}
@@ -72,6 +86,9 @@ func Dial(ctx context.Context, rawURL string, h Handler, opts *DialOptions) (*Co
 	uc, err := clientHandshake(ctx, nc, u, cfg, opts.Header)
 	if err != nil {
 		nc.Close()
+		if he, ok := err.(*HandshakeError); ok {
+			return nil, fmt.Errorf("wss: dial: %w", he)
+		}
 		return nil, fmt.Errorf("wss: dial: %w: %w", ErrHandshake, err)
 	}
 	c := New(h, opts.Dispatcher, cfg)
@@ -96,7 +113,20 @@ func dialURL(ctx context.Context, u *url.URL, opts *DialOptions) (net.Conn, erro
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}
-	nc, err := dial(ctx, "tcp", addr)
+	var proxy *url.URL
+	if opts.Proxy != nil {
+		var err error
+		if proxy, err = opts.Proxy(proxyRequest(u)); err != nil {
+			return nil, fmt.Errorf("choosing a proxy: %w", err)
+		}
+	}
+	var nc net.Conn
+	var err error
+	if proxy != nil {
+		nc, err = dialProxy(ctx, proxy, addr, dial)
+	} else {
+		nc, err = dial(ctx, "tcp", addr)
+	}
 	if err != nil || u.Scheme == "ws" {
 		return nc, err
 	}
@@ -118,12 +148,7 @@ func dialURL(ctx context.Context, u *url.URL, opts *DialOptions) (net.Conn, erro
 
 // clientHandshake sends the opening request on nc and checks the answer.
 func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, cfg *Config, extra http.Header) (*upgradedConn, error) {
-	if dl, ok := ctx.Deadline(); ok {
-		if err := nc.SetDeadline(dl); err != nil {
-			return nil, err
-		}
-	}
-	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	stop := deadlineFrom(ctx, nc)
 	defer stop()
 
 	var raw [16]byte
@@ -148,15 +173,16 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, cfg *Config, 
 	if err := req.Write(nc); err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(nc, 4096)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		return nil, fmt.Errorf("reading the response: %w", err)
-	}
-	resp.Body.Close()
-	uc, err := checkResponse(resp, key, cfg)
+	br, resp, err := readResponseHead(nc, req, cfg.maxHeaderBytes())
 	if err != nil {
 		return nil, err
+	}
+	uc, err := checkResponse(resp, key, cfg)
+	if err != nil {
+		if resp.StatusCode != http.StatusSwitchingProtocols {
+			err = nil // the status says why
+		}
+		return nil, handshakeRefusal(resp, nil, err)
 	}
 	if stop(); ctx.Err() != nil {
 		return nil, ctx.Err()

@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"time"
 
 	"github.com/wssgo/wss"
 )
@@ -83,4 +88,66 @@ func ExampleDispatcher_Serve() {
 	// Output:
 	// hello
 	// true
+}
+
+// A refused handshake: the server's status, header fields and the start
+// of its body.
+func ExampleHandshakeError() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "come back later", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	_, err := wss.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), wss.NewInbox(1), nil)
+	var he *wss.HandshakeError
+	if errors.As(err, &he) {
+		fmt.Println(he.StatusCode, he.Header.Get("Retry-After"), strings.TrimSpace(string(he.Body)))
+	}
+	fmt.Println(errors.Is(err, wss.ErrHandshake))
+	// Output:
+	// 503 30 come back later
+	// true
+}
+
+// Dialing through the proxy the environment names (HTTPS_PROXY for wss,
+// HTTP_PROXY for ws, ALL_PROXY is not read), or through a SOCKS5 proxy.
+func ExampleDialOptions_proxy() {
+	opts := &wss.DialOptions{Proxy: http.ProxyFromEnvironment}
+	if _, err := wss.Dial(context.Background(), "wss://example.com/ws", wss.NewInbox(8), opts); err != nil {
+		log.Print(err)
+	}
+	socks, _ := url.Parse("socks5h://user:password@127.0.0.1:1080")
+	opts = &wss.DialOptions{Proxy: http.ProxyURL(socks)}
+	_ = opts
+}
+
+// A NetConn carries a stream: here an io.Copy echo on the server, and
+// bytes written in two messages read back as one stream.
+func ExampleNetConn() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Handler: wss.HTTPHandler(nil, nil, func(*http.Request) wss.Handler {
+		n := &wss.NetConn{}
+		go func() { _, _ = io.Copy(n, n); n.Close() }() // echo until the client closes
+		return n
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	client := &wss.NetConn{}
+	if _, err := wss.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", client, nil); err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	_ = client.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprint(client, "hello, ")
+	fmt.Fprint(client, "stream")
+	buf := make([]byte, len("hello, stream"))
+	if _, err := io.ReadFull(client, buf); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(buf))
+	// Output: hello, stream
 }

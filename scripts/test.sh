@@ -10,6 +10,8 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 { command -v node >/dev/null 2>&1 && [ -f /usr/share/nodejs/ws/package.json ]; } || missing+=(nodejs node-ws)
 /usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || missing+=(python3 python3-websockets)
+command -v tinyproxy >/dev/null 2>&1 || missing+=(tinyproxy)   # HTTP CONNECT proxy
+command -v microsocks >/dev/null 2>&1 || missing+=(microsocks) # SOCKS5 proxy
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing: ${missing[*]}"
 	sudo=()
