@@ -451,10 +451,10 @@ func (c *Conn) deliverInflated(compressed []byte) bool {
 	c.dfl().inflating = false
 	if code != 0 {
 		c.fail(code)
-		return !c.ended()
+		return !c.state.ended()
 	}
 	r.msgOp, r.utf8 = 0, 0
 	c.h.OnFrame(c, *out, text)
 	putBuf(out)
-	return !c.ended()
+	return !c.state.ended()
 }

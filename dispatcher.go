@@ -182,6 +182,22 @@ func (d *Dispatcher) remove(c *Conn) {
 	d.mu.Unlock()
 }
 
+// startCloseTimer bounds the wait for c's peer's close frame. The timers
+// are kept by the Dispatcher: only closing connections have one.
+func (d *Dispatcher) startCloseTimer(c *Conn) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.closeTimers[c]; ok || c.state.is(flagClosed) {
+		return
+	}
+	if d.closeTimers == nil {
+		d.closeTimers = make(map[*Conn]*time.Timer)
+	}
+	d.closeTimers[c] = time.AfterFunc(c.cfg.closeTimeout(), func() {
+		c.drop(StatusCloseTimeout)
+	})
+}
+
 // readBufSize is the read buffer of a goroutine-mode connection.
 const readBufSize = 16 << 10
 

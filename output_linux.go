@@ -149,7 +149,7 @@ func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 		s.finish(nil)
 		// Output that waited for the peer went out: the peer is alive,
 		// even if its answers wait unread while reading is paused.
-		c.touch()
+		c.live.touch(&c.d.sweep)
 	}
 	q.timer.Stop()
 	c.out.Store(nil)

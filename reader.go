@@ -68,7 +68,7 @@ func (c *Conn) feed(p []byte) bool {
 // It returns how many bytes of p it consumed; the caller feeds the rest
 // later.
 func (c *Conn) feedTurn(p []byte, until time.Time) (int, bool) {
-	c.touch()
+	c.live.touch(&c.d.sweep)
 	if c.state.is(flagUpgrading) {
 		// Serve's handshake comes first; upgradeInput hands what follows
 		// the request to feedFrames.
@@ -83,7 +83,7 @@ func (c *Conn) feedFrames(p []byte, until time.Time) (int, bool) {
 	total := len(p)
 	for len(p) > 0 && !r.draining {
 		if !until.IsZero() && len(p) < total && (c.out.Load() != nil || c.state.is(flagHeld) || time.Now().After(until)) {
-			return total - len(p), !c.ended()
+			return total - len(p), !c.state.ended()
 		}
 		if !r.inFrame {
 			n, ok := r.takeHeader(p)
@@ -107,7 +107,7 @@ func (c *Conn) feedFrames(p []byte, until time.Time) (int, bool) {
 			return total - len(p), false
 		}
 	}
-	return total, !c.ended()
+	return total, !c.state.ended()
 }
 
 // takeHeader consumes header bytes from p. It returns how many it took and
@@ -175,7 +175,7 @@ func (c *Conn) startFrame() int {
 	default:
 		return StatusProtocolError // reserved opcode (section 5.2)
 	}
-	c.dataFrameStarted()
+	c.live.dataFrameStarted(&c.d.sweep, c.cfg.IdleTimeout > 0)
 	if code := c.countFrame(); code != 0 {
 		return code
 	}
@@ -224,7 +224,7 @@ func (c *Conn) dataPayload(chunk []byte, inBuffer bool) bool {
 		var ok bool
 		if r.utf8, ok = r.utf8.Next(chunk); !ok {
 			c.fail(StatusInvalidData)
-			return !c.ended()
+			return !c.state.ended()
 		}
 	}
 	// The chunk is the whole message when nothing of it was buffered:
@@ -264,12 +264,12 @@ func (c *Conn) deliver(data []byte) bool {
 	text := r.msgOp == opText
 	if text && r.utf8 != 0 {
 		c.fail(StatusInvalidData) // the message ended inside a character
-		return !c.ended()
+		return !c.state.ended()
 	}
 	r.msgOp, r.utf8 = 0, 0
 	c.h.OnFrame(c, data, text)
 	r.msg.release()
-	return !c.ended()
+	return !c.state.ended()
 }
 
 // controlPayload gathers a control frame's payload and handles the frame
@@ -293,7 +293,7 @@ func (c *Conn) controlPayload(chunk []byte) bool {
 	}
 	// Unsolicited pongs are ignored (RFC 6455 section 5.5.3).
 	r.putPartial()
-	return !c.ended()
+	return !c.state.ended()
 }
 
 // release drops the buffers of a connection that has ended.

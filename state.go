@@ -103,5 +103,8 @@ func (s *connState) hold() { s.set(flagHeld) }
 // makes the loop serve the connection again (Conn.rearm).
 func (s *connState) unhold() bool { return s.w.And(^flagHeld)&flagHeld != 0 }
 
+// ended reports whether the connection is closed: nothing more is read.
+func (s *connState) ended() bool { return s.is(flagClosed) }
+
 // status returns the recorded status, or 0.
 func (s *connState) status() int { return int(int16(s.w.Load() >> statusShift)) }
