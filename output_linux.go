@@ -155,7 +155,7 @@ func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 	c.out.Store(nil)
 	if c.state.is(flagPaused) && !onLoop {
 		c.state.clear(flagPaused)
-		_ = c.loop().p.Rearm(c.fd.Num()) // input is reported again
+		_ = c.d.loopOf(c).p.Rearm(c.fd.Num()) // input is reported again
 	}
 	return nil
 }

@@ -100,7 +100,7 @@ func (s *connState) setStatus(status int) bool {
 func (s *connState) hold() { s.set(flagHeld) }
 
 // unhold ends hold and reports whether input was held: then the caller
-// makes the loop serve the connection again (Conn.rearm).
+// makes the loop serve the connection again (Dispatcher.rearm).
 func (s *connState) unhold() bool { return s.w.And(^flagHeld)&flagHeld != 0 }
 
 // ended reports whether the connection is closed: nothing more is read.
