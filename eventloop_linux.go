@@ -326,7 +326,7 @@ func (l *loop) dropRest(c *Conn) {
 	}
 }
 
-// What readInput left of a connection's input.
+// What a turn's read left of a connection's input.
 type readResult int
 
 const (
@@ -369,7 +369,7 @@ func (t *turn) read(c *Conn, buf []byte) readResult {
 	read := 0
 	for {
 		into := buf
-		room := c.directRoom(c.fd.Unread)
+		room := c.rd.room(c.cfg, c.fd.Unread)
 		if room != nil {
 			into = room
 		}
@@ -377,7 +377,7 @@ func (t *turn) read(c *Conn, buf []byte) readResult {
 		switch {
 		case n > 0:
 			if room != nil {
-				if !c.feedDirect(n) {
+				if !c.payload(c.rd.takeDirect(n), true) {
 					return readEnded
 				}
 			} else if res := t.feed(c, buf[:n]); res != readMore {

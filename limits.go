@@ -199,11 +199,10 @@ func (cfg *Config) maxFramesPerMessage() int {
 }
 
 // countFrame counts a data frame of the open message and returns the close
-// code to fail with when the message has too many, or 0.
-func (c *Conn) countFrame() int {
-	r := &c.rd
+// code to fail with when the message has more than cfg allows, or 0.
+func (r *reader) countFrame(cfg *Config) int {
 	r.frames++
-	if c.cfg.MaxFramesPerMessage >= 0 && r.frames > uint32(c.cfg.maxFramesPerMessage()) {
+	if cfg.MaxFramesPerMessage >= 0 && r.frames > uint32(cfg.maxFramesPerMessage()) {
 		return StatusMessageTooBig
 	}
 	return 0
