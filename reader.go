@@ -53,6 +53,14 @@ func (r *reader) putPartial() {
 	}
 }
 
+// handshaker is the Handler of a connection whose opening handshake
+// arrives before its frames (flagUpgrading): Serve's upgrader. The receive
+// path hands it the input until the handshake is complete.
+type handshaker interface {
+	Handler
+	handshakeInput(c *Conn, p []byte) bool
+}
+
 // feed processes p, bytes just read from the peer. p is unmasked in place
 // and not retained. It returns false once the connection has ended and
 // nothing more should be read.
@@ -70,9 +78,9 @@ func (c *Conn) feed(p []byte) bool {
 func (c *Conn) feedTurn(p []byte, until time.Time) (int, bool) {
 	c.live.touch(&c.d.sweep)
 	if c.state.is(flagUpgrading) {
-		// Serve's handshake comes first; upgradeInput hands what follows
-		// the request to feedFrames.
-		return len(p), c.upgradeInput(p)
+		// Serve's handshake comes first: c.h is then a handshaker, which
+		// hands what follows the request to feedFrames.
+		return len(p), c.h.(handshaker).handshakeInput(c, p)
 	}
 	return c.feedFrames(p, until)
 }
