@@ -194,20 +194,6 @@ func (d *Dispatcher) forgetAccepted(nc net.Conn, hijacked bool) {
 	d.mu.Unlock()
 }
 
-func (cfg *Config) maxFramesPerMessage() int {
-	return pick(cfg.MaxFramesPerMessage, DefaultMaxFramesPerMessage)
-}
-
-// countFrame counts a data frame of the open message and returns the close
-// code to fail with when the message has more than cfg allows, or 0.
-func (r *reader) countFrame(cfg *Config) int {
-	r.frames++
-	if cfg.MaxFramesPerMessage >= 0 && r.frames > uint32(cfg.maxFramesPerMessage()) {
-		return StatusMessageTooBig
-	}
-	return 0
-}
-
 // closeAccepted closes the sockets net/http accepted for d and still reads
 // a request from: once d is shutting down, their requests would only be
 // refused. net/http sees its read fail and closes them (forgetAccepted).

@@ -257,6 +257,16 @@ func (r *reader) startControl() int {
 	return 0
 }
 
+// countFrame counts a data frame of the open message and returns the close
+// code to fail with when the message has more than cfg allows, or 0.
+func (r *reader) countFrame(cfg *Config) int {
+	r.frames++
+	if cfg.MaxFramesPerMessage >= 0 && r.frames > uint32(cfg.maxFramesPerMessage()) {
+		return StatusMessageTooBig
+	}
+	return 0
+}
+
 // unmask unmasks the next chunk of the current frame's payload in place and
 // counts it as received.
 func (r *reader) unmask(chunk []byte) {
