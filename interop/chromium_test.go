@@ -58,7 +58,7 @@ func TestInteropChromium(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFile(w, r, "testdata/interop/chromium.html")
+		http.ServeFile(w, r, "testdata/chromium.html")
 	})
 	mux.HandleFunc("/combos", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(cs)

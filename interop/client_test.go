@@ -70,11 +70,11 @@ func TestInteropOurClientEmptyMessages(t *testing.T) {
 		{"coder", coderEchoServer},
 		{"node-ws", func(t *testing.T) string {
 			needPeer(t, "/usr/share/nodejs/ws")
-			return startPeerServer(t, "node", "testdata/interop/ws_server.js")
+			return startPeerServer(t, "node", "testdata/ws_server.js")
 		}},
 		{"python-websockets", func(t *testing.T) string {
 			needPeer(t, "/usr/bin/python3")
-			return startPeerServer(t, "/usr/bin/python3", "testdata/interop/websockets_server.py")
+			return startPeerServer(t, "/usr/bin/python3", "testdata/websockets_server.py")
 		}},
 	}
 	var msgs []wss.Message

@@ -151,13 +151,13 @@ func TestInteropPythonClient(t *testing.T) {
 	for b := 9; b <= 15; b++ { // window 8 on our side only
 		cs = append(cs, combo{ID: len(cs), SB: 8, CB: b}, combo{ID: len(cs) + 1, SNT: true, CNT: true, SB: 8, CB: b})
 	}
-	runPeerClient(t, cs, keepClientWindow, "/usr/bin/python3", "testdata/interop/websockets_client.py")
-	runPeerClient(t, combos(15), &wss.CompressionConfig{Threshold: -1}, "/usr/bin/python3", "testdata/interop/websockets_client.py")
+	runPeerClient(t, cs, keepClientWindow, "/usr/bin/python3", "testdata/websockets_client.py")
+	runPeerClient(t, combos(15), &wss.CompressionConfig{Threshold: -1}, "/usr/bin/python3", "testdata/websockets_client.py")
 }
 
 func TestInteropPythonServer(t *testing.T) {
 	needPeer(t, "/usr/bin/python3")
-	url := startPeerServer(t, "/usr/bin/python3", "testdata/interop/websockets_server.py")
+	url := startPeerServer(t, "/usr/bin/python3", "testdata/websockets_server.py")
 	cs := combos(9)
 	for b := 9; b <= 15; b++ {
 		cs = append(cs, combo{SB: b, CB: 0}) // our client window left to the server
@@ -167,8 +167,8 @@ func TestInteropPythonServer(t *testing.T) {
 
 func TestInteropNodeClient(t *testing.T) {
 	needPeer(t, "/usr/share/nodejs/ws")
-	runPeerClient(t, combos(8), keepClientWindow, "node", "testdata/interop/ws_client.js")
-	runPeerClient(t, combos(8), &wss.CompressionConfig{Threshold: -1}, "node", "testdata/interop/ws_client.js")
+	runPeerClient(t, combos(8), keepClientWindow, "node", "testdata/ws_client.js")
+	runPeerClient(t, combos(8), &wss.CompressionConfig{Threshold: -1}, "node", "testdata/ws_client.js")
 }
 
 // TestInteropNodeClientSendContext varies how much of its own past
@@ -178,12 +178,12 @@ func TestInteropNodeClient(t *testing.T) {
 func TestInteropNodeClientSendContext(t *testing.T) {
 	needPeer(t, "/usr/share/nodejs/ws")
 	for _, n := range []int{-1, 1, 300, 8 << 10} { // 8 KiB: the most SendContext keeps
-		runPeerClient(t, combos(15), &wss.CompressionConfig{Threshold: -1, SendContext: n}, "node", "testdata/interop/ws_client.js")
+		runPeerClient(t, combos(15), &wss.CompressionConfig{Threshold: -1, SendContext: n}, "node", "testdata/ws_client.js")
 	}
 }
 
 func TestInteropNodeServer(t *testing.T) {
 	needPeer(t, "/usr/share/nodejs/ws")
-	url := startPeerServer(t, "node", "testdata/interop/ws_server.js")
+	url := startPeerServer(t, "node", "testdata/ws_server.js")
 	runOurClient(t, url, combos(8))
 }

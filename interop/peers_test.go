@@ -200,7 +200,7 @@ func TestInterop_NodeWS(t *testing.T) {
 	requireTool(t, "Node's ws (Debian packages nodejs, node-ws)", err)
 	forEachMode(t, serverModes, func(t *testing.T, m serverMode, d *wss.Dispatcher) {
 		srv := startServer(t, m, d, interopFrame)
-		runPeer(t, []string{"NODE_PATH=/usr/share/nodejs"}, node, "testdata/interop/client.js", "ws://"+srv.addr+"/")
+		runPeer(t, []string{"NODE_PATH=/usr/share/nodejs"}, node, "testdata/client.js", "ws://"+srv.addr+"/")
 		checkInteropCloses(t, srv)
 	})
 }
@@ -211,7 +211,7 @@ func TestInterop_PythonWebsockets(t *testing.T) {
 	requireTool(t, "python3-websockets", err)
 	forEachMode(t, serverModes, func(t *testing.T, m serverMode, d *wss.Dispatcher) {
 		srv := startServer(t, m, d, interopFrame)
-		runPeer(t, nil, python, "testdata/interop/client.py", "ws://"+srv.addr+"/")
+		runPeer(t, nil, python, "testdata/client.py", "ws://"+srv.addr+"/")
 		checkInteropCloses(t, srv)
 	})
 }
