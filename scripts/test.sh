@@ -75,7 +75,8 @@ export CI=true
 # The modules of go.work, the library's own first.
 mapfile -t modules < <(go list -m -f '{{.Dir}}')
 for m in "${modules[@]}"; do
-	echo "== vet ${m#"$PWD"}"
+	rel=.${m#"$PWD"}
+	echo "== vet $rel"
 	(
 		cd "$m"
 		go vet ./...
@@ -83,7 +84,7 @@ for m in "${modules[@]}"; do
 		GOWORK=off go vet ./...
 		# The library builds, and its tests compile, where there are no
 		# event loops; bench/ measures Linux only.
-		if [ "$m" != "$PWD/bench" ]; then
+		if [ "$rel" != ./bench ]; then
 			for goos in darwin windows; do
 				GOOS=$goos go vet ./...
 			done
