@@ -130,6 +130,22 @@ type PingHandler interface {
 	OnPing(c *Conn, data []byte)
 }
 
+// FragmentHandler is an optional interface of a Handler, for messages too
+// large to hold: a Handler that implements it gets every message in pieces
+// through OnFragment, as they arrive, and OnFrame is never called. The
+// message is never assembled: each piece is what one read brought of a
+// frame's payload (an uncompressed message), or at most 64 KiB inflated
+// (a compressed one, which is held compressed until complete). The last
+// piece has final set; it may be empty. text is the message's kind, the
+// same for all its pieces. MaxMessageSize bounds the whole message, and
+// text is validated across pieces: a character may be split between two.
+// A message that breaks a rule fails the connection, and its pieces end
+// without a final one. data is valid only during the call. Calls are made
+// as for OnFrame: one at a time, in order, on the connection's reader.
+type FragmentHandler interface {
+	OnFragment(c *Conn, data []byte, text bool, final bool)
+}
+
 // OpenHandler is an optional interface of a Handler: OnOpen is called once
 // the connection is connected, before any other call of its Handler. With
 // Connect or Upgrade it runs on their caller's goroutine before reading
