@@ -26,6 +26,8 @@
 // only while it is partly received; the buffer starts at [Config.StartSize]
 // and grows in steps of at least [Config.ExpandSize], never beyond what the
 // peer has actually sent, and is released when the message is complete.
+// A [FragmentHandler] gets messages in pieces as they arrive instead, for
+// messages too large to hold.
 //
 // Handlers of one connection are called one at a time, in the order the
 // messages arrived. On Linux a Dispatcher waits with a few epoll event loops
@@ -48,6 +50,7 @@
 // what the socket cannot take at once is queued and sent as the peer reads,
 // and the connection is dropped if that takes longer than WriteTimeout.
 // Until the queue drains, the loop reads no more from that connection.
+// [Conn.Writer] sends a message in fragments as it is produced.
 //
 // # Closing
 //
