@@ -38,7 +38,7 @@ func ExampleHTTPHandler() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h := wss.HTTPHandler(d, nil, func(r *http.Request) wss.Handler { return chat{} })
+	h := wss.HTTPHandler(d, nil, func(r *wss.Request) (wss.Handler, error) { return chat{}, nil })
 	http.Handle("/ws", h)
 	// log.Fatal(http.ListenAndServe("127.0.0.1:9001", nil))
 }
@@ -48,7 +48,7 @@ func ExampleHandlerFuncs() {
 		Frame: func(c *wss.Conn, data []byte, text bool) { _ = c.Write(data, text) },
 		Close: func(c *wss.Conn, status int) { log.Print("closed: ", status) },
 	}
-	_ = wss.HTTPHandler(nil, &wss.Config{MaxMessageSize: 1 << 20}, func(*http.Request) wss.Handler { return h })
+	_ = wss.HTTPHandler(nil, &wss.Config{MaxMessageSize: 1 << 20}, func(*wss.Request) (wss.Handler, error) { return h, nil })
 }
 
 // A server that speaks only WebSocket on its port: the event loops read and
@@ -62,11 +62,11 @@ func ExampleDispatcher_Serve() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	go d.Serve(ln, nil, func(r *wss.Request) wss.Handler {
+	go d.Serve(ln, nil, func(r *wss.Request) (wss.Handler, error) {
 		if r.Target() != "/echo" {
-			return nil // refused with 403
+			return nil, nil // refused with 403
 		}
-		return chat{}
+		return chat{}, nil
 	})
 
 	in := wss.NewInbox(1)
@@ -128,10 +128,10 @@ func ExampleNetConn() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := &http.Server{Handler: wss.HTTPHandler(nil, nil, func(*http.Request) wss.Handler {
+	srv := &http.Server{Handler: wss.HTTPHandler(nil, nil, func(*wss.Request) (wss.Handler, error) {
 		n := &wss.NetConn{}
 		go func() { _, _ = io.Copy(n, n); n.Close() }() // echo until the client closes
-		return n
+		return n, nil
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()
