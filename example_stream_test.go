@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 
@@ -33,7 +32,7 @@ func (u *upload) OnClose(c *wss.Conn, status int)             {}
 // dialUpload starts a server with an upload handler and dials it.
 func dialUpload(u *upload) (*wss.Conn, func()) {
 	cfg := &wss.Config{MaxMessageSize: 1 << 30} // bounds the whole message, not a piece
-	srv := httptest.NewServer(wss.HTTPHandler(nil, cfg, func(*http.Request) wss.Handler { return u }))
+	srv := httptest.NewServer(wss.HTTPHandler(nil, cfg, func(*wss.Request) (wss.Handler, error) { return u, nil }))
 	c, err := wss.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), wss.HandlerFuncs{Frame: func(*wss.Conn, []byte, bool) {}}, nil)
 	if err != nil {
 		log.Fatal(err)
@@ -52,7 +51,7 @@ func ExampleConn_Writer() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	src := io.LimitReader(zeros{}, 100<<20) // 100 MiB, never in memory
+	src := io.LimitReader(zeros{}, 8<<20) // 8 MiB, never in memory
 	if _, err := io.Copy(w, src); err != nil {
 		log.Print(err)
 	}
@@ -60,7 +59,7 @@ func ExampleConn_Writer() {
 		log.Print(err)
 	}
 	fmt.Println("received", <-u.done>>20, "MiB")
-	// Output: received 100 MiB
+	// Output: received 8 MiB
 }
 
 // A text message received in pieces: a character may be split between

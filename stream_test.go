@@ -79,11 +79,12 @@ func serveHandler(t *testing.T, d *Dispatcher, cfg *Config, h Handler) string {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	srv := &http.Server{Handler: HTTPHandler(d, cfg, func(*http.Request) Handler { return h })}
+	newHandler := func(*Request) (Handler, error) { return h, nil }
+	srv := &http.Server{Handler: HTTPHandler(d, cfg, newHandler)}
 	go func() {
 		defer close(done)
 		if viaServe(t) {
-			_ = d.Serve(ln, cfg, func(*Request) Handler { return h })
+			_ = d.Serve(ln, cfg, newHandler)
 			return
 		}
 		_ = srv.Serve(ln)
