@@ -315,6 +315,7 @@ func (c *Conn) finish() {
 		c.wmu.Unlock()
 	}
 	c.rd.release()
+	streams.release(c) // its writers waiting for a fragmented message go on
 	c.leaveLoop()
 	c.d.remove(c)
 	c.h.OnClose(c, c.state.status())
