@@ -24,7 +24,7 @@ func FuzzClosePayload(f *testing.F) {
 		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, p []byte) {
-		code, fail := parseClosePayload(p)
+		code, _, fail := parseClosePayload(p)
 		if (code == 0) == (fail == 0) {
 			t.Fatalf("parseClosePayload(%x) = %d, %d: want exactly one", p, code, fail)
 		}
@@ -37,7 +37,7 @@ func FuzzClosePayload(f *testing.F) {
 			if fail != StatusProtocolError {
 				t.Fatalf("one byte: fail %d", fail)
 			}
-		case !validCloseCode(int(binary.BigEndian.Uint16(p))):
+		case !validCloseCode(StatusCode(binary.BigEndian.Uint16(p))):
 			if fail != StatusProtocolError {
 				t.Fatalf("code %d: fail %d, want 1002", binary.BigEndian.Uint16(p), fail)
 			}
@@ -46,7 +46,7 @@ func FuzzClosePayload(f *testing.F) {
 				t.Fatalf("reason %q: fail %d, want 1007", p[2:], fail)
 			}
 		default:
-			if code != int(binary.BigEndian.Uint16(p)) || !bytes.Equal(closePayload(code, ""), p[:2]) {
+			if code != StatusCode(binary.BigEndian.Uint16(p)) || !bytes.Equal(closePayload(code, ""), p[:2]) {
 				t.Fatalf("payload %x: code %d", p, code)
 			}
 		}

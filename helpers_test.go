@@ -148,7 +148,7 @@ func goroutines() map[string]string {
 // recorder is the Handler of a test connection: it records messages,
 // pings and the close status, and by default echoes every message.
 type recorder struct {
-	onFrame func(c *Conn, data []byte, text bool) // nil: echo
+	onFrame func(c *Conn, data []byte, typ MessageType) // nil: echo
 
 	msgs   chan message
 	pings  chan []byte
@@ -159,10 +159,10 @@ type recorder struct {
 
 type message struct {
 	data []byte
-	text bool
+	typ  MessageType
 }
 
-func newRecorder(onFrame func(c *Conn, data []byte, text bool)) *recorder {
+func newRecorder(onFrame func(c *Conn, data []byte, typ MessageType)) *recorder {
 	return &recorder{
 		onFrame: onFrame,
 		msgs:    make(chan message, 4096),
@@ -171,23 +171,23 @@ func newRecorder(onFrame func(c *Conn, data []byte, text bool)) *recorder {
 	}
 }
 
-func (r *recorder) OnFrame(c *Conn, data []byte, text bool) {
+func (r *recorder) OnFrame(c *Conn, data []byte, typ MessageType) {
 	select {
-	case r.msgs <- message{bytes.Clone(data), text}:
+	case r.msgs <- message{bytes.Clone(data), typ}:
 	default:
 	}
 	if r.onFrame != nil {
-		r.onFrame(c, data, text)
+		r.onFrame(c, data, typ)
 		return
 	}
-	_ = c.Write(data, text)
+	_ = c.Write(data, typ)
 }
 
 func (r *recorder) OnPing(c *Conn, data []byte) {
 	r.pings <- bytes.Clone(data)
 }
 
-func (r *recorder) OnClose(c *Conn, status int) {
+func (r *recorder) OnClose(c *Conn, status StatusCode) {
 	if r.ncalls.Add(1) == 1 {
 		r.status.Store(int32(status))
 		close(r.closed)
@@ -195,11 +195,11 @@ func (r *recorder) OnClose(c *Conn, status int) {
 }
 
 // waitClose waits for OnClose and returns its status.
-func (r *recorder) waitClose(t *testing.T) int {
+func (r *recorder) waitClose(t *testing.T) StatusCode {
 	t.Helper()
 	select {
 	case <-r.closed:
-		return int(r.status.Load())
+		return StatusCode(r.status.Load())
 	case <-time.After(testTimeout):
 		t.Fatalf("OnClose not called within %v", testTimeout)
 		return 0
@@ -207,7 +207,7 @@ func (r *recorder) waitClose(t *testing.T) int {
 }
 
 // wantClose waits for OnClose and checks its status.
-func (r *recorder) wantClose(t *testing.T, want int) {
+func (r *recorder) wantClose(t *testing.T, want StatusCode) {
 	t.Helper()
 	if got := r.waitClose(t); got != want {
 		t.Errorf("OnClose status = %d, want %d", got, want)
@@ -363,12 +363,12 @@ func serverFrame(op opcode, payload []byte) []byte {
 }
 
 // serverClose returns the close frame the server sends with code.
-func serverClose(code int) []byte {
+func serverClose(code StatusCode) []byte {
 	return serverFrame(opClose, closePayload(code, ""))
 }
 
 // closePayload returns a close frame's payload: code and reason.
-func closePayload(code int, reason string) []byte {
+func closePayload(code StatusCode, reason string) []byte {
 	return append(binary.BigEndian.AppendUint16(nil, uint16(code)), reason...)
 }
 

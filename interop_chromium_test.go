@@ -33,7 +33,7 @@ func TestInteropChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, typ MessageType) { _ = c.Write(data, typ) }}
 	for _, nt := range [][2]bool{{false, false}, {true, true}, {true, false}, {false, true}} {
 		c := combo{ID: len(cs), SNT: nt[0], CNT: nt[1]}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

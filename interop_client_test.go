@@ -78,7 +78,7 @@ func TestInteropOurClientEmptyMessages(t *testing.T) {
 	}
 	var msgs []Message
 	for _, n := range []int{0, 1, 125, 126, 0xFFFF, 0x10000, 0} { // empty again after the large ones
-		msgs = append(msgs, Message{Data: payloadOf(n, true), Text: true}, Message{Data: payloadOf(n, false)})
+		msgs = append(msgs, Message{Data: payloadOf(n, Text), Type: Text}, Message{Data: payloadOf(n, Binary)})
 	}
 	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
@@ -95,14 +95,14 @@ func TestInteropOurClientEmptyMessages(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, m := range msgs {
-					if err := c.Write(m.Data, m.Text); err != nil {
+					if err := c.Write(m.Data, m.Type); err != nil {
 						t.Fatal(err)
 					}
 				}
 				for _, m := range msgs {
 					wantMessage(t, in, m)
 				}
-				if err := c.Close(StatusNormalClosure); err != nil {
+				if err := c.Close(StatusNormalClosure, ""); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := in.Read(ctx); err == nil {

@@ -45,7 +45,7 @@ func coderEcho(t *testing.T, name, url string, mode websocket.CompressionMode, m
 	}
 	for i, m := range msgs {
 		typ := websocket.MessageBinary
-		if m.Text {
+		if m.Type == Text {
 			typ = websocket.MessageText
 		}
 		if err := c.Write(ctx, typ, m.Data); err != nil {

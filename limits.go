@@ -200,7 +200,7 @@ func (cfg *Config) maxFramesPerMessage() int {
 
 // countFrame counts a data frame of the open message and returns the close
 // code to fail with when the message has too many, or 0.
-func (c *Conn) countFrame() int {
+func (c *Conn) countFrame() StatusCode {
 	r := &c.rd
 	r.frames++
 	if c.cfg.MaxFramesPerMessage >= 0 && r.frames > uint32(c.cfg.maxFramesPerMessage()) {

@@ -24,6 +24,8 @@ type reader struct {
 	draining bool
 	// badLength: h's length is not minimal or has its top bit set.
 	badLength bool
+	// pings times pings for OnPong: unlike the rest, writers set it.
+	pings pingClock
 }
 
 // partial holds a header or a control payload that arrived in pieces. It
@@ -148,7 +150,7 @@ func (r *reader) setHeader(b []byte) {
 
 // startFrame checks a new frame's header against the connection's state
 // (RFC 6455 section 5) and returns the close code to fail with, or 0.
-func (c *Conn) startFrame() int {
+func (c *Conn) startFrame() StatusCode {
 	r := &c.rd
 	h := &r.h
 	switch {
@@ -185,7 +187,7 @@ func (c *Conn) startFrame() int {
 	return 0
 }
 
-func (c *Conn) startControl() int {
+func (c *Conn) startControl() StatusCode {
 	h := &c.rd.h
 	switch {
 	case h.Op > opPong:
@@ -261,13 +263,13 @@ func (c *Conn) deliver(data []byte) bool {
 		return c.deliverInflated(data)
 	}
 	r := &c.rd
-	text := r.msgOp == opText
-	if text && r.utf8 != 0 {
+	typ := MessageType(r.msgOp)
+	if typ == Text && r.utf8 != 0 {
 		c.fail(StatusInvalidData) // the message ended inside a character
 		return !c.ended()
 	}
 	r.msgOp, r.utf8 = 0, 0
-	c.h.OnFrame(c, data, text)
+	c.h.OnFrame(c, data, typ)
 	r.msg.release()
 	return !c.ended()
 }
@@ -290,8 +292,12 @@ func (c *Conn) controlPayload(chunk []byte) bool {
 		c.onPing(chunk)
 	case opClose:
 		c.onCloseFrame(chunk)
+	case opPong: // unsolicited ones too (RFC 6455 section 5.5.3), with rtt 0
+		rtt := r.pings.answered()
+		if ph, ok := c.h.(PongHandler); ok {
+			ph.OnPong(c, chunk, rtt)
+		}
 	}
-	// Unsolicited pongs are ignored (RFC 6455 section 5.5.3).
 	r.putPartial()
 	return !c.ended()
 }

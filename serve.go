@@ -59,8 +59,8 @@ type upgrader struct {
 	newHandler func(r *Request) Handler
 }
 
-func (*upgrader) OnFrame(*Conn, []byte, bool) {}
-func (*upgrader) OnClose(*Conn, int)          {}
+func (*upgrader) OnFrame(*Conn, []byte, MessageType) {}
+func (*upgrader) OnClose(*Conn, StatusCode)          {}
 
 var requests = sync.Pool{New: func() any { return new(Request) }}
 

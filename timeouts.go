@@ -471,6 +471,7 @@ func (c *Conn) keepalive(e *stamps, sent uint32, s *sweeper) {
 		return
 	}
 	c.wmu.Unlock()
+	c.rd.pings.sending()
 	if c.writeFrameNoWait(opPing, nil) != nil {
 		return // a failed write drops the connection
 	}

@@ -40,7 +40,7 @@ func startNode(t *testing.T, natsURL string) *node {
 	}
 	t.Cleanup(func() { ps.Close() })
 	n := &node{ps: ps, bus: bus}
-	h := ps.Handler(wss.HandlerFuncs{Frame: func(*wss.Conn, []byte, bool) {}})
+	h := ps.Handler(wss.HandlerFuncs{Frame: func(*wss.Conn, []byte, wss.MessageType) {}})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := wss.New(h, nil, nil)
 		if c.Upgrade(w, r) == nil {
@@ -96,7 +96,7 @@ func TestEveryNodeGetsEveryMessageOnceInOrder(t *testing.T) {
 	for k, n := range nodeList {
 		wg.Go(func() {
 			for i := range perNode {
-				if err := n.ps.Publish("room", fmt.Appendf(nil, "%d:%d", k, i), true); err != nil {
+				if err := n.ps.Publish("room", fmt.Appendf(nil, "%d:%d", k, i), wss.Text); err != nil {
 					t.Error(err)
 				}
 			}
@@ -119,7 +119,7 @@ func TestEveryNodeGetsEveryMessageOnceInOrder(t *testing.T) {
 	}
 	// Nothing more: a marker published last arrives next, no duplicate
 	// before it.
-	nodeList[0].ps.Publish("room", []byte("end"), true)
+	nodeList[0].ps.Publish("room", []byte("end"), wss.Text)
 	for c, cl := range clients {
 		if m := readText(t, cl); m != "end" {
 			t.Fatalf("client %d: extra message %q", c, m)
@@ -135,7 +135,7 @@ func TestBrokerOutageKeepsLocalDelivery(t *testing.T) {
 	a := startNode(t, ns.ClientURL())
 	b := startNode(t, ns.ClientURL())
 	ca, cb := a.join(t), b.join(t)
-	a.ps.Publish("room", []byte("before"), true)
+	a.ps.Publish("room", []byte("before"), wss.Text)
 	if readText(t, ca) != "before" || readText(t, cb) != "before" {
 		t.Fatal("message before the outage not delivered to both nodes")
 	}
@@ -145,7 +145,7 @@ func TestBrokerOutageKeepsLocalDelivery(t *testing.T) {
 	waitFor(t, "nodes see the outage", func() bool {
 		return !a.bus.Conn().IsConnected() && !b.bus.Conn().IsConnected()
 	})
-	a.ps.Publish("room", []byte("during"), true)
+	a.ps.Publish("room", []byte("during"), wss.Text)
 	if m := readText(t, ca); m != "during" {
 		t.Fatalf("local subscriber got %q during the outage, want %q", m, "during")
 	}
@@ -157,7 +157,7 @@ func TestBrokerOutageKeepsLocalDelivery(t *testing.T) {
 	if err := b.bus.Flush(5 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	a.ps.Publish("room", []byte("after"), true)
+	a.ps.Publish("room", []byte("after"), wss.Text)
 	if m := readText(t, ca); m != "after" {
 		t.Fatalf("local subscriber got %q, want %q", m, "after")
 	}
@@ -193,9 +193,9 @@ func TestAnyTopicNameIsCarried(t *testing.T) {
 	names := []string{"", "a b", "x.y.z", "*", ">", "room/ünï", "room/ünï2"}
 	got := make(chan string, len(names))
 	for _, name := range names[:len(names)-1] {
-		stop := b.ps.Listen(name, func(data []byte, text bool) {
-			if string(data) != name || !text {
-				t.Errorf("topic %q got %q text=%v", name, data, text)
+		stop := b.ps.Listen(name, func(data []byte, typ wss.MessageType) {
+			if string(data) != name || typ != wss.Text {
+				t.Errorf("topic %q got %q text=%v", name, data, typ)
 			}
 			got <- name
 		})
@@ -205,9 +205,9 @@ func TestAnyTopicNameIsCarried(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range names {
-		a.ps.Publish(name, []byte(name), true)
+		a.ps.Publish(name, []byte(name), wss.Text)
 	}
-	a.ps.Publish("", []byte(""), true)
+	a.ps.Publish("", []byte(""), wss.Text)
 	for range len(names) {
 		select {
 		case name := <-got:
