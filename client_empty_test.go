@@ -101,7 +101,7 @@ func TestRFC6455_5_ClientEmptyFrames(t *testing.T) {
 		{"5.6 empty text message", func(c *Conn) error { return c.Write(nil, Text) }, nil, 0x81,
 			serverFrame(opText, nil), func(t *testing.T, p *clientProbe) { wantMessage(t, p.Inbox, Message{Data: []byte{}, Type: Text}) }},
 		{"5.6 empty binary message", func(c *Conn) error { return c.Write([]byte{}, Binary) }, nil, 0x82,
-			serverFrame(opBinary, nil), func(t *testing.T, p *clientProbe) { wantMessage(t, p.Inbox, Message{Data: []byte{}}) }},
+			serverFrame(opBinary, nil), func(t *testing.T, p *clientProbe) { wantMessage(t, p.Inbox, Message{Data: []byte{}, Type: Binary}) }},
 		{"5.5.2 empty ping", func(c *Conn) error { return c.Ping(nil) }, nil, 0x89,
 			append(serverFrame(opPong, nil), serverFrame(opText, after)...),
 			func(t *testing.T, p *clientProbe) { wantMessage(t, p.Inbox, Message{Data: after, Type: Text}) }},
@@ -256,7 +256,7 @@ func TestRFC6455_5_2_ClientReceivesEveryLength(t *testing.T) {
 				c, peer := dialRawPeer(t, d, probe, &Config{MaxMessageSize: limit})
 				peer.write(tt.frame)
 				if tt.msg >= 0 {
-					wantMessage(t, probe.Inbox, Message{Data: payloadOf(tt.msg, Binary)})
+					wantMessage(t, probe.Inbox, Message{Data: payloadOf(tt.msg, Binary), Type: Binary})
 				}
 				if tt.want != 0 {
 					f, raw := peer.readClientFrame()

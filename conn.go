@@ -6,7 +6,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 	"weak"
 
 	"github.com/wssgo/wss/internal/frame"
@@ -227,12 +226,8 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	return closedErr(c, c.closeFrom(code, reason, false))
 }
 
-// closeNoWait is Close for a writer that must never wait for the peer
-// (the sweeper): see writeFrameNoWait.
-func (c *Conn) closeNoWait(code StatusCode) error {
-	return c.closeFrom(code, "", true)
-}
-
+// closeFrom is Close; with noWait, for a writer that must never wait for
+// the peer (the sweeper): see writeFrameNoWait.
 func (c *Conn) closeFrom(code StatusCode, reason string, noWait bool) error {
 	if !validCloseCode(code) {
 		return fmt.Errorf("%w: %d", ErrInvalidCloseCode, int(code))
@@ -247,7 +242,7 @@ func (c *Conn) closeFrom(code StatusCode, reason string, noWait bool) error {
 	if err := c.sendClose(code, reason, noWait); err != nil {
 		return err
 	}
-	c.startCloseTimer()
+	c.d.startCloseTimer(c)
 	return nil
 }
 
@@ -259,23 +254,6 @@ func (c *Conn) sendClose(code StatusCode, reason string, noWait bool) error {
 		return c.writeFrameNoWait(opClose, p)
 	}
 	return c.writeFrame(opClose, p)
-}
-
-// startCloseTimer bounds the wait for the peer's close frame. The timers
-// are kept by the Dispatcher: only closing connections have one.
-func (c *Conn) startCloseTimer() {
-	d := c.d
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.closeTimers[c]; ok || c.state.is(flagClosed) {
-		return
-	}
-	if d.closeTimers == nil {
-		d.closeTimers = make(map[*Conn]*time.Timer)
-	}
-	d.closeTimers[c] = time.AfterFunc(c.cfg.closeTimeout(), func() {
-		c.drop(StatusCloseTimeout)
-	})
 }
 
 // onPing answers a ping with a pong carrying the same payload (RFC 6455
@@ -309,7 +287,7 @@ func (c *Conn) onCloseFrame(p []byte) {
 	}
 	_ = c.writeFrame(opClose, p[:min(len(p), 2)])
 	if c.client {
-		c.startCloseTimer() // the server closes TCP first (RFC 6455 section 7.1.1)
+		c.d.startCloseTimer(c) // the server closes TCP first (RFC 6455 section 7.1.1)
 		return
 	}
 	c.drop(code)
@@ -323,7 +301,7 @@ func (c *Conn) fail(code StatusCode) {
 	c.state.setStatus(failStatus(code))
 	_ = c.sendClose(code, "", false)
 	c.closeWrite()
-	c.startCloseTimer()
+	c.d.startCloseTimer(c)
 }
 
 // failStatus maps the close code sent to a failing peer to OnClose's status.
@@ -347,8 +325,6 @@ func (c *Conn) drop(status StatusCode) {
 		c.closeSocket()
 	}
 }
-
-func (c *Conn) ended() bool { return c.state.is(flagClosed) }
 
 // finish is called once by the dispatcher when it stops reading c.
 func (c *Conn) finish() {

@@ -287,7 +287,7 @@ func testMessages() []Message {
 			for j := 0; j < n; j += 13 {
 				b[j] = byte(j*31 + i)
 			}
-			msgs = append(msgs, Message{Data: b})
+			msgs = append(msgs, Message{Data: b, Type: Binary})
 			continue
 		}
 		msgs = append(msgs, Message{Data: b, Type: Text}, Message{Data: b, Type: Text})

@@ -144,13 +144,13 @@ func TestMemoryStoreKeepsWithinLimits(t *testing.T) {
 	store.mu.Unlock()
 	node := store.Node()
 	for i := range 1000 {
-		store.keep(Message{Topic: fmt.Sprintf("t%d", i), Data: make([]byte, 10)})
+		store.keep(Message{Topic: fmt.Sprintf("t%d", i), Data: make([]byte, 10), Type: wss.Binary})
 	}
 	if b, n := store.Bytes(), len(store.topics); b != 1000 || n != 100 {
 		t.Fatalf("after 1000 topics of 10 bytes: %d bytes in %d topics, want 1000 in 100", b, n)
 	}
 	for i := range 20 {
-		store.keep(Message{Topic: "one", Data: []byte{byte(i)}})
+		store.keep(Message{Topic: "one", Data: []byte{byte(i)}, Type: wss.Binary})
 	}
 	if msgs, _ := node.Since(context.Background(), "one", 0); len(msgs) != 5 || msgs[0].Data[0] != 15 {
 		t.Fatalf("topic holds %d messages, want the last 5", len(msgs))
