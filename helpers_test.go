@@ -152,9 +152,17 @@ type recorder struct {
 
 	msgs   chan message
 	pings  chan []byte
+	pongs  chan pong
 	closed chan struct{} // closed at the first OnClose
 	status atomic.Int32
+	err    error        // Conn.Err during the first OnClose, read once closed is
 	ncalls atomic.Int32 // OnClose calls
+}
+
+// pong is an OnPong call.
+type pong struct {
+	data []byte
+	rtt  time.Duration
 }
 
 type message struct {
@@ -167,6 +175,7 @@ func newRecorder(onFrame func(c *Conn, data []byte, typ MessageType)) *recorder 
 		onFrame: onFrame,
 		msgs:    make(chan message, 4096),
 		pings:   make(chan []byte, 64),
+		pongs:   make(chan pong, 64),
 		closed:  make(chan struct{}),
 	}
 }
@@ -187,9 +196,14 @@ func (r *recorder) OnPing(c *Conn, data []byte) {
 	r.pings <- bytes.Clone(data)
 }
 
+func (r *recorder) OnPong(c *Conn, data []byte, rtt time.Duration) {
+	r.pongs <- pong{bytes.Clone(data), rtt}
+}
+
 func (r *recorder) OnClose(c *Conn, status StatusCode) {
 	if r.ncalls.Add(1) == 1 {
 		r.status.Store(int32(status))
+		r.err = c.Err()
 		close(r.closed)
 	}
 }
@@ -211,6 +225,18 @@ func (r *recorder) wantClose(t *testing.T, want StatusCode) {
 	t.Helper()
 	if got := r.waitClose(t); got != want {
 		t.Errorf("OnClose status = %d, want %d", got, want)
+	}
+}
+
+// nextPong returns the next OnPong call.
+func (r *recorder) nextPong(t *testing.T) pong {
+	t.Helper()
+	select {
+	case p := <-r.pongs:
+		return p
+	case <-time.After(testTimeout):
+		t.Fatalf("no OnPong within %v", testTimeout)
+		return pong{}
 	}
 }
 
