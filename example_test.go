@@ -30,7 +30,7 @@ func (chat) OnFrame(c *wss.Conn, data []byte, typ wss.MessageType) {
 func (chat) OnClose(c *wss.Conn, status wss.StatusCode) {
 	// status > 0: the peer's close code (1005 if it sent none);
 	// status < 0: the connection dropped (wss.StatusConnLost, ...).
-	log.Printf("%v closed: %d", c.RemoteAddr(), status)
+	log.Printf("%v closed: %v", c.RemoteAddr(), status) // "1000 normal closure", "-5 write timeout"
 }
 
 func ExampleHTTPHandler() {
