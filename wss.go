@@ -55,8 +55,12 @@
 // OnFrame. Its status is positive when the peer sent a close frame (the code
 // it sent, or [StatusNoStatus] when it sent none) and negative when the
 // connection ended without one: see [StatusConnLost] and the constants after
-// it. [Conn.Close] runs the close handshake: it sends a close frame, waits up
-// to [Config.CloseTimeout] for the peer's, then closes the socket.
+// it; a [StatusCode] prints as "1000 normal closure" or "-5 write timeout".
+// [Conn.Close] runs the close handshake: it sends a close frame with a code
+// and a reason, waits up to [Config.CloseTimeout] for the peer's, then
+// closes the socket. [Conn.Err] returns the [CloseError] with the status and
+// the reason the peer gave, in OnClose and after. A [PongHandler] learns the
+// round trip of each ping, [Conn.Ping]'s or keepalive's.
 //
 // # Protocol errors
 //
