@@ -50,7 +50,7 @@ func TestOnPongKeepalive(t *testing.T) {
 		c := dialRaw(t, srv.addr).connect(sampleKey)
 		_, rec := srv.next(t)
 		c.expect(serverFrame(opPing, nil))
-		pinged := time.Now() // the ping went out between start and now
+		pinged := time.Now()              // the ping went out between start and now
 		time.Sleep(10 * time.Millisecond) // a round trip long enough to measure, not a wait for anything
 		answered := time.Now()
 		c.send(pongFin, nil)
