@@ -36,7 +36,7 @@ func ExampleConn_Close() {
 		log.Fatal(err)
 	}
 	ended := make(chan error, 1)
-	go d.Serve(ln, nil, func(r *wss.Request) wss.Handler {
+	go d.Serve(ln, nil, func(r *wss.Request) (wss.Handler, error) {
 		return wss.HandlerFuncs{
 			Frame: func(c *wss.Conn, data []byte, typ wss.MessageType) {
 				if string(data) == "close me" {
@@ -44,7 +44,7 @@ func ExampleConn_Close() {
 				}
 			},
 			Close: func(c *wss.Conn, status wss.StatusCode) { ended <- c.Err() },
-		}
+		}, nil
 	})
 	url := "ws://" + ln.Addr().String() + "/"
 
@@ -85,7 +85,7 @@ func ExamplePongHandler() {
 		log.Fatal(err)
 	}
 	rtts := make(chan time.Duration, 1)
-	go d.Serve(ln, nil, func(r *wss.Request) wss.Handler {
+	go d.Serve(ln, nil, func(r *wss.Request) (wss.Handler, error) {
 		return wss.HandlerFuncs{
 			Frame: func(c *wss.Conn, data []byte, typ wss.MessageType) {},
 			Open:  func(c *wss.Conn) { _ = c.Ping([]byte("are you there")) },
@@ -93,7 +93,7 @@ func ExamplePongHandler() {
 				fmt.Printf("pong %q\n", data)
 				rtts <- rtt
 			},
-		}
+		}, nil
 	})
 	c, err := wss.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", wss.NewInbox(1), nil)
 	if err != nil {
