@@ -255,13 +255,13 @@ func TestAccept_RequestConfig(t *testing.T) {
 			}
 			closeDispatcher(t, cd)
 			dial := func(tier string) (*Conn, *recorder) {
-				rec := newRecorder(func(*Conn, []byte, bool) {})
+				rec := newRecorder(func(*Conn, []byte, MessageType) {})
 				c, err := Dial(context.Background(), "ws://"+addr+"/", rec,
 					&DialOptions{Dispatcher: cd, Header: http.Header{"X-Tier": {tier}}})
 				if err != nil {
 					t.Fatal(err)
 				}
-				t.Cleanup(func() { c.Close(StatusNormalClosure); rec.waitClose(t) })
+				t.Cleanup(func() { c.Close(StatusNormalClosure, ""); rec.waitClose(t) })
 				return c, rec
 			}
 			smallC, smallRec := dial("small")
@@ -272,14 +272,14 @@ func TestAccept_RequestConfig(t *testing.T) {
 				rec *recorder
 				msg []byte
 			}{{smallC, smallRec, at}, {bigC, bigRec, past}} {
-				if err := w.c.Write(w.msg, true); err != nil {
+				if err := w.c.Write(w.msg, Text); err != nil {
 					t.Fatal(err)
 				}
 				if m := w.rec.nextMessage(t); !bytes.Equal(m.data, w.msg) {
 					t.Errorf("echo of %d bytes: got %d", len(w.msg), len(m.data))
 				}
 			}
-			if err := smallC.Write(past, true); err != nil {
+			if err := smallC.Write(past, Text); err != nil {
 				t.Fatal(err)
 			}
 			smallRec.wantClose(t, StatusMessageTooBig)

@@ -78,8 +78,8 @@ func wantMessage(t *testing.T, in *Inbox, want Message) {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	m, err := in.Read(ctx)
-	if err != nil || m.Text != want.Text || !bytes.Equal(m.Data, want.Data) {
-		t.Fatalf("client got %q (text %v), %v; want %q (text %v)", m.Data, m.Text, err, want.Data, want.Text)
+	if err != nil || m.Type != want.Type || !bytes.Equal(m.Data, want.Data) {
+		t.Fatalf("client got %q (text %v), %v; want %q (text %v)", m.Data, m.Type, err, want.Data, want.Type)
 	}
 }
 
@@ -98,16 +98,16 @@ func TestRFC6455_5_ClientEmptyFrames(t *testing.T) {
 		reply  []byte              // what the server answers; nil: it closes TCP
 		check  func(t *testing.T, p *clientProbe)
 	}{
-		{"5.6 empty text message", func(c *Conn) error { return c.Write(nil, true) }, nil, 0x81,
-			serverFrame(opText, nil), func(t *testing.T, p *clientProbe) { wantMessage(t, p.Inbox, Message{Data: []byte{}, Text: true}) }},
-		{"5.6 empty binary message", func(c *Conn) error { return c.Write([]byte{}, false) }, nil, 0x82,
-			serverFrame(opBinary, nil), func(t *testing.T, p *clientProbe) { wantMessage(t, p.Inbox, Message{Data: []byte{}}) }},
+		{"5.6 empty text message", func(c *Conn) error { return c.Write(nil, Text) }, nil, 0x81,
+			serverFrame(opText, nil), func(t *testing.T, p *clientProbe) { wantMessage(t, p.Inbox, Message{Data: []byte{}, Type: Text}) }},
+		{"5.6 empty binary message", func(c *Conn) error { return c.Write([]byte{}, Binary) }, nil, 0x82,
+			serverFrame(opBinary, nil), func(t *testing.T, p *clientProbe) { wantMessage(t, p.Inbox, Message{Data: []byte{}, Type: Binary}) }},
 		{"5.5.2 empty ping", func(c *Conn) error { return c.Ping(nil) }, nil, 0x89,
 			append(serverFrame(opPong, nil), serverFrame(opText, after)...),
-			func(t *testing.T, p *clientProbe) { wantMessage(t, p.Inbox, Message{Data: after, Text: true}) }},
+			func(t *testing.T, p *clientProbe) { wantMessage(t, p.Inbox, Message{Data: after, Type: Text}) }},
 		{"5.5.3 pong to an empty ping", nil, serverFrame(opPing, nil), 0x8a, serverFrame(opText, after),
 			func(t *testing.T, p *clientProbe) {
-				wantMessage(t, p.Inbox, Message{Data: after, Text: true})
+				wantMessage(t, p.Inbox, Message{Data: after, Type: Text})
 				if got := <-p.pings; len(got) != 0 || p.npings.Load() != 1 {
 					t.Fatalf("OnPing got %q, %d calls; want one empty ping", got, p.npings.Load())
 				}
@@ -211,11 +211,11 @@ func TestKeepaliveIdleDialClient(t *testing.T) {
 				if _, ended := probe.Status(); ended {
 					t.Fatal("client ended")
 				}
-				if err := c.Write([]byte("still here"), true); err != nil {
+				if err := c.Write([]byte("still here"), Text); err != nil {
 					t.Fatal(err)
 				}
-				wantMessage(t, probe.Inbox, Message{Data: []byte("still here"), Text: true})
-				if err := c.Close(StatusNormalClosure); err != nil {
+				wantMessage(t, probe.Inbox, Message{Data: []byte("still here"), Type: Text})
+				if err := c.Close(StatusNormalClosure, ""); err != nil {
 					t.Fatal(err)
 				}
 				rec.wantClose(t, StatusNormalClosure)
@@ -239,15 +239,15 @@ func TestRFC6455_5_2_ClientReceivesEveryLength(t *testing.T) {
 		msg   int    // the length of the message the client must get; -1: none
 	}{
 		{"binary 0", serverFrame(opBinary, nil), 0, nil, 0},
-		{"binary 125", serverFrame(opBinary, payloadOf(125, false)), 0, nil, 125},
-		{"binary 126", serverFrame(opBinary, payloadOf(126, false)), 0, nil, 126},
-		{"binary 65535", serverFrame(opBinary, payloadOf(0xFFFF, false)), 0, nil, 0xFFFF},
-		{"binary 65536", serverFrame(opBinary, payloadOf(0x10000, false)), 0, nil, 0x10000},
-		{"binary at MaxMessageSize", serverFrame(opBinary, payloadOf(limit, false)), 0, nil, limit},
-		{"binary past MaxMessageSize", serverFrame(opBinary, payloadOf(limit+1, false)), 0x88, closePayload(StatusMessageTooBig, ""), -1},
+		{"binary 125", serverFrame(opBinary, payloadOf(125, Binary)), 0, nil, 125},
+		{"binary 126", serverFrame(opBinary, payloadOf(126, Binary)), 0, nil, 126},
+		{"binary 65535", serverFrame(opBinary, payloadOf(0xFFFF, Binary)), 0, nil, 0xFFFF},
+		{"binary 65536", serverFrame(opBinary, payloadOf(0x10000, Binary)), 0, nil, 0x10000},
+		{"binary at MaxMessageSize", serverFrame(opBinary, payloadOf(limit, Binary)), 0, nil, limit},
+		{"binary past MaxMessageSize", serverFrame(opBinary, payloadOf(limit+1, Binary)), 0x88, closePayload(StatusMessageTooBig, ""), -1},
 		{"ping 0", serverFrame(opPing, nil), 0x8a, nil, -1},
-		{"ping 125", serverFrame(opPing, payloadOf(125, false)), 0x8a, payloadOf(125, false), -1},
-		{"ping 126", serverFrame(opPing, payloadOf(126, false)), 0x88, closePayload(StatusProtocolError, ""), -1},
+		{"ping 125", serverFrame(opPing, payloadOf(125, Binary)), 0x8a, payloadOf(125, Binary), -1},
+		{"ping 126", serverFrame(opPing, payloadOf(126, Binary)), 0x88, closePayload(StatusProtocolError, ""), -1},
 	}
 	forEachClientMode(t, func(t *testing.T, d *Dispatcher) {
 		for _, tt := range tests {
@@ -256,7 +256,7 @@ func TestRFC6455_5_2_ClientReceivesEveryLength(t *testing.T) {
 				c, peer := dialRawPeer(t, d, probe, &Config{MaxMessageSize: limit})
 				peer.write(tt.frame)
 				if tt.msg >= 0 {
-					wantMessage(t, probe.Inbox, Message{Data: payloadOf(tt.msg, false)})
+					wantMessage(t, probe.Inbox, Message{Data: payloadOf(tt.msg, Binary), Type: Binary})
 				}
 				if tt.want != 0 {
 					f, raw := peer.readClientFrame()

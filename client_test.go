@@ -117,7 +117,7 @@ func TestDialRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close(StatusNormalClosure)
+	defer c.Close(StatusNormalClosure, "")
 	r := <-got
 	want := map[string]string{
 		"Upgrade": "websocket", "Connection": "Upgrade", "Sec-Websocket-Version": "13",
@@ -176,7 +176,7 @@ func TestClientMasksEveryFrameWithAFreshKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range frames {
-		if err := c.Write([]byte("frame"), true); err != nil {
+		if err := c.Write([]byte("frame"), Text); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -203,7 +203,7 @@ func TestDialTLSAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, typ MessageType) { _ = c.Write(data, typ) }}
 	cfg := &Config{Subprotocols: []string{"echo"}, Compression: &CompressionConfig{}}
 	srv := httptest.NewTLSServer(HTTPHandler(d, cfg, func(*Request) (Handler, error) { return echo, nil }))
 	defer srv.Close()
@@ -220,13 +220,13 @@ func TestDialTLSAndClose(t *testing.T) {
 		t.Fatalf("subprotocol %q, compression %v", c.Subprotocol(), c.dfl())
 	}
 	msg := bytes.Repeat([]byte("over TLS "), 100)
-	if err := c.Write(msg, false); err != nil {
+	if err := c.Write(msg, Binary); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := in.Read(ctx); err != nil || !bytes.Equal(m.Data, msg) || m.Text {
+	if m, err := in.Read(ctx); err != nil || !bytes.Equal(m.Data, msg) || m.Type != Binary {
 		t.Fatalf("echo: %v", err)
 	}
-	if err := c.Close(StatusNormalClosure); err != nil {
+	if err := c.Close(StatusNormalClosure, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := in.Read(ctx); !errors.Is(err, ErrClosed) {

@@ -22,7 +22,7 @@ func TestRFC6455_5_5_1_PeerClose(t *testing.T) {
 		name    string
 		payload []byte
 		reply   []byte
-		status  int
+		status  StatusCode
 	}
 	cases := []closeCase{
 		{"empty close", nil, serverFrame(opClose, nil), StatusNoStatus},
@@ -30,7 +30,7 @@ func TestRFC6455_5_5_1_PeerClose(t *testing.T) {
 		{"reason of 123 bytes", closePayload(4000, strings.Repeat("r", 123)), serverClose(4000), 4000},
 		{"UTF-8 reason", closePayload(1001, "au revoir, à bientôt €"), serverClose(1001), 1001},
 	}
-	for _, code := range []int{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999} {
+	for _, code := range []StatusCode{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999} {
 		cases = append(cases, closeCase{fmt.Sprintf("code %d", code), closePayload(code, ""), serverClose(code), code})
 	}
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
@@ -59,7 +59,7 @@ func TestRFC6455_5_5_1_PeerClose(t *testing.T) {
 func TestRFC6455_7_4_InvalidClosePayloads(t *testing.T) {
 	var cases []frameViolation
 	cases = append(cases, protocolErr("1-byte payload", clientFrame(closeFin, []byte{0x03})))
-	for _, code := range []int{0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535} {
+	for _, code := range []StatusCode{0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535} {
 		cases = append(cases, protocolErr(fmt.Sprintf("code %d", code), clientFrame(closeFin, closePayload(code, ""))))
 	}
 	for _, reason := range []string{"\xff", "ok\xc3", "\xed\xa0\x80", "\xc0\xaf"} {
@@ -74,11 +74,11 @@ func TestRFC6455_7_4_InvalidClosePayloads(t *testing.T) {
 func TestRFC6455_7_ServerInitiatedClose(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, nil, nil)
-		for _, tc := range []struct{ sent, reply int }{{1000, 1000}, {1001, 1000}, {4001, 4001}} {
+		for _, tc := range []struct{ sent, reply StatusCode }{{1000, 1000}, {1001, 1000}, {4001, 4001}} {
 			t.Run(fmt.Sprint(tc.sent, "/", tc.reply), func(t *testing.T) {
 				c := dialRaw(t, srv.addr).connect(sampleKey)
 				conn, rec := srv.next(t)
-				if err := conn.Close(tc.sent); err != nil {
+				if err := conn.Close(tc.sent, ""); err != nil {
 					t.Fatal(err)
 				}
 				c.expect(serverClose(tc.sent))
@@ -87,7 +87,7 @@ func TestRFC6455_7_ServerInitiatedClose(t *testing.T) {
 					t.Fatalf("OnClose before the peer answered the close")
 				default:
 				}
-				if err := conn.Close(1000); !errors.Is(err, ErrClosed) {
+				if err := conn.Close(1000, ""); !errors.Is(err, ErrClosed) {
 					t.Errorf("second Close = %v, want ErrClosed", err)
 				}
 				c.send(closeFin, closePayload(tc.reply, "ack"))
@@ -101,12 +101,12 @@ func TestRFC6455_7_ServerInitiatedClose(t *testing.T) {
 // TestRFC6455_7_CloseFromHandler: a handler may call Close on its own connection.
 func TestRFC6455_7_CloseFromHandler(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
-		srv := startServer(t, d, nil, func(c *Conn, data []byte, text bool) {
+		srv := startServer(t, d, nil, func(c *Conn, data []byte, typ MessageType) {
 			if string(data) == "bye" {
-				_ = c.Close(4002)
+				_ = c.Close(4002, "")
 				return
 			}
-			_ = c.Write(data, text)
+			_ = c.Write(data, typ)
 		})
 		c := dialRaw(t, srv.addr).connect(sampleKey)
 		c.send(textFin, []byte("hi"))
@@ -129,7 +129,7 @@ func TestRFC6455_7_CloseTimeout(t *testing.T) {
 		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
 		start := time.Now()
-		if err := conn.Close(1000); err != nil {
+		if err := conn.Close(1000, ""); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(serverClose(1000))
@@ -182,8 +182,8 @@ func TestClose_InvalidCodeRefused(t *testing.T) {
 		srv := startServer(t, d, nil, nil)
 		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
-		for _, code := range []int{0, 999, 1004, 1005, 1006, 1015, 2000, 5000, -1} {
-			if err := conn.Close(code); !errors.Is(err, ErrInvalidCloseCode) {
+		for _, code := range []StatusCode{0, 999, 1004, 1005, 1006, 1015, 2000, 5000, -1} {
+			if err := conn.Close(code, ""); !errors.Is(err, ErrInvalidCloseCode) {
 				t.Errorf("Close(%d) = %v, want ErrInvalidCloseCode", code, err)
 			}
 		}
@@ -236,7 +236,7 @@ func TestClose_OnceWhenBothClose(t *testing.T) {
 			c := dialRaw(t, srv.addr).connect(sampleKey)
 			conn, rec := srv.next(t)
 			done := make(chan error, 1)
-			go func() { done <- conn.Close(1001) }()
+			go func() { done <- conn.Close(1001, "") }()
 			c.send(closeFin, closePayload(4000, ""))
 			f := c.readFrame()
 			if f.op != opClose || !(bytes.Equal(f.payload, closePayload(1001, "")) || bytes.Equal(f.payload, closePayload(4000, ""))) {
@@ -265,13 +265,13 @@ func TestClose_WriteTimeout(t *testing.T) {
 		p := make([]byte, 1<<20)
 		var err error
 		for i := 0; i < 512 && err == nil; i++ { // the client reads nothing
-			err = conn.Write(p, false)
+			err = conn.Write(p, Binary)
 		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("Write to a peer that does not read = %v, want a deadline error", err)
 		}
 		rec.wantClose(t, StatusWriteTimeout)
-		if err := conn.Write([]byte("x"), false); !errors.Is(err, ErrClosed) {
+		if err := conn.Write([]byte("x"), Binary); !errors.Is(err, ErrClosed) {
 			t.Errorf("Write after the drop = %v, want ErrClosed", err)
 		}
 		if conn.IsValid() {
@@ -289,7 +289,7 @@ func TestClose_ConcurrentClose(t *testing.T) {
 		conn, rec := srv.next(t)
 		errs := make(chan error, 16)
 		for range 16 {
-			go func() { errs <- conn.Close(1000) }()
+			go func() { errs <- conn.Close(1000, "") }()
 		}
 		var sent int
 		for range 16 {

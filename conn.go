@@ -1,12 +1,12 @@
 package wss
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
+	"weak"
 
 	"github.com/wssgo/wss/internal/frame"
 	"github.com/wssgo/wss/internal/poll"
@@ -112,9 +112,9 @@ func (c *Conn) connect(nc net.Conn) error {
 		// Refused after the handshake: say why in a close frame.
 		switch {
 		case errors.Is(err, ErrShutdown):
-			_ = c.sendClose(StatusGoingAway, false)
+			_ = c.sendClose(StatusGoingAway, "", false)
 		case errors.Is(err, ErrTooManyConnections):
-			_ = c.sendClose(StatusTryAgainLater, false)
+			_ = c.sendClose(StatusTryAgainLater, "", false)
 		}
 		c.drop(StatusConnLost)
 		c.letGo() // the socket was never registered with a loop
@@ -174,70 +174,81 @@ func (c *Conn) RemoteAddr() net.Addr {
 	return c.peerAddr()
 }
 
-// Write sends data as one message, text or binary, and blocks until it is
-// handed to the kernel or WriteTimeout passes; a timed-out write drops the
-// connection. Text must be valid UTF-8 (ErrInvalidUTF8 otherwise). data is
-// not retained. Safe for concurrent use; messages from concurrent calls are
-// never interleaved.
-func (c *Conn) Write(data []byte, text bool) error {
-	op := opBinary
-	if text {
-		if !frame.ValidUTF8(data) {
-			return ErrInvalidUTF8
-		}
-		op = opText
+// Write sends data as one message of type typ, Text or Binary, and blocks
+// until it is handed to the kernel or WriteTimeout passes; a timed-out
+// write drops the connection. Text must be valid UTF-8 (ErrInvalidUTF8
+// otherwise). data is not retained. On a connection that has ended it
+// returns the CloseError that says why, or ErrClosed. Safe for concurrent
+// use; messages from concurrent calls are never interleaved.
+func (c *Conn) Write(data []byte, typ MessageType) error {
+	op, err := typ.opcode()
+	if err != nil {
+		return err
+	}
+	if op == opText && !frame.ValidUTF8(data) {
+		return ErrInvalidUTF8
 	}
 	if !c.state.is(flagConnected) {
 		return ErrClosed // and c.aside may not be set yet
 	}
 	if dfl := c.dfl(); dfl != nil && dfl.compresses(len(data)) {
-		return c.transmit(op, data, compressedFrame)
+		return closedErr(c, c.transmit(op, data, compressedFrame))
 	}
-	return c.writeFrame(op, data)
+	return closedErr(c, c.writeFrame(op, data))
 }
 
-// Ping sends a ping with the given payload (at most 125 bytes).
+// Ping sends a ping with the given payload (at most 125 bytes). Its pong
+// reaches a PongHandler with the round trip time. On a connection that
+// has ended it returns the CloseError that says why, or ErrClosed.
 func (c *Conn) Ping(data []byte) error {
 	if len(data) > frame.MaxControlPayload {
 		return ErrControlTooLong
 	}
-	return c.writeFrame(opPing, data)
+	c.rd.pings.sending()
+	return closedErr(c, c.writeFrame(opPing, data))
 }
 
 // Close starts the closing handshake (RFC 6455 section 7): it sends a close
-// frame with status, then the connection waits up to CloseTimeout for the
-// peer's close frame and closes the socket; OnClose follows. Close returns
-// once the close frame is sent, so it never waits on the dispatcher and may
-// be called from handlers. status must be a code an endpoint may send
-// (1000-1003, 1007-1014, 3000-4999), else ErrInvalidCloseCode.
-func (c *Conn) Close(status int) error {
-	return c.closeFrom(status, false)
+// frame with code and reason, then the connection waits up to CloseTimeout
+// for the peer's close frame and closes the socket; OnClose follows. Close
+// returns once the close frame is sent, so it never waits on the
+// dispatcher and may be called from handlers. code must be one an endpoint
+// may send (1000-1003, 1007-1014, 3000-4999), else ErrInvalidCloseCode;
+// reason must be valid UTF-8 (ErrInvalidUTF8) of at most 123 bytes
+// (ErrControlTooLong). On a connection already closing or ended it
+// returns the CloseError that says why, or ErrClosed.
+func (c *Conn) Close(code StatusCode, reason string) error {
+	return closedErr(c, c.closeFrom(code, reason, false))
 }
 
 // closeFrom is Close; with noWait, for a writer that must never wait for
 // the peer (the sweeper): see writeFrameNoWait.
-func (c *Conn) closeFrom(status int, noWait bool) error {
-	if !validCloseCode(status) {
-		return fmt.Errorf("%w: %d", ErrInvalidCloseCode, status)
+func (c *Conn) closeFrom(code StatusCode, reason string, noWait bool) error {
+	if !validCloseCode(code) {
+		return fmt.Errorf("%w: %d", ErrInvalidCloseCode, int(code))
+	}
+	if err := checkCloseReason(reason); err != nil {
+		return err
 	}
 	if c.state.is(flagUpgrading) {
 		c.drop(StatusConnLost) // no WebSocket yet to say goodbye on
 		return nil
 	}
-	if err := c.sendClose(status, noWait); err != nil {
+	if err := c.sendClose(code, reason, noWait); err != nil {
 		return err
 	}
 	c.d.startCloseTimer(c)
 	return nil
 }
 
-func (c *Conn) sendClose(status int, noWait bool) error {
-	var p [2]byte
-	binary.BigEndian.PutUint16(p[:], uint16(status))
+// sendClose sends a close frame with code and a checked reason.
+func (c *Conn) sendClose(code StatusCode, reason string, noWait bool) error {
+	var buf [frame.MaxControlPayload]byte
+	p := putClosePayload(&buf, code, reason)
 	if noWait {
-		return c.writeFrameNoWait(opClose, p[:])
+		return c.writeFrameNoWait(opClose, p)
 	}
-	return c.writeFrame(opClose, p[:])
+	return c.writeFrame(opClose, p)
 }
 
 // onPing answers a ping with a pong carrying the same payload (RFC 6455
@@ -251,17 +262,21 @@ func (c *Conn) onPing(p []byte) {
 	}
 }
 
-// onCloseFrame handles the peer's close frame: it answers with the same
-// code unless a close frame was already sent (RFC 6455 section 5.5.1), then
-// closes the socket, as the server is the side that closes TCP first.
+// onCloseFrame handles the peer's close frame: it keeps the peer's reason
+// for Err, answers with the same code unless a close frame was already sent
+// (RFC 6455 section 5.5.1), then closes the socket, as the server is the
+// side that closes TCP first.
 func (c *Conn) onCloseFrame(p []byte) {
-	code, fail := parseClosePayload(p)
+	code, reason, fail := parseClosePayload(p)
 	if fail != 0 {
 		c.fail(fail)
 		return
 	}
 	c.rd.draining = true
-	c.state.setStatus(code)
+	peerReasons.keep(c, reason)
+	if !c.state.setStatus(code) && len(reason) > 0 {
+		peerReasons.forget(weak.Make(c)) // ended by another cause first
+	}
 	if code == StatusNoStatus {
 		p = nil
 	}
@@ -276,16 +291,16 @@ func (c *Conn) onCloseFrame(p []byte) {
 // fail fails the connection (RFC 6455 section 7.1.7): it sends a close frame
 // with code, stops reading frames, and closes once the peer has closed its
 // side or CloseTimeout has passed, so the close frame is not lost to a reset.
-func (c *Conn) fail(code int) {
+func (c *Conn) fail(code StatusCode) {
 	c.rd.draining = true
 	c.state.setStatus(failStatus(code))
-	_ = c.sendClose(code, false)
+	_ = c.sendClose(code, "", false)
 	c.closeWrite()
 	c.d.startCloseTimer(c)
 }
 
 // failStatus maps the close code sent to a failing peer to OnClose's status.
-func failStatus(code int) int {
+func failStatus(code StatusCode) StatusCode {
 	switch code {
 	case StatusInvalidData:
 		return StatusInvalidUTF8
@@ -299,7 +314,7 @@ func failStatus(code int) int {
 // socket; the dispatcher then calls finish. It never blocks: in event-loop
 // mode it shuts the socket down, which wakes the loop to finish c, as only
 // the loop may close a descriptor it polls.
-func (c *Conn) drop(status int) {
+func (c *Conn) drop(status StatusCode) {
 	c.state.setStatus(status)
 	if c.state.setFirst(flagClosed) {
 		c.closeSocket()

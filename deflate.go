@@ -364,7 +364,7 @@ var inflaters = sync.Pool{New: func() any {
 // StatusMessageTooBig, so a compression bomb costs at most the limit. For
 // a text message it validates UTF-8 as the bytes come out. It returns the
 // inflated message in a pooled buffer, or the close code to fail with.
-func (d *deflate) inflateMessage(compressed []byte, limit int64, text bool, startSize int) (*[]byte, int) {
+func (d *deflate) inflateMessage(compressed []byte, limit int64, text bool, startSize int) (*[]byte, StatusCode) {
 	f := inflaters.Get().(*inflater)
 	defer inflaters.Put(f)
 	f.src.reset(compressed)
@@ -444,8 +444,8 @@ func (c *Conn) inflating() bool {
 // 1007 for invalid UTF-8 in a text message, 1002 for a corrupt stream.
 func (c *Conn) deliverInflated(compressed []byte) bool {
 	r := &c.rd
-	text := r.msgOp == opText
-	out, code := c.dfl().inflateMessage(compressed, c.cfg.maxMessageSize(), text, c.cfg.startSize())
+	typ := MessageType(r.msgOp)
+	out, code := c.dfl().inflateMessage(compressed, c.cfg.maxMessageSize(), typ == Text, c.cfg.startSize())
 	r.msg.release()
 	c.dfl().inflating = false
 	if code != 0 {
@@ -453,7 +453,7 @@ func (c *Conn) deliverInflated(compressed []byte) bool {
 		return !c.state.ended()
 	}
 	r.msgOp, r.utf8 = 0, 0
-	c.h.OnFrame(c, *out, text)
+	c.h.OnFrame(c, *out, typ)
 	putBuf(out)
 	return !c.state.ended()
 }

@@ -52,7 +52,7 @@ func BenchmarkEchoCompression(b *testing.B) {
 
 func benchEcho(b *testing.B, d *Dispatcher, cc *CompressionConfig, size int) {
 	next := jsonMessages(size)
-	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, typ MessageType) { _ = c.Write(data, typ) }}
 	srv := httptest.NewServer(HTTPHandler(d, &Config{Compression: cc}, func(*Request) (Handler, error) { return echo, nil }))
 	defer srv.Close()
 	ctx := context.Background()
@@ -61,11 +61,11 @@ func benchEcho(b *testing.B, d *Dispatcher, cc *CompressionConfig, size int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.Close(StatusNormalClosure)
+	defer c.Close(StatusNormalClosure, "")
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := c.Write(next(), true); err != nil {
+		if err := c.Write(next(), Text); err != nil {
 			b.Fatal(err)
 		}
 		if got, err := in.Read(ctx); err != nil || len(got.Data) != size {

@@ -22,7 +22,7 @@ func echoServer(t testing.TB, cfg *Config) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() }) // after srv.Close: cleanups run last first
-	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, typ MessageType) { _ = c.Write(data, typ) }}
 	srv := httptest.NewServer(HTTPHandler(d, cfg, func(*Request) (Handler, error) { return echo, nil }))
 	t.Cleanup(srv.Close)
 	return srv
@@ -286,10 +286,10 @@ func testMessages() []Message {
 			for j := 0; j < n; j += 13 {
 				b[j] = byte(j*31 + i)
 			}
-			msgs = append(msgs, Message{Data: b})
+			msgs = append(msgs, Message{Data: b, Type: Binary})
 			continue
 		}
-		msgs = append(msgs, Message{Data: b, Text: true}, Message{Data: b, Text: true})
+		msgs = append(msgs, Message{Data: b, Type: Text}, Message{Data: b, Type: Text})
 	}
 	return msgs
 }
@@ -306,7 +306,7 @@ func echoRoundTrips(t *testing.T, name, url string, cc *CompressionConfig, msgs 
 		t.Fatalf("%s: %v", name, err)
 	}
 	defer func() {
-		_ = c.Close(StatusNormalClosure)
+		_ = c.Close(StatusNormalClosure, "")
 		for {
 			if _, err := in.Read(ctx); err != nil {
 				break
@@ -319,7 +319,7 @@ func echoRoundTrips(t *testing.T, name, url string, cc *CompressionConfig, msgs 
 		}
 	}
 	for _, m := range msgs {
-		if err := c.Write(m.Data, m.Text); err != nil {
+		if err := c.Write(m.Data, m.Type); err != nil {
 			t.Fatalf("%s: write: %v", name, err)
 		}
 	}
@@ -328,8 +328,8 @@ func echoRoundTrips(t *testing.T, name, url string, cc *CompressionConfig, msgs 
 		if err != nil {
 			t.Fatalf("%s: message %d: %v", name, i, err)
 		}
-		if got.Text != m.Text || !bytes.Equal(got.Data, m.Data) {
-			t.Fatalf("%s: message %d: got %d bytes text=%v, want %d text=%v", name, i, len(got.Data), got.Text, len(m.Data), m.Text)
+		if got.Type != m.Type || !bytes.Equal(got.Data, m.Data) {
+			t.Fatalf("%s: message %d: got %d bytes text=%v, want %d text=%v", name, i, len(got.Data), got.Type, len(m.Data), m.Type)
 		}
 	}
 }
@@ -399,8 +399,8 @@ func TestIdleConnectionHoldsOnlyWindows(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) {
-		_ = c.Write(data, text)
+	h := HandlerFuncs{Frame: func(c *Conn, data []byte, typ MessageType) {
+		_ = c.Write(data, typ)
 		c.wmu.Lock()
 		sent := cap(c.dfl().sent)
 		c.wmu.Unlock()
@@ -416,11 +416,11 @@ func TestIdleConnectionHoldsOnlyWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close(StatusNormalClosure)
+	defer c.Close(StatusNormalClosure, "")
 	next := jsonMessages(3000)
 	for round := range 8 {
 		msg := next()
-		if err := c.Write(msg, true); err != nil {
+		if err := c.Write(msg, Text); err != nil {
 			t.Fatal(err)
 		}
 		m, err := in.Read(ctx)
@@ -441,11 +441,11 @@ func TestIdleConnectionHoldsOnlyWindows(t *testing.T) {
 // it delivered, wrote and ended with.
 func feedDeflate(t *testing.T, in []byte, sizes []int) feedResult {
 	var res feedResult
-	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) {
-		if int64(len(data)) > fuzzConfig.MaxMessageSize || (text && !frame.ValidUTF8(data)) {
-			t.Fatalf("delivered %d bytes, text %v", len(data), text)
+	h := HandlerFuncs{Frame: func(c *Conn, data []byte, typ MessageType) {
+		if int64(len(data)) > fuzzConfig.MaxMessageSize || (typ == Text && !frame.ValidUTF8(data)) {
+			t.Fatalf("delivered %d bytes, text %v", len(data), typ)
 		}
-		res.msgs = append(res.msgs, message{bytes.Clone(data), text})
+		res.msgs = append(res.msgs, message{bytes.Clone(data), typ})
 	}}
 	sink := &sinkConn{}
 	c := newConn(h, nil, fuzzConfig)

@@ -18,14 +18,14 @@ type echoRoundTrip struct {
 	buf   []byte
 }
 
-func newEchoRoundTrip(tb testing.TB, dcfg DispatcherConfig, size int, text bool) *echoRoundTrip {
+func newEchoRoundTrip(tb testing.TB, dcfg DispatcherConfig, size int, typ MessageType) *echoRoundTrip {
 	s := startLoopServer(tb, dcfg, nil, func() Handler { return newEchoHandler() })
 	rc := dialRaw(tb, s.addr).connect(sampleKey)
 	if _, ok := tb.(*testing.B); ok {
 		rc.nc.SetDeadline(time.Time{}) // a benchmark runs as long as -benchtime asks
 	}
 	op := opBinary
-	if text {
+	if typ == Text {
 		op = opText
 	}
 	payload := bytes.Repeat([]byte("wss-"), size/4+1)[:size]
@@ -50,9 +50,9 @@ func TestEchoAllocations(t *testing.T) {
 	}
 	for _, m := range dispatcherModes() {
 		for _, size := range []int{64, 16 << 10, 1 << 20} {
-			for _, text := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/%d/text=%v", m.name, size, text), func(t *testing.T) {
-					e := newEchoRoundTrip(t, m.cfg, size, text)
+			for _, typ := range []MessageType{Binary, Text} {
+				t.Run(fmt.Sprintf("%s/%d/%v", m.name, size, typ), func(t *testing.T) {
+					e := newEchoRoundTrip(t, m.cfg, size, typ)
 					for range 50 { // warm the pools
 						if err := e.run(); err != nil {
 							t.Fatal(err)
@@ -80,7 +80,7 @@ func BenchmarkEcho(b *testing.B) {
 	for _, m := range dispatcherModes() {
 		for _, size := range []int{64, 16 << 10, 1 << 20} {
 			b.Run(fmt.Sprintf("%s/%d", m.name, size), func(b *testing.B) {
-				e := newEchoRoundTrip(b, m.cfg, size, false)
+				e := newEchoRoundTrip(b, m.cfg, size, Binary)
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
 				for b.Loop() {

@@ -209,7 +209,7 @@ func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
 	late := d.shuttingDown // Shutdown began after serve: it did not list c
 	d.mu.Unlock()
 	if late {
-		_ = c.Close(StatusGoingAway)
+		_ = c.Close(StatusGoingAway, "")
 	}
 	if err := l.p.Add(c.fd.Num()); err != nil {
 		// Served, and ended at once: OnOpen had its OnClose, so this is

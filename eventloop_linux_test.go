@@ -28,9 +28,9 @@ func TestEventLoop_ReadBudget(t *testing.T) {
 	blocked, release := make(chan struct{}), make(chan struct{})
 	handledB := make(chan int32, 1)
 	handlers := map[string]Handler{
-		"/block": HandlerFuncs{Frame: func(*Conn, []byte, bool) { close(blocked); <-release }},
-		"/flood": HandlerFuncs{Frame: func(*Conn, []byte, bool) { flooded.Add(1) }},
-		"/b":     HandlerFuncs{Frame: func(*Conn, []byte, bool) { handledB <- flooded.Load() }},
+		"/block": HandlerFuncs{Frame: func(*Conn, []byte, MessageType) { close(blocked); <-release }},
+		"/flood": HandlerFuncs{Frame: func(*Conn, []byte, MessageType) { flooded.Add(1) }},
+		"/b":     HandlerFuncs{Frame: func(*Conn, []byte, MessageType) { handledB <- flooded.Load() }},
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

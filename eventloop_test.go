@@ -55,13 +55,13 @@ func startLoopServer(t testing.TB, dcfg DispatcherConfig, cfg *Config, newHandle
 
 // echoHandler echoes every message and reports OnClose's status.
 type echoHandler struct {
-	closed chan int
+	closed chan StatusCode
 }
 
-func newEchoHandler() *echoHandler { return &echoHandler{closed: make(chan int, 64)} }
+func newEchoHandler() *echoHandler { return &echoHandler{closed: make(chan StatusCode, 64)} }
 
-func (h *echoHandler) OnFrame(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }
-func (h *echoHandler) OnClose(c *Conn, status int)             { h.closed <- status }
+func (h *echoHandler) OnFrame(c *Conn, data []byte, typ MessageType) { _ = c.Write(data, typ) }
+func (h *echoHandler) OnClose(c *Conn, status StatusCode)            { h.closed <- status }
 
 // Several frames in one read are all processed, in order (RFC 6455
 // section 5: a frame boundary does not depend on reads).
@@ -152,7 +152,7 @@ func TestDispatcherBlockingWriteTimesOut(t *testing.T) {
 		start := time.Now()
 		var err error
 		for i := 0; i < 256 && err == nil; i++ {
-			err = c.Write(chunk, false)
+			err = c.Write(chunk, Binary)
 		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("Write to a peer that does not read: %v, want a deadline error", err)
@@ -172,7 +172,7 @@ func TestDispatcherCloseFromOtherGoroutine(t *testing.T) {
 
 		answered := dialRaw(t, srv.addr).connect(sampleKey)
 		c, rec := srv.next(t)
-		if err := c.Close(4001); err != nil {
+		if err := c.Close(4001, ""); err != nil {
 			t.Fatal(err)
 		}
 		answered.expect(serverClose(4001))
@@ -186,7 +186,7 @@ func TestDispatcherCloseFromOtherGoroutine(t *testing.T) {
 
 		silent := dialRaw(t, srv.addr).connect(sampleKey)
 		c, rec = srv.next(t)
-		if err := c.Close(StatusNormalClosure); err != nil {
+		if err := c.Close(StatusNormalClosure, ""); err != nil {
 			t.Fatal(err)
 		}
 		silent.expect(serverClose(StatusNormalClosure))
@@ -214,11 +214,11 @@ func TestDispatcherCloseEndsEverything(t *testing.T) {
 				t.Fatal(err)
 			}
 			var mu sync.Mutex
-			statuses := map[int]int{}
+			statuses := map[StatusCode]int{}
 			var wg sync.WaitGroup
 			h := HandlerFuncs{
-				Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) },
-				Close: func(c *Conn, status int) {
+				Frame: func(c *Conn, data []byte, typ MessageType) { _ = c.Write(data, typ) },
+				Close: func(c *Conn, status StatusCode) {
 					mu.Lock()
 					statuses[status]++
 					mu.Unlock()
@@ -272,7 +272,7 @@ func TestDispatcherConcurrentWrites(t *testing.T) {
 	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			conns := make(chan *Conn, 1)
-			h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { conns <- c }}
+			h := HandlerFuncs{Frame: func(c *Conn, data []byte, typ MessageType) { conns <- c }}
 			s := startLoopServer(t, m.cfg, nil, func() Handler { return h })
 			rc := dialRaw(t, s.addr).connect(sampleKey)
 			rc.send(textFin, []byte("go"))
@@ -283,7 +283,7 @@ func TestDispatcherConcurrentWrites(t *testing.T) {
 				wg.Go(func() {
 					p := bytes.Repeat([]byte{byte('A' + w)}, 100_000+w)
 					for range each {
-						if err := c.Write(p, false); err != nil {
+						if err := c.Write(p, Binary); err != nil {
 							t.Error(err)
 							return
 						}

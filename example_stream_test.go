@@ -18,7 +18,7 @@ type upload struct {
 	done chan int64
 }
 
-func (u *upload) OnFragment(c *wss.Conn, data []byte, text, final bool) {
+func (u *upload) OnFragment(c *wss.Conn, data []byte, t wss.MessageType, final bool) {
 	u.n += int64(len(data)) // data is valid only during the call
 	if final {
 		u.done <- u.n
@@ -26,18 +26,18 @@ func (u *upload) OnFragment(c *wss.Conn, data []byte, text, final bool) {
 	}
 }
 
-func (u *upload) OnFrame(c *wss.Conn, data []byte, text bool) {} // never called
-func (u *upload) OnClose(c *wss.Conn, status int)             {}
+func (u *upload) OnFrame(c *wss.Conn, data []byte, _ wss.MessageType) {} // never called
+func (u *upload) OnClose(c *wss.Conn, status wss.StatusCode)          {}
 
 // dialUpload starts a server with an upload handler and dials it.
 func dialUpload(u *upload) (*wss.Conn, func()) {
 	cfg := &wss.Config{MaxMessageSize: 1 << 30} // bounds the whole message, not a piece
 	srv := httptest.NewServer(wss.HTTPHandler(nil, cfg, func(*wss.Request) (wss.Handler, error) { return u, nil }))
-	c, err := wss.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), wss.HandlerFuncs{Frame: func(*wss.Conn, []byte, bool) {}}, nil)
+	c, err := wss.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), wss.HandlerFuncs{Frame: func(*wss.Conn, []byte, wss.MessageType) {}}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	return c, func() { _ = c.Close(wss.StatusNormalClosure); srv.Close() }
+	return c, func() { _ = c.Close(wss.StatusNormalClosure, ""); srv.Close() }
 }
 
 // A message sent in fragments as it is read from a source: io.Copy sends
@@ -47,7 +47,7 @@ func ExampleConn_Writer() {
 	c, stop := dialUpload(u)
 	defer stop()
 
-	w, err := c.Writer(false)
+	w, err := c.Writer(wss.Binary)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func ExampleFragmentHandler() {
 	c, stop := dialUpload(u)
 	defer stop()
 
-	w, _ := c.Writer(true)
+	w, _ := c.Writer(wss.Text)
 	for _, p := range []string{"gr", "\xc3", "\xbc", "ße"} { // "grüße", ü split in two
 		if _, err := w.Write([]byte(p)); err != nil {
 			log.Print(err)

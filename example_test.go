@@ -20,17 +20,17 @@ import (
 // connection.
 type chat struct{}
 
-func (chat) OnFrame(c *wss.Conn, data []byte, text bool) {
+func (chat) OnFrame(c *wss.Conn, data []byte, typ wss.MessageType) {
 	// data is valid only during the call; Write does not keep it.
-	if err := c.Write(data, text); err != nil {
+	if err := c.Write(data, typ); err != nil {
 		log.Print(err)
 	}
 }
 
-func (chat) OnClose(c *wss.Conn, status int) {
+func (chat) OnClose(c *wss.Conn, status wss.StatusCode) {
 	// status > 0: the peer's close code (1005 if it sent none);
 	// status < 0: the connection dropped (wss.StatusConnLost, ...).
-	log.Printf("%v closed: %d", c.RemoteAddr(), status)
+	log.Printf("%v closed: %v", c.RemoteAddr(), status) // "1000 normal closure", "-5 write timeout"
 }
 
 func ExampleHTTPHandler() {
@@ -45,8 +45,8 @@ func ExampleHTTPHandler() {
 
 func ExampleHandlerFuncs() {
 	h := wss.HandlerFuncs{
-		Frame: func(c *wss.Conn, data []byte, text bool) { _ = c.Write(data, text) },
-		Close: func(c *wss.Conn, status int) { log.Print("closed: ", status) },
+		Frame: func(c *wss.Conn, data []byte, typ wss.MessageType) { _ = c.Write(data, typ) },
+		Close: func(c *wss.Conn, status wss.StatusCode) { log.Print("closed: ", status) },
 	}
 	_ = wss.HTTPHandler(nil, &wss.Config{MaxMessageSize: 1 << 20}, func(*wss.Request) (wss.Handler, error) { return h, nil })
 }
@@ -74,7 +74,7 @@ func ExampleDispatcher_Serve() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = c.Write([]byte("hello"), true)
+	_ = c.Write([]byte("hello"), wss.Text)
 	m, err := in.Read(context.Background())
 	if err != nil {
 		log.Fatal(err)
@@ -235,13 +235,13 @@ func ExampleRequest_SetConfig() {
 
 	closed := make(chan int, 1)
 	c, err := wss.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", wss.HandlerFuncs{
-		Frame: func(*wss.Conn, []byte, bool) {},
-		Close: func(_ *wss.Conn, status int) { closed <- int(status) },
+		Frame: func(*wss.Conn, []byte, wss.MessageType) {},
+		Close: func(_ *wss.Conn, status wss.StatusCode) { closed <- int(status) },
 	}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = c.Write([]byte("a message over sixteen bytes"), true)
+	_ = c.Write([]byte("a message over sixteen bytes"), wss.Text)
 	fmt.Println(<-closed)
 	// Output:
 	// 1009

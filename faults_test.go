@@ -18,7 +18,7 @@ func TestPeerFaults(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		act    func(p *rawClient)
-		status int
+		status StatusCode
 	}{
 		{"vanish mid-header", func(p *rawClient) {
 			p.write(frame[:1])
@@ -88,7 +88,7 @@ func TestConnectDisconnectCyclesNoGrowth(t *testing.T) {
 	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
-			log.onFrame = func(c *Conn, data []byte, text bool) { c.Write(data, text) }
+			log.onFrame = func(c *Conn, data []byte, typ MessageType) { c.Write(data, typ) }
 			ts := startHardServer(t, modeConfig(m.cfg), &Config{}, log)
 			run := func(n int) {
 				const workers = 4

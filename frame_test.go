@@ -17,8 +17,8 @@ import (
 type frameViolation struct {
 	name   string
 	send   []byte
-	code   int
-	status int // OnClose status
+	code   StatusCode
+	status StatusCode // OnClose status
 }
 
 func protocolErr(name string, send ...[]byte) frameViolation {
@@ -108,10 +108,10 @@ func TestRFC6455_5_6_DataFrames(t *testing.T) {
 		srv := startServer(t, d, nil, nil)
 		c := dialRaw(t, srv.addr).connect(sampleKey)
 		for _, n := range sizes {
-			for _, text := range []bool{false, true} {
-				p := payloadOf(n, text)
+			for _, typ := range []MessageType{Binary, Text} {
+				p := payloadOf(n, typ)
 				b0, op := byte(binFin), opBinary
-				if text {
+				if typ == Text {
 					b0, op = textFin, opText
 				}
 				c.send(b0, p)
@@ -131,7 +131,7 @@ func TestRFC6455_5_6_DataFrames(t *testing.T) {
 		c.send(contFin, nil)
 		c.expect(serverFrame(opBinary, []byte{0, 1, 2}))
 		// A large message in many fragments.
-		big := payloadOf(300_000, false)
+		big := payloadOf(300_000, Binary)
 		for i := 0; i < len(big); i += 70_000 {
 			b0 := contFrag
 			if i == 0 {
@@ -154,10 +154,10 @@ func TestRFC6455_5_6_DataFrames(t *testing.T) {
 
 // payloadOf returns n bytes of a recognizable pattern; valid UTF-8 when
 // text.
-func payloadOf(n int, text bool) []byte {
+func payloadOf(n int, typ MessageType) []byte {
 	p := make([]byte, n)
 	for i := range p {
-		if text {
+		if typ == Text {
 			p[i] = 'a' + byte(i%26)
 		} else {
 			p[i] = byte(i*31 + i>>8)
@@ -174,9 +174,9 @@ func TestRFC6455_5_SplitAnywhere(t *testing.T) {
 		c := dialRaw(t, srv.addr).connect(sampleKey)
 		stream := bytes.Join([][]byte{
 			clientFrame(textFin, []byte("one")),
-			clientFrame(binFrag, payloadOf(300, false)),
+			clientFrame(binFrag, payloadOf(300, Binary)),
 			clientFrame(pingFin, []byte("mid")),
-			clientFrame(contFin, payloadOf(70000, false)[:200]),
+			clientFrame(contFin, payloadOf(70000, Binary)[:200]),
 			clientFrame(textFin, []byte("€uro")),
 		}, nil)
 		for i := range stream {
@@ -184,7 +184,7 @@ func TestRFC6455_5_SplitAnywhere(t *testing.T) {
 		}
 		c.expect(serverFrame(opText, []byte("one")))
 		c.expect(serverFrame(opPong, []byte("mid")))
-		c.expect(serverFrame(opBinary, append(payloadOf(300, false), payloadOf(70000, false)[:200]...)))
+		c.expect(serverFrame(opBinary, append(payloadOf(300, Binary), payloadOf(70000, Binary)[:200]...)))
 		c.expect(serverFrame(opText, []byte("€uro")))
 		c.nc.Close()
 		_, rec := srv.next(t)
@@ -215,8 +215,8 @@ func TestRFC6455_5_4_InterleavedControl(t *testing.T) {
 		c.expectEOF()
 		_, rec := srv.next(t)
 		rec.wantClose(t, 1000)
-		if m := rec.nextMessage(t); string(m.data) != "Hello, world" || !m.text {
-			t.Errorf("got %q text=%v", m.data, m.text)
+		if m := rec.nextMessage(t); string(m.data) != "Hello, world" || m.typ != Text {
+			t.Errorf("got %q text=%v", m.data, m.typ)
 		}
 	})
 }
@@ -308,7 +308,7 @@ func TestRFC6455_10_4_MessageTooBig(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		srv := startServer(t, d, cfg, nil)
 		c := dialRaw(t, srv.addr).connect(sampleKey)
-		p := payloadOf(max, false)
+		p := payloadOf(max, Binary)
 		c.send(binFrag, p[:max/2])
 		c.send(contFin, p[max/2:])
 		got, _ := c.readMessage()
@@ -352,7 +352,7 @@ func TestFrame_ConcurrentWrites(t *testing.T) {
 		srv := startServer(t, d, nil, nil)
 		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
-		pm, err := NewPreparedMessage([]byte("prepared"), true)
+		pm, err := NewPreparedMessage([]byte("prepared"), Text)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,7 +363,7 @@ func TestFrame_ConcurrentWrites(t *testing.T) {
 				for i := range each {
 					// Sizes cross the copy/writev boundary.
 					p := bytes.Repeat([]byte{byte(g)}, 1+(i*997)%(3*smallWrite))
-					if err := conn.Write(p, false); err != nil {
+					if err := conn.Write(p, Binary); err != nil {
 						errs <- err
 					}
 					if i%10 == 0 {
@@ -416,26 +416,26 @@ func TestFrame_WriteRules(t *testing.T) {
 		srv := startServer(t, d, nil, nil)
 		c := dialRaw(t, srv.addr).connect(sampleKey)
 		conn, rec := srv.next(t)
-		if err := conn.Write([]byte("\xff"), true); err != ErrInvalidUTF8 {
+		if err := conn.Write([]byte("\xff"), Text); err != ErrInvalidUTF8 {
 			t.Errorf("Write(invalid text) = %v, want ErrInvalidUTF8", err)
 		}
-		if _, err := NewPreparedMessage([]byte("\xc3"), true); err != ErrInvalidUTF8 {
+		if _, err := NewPreparedMessage([]byte("\xc3"), Text); err != ErrInvalidUTF8 {
 			t.Errorf("NewPreparedMessage(invalid text) = %v, want ErrInvalidUTF8", err)
 		}
-		if err := conn.Write([]byte("\xff"), false); err != nil {
+		if err := conn.Write([]byte("\xff"), Binary); err != nil {
 			t.Errorf("Write(binary) = %v", err)
 		}
 		c.expect(serverFrame(opBinary, []byte("\xff")))
 		if !conn.IsValid() {
 			t.Errorf("IsValid() = false on an open connection")
 		}
-		if err := conn.Close(StatusNormalClosure); err != nil {
+		if err := conn.Close(StatusNormalClosure, ""); err != nil {
 			t.Fatal(err)
 		}
 		if conn.IsValid() {
 			t.Errorf("IsValid() = true after Close")
 		}
-		if err := conn.Write([]byte("late"), true); err != ErrClosed {
+		if err := conn.Write([]byte("late"), Text); err != ErrClosed {
 			t.Errorf("Write after Close = %v, want ErrClosed", err)
 		}
 		c.expect(serverClose(1000))

@@ -98,7 +98,7 @@ func sinkClient(cfg *Config, compress bool) (*Conn, *sinkConn) {
 // clientSend sends payload as kind from a fresh client Conn and returns
 // the error of the call and the bytes on the wire. A pong and the answer
 // to a close go out as the reader sends them, in reply to a server frame.
-func clientSend(kind string, payload []byte, code int) (error, []byte) {
+func clientSend(kind string, payload []byte, code StatusCode) (error, []byte) {
 	c, sink := sinkClient(&Config{}, kind == "compressed")
 	defer func() {
 		c.drop(StatusConnLost)
@@ -110,15 +110,15 @@ func clientSend(kind string, payload []byte, code int) (error, []byte) {
 	var err error
 	switch kind {
 	case "text":
-		err = c.Write(payload, true)
+		err = c.Write(payload, Text)
 	case "binary", "compressed":
-		err = c.Write(payload, false)
+		err = c.Write(payload, Binary)
 	case "ping":
 		err = c.Ping(payload)
 	case "pong":
 		c.feed(serverFrame(opPing, payload)) // the server's ping, read as from the socket
 	case "close":
-		err = c.Close(code)
+		err = c.Close(code, "")
 	case "close reply":
 		c.feed(serverFrame(opClose, nil)) // a close frame without a code
 	}
@@ -128,7 +128,7 @@ func clientSend(kind string, payload []byte, code int) (error, []byte) {
 // wantClientFrame returns the frame a client must send for kind and
 // payload ("pong": the answer to a ping carrying payload), or nil if the
 // call must fail and send nothing.
-func wantClientFrame(kind string, payload []byte, code int) *clientWireFrame {
+func wantClientFrame(kind string, payload []byte, code StatusCode) *clientWireFrame {
 	f := &clientWireFrame{fin: true, masked: true, payload: payload}
 	switch kind {
 	case "text":
@@ -175,7 +175,7 @@ func inflateMessage(p []byte) ([]byte, error) {
 
 // checkClientSend sends payload as kind and checks the wire against
 // wantClientFrame.
-func checkClientSend(t *testing.T, kind string, payload []byte, code int) {
+func checkClientSend(t *testing.T, kind string, payload []byte, code StatusCode) {
 	t.Helper()
 	err, wire := clientSend(kind, payload, code)
 	want := wantClientFrame(kind, payload, code)
@@ -231,7 +231,7 @@ func FuzzClientSend(f *testing.F) {
 	f.Add(uint8(4), uint32(0), []byte{}, uint16(1005))
 	f.Fuzz(func(t *testing.T, kind uint8, n uint32, fill []byte, code uint16) {
 		name := clientSendKinds[int(kind)%len(clientSendKinds)]
-		checkClientSend(t, name, fuzzPayload(int(n%(maxFuzzLen+1)), fill), int(code))
+		checkClientSend(t, name, fuzzPayload(int(n%(maxFuzzLen+1)), fill), StatusCode(code))
 	})
 }
 
@@ -242,7 +242,7 @@ func TestRFC6455_5_2_ClientFrameLengths(t *testing.T) {
 	for _, kind := range clientSendKinds {
 		for _, n := range []int{0, 1, 125, 126, 127, 0xFFFF, 0x10000, 1 << 20} {
 			t.Run(fmt.Sprintf("%s %d", kind, n), func(t *testing.T) {
-				checkClientSend(t, kind, payloadOf(n, true), StatusNormalClosure)
+				checkClientSend(t, kind, payloadOf(n, Text), StatusNormalClosure)
 			})
 		}
 	}

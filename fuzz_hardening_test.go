@@ -24,7 +24,7 @@ func FuzzClosePayload(f *testing.F) {
 		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, p []byte) {
-		code, fail := parseClosePayload(p)
+		code, reason, fail := parseClosePayload(p)
 		if (code == 0) == (fail == 0) {
 			t.Fatalf("parseClosePayload(%x) = %d, %d: want exactly one", p, code, fail)
 		}
@@ -37,7 +37,7 @@ func FuzzClosePayload(f *testing.F) {
 			if fail != StatusProtocolError {
 				t.Fatalf("one byte: fail %d", fail)
 			}
-		case !validCloseCode(int(binary.BigEndian.Uint16(p))):
+		case !validCloseCode(StatusCode(binary.BigEndian.Uint16(p))):
 			if fail != StatusProtocolError {
 				t.Fatalf("code %d: fail %d, want 1002", binary.BigEndian.Uint16(p), fail)
 			}
@@ -46,8 +46,13 @@ func FuzzClosePayload(f *testing.F) {
 				t.Fatalf("reason %q: fail %d, want 1007", p[2:], fail)
 			}
 		default:
-			if code != int(binary.BigEndian.Uint16(p)) || !bytes.Equal(closePayload(code, ""), p[:2]) {
-				t.Fatalf("payload %x: code %d", p, code)
+			if code != StatusCode(binary.BigEndian.Uint16(p)) || !bytes.Equal(closePayload(code, ""), p[:2]) || !bytes.Equal(reason, p[2:]) {
+				t.Fatalf("payload %x: code %d, reason %q", p, code, reason)
+			}
+			// What Close would send for it is the same payload.
+			var buf [125]byte
+			if len(reason) <= maxCloseReason && !bytes.Equal(putClosePayload(&buf, code, string(reason)), p) {
+				t.Fatalf("payload %x: Close would send %x", p, putClosePayload(&buf, code, string(reason)))
 			}
 		}
 	})

@@ -59,8 +59,8 @@ func (s *sinkConn) SetWriteDeadline(time.Time) error { return nil }
 // feedResult is everything observable of a Conn fed some bytes.
 type feedResult struct {
 	msgs   []message
-	out    []byte // what the server wrote: pongs and close frames
-	status int    // the status OnClose would get
+	out    []byte     // what the server wrote: pongs and close frames
+	status StatusCode // the status OnClose would get
 }
 
 // feedPieces feeds in to c in pieces of the given sizes (the rest in one
@@ -89,8 +89,8 @@ func feedPieces(c *Conn, in []byte, sizes []int, check func()) {
 // piece that the message buffer stays within twice what has arrived.
 func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 	var res feedResult
-	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) {
-		res.msgs = append(res.msgs, message{bytes.Clone(data), text})
+	h := HandlerFuncs{Frame: func(c *Conn, data []byte, typ MessageType) {
+		res.msgs = append(res.msgs, message{bytes.Clone(data), typ})
 	}}
 	sink := &sinkConn{}
 	c := newConn(h, nil, fuzzConfig)
@@ -126,7 +126,7 @@ func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 func refParse(in []byte, maxMsg uint64) (res feedResult) {
 	var msg []byte
 	var msgOp byte
-	fail := func(code int) feedResult {
+	fail := func(code StatusCode) feedResult {
 		res.out = append(res.out, serverClose(code)...)
 		res.status = failStatus(code)
 		return res
@@ -203,7 +203,7 @@ func refParse(in []byte, maxMsg uint64) (res feedResult) {
 				if msgOp == 1 && !utf8.Valid(msg) {
 					return fail(StatusInvalidData)
 				}
-				res.msgs = append(res.msgs, message{msg, msgOp == 1})
+				res.msgs = append(res.msgs, message{msg, MessageType(msgOp)})
 				msg, msgOp = nil, 0
 			}
 			continue
@@ -224,7 +224,7 @@ func refParse(in []byte, maxMsg uint64) (res feedResult) {
 			case len(payload) == 1:
 				return fail(StatusProtocolError)
 			}
-			code := int(binary.BigEndian.Uint16(payload))
+			code := StatusCode(binary.BigEndian.Uint16(payload))
 			sendable := code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999
 			if !sendable {
 				return fail(StatusProtocolError)
@@ -244,7 +244,7 @@ func sameResult(a, b feedResult) bool {
 		return false
 	}
 	for i := range a.msgs {
-		if a.msgs[i].text != b.msgs[i].text || !bytes.Equal(a.msgs[i].data, b.msgs[i].data) {
+		if a.msgs[i].typ != b.msgs[i].typ || !bytes.Equal(a.msgs[i].data, b.msgs[i].data) {
 			return false
 		}
 	}
@@ -293,8 +293,8 @@ func feedSeeds() [][]byte {
 	return [][]byte{
 		clientFrame(textFin, []byte("Hello")),
 		cat(clientFrame(textFrag, []byte("Hel")), clientFrame(pingFin, []byte("p")), clientFrame(contFin, []byte("lo"))),
-		cat(clientFrame(binFrag, payloadOf(200, false)), clientFrame(pongFin, nil), clientFrame(contFin, payloadOf(70, false))),
-		clientFrame(binFin, payloadOf(70000, false))[:300],
+		cat(clientFrame(binFrag, payloadOf(200, Binary)), clientFrame(pongFin, nil), clientFrame(contFin, payloadOf(70, Binary))),
+		clientFrame(binFin, payloadOf(70000, Binary))[:300],
 		cat(clientFrame(textFrag, []byte("\xe2\x82")), clientFrame(contFin, []byte("\xac"))),
 		clientFrame(textFrag, []byte("ok\xff")),
 		cat(clientFrame(binFin, nil), clientFrame(closeFin, closePayload(1000, "bye"))),

@@ -19,7 +19,7 @@ type turnHandler struct {
 	atB     chan int64
 }
 
-func (h *turnHandler) OnFrame(c *Conn, data []byte, text bool) {
+func (h *turnHandler) OnFrame(c *Conn, data []byte, typ MessageType) {
 	switch data[0] {
 	case 'g':
 		h.blocked <- struct{}{}
@@ -31,10 +31,10 @@ func (h *turnHandler) OnFrame(c *Conn, data []byte, text bool) {
 	case 'b':
 		h.atB <- h.seenA.Load()
 	}
-	_ = c.Write(data, text)
+	_ = c.Write(data, typ)
 }
 
-func (h *turnHandler) OnClose(*Conn, int) {}
+func (h *turnHandler) OnClose(*Conn, StatusCode) {}
 
 // A goroutine-mode connection whose peer sends without pause takes turns
 // with the others: with one CPU and a few such connections, a message of

@@ -14,25 +14,25 @@ import (
 // closeLog is a Handler that records each connection's OnClose status.
 type closeLog struct {
 	mu       sync.Mutex
-	statuses []int
-	closed   chan int // each OnClose status, in order
-	onFrame  func(c *Conn, data []byte, text bool)
+	statuses []StatusCode
+	closed   chan StatusCode // each OnClose status, in order
+	onFrame  func(c *Conn, data []byte, typ MessageType)
 	onOpen   chan *Conn
 }
 
 func newCloseLog() *closeLog {
-	return &closeLog{closed: make(chan int, 20000), onOpen: make(chan *Conn, 20000)}
+	return &closeLog{closed: make(chan StatusCode, 20000), onOpen: make(chan *Conn, 20000)}
 }
 
-func (l *closeLog) OnFrame(c *Conn, data []byte, text bool) {
+func (l *closeLog) OnFrame(c *Conn, data []byte, typ MessageType) {
 	if l.onFrame != nil {
-		l.onFrame(c, data, text)
+		l.onFrame(c, data, typ)
 	}
 }
 
 func (l *closeLog) OnOpen(c *Conn) { l.onOpen <- c }
 
-func (l *closeLog) OnClose(c *Conn, status int) {
+func (l *closeLog) OnClose(c *Conn, status StatusCode) {
 	l.mu.Lock()
 	l.statuses = append(l.statuses, status)
 	l.mu.Unlock()
@@ -40,7 +40,7 @@ func (l *closeLog) OnClose(c *Conn, status int) {
 }
 
 // wait returns the next OnClose status, failing after a generous bound.
-func (l *closeLog) wait(t testing.TB) int {
+func (l *closeLog) wait(t testing.TB) StatusCode {
 	t.Helper()
 	select {
 	case s := <-l.closed:

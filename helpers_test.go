@@ -148,58 +148,75 @@ func goroutines() map[string]string {
 // recorder is the Handler of a test connection: it records messages,
 // pings and the close status, and by default echoes every message.
 type recorder struct {
-	onFrame func(c *Conn, data []byte, text bool) // nil: echo
+	onFrame func(c *Conn, data []byte, typ MessageType) // nil: echo
 
 	msgs   chan message
 	pings  chan []byte
+	pongs  chan pong
 	closed chan struct{} // closed at the first OnClose
 	status atomic.Int32
+	err    error        // Conn.Err during the first OnClose, read once closed is
 	ncalls atomic.Int32 // OnClose calls
+}
+
+// pong is an OnPong call.
+type pong struct {
+	data []byte
+	rtt  time.Duration
 }
 
 type message struct {
 	data []byte
-	text bool
+	typ  MessageType
 }
 
-func newRecorder(onFrame func(c *Conn, data []byte, text bool)) *recorder {
+func newRecorder(onFrame func(c *Conn, data []byte, typ MessageType)) *recorder {
 	return &recorder{
 		onFrame: onFrame,
 		msgs:    make(chan message, 4096),
 		pings:   make(chan []byte, 64),
+		pongs:   make(chan pong, 64),
 		closed:  make(chan struct{}),
 	}
 }
 
-func (r *recorder) OnFrame(c *Conn, data []byte, text bool) {
+func (r *recorder) OnFrame(c *Conn, data []byte, typ MessageType) {
 	select {
-	case r.msgs <- message{bytes.Clone(data), text}:
+	case r.msgs <- message{bytes.Clone(data), typ}:
 	default:
 	}
 	if r.onFrame != nil {
-		r.onFrame(c, data, text)
+		r.onFrame(c, data, typ)
 		return
 	}
-	_ = c.Write(data, text)
+	_ = c.Write(data, typ)
 }
 
 func (r *recorder) OnPing(c *Conn, data []byte) {
 	r.pings <- bytes.Clone(data)
 }
 
-func (r *recorder) OnClose(c *Conn, status int) {
+func (r *recorder) OnPong(c *Conn, data []byte, rtt time.Duration) {
+	select {
+	case r.pongs <- pong{bytes.Clone(data), rtt}:
+	default: // a test that floods pongs does not read them
+	}
+}
+
+func (r *recorder) OnClose(c *Conn, status StatusCode) {
 	if r.ncalls.Add(1) == 1 {
 		r.status.Store(int32(status))
+		r.err = c.Err()
 		close(r.closed)
 	}
 }
 
 // waitClose waits for OnClose and returns its status.
-func (r *recorder) waitClose(t *testing.T) int {
+func (r *recorder) waitClose(t *testing.T) StatusCode {
 	t.Helper()
 	select {
 	case <-r.closed:
-		return int(r.status.Load())
+		return StatusCode(r.status.Load())
 	case <-time.After(testTimeout):
 		t.Fatalf("OnClose not called within %v", testTimeout)
 		return 0
@@ -207,10 +224,22 @@ func (r *recorder) waitClose(t *testing.T) int {
 }
 
 // wantClose waits for OnClose and checks its status.
-func (r *recorder) wantClose(t *testing.T, want int) {
+func (r *recorder) wantClose(t *testing.T, want StatusCode) {
 	t.Helper()
 	if got := r.waitClose(t); got != want {
 		t.Errorf("OnClose status = %d, want %d", got, want)
+	}
+}
+
+// nextPong returns the next OnPong call.
+func (r *recorder) nextPong(t *testing.T) pong {
+	t.Helper()
+	select {
+	case p := <-r.pongs:
+		return p
+	case <-time.After(testTimeout):
+		t.Fatalf("no OnPong within %v", testTimeout)
+		return pong{}
 	}
 }
 
@@ -363,12 +392,12 @@ func serverFrame(op opcode, payload []byte) []byte {
 }
 
 // serverClose returns the close frame the server sends with code.
-func serverClose(code int) []byte {
+func serverClose(code StatusCode) []byte {
 	return serverFrame(opClose, closePayload(code, ""))
 }
 
 // closePayload returns a close frame's payload: code and reason.
-func closePayload(code int, reason string) []byte {
+func closePayload(code StatusCode, reason string) []byte {
 	return append(binary.BigEndian.AppendUint16(nil, uint16(code)), reason...)
 }
 

@@ -2,7 +2,6 @@ package wss
 
 import (
 	"context"
-	"fmt"
 	"sync"
 )
 
@@ -17,9 +16,9 @@ import (
 // returns an error, or close the connection. One Inbox serves one
 // connection.
 type Inbox struct {
-	msgs   chan Message
-	done   chan struct{}
-	status int
+	msgs chan Message
+	done chan struct{}
+	end  CloseError // how the connection ended, once done is closed
 
 	mu   sync.Mutex // orders OnFrame's overflow with Read's refill
 	held []Message  // on an event loop: messages that did not fit, in order
@@ -29,7 +28,7 @@ type Inbox struct {
 // Message is one message taken from an Inbox; Data is owned by the caller.
 type Message struct {
 	Data []byte
-	Text bool
+	Type MessageType
 }
 
 // NewInbox returns an Inbox that queues up to size messages (at least 1).
@@ -39,8 +38,8 @@ func NewInbox(size int) *Inbox {
 
 // OnFrame queues a copy of the message. With the queue full it blocks, or
 // on an event loop keeps the message and holds c's input.
-func (q *Inbox) OnFrame(c *Conn, data []byte, text bool) {
-	m := Message{Data: append([]byte(nil), data...), Text: text}
+func (q *Inbox) OnFrame(c *Conn, data []byte, typ MessageType) {
+	m := Message{Data: append([]byte(nil), data...), Type: typ}
 	if c.handlerMayBlock() {
 		q.msgs <- m
 		return
@@ -83,15 +82,19 @@ func (q *Inbox) refill() {
 	q.conn = nil
 }
 
-// OnClose records the status and wakes readers.
-func (q *Inbox) OnClose(_ *Conn, status int) {
-	q.status = status
+// OnClose records how the connection ended and wakes readers.
+func (q *Inbox) OnClose(c *Conn, status StatusCode) {
+	q.end = CloseError{Code: status}
+	if e, ok := c.Err().(CloseError); ok {
+		q.end = e
+	}
 	close(q.done)
 }
 
 // Read returns the next message. Once the connection has ended and every
-// queued message was read, it returns an error wrapping ErrClosed that
-// names the status OnClose got. Safe for concurrent use.
+// queued message was read, it returns the CloseError with the status
+// OnClose got and the peer's reason (errors.Is(err, ErrClosed) holds).
+// Safe for concurrent use.
 func (q *Inbox) Read(ctx context.Context) (Message, error) {
 	m, err := q.take(ctx)
 	if err == nil {
@@ -115,7 +118,7 @@ func (q *Inbox) take(ctx context.Context) (Message, error) {
 		case m := <-q.msgs:
 			return m, nil
 		default:
-			return Message{}, fmt.Errorf("%w: status %d", ErrClosed, q.status)
+			return Message{}, q.end
 		}
 	case <-ctx.Done():
 		return Message{}, ctx.Err()
@@ -124,10 +127,10 @@ func (q *Inbox) take(ctx context.Context) (Message, error) {
 
 // Status returns the status OnClose got, and whether the connection has
 // ended.
-func (q *Inbox) Status() (int, bool) {
+func (q *Inbox) Status() (StatusCode, bool) {
 	select {
 	case <-q.done:
-		return q.status, true
+		return q.end.Code, true
 	default:
 		return 0, false
 	}

@@ -13,9 +13,9 @@ type enteringInbox struct {
 	entered chan struct{}
 }
 
-func (q *enteringInbox) OnFrame(c *Conn, data []byte, text bool) {
+func (q *enteringInbox) OnFrame(c *Conn, data []byte, typ MessageType) {
 	q.entered <- struct{}{}
-	q.Inbox.OnFrame(c, data, text)
+	q.Inbox.OnFrame(c, data, typ)
 }
 
 // TestInboxFullOnEventLoopHoldsOnlyItsConnection checks that a full Inbox
@@ -52,7 +52,7 @@ func TestInboxFullOnEventLoopHoldsOnlyItsConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range n {
-		if err := a.Write(fmt.Appendf(nil, "a%d", i), true); err != nil {
+		if err := a.Write(fmt.Appendf(nil, "a%d", i), Text); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -63,7 +63,7 @@ func TestInboxFullOnEventLoopHoldsOnlyItsConnection(t *testing.T) {
 			t.Fatal("the echoes did not reach the full Inbox")
 		}
 	}
-	if err := b.Write([]byte("b"), true); err != nil {
+	if err := b.Write([]byte("b"), Text); err != nil {
 		t.Fatal(err)
 	}
 	bctx, bcancel := context.WithTimeout(ctx, testTimeout/2)
@@ -73,15 +73,15 @@ func TestInboxFullOnEventLoopHoldsOnlyItsConnection(t *testing.T) {
 	bcancel()
 	for i := range n { // also unblocks a loop stalled in OnFrame
 		m, err := full.Read(ctx)
-		if want := fmt.Sprintf("a%d", i); err != nil || string(m.Data) != want || !m.Text {
-			t.Fatalf("message %d of the held connection: got %q (text %v), %v; want %q", i, m.Data, m.Text, err, want)
+		if want := fmt.Sprintf("a%d", i); err != nil || string(m.Data) != want || m.Type != Text {
+			t.Fatalf("message %d of the held connection: got %q (text %v), %v; want %q", i, m.Data, m.Type, err, want)
 		}
 	}
 	for _, c := range []struct {
 		conn *Conn
 		in   *Inbox
 	}{{a, full.Inbox}, {b, other}} {
-		if err := c.conn.Close(StatusNormalClosure); err != nil {
+		if err := c.conn.Close(StatusNormalClosure, ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.in.Read(ctx); !errors.Is(err, ErrClosed) {

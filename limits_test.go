@@ -147,7 +147,7 @@ func TestMaxHeaderBytesAnswers431(t *testing.T) {
 func TestMaxFramesPerMessage(t *testing.T) {
 	for _, tc := range []struct {
 		frames int
-		want   int // close code, 0 for the message echoed
+		want   StatusCode // close code, 0 for the message echoed
 	}{
 		{4, 0},
 		{5, StatusMessageTooBig},
@@ -155,7 +155,7 @@ func TestMaxFramesPerMessage(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(tc.frames), func(t *testing.T) {
 			log := newCloseLog()
-			log.onFrame = func(c *Conn, data []byte, text bool) { c.Write(data, text) }
+			log.onFrame = func(c *Conn, data []byte, typ MessageType) { c.Write(data, typ) }
 			ts := startHardServer(t, nil, &Config{MaxFramesPerMessage: 4, PingInterval: -1}, log)
 			p := dialRaw(t, ts.addr).connect(randomKey())
 			var b []byte

@@ -78,9 +78,9 @@ func measureIdle(t *testing.T, n int, mode string, size int) (heap, rss int64) {
 	defer d.Close()
 	var mu sync.Mutex
 	var conns []*Conn
-	ended := map[int]int{} // OnClose statuses of connections that ended
-	h := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) },
-		Close: func(_ *Conn, status int) {
+	ended := map[StatusCode]int{} // OnClose statuses of connections that ended
+	h := HandlerFuncs{Frame: func(c *Conn, data []byte, typ MessageType) { _ = c.Write(data, typ) },
+		Close: func(_ *Conn, status StatusCode) {
 			mu.Lock()
 			ended[status]++
 			mu.Unlock()
@@ -237,7 +237,7 @@ func TestMemoryClientChild(t *testing.T) {
 			inboxes <- in
 			c, err := Dial(ctx, url, in, &DialOptions{Config: &Config{Compression: cc}})
 			if err == nil {
-				err = c.Write(msg, true)
+				err = c.Write(msg, Text)
 			}
 			if err == nil {
 				_, err = in.Read(ctx)
@@ -255,7 +255,7 @@ func TestMemoryClientChild(t *testing.T) {
 	fmt.Println("ready")
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n') // until the parent closes stdin
 	close(inboxes)
-	ended := map[int]int{}
+	ended := map[StatusCode]int{}
 	for in := range inboxes {
 		if status, ok := in.Status(); ok {
 			ended[status]++

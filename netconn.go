@@ -64,19 +64,19 @@ func (n *NetConn) OnOpen(c *Conn) {
 	n.conn, n.local, n.remote = c, localAddr(c), c.RemoteAddr()
 	close(n.opened)
 	if n.closed.Err() != nil {
-		_ = c.Close(StatusNormalClosure) // closed before it opened
+		_ = c.Close(StatusNormalClosure, "") // closed before it opened
 	}
 }
 
 // OnFrame queues the message for Read. It is called by the connection.
-func (n *NetConn) OnFrame(c *Conn, data []byte, text bool) {
+func (n *NetConn) OnFrame(c *Conn, data []byte, typ MessageType) {
 	n.init()
-	n.in.OnFrame(c, data, text)
+	n.in.OnFrame(c, data, typ)
 }
 
 // OnClose ends reading once the queued messages are read. It is called by
 // the connection.
-func (n *NetConn) OnClose(c *Conn, status int) {
+func (n *NetConn) OnClose(c *Conn, status StatusCode) {
 	n.init()
 	n.in.OnClose(c, status)
 }
@@ -129,7 +129,7 @@ func (n *NetConn) Write(p []byte) (int, error) {
 	}
 	c := n.conn
 	stop := context.AfterFunc(ctx, func() { c.drop(StatusWriteTimeout) })
-	err := c.Write(p, false)
+	err := c.Write(p, Binary)
 	if !stop() {
 		return 0, n.ioError("write", nil)
 	}
@@ -171,7 +171,7 @@ func (n *NetConn) Close() error {
 	default:
 		return nil // OnOpen closes the connection
 	}
-	if err := n.conn.Close(StatusNormalClosure); err != nil && !errors.Is(err, ErrClosed) {
+	if err := n.conn.Close(StatusNormalClosure, ""); err != nil && !errors.Is(err, ErrClosed) {
 		return err
 	}
 	return nil

@@ -24,7 +24,7 @@ const pieceSize = 64 << 10
 // takePiece takes a chunk of a message received in pieces: it validates
 // text across chunks and reports whether the chunk ends the message
 // (final), or the close code to fail with.
-func (r *reader) takePiece(chunk []byte) (text, final bool, code int) {
+func (r *reader) takePiece(chunk []byte) (text, final bool, code StatusCode) {
 	text = r.msgOp == opText
 	if text {
 		var ok bool
@@ -77,8 +77,9 @@ func inflatePieces(c *Conn, fh FragmentHandler, compressed []byte) bool {
 	r := &c.rd
 	d := c.dfl()
 	text := r.msgOp == opText
+	typ := MessageType(r.msgOp)
 	code := d.inflateInPieces(compressed, c.cfg.maxMessageSize(), text, func(p []byte, final bool) {
-		fh.OnFragment(c, p, text, final)
+		fh.OnFragment(c, p, typ, final)
 	})
 	r.msg.release()
 	d.inflating = false
@@ -94,7 +95,7 @@ func inflatePieces(c *Conn, fh FragmentHandler, compressed []byte) bool {
 // pieces of at most pieceSize, the last one final, instead of returning
 // them whole. It returns the close code to fail with, or 0; a message that
 // fails has had its earlier pieces emitted, never its final one.
-func (d *deflate) inflateInPieces(compressed []byte, limit int64, text bool, emit func(p []byte, final bool)) int {
+func (d *deflate) inflateInPieces(compressed []byte, limit int64, text bool, emit func(p []byte, final bool)) StatusCode {
 	f := inflaters.Get().(*inflater)
 	defer inflaters.Put(f)
 	f.src.reset(compressed)

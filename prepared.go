@@ -12,15 +12,16 @@ type PreparedMessage struct {
 	frame []byte // header and payload of one unfragmented server frame
 }
 
-// NewPreparedMessage frames data as one text or binary message. data is
-// copied. Text must be valid UTF-8 (ErrInvalidUTF8 otherwise).
-func NewPreparedMessage(data []byte, text bool) (*PreparedMessage, error) {
-	op := opBinary
-	if text {
-		if !frame.ValidUTF8(data) {
-			return nil, ErrInvalidUTF8
-		}
-		op = opText
+// NewPreparedMessage frames data as one message of type typ, Text or
+// Binary. data is copied. Text must be valid UTF-8 (ErrInvalidUTF8
+// otherwise).
+func NewPreparedMessage(data []byte, typ MessageType) (*PreparedMessage, error) {
+	op, err := typ.opcode()
+	if err != nil {
+		return nil, err
+	}
+	if op == opText && !frame.ValidUTF8(data) {
+		return nil, ErrInvalidUTF8
 	}
 	var hdr [frame.MaxHeaderLen]byte
 	n := frame.PutHeader(hdr[:], true, 0, op, len(data), false, 0)

@@ -82,8 +82,8 @@ func echoThrough(t *testing.T, srv *testServer, proxy string, d *Dispatcher) err
 	if err != nil {
 		return err
 	}
-	defer c.Close(StatusNormalClosure)
-	if err := c.Write([]byte("through "+p.Scheme), true); err != nil {
+	defer c.Close(StatusNormalClosure, "")
+	if err := c.Write([]byte("through "+p.Scheme), Text); err != nil {
 		t.Fatal(err)
 	}
 	m, err := in.Read(ctx)
@@ -139,7 +139,7 @@ func TestDialThroughSOCKS5(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Dial localhost through socks5h: %v", err)
 		}
-		c.Close(StatusNormalClosure)
+		c.Close(StatusNormalClosure, "")
 		for _, p := range []string{"socks5://bob:wrong@" + auth, "socks5://" + auth} {
 			if err := echoThrough(t, srv, p, d); err == nil || !strings.Contains(err.Error(), "socks5:") {
 				t.Errorf("Dial through %s: %v; want the proxy's refusal", p, err)

@@ -186,7 +186,7 @@ func isReset(err error) bool {
 // expectFail checks the server failed the connection with code: a close
 // frame with exactly that code, then EOF. Then it closes its side, which
 // lets the server finish.
-func (c *rawClient) expectFail(code int) {
+func (c *rawClient) expectFail(code StatusCode) {
 	c.t.Helper()
 	c.expect(serverClose(code))
 	c.expectEOF()
@@ -296,14 +296,14 @@ func (c *rawClient) readMessage() ([]byte, opcode) {
 }
 
 // expectClose reads frames until a close frame and returns its code.
-func (c *rawClient) expectClose() int {
+func (c *rawClient) expectClose() StatusCode {
 	c.t.Helper()
 	for {
 		if f := c.readFrame(); f.op == opClose {
 			if len(f.payload) < 2 {
 				return StatusNoStatus
 			}
-			return int(binary.BigEndian.Uint16(f.payload))
+			return StatusCode(binary.BigEndian.Uint16(f.payload))
 		}
 	}
 }
@@ -311,7 +311,7 @@ func (c *rawClient) expectClose() int {
 // answerClose plays a well-behaved peer: it reads until the server's close
 // frame, answers it with the same code, waits for the server to close TCP
 // and reports the code.
-func (c *rawClient) answerClose() (int, error) {
+func (c *rawClient) answerClose() (StatusCode, error) {
 	for {
 		f, err := c.nextFrame()
 		if err != nil {
@@ -326,7 +326,7 @@ func (c *rawClient) answerClose() (int, error) {
 			if len(f.payload) < 2 {
 				return StatusNoStatus, nil
 			}
-			return int(binary.BigEndian.Uint16(f.payload)), nil
+			return StatusCode(binary.BigEndian.Uint16(f.payload)), nil
 		}
 	}
 }

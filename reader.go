@@ -27,6 +27,8 @@ type reader struct {
 	// pieces: the open message goes to a FragmentHandler as it arrives,
 	// never assembled (pieces.go).
 	pieces bool
+	// pings times pings for OnPong: unlike the rest, writers set it.
+	pings pingClock
 }
 
 // partial holds a header or a control payload that arrived in pieces. It
@@ -142,17 +144,22 @@ func (c *Conn) payload(chunk []byte, inBuffer bool) bool {
 			c.onPing(p)
 		case opClose:
 			c.onCloseFrame(p)
+		case opPong: // unsolicited ones too (RFC 6455 section 5.5.3), with rtt 0
+			rtt := r.pings.answered()
+			if ph, ok := c.h.(PongHandler); ok {
+				ph.OnPong(c, p, rtt)
+			}
 		}
-		// Unsolicited pongs are ignored (RFC 6455 section 5.5.3).
 		r.putPartial()
 		return !c.state.ended()
 	}
 	if r.pieces {
-		text, final, code := r.takePiece(chunk)
+		typ := MessageType(r.msgOp) // before takePiece ends the message
+		_, final, code := r.takePiece(chunk)
 		if code != 0 {
 			c.fail(code)
 		} else if len(chunk) > 0 || final {
-			c.h.(FragmentHandler).OnFragment(c, chunk, text, final)
+			c.h.(FragmentHandler).OnFragment(c, chunk, typ, final)
 		}
 		return !c.state.ended()
 	}
@@ -176,12 +183,12 @@ func (c *Conn) deliver(data []byte) bool {
 		return c.deliverInflated(data)
 	}
 	r := &c.rd
-	text, ok := r.endMessage()
+	typ, ok := r.endMessage()
 	if !ok {
 		c.fail(StatusInvalidData) // the message ended inside a character
 		return !c.state.ended()
 	}
-	c.h.OnFrame(c, data, text)
+	c.h.OnFrame(c, data, typ)
 	r.msg.release()
 	return !c.state.ended()
 }
@@ -226,7 +233,7 @@ func (r *reader) setHeader(b []byte) {
 // connection (RFC 6455 section 5): its Config, whether it is a client's,
 // its permessage-deflate state (nil without), its Handler (which may take
 // messages in pieces). It returns the close code to fail with, or 0.
-func (r *reader) startFrame(cfg *Config, client bool, dfl *deflate, h0 Handler) int {
+func (r *reader) startFrame(cfg *Config, client bool, dfl *deflate, h0 Handler) StatusCode {
 	h := &r.h
 	switch {
 	case r.badLength:
@@ -275,7 +282,7 @@ func (r *reader) held() uint64 {
 	return uint64(r.msg.len())
 }
 
-func (r *reader) startControl() int {
+func (r *reader) startControl() StatusCode {
 	h := &r.h
 	switch {
 	case h.Op > opPong:
@@ -288,7 +295,7 @@ func (r *reader) startControl() int {
 
 // countFrame counts a data frame of the open message and returns the close
 // code to fail with when the message has more than cfg allows, or 0.
-func (r *reader) countFrame(cfg *Config) int {
+func (r *reader) countFrame(cfg *Config) StatusCode {
 	r.frames++
 	if cfg.MaxFramesPerMessage >= 0 && r.frames > uint32(cfg.maxFramesPerMessage()) {
 		return StatusMessageTooBig
@@ -307,7 +314,7 @@ func (r *reader) unmask(chunk []byte) {
 // it arrives (not a compressed message's: inflating), keeps the chunk in
 // the message buffer, and returns the message once its last frame is
 // complete (done), or the close code to fail with.
-func (r *reader) takeData(chunk []byte, inBuffer bool, cfg *Config, inflating bool) (msg []byte, done bool, code int) {
+func (r *reader) takeData(chunk []byte, inBuffer bool, cfg *Config, inflating bool) (msg []byte, done bool, code StatusCode) {
 	if r.msgOp == opText && !inflating {
 		var ok bool
 		if r.utf8, ok = r.utf8.Next(chunk); !ok {
@@ -342,15 +349,15 @@ func (r *reader) takeData(chunk []byte, inBuffer bool, cfg *Config, inflating bo
 	return r.msg.bytes(), true, 0
 }
 
-// endMessage ends the open message, which is text or not; ok is false
-// when a text message ended inside a character.
-func (r *reader) endMessage() (text, ok bool) {
-	text = r.msgOp == opText
-	if text && r.utf8 != 0 {
-		return text, false
+// endMessage ends the open message, of type typ; ok is false when a text
+// message ended inside a character.
+func (r *reader) endMessage() (typ MessageType, ok bool) {
+	typ = MessageType(r.msgOp)
+	if typ == Text && r.utf8 != 0 {
+		return typ, false
 	}
 	r.msgOp, r.utf8 = 0, 0
-	return text, true
+	return typ, true
 }
 
 // takeControl gathers a control frame's payload, which is whole (done)

@@ -90,8 +90,8 @@ func idleDialClients(t *testing.T, mode DispatcherConfig, n int) {
 		t.Fatal(err)
 	}
 	srvHandler := HandlerFuncs{
-		Frame: func(*Conn, []byte, bool) {},
-		Close: func(_ *Conn, status int) {
+		Frame: func(*Conn, []byte, MessageType) {},
+		Close: func(_ *Conn, status StatusCode) {
 			if serverCloses.Add(1) == 1 {
 				firstServerStatus.Store(int32(status))
 			}
@@ -119,8 +119,8 @@ func idleDialClients(t *testing.T, mode DispatcherConfig, n int) {
 		p := &idlePeer{want: rounds, reach: reach}
 		peers[i] = p
 		h := HandlerFuncs{
-			Frame: func(*Conn, []byte, bool) {},
-			Close: func(_ *Conn, status int) {
+			Frame: func(*Conn, []byte, MessageType) {},
+			Close: func(_ *Conn, status StatusCode) {
 				if p.closed.Add(1) == 1 {
 					p.status.Store(int32(status))
 				}

@@ -78,20 +78,22 @@ type streamSink struct {
 	crc      uint32
 	done     chan uint32 // the CRC of each complete message
 	opened   chan *Conn
-	closed   chan int
+	closed   chan StatusCode
 	base     uint64 // HeapInuse before the transfer
 	peak     atomic.Uint64
 	nextPeek int64
 }
 
 func newStreamSink() *streamSink {
-	return &streamSink{done: make(chan uint32, 1), opened: make(chan *Conn, 1), closed: make(chan int, 1)}
+	return &streamSink{done: make(chan uint32, 1), opened: make(chan *Conn, 1), closed: make(chan StatusCode, 1)}
 }
 
-func (s *streamSink) OnOpen(c *Conn)                          { s.opened <- c }
-func (s *streamSink) OnFrame(c *Conn, data []byte, text bool) { panic("OnFrame on a FragmentHandler") }
-func (s *streamSink) OnClose(c *Conn, status int)             { s.closed <- status }
-func (s *streamSink) OnFragment(c *Conn, data []byte, text, final bool) {
+func (s *streamSink) OnOpen(c *Conn) { s.opened <- c }
+func (s *streamSink) OnFrame(c *Conn, data []byte, _ MessageType) {
+	panic("OnFrame on a FragmentHandler")
+}
+func (s *streamSink) OnClose(c *Conn, status StatusCode) { s.closed <- status }
+func (s *streamSink) OnFragment(c *Conn, data []byte, t MessageType, final bool) {
 	s.crc = crc32.Update(s.crc, crc32.IEEETable, data)
 	if n := s.got.Add(int64(len(data))); n >= s.nextPeek {
 		s.nextPeek = n + 32<<20
@@ -112,7 +114,7 @@ func heapInuse() uint64 {
 
 // sendLarge sends n pattern bytes as one binary message through a Writer.
 func sendLarge(c *Conn, n int64) error {
-	w, err := c.Writer(false)
+	w, err := c.Writer(Binary)
 	if err != nil {
 		return err
 	}
@@ -180,7 +182,7 @@ func TestScaleStreamLargeMessage(t *testing.T) {
 					t.Errorf("heap grew by %d MiB while a %d MiB message went through", grow>>20, n>>20)
 				}
 			}
-			if err := c.Close(StatusNormalClosure); err != nil {
+			if err := c.Close(StatusNormalClosure, ""); err != nil {
 				t.Fatal(err)
 			}
 			for _, s := range []*streamSink{server, client} {

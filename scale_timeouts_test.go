@@ -90,8 +90,8 @@ func dialMany(t *testing.T, addr string, d *Dispatcher, n int, handler func(i in
 }
 
 // statusCounts tells the OnClose statuses in closed so far, for failures.
-func statusCounts(closed chan int) map[int]int {
-	counts := map[int]int{}
+func statusCounts(closed chan StatusCode) map[StatusCode]int {
+	counts := map[StatusCode]int{}
 	for {
 		select {
 		case s := <-closed:
@@ -120,9 +120,9 @@ func TestScaleKeepaliveKeepsPeersThatAnswer(t *testing.T) {
 			var clientsClosed atomic.Int32
 			dialMany(t, ts.addr, clients, m.conns, func(i int) Handler {
 				return HandlerFuncs{
-					Frame: func(*Conn, []byte, bool) {},
+					Frame: func(*Conn, []byte, MessageType) {},
 					Ping:  func(*Conn, []byte) { pings[i].Add(1) },
-					Close: func(*Conn, int) { clientsClosed.Add(1) },
+					Close: func(*Conn, StatusCode) { clientsClosed.Add(1) },
 				}
 			})
 			// Holding the peers idle for the intervals is what is tested:
@@ -229,14 +229,14 @@ func TestScaleIdleTimeoutClosesSilentPeers(t *testing.T) {
 			clients := scaleClients(t)
 			type ending struct {
 				i      int
-				status int
+				status StatusCode
 				at     time.Time
 			}
 			endings := make(chan ending, m.conns)
 			dialed := dialMany(t, ts.addr, clients, m.conns, func(i int) Handler {
 				return HandlerFuncs{
-					Frame: func(*Conn, []byte, bool) {},
-					Close: func(_ *Conn, status int) { endings <- ending{i, status, time.Now()} },
+					Frame: func(*Conn, []byte, MessageType) {},
+					Close: func(_ *Conn, status StatusCode) { endings <- ending{i, status, time.Now()} },
 				}
 			})
 			bound := time.NewTimer(idle + slack + testTimeout)

@@ -71,8 +71,8 @@ type upgrader struct {
 	newHandler func(r *Request) (Handler, error)
 }
 
-func (*upgrader) OnFrame(*Conn, []byte, bool) {}
-func (*upgrader) OnClose(*Conn, int)          {}
+func (*upgrader) OnFrame(*Conn, []byte, MessageType) {}
+func (*upgrader) OnClose(*Conn, StatusCode)          {}
 
 var requests = sync.Pool{New: func() any { return new(Request) }}
 

@@ -62,7 +62,7 @@ func serveOn(t *testing.T, mode testMode, cfg *Config, newHandler func(*Request)
 }
 
 func newEcho(*Request) (Handler, error) {
-	return HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}, nil
+	return HandlerFuncs{Frame: func(c *Conn, data []byte, typ MessageType) { _ = c.Write(data, typ) }}, nil
 }
 
 // A request that arrives in pieces, however it is cut, is gathered and
@@ -253,12 +253,17 @@ func TestServe_OpenBeforeFrames(t *testing.T) {
 		closed := make(chan struct{})
 		h := HandlerFuncs{
 			Open: func(c *Conn) { mu.Lock(); calls = append(calls, "open"); mu.Unlock() },
-			Frame: func(c *Conn, data []byte, text bool) {
+			Frame: func(c *Conn, data []byte, typ MessageType) {
 				mu.Lock()
 				calls = append(calls, "frame "+string(data))
 				mu.Unlock()
 			},
-			Close: func(c *Conn, status int) { mu.Lock(); calls = append(calls, "close"); mu.Unlock(); close(closed) },
+			Close: func(c *Conn, status StatusCode) {
+				mu.Lock()
+				calls = append(calls, "close")
+				mu.Unlock()
+				close(closed)
+			},
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -70,7 +70,7 @@ func (d *Dispatcher) shutdown(ctx context.Context, graceful bool) (began bool, e
 	var closers sync.WaitGroup
 	if graceful {
 		for _, c := range conns {
-			closers.Go(func() { _ = c.Close(StatusGoingAway) })
+			closers.Go(func() { _ = c.Close(StatusGoingAway, "") })
 		}
 	}
 	select {
@@ -116,7 +116,7 @@ func (d *Dispatcher) checkDrained() {
 	}
 }
 
-func (d *Dispatcher) dropAll(status int) {
+func (d *Dispatcher) dropAll(status StatusCode) {
 	d.mu.Lock()
 	conns := d.connList()
 	d.mu.Unlock()

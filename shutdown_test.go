@@ -36,7 +36,7 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 				big[i] = byte(i)
 			}
 			wrote := make(chan error, 1)
-			go func() { wrote <- conns[0].Write(big, false) }()
+			go func() { wrote <- conns[0].Write(big, Binary) }()
 			first := peers[0]
 			var hdr [10]byte // 2 bytes and a 64-bit length
 			if _, err := io.ReadFull(first.br, hdr[:2]); err != nil {
@@ -173,15 +173,15 @@ func TestConcurrentWriteCloseShutdown(t *testing.T) {
 					calls.Go(func() {
 						<-start
 						msg := make([]byte, 100*(w+1))
-						for c.Write(msg, false) == nil {
+						for c.Write(msg, Binary) == nil {
 						}
 					})
 				}
 				if i%2 == 0 {
 					calls.Go(func() {
 						<-start
-						c.Close(StatusNormalClosure)
-						c.Close(StatusNormalClosure)
+						c.Close(StatusNormalClosure, "")
+						c.Close(StatusNormalClosure, "")
 					})
 				}
 			}

@@ -84,7 +84,7 @@ func (s *connState) open() bool {
 // setStatus records the status OnClose will get, unless one was recorded
 // before, and reports whether it did. Statuses fit in 16 bits: close codes
 // are below 5000.
-func (s *connState) setStatus(status int) bool {
+func (s *connState) setStatus(status StatusCode) bool {
 	for {
 		old := s.w.Load()
 		if old>>statusShift != 0 {
@@ -110,4 +110,6 @@ func (s *connState) unhold() bool { return s.w.And(^flagHeld)&flagHeld != 0 }
 func (s *connState) ended() bool { return s.is(flagClosed) }
 
 // status returns the recorded status, or 0.
-func (s *connState) status() int { return int(int16(s.w.Load() >> statusShift)) }
+func (s *connState) status() StatusCode {
+	return StatusCode(int16(s.w.Load() >> statusShift))
+}

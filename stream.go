@@ -45,11 +45,12 @@ const streamBufSize = 64 << 10
 //
 // The writer is not safe for concurrent use; each Write blocks as Conn.Write
 // does and does not retain p.
-func (c *Conn) Writer(text bool) (io.WriteCloser, error) {
-	w := &fragmentWriter{c: c, op: opBinary, text: text, done: make(chan struct{})}
-	if text {
-		w.op = opText
+func (c *Conn) Writer(typ MessageType) (io.WriteCloser, error) {
+	op, err := typ.opcode()
+	if err != nil {
+		return nil, err
 	}
+	w := &fragmentWriter{c: c, op: op, text: op == opText, done: make(chan struct{})}
 	for {
 		open, err := streams.start(w)
 		if err != nil {
@@ -135,7 +136,7 @@ func (w *fragmentWriter) Close() error {
 	case w.utf8 != 0:
 		// Only a character's start went out: no frame can end the
 		// message as valid text, so the connection cannot go on.
-		_ = w.c.Close(StatusInternalError)
+		_ = w.c.Close(StatusInternalError, "")
 		if w.err == nil {
 			w.err = ErrInvalidUTF8
 		}

@@ -22,19 +22,19 @@ type piece struct {
 type pieceRecorder struct {
 	pieces chan piece
 	opened chan *Conn
-	closed chan int
+	closed chan StatusCode
 	frames atomic.Int32
 }
 
 func newPieceRecorder() *pieceRecorder {
-	return &pieceRecorder{pieces: make(chan piece, 64), opened: make(chan *Conn, 1), closed: make(chan int, 1)}
+	return &pieceRecorder{pieces: make(chan piece, 64), opened: make(chan *Conn, 1), closed: make(chan StatusCode, 1)}
 }
 
-func (r *pieceRecorder) OnOpen(c *Conn)                          { r.opened <- c }
-func (r *pieceRecorder) OnFrame(c *Conn, data []byte, text bool) { r.frames.Add(1) }
-func (r *pieceRecorder) OnClose(c *Conn, status int)             { r.closed <- status }
-func (r *pieceRecorder) OnFragment(c *Conn, data []byte, text, final bool) {
-	r.pieces <- piece{bytes.Clone(data), text, final}
+func (r *pieceRecorder) OnOpen(c *Conn)                              { r.opened <- c }
+func (r *pieceRecorder) OnFrame(c *Conn, data []byte, _ MessageType) { r.frames.Add(1) }
+func (r *pieceRecorder) OnClose(c *Conn, status StatusCode)          { r.closed <- status }
+func (r *pieceRecorder) OnFragment(c *Conn, data []byte, t MessageType, final bool) {
+	r.pieces <- piece{bytes.Clone(data), t == Text, final}
 }
 
 // message reads pieces until the final one and returns them.
@@ -54,7 +54,7 @@ func (r *pieceRecorder) message(t *testing.T) []piece {
 	}
 }
 
-func (r *pieceRecorder) wantClose(t *testing.T, want int) {
+func (r *pieceRecorder) wantClose(t *testing.T, want StatusCode) {
 	t.Helper()
 	select {
 	case got := <-r.closed:
@@ -106,7 +106,7 @@ func TestRFC6455_5_4_WriterFragments(t *testing.T) {
 		rc := dialRaw(t, s.addr).connect(sampleKey)
 		c, _ := s.next(t)
 
-		w, err := c.Writer(true)
+		w, err := c.Writer(Text)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,14 +120,14 @@ func TestRFC6455_5_4_WriterFragments(t *testing.T) {
 		}
 		rc.expect([]byte("\x01\x02ab" + "\x00\x02c\xc3" + "\x00\x01\xbc" + "\x80\x00"))
 
-		w, _ = c.Writer(false)
+		w, _ = c.Writer(Binary)
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
 		rc.expect([]byte("\x82\x00"))
 
 		big := bytes.Repeat([]byte("0123456789abcdef"), (2*streamBufSize+100)/16)
-		w, _ = c.Writer(false)
+		w, _ = c.Writer(Binary)
 		src := struct{ io.Reader }{bytes.NewReader(big)} // not a WriterTo: io.Copy calls ReadFrom
 		if n, err := io.Copy(w, src); err != nil || n != int64(len(big)) {
 			t.Fatalf("io.Copy: %d, %v", n, err)
@@ -158,7 +158,7 @@ func TestWriterControlFramesBetweenFragments(t *testing.T) {
 		rc := dialRaw(t, s.addr).connect(sampleKey)
 		c, _ := s.next(t)
 
-		w, err := c.Writer(false)
+		w, err := c.Writer(Binary)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +166,7 @@ func TestWriterControlFramesBetweenFragments(t *testing.T) {
 			t.Fatal(err)
 		}
 		wrote := make(chan error, 1)
-		go func() { wrote <- c.Write([]byte("next"), true) }()
+		go func() { wrote <- c.Write([]byte("next"), Text) }()
 		rc.expect([]byte("\x02\x03one"))
 		rc.send(0x89, []byte("mid")) // ping
 		rc.expect([]byte("\x8a\x03mid"))
@@ -195,7 +195,7 @@ func TestWriterInvalidUTF8(t *testing.T) {
 		s := startServer(t, d, nil, nil)
 		rc := dialRaw(t, s.addr).connect(sampleKey)
 		c, _ := s.next(t)
-		w, _ := c.Writer(true)
+		w, _ := c.Writer(Text)
 		if _, err := w.Write([]byte("ok")); err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +205,7 @@ func TestWriterInvalidUTF8(t *testing.T) {
 		if err := w.Close(); err != ErrInvalidUTF8 {
 			t.Fatalf("Close: %v, want ErrInvalidUTF8", err)
 		}
-		if err := c.Write([]byte("after"), true); err != nil {
+		if err := c.Write([]byte("after"), Text); err != nil {
 			t.Fatal(err)
 		}
 		rc.expect([]byte("\x01\x02ok" + "\x80\x00" + "\x81\x05after"))
@@ -260,8 +260,8 @@ func TestFragmentHandlerRules(t *testing.T) {
 	cases := []struct {
 		name   string
 		frames [][2]string // first byte, payload
-		code   int
-		status int
+		code   StatusCode
+		status StatusCode
 	}{
 		{"invalid across pieces", [][2]string{{"\x01", "h\xc3"}, {"\x80", "("}}, StatusInvalidData, StatusInvalidUTF8},
 		{"ends inside a character", [][2]string{{"\x01", "h"}, {"\x80", "\xc3"}}, StatusInvalidData, StatusInvalidUTF8},

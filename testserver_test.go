@@ -20,9 +20,9 @@ type testServer struct {
 	cfg      *Config
 	viaServe bool // served by Dispatcher.Serve, not net/http
 
-	onFrame  func(c *Conn, data []byte, text bool) // the recorders' (nil: echo)
-	accepted chan accepted                         // recorder connections, once open
-	rejected chan error                            // Upgrade errors of recorder connections
+	onFrame  func(c *Conn, data []byte, typ MessageType) // the recorders' (nil: echo)
+	accepted chan accepted                               // recorder connections, once open
+	rejected chan error                                  // Upgrade errors of recorder connections
 
 	log *closeLog // the Handler every connection shares; nil: a recorder each
 
@@ -45,7 +45,7 @@ type accepted struct {
 // http.Server on the net/http path. When the test ends it checks that
 // every connection's OnClose was called exactly once, then stops the
 // server.
-func startServer(t *testing.T, d *Dispatcher, cfg *Config, onFrame func(c *Conn, data []byte, text bool)) *testServer {
+func startServer(t *testing.T, d *Dispatcher, cfg *Config, onFrame func(c *Conn, data []byte, typ MessageType)) *testServer {
 	t.Helper()
 	s := &testServer{
 		d: d, cfg: cfg, onFrame: onFrame,

@@ -474,6 +474,7 @@ func (x sweepDue) keepalive(s *sweeper) {
 		return
 	}
 	c.wmu.Unlock()
+	c.rd.pings.sending()
 	if c.writeFrameNoWait(opPing, nil) != nil {
 		return // a failed write drops the connection
 	}
@@ -485,6 +486,6 @@ func (x sweepDue) keepalive(s *sweeper) {
 // IdleTimeout, without waiting for the peer (see writeFrameNoWait).
 func (x sweepDue) closeIdle() {
 	if x.c.state.setStatus(StatusIdleTimeout) {
-		_ = x.c.closeFrom(StatusGoingAway, true)
+		_ = x.c.closeFrom(StatusGoingAway, "", true)
 	}
 }

@@ -134,11 +134,11 @@ func TestWriteTimeoutDropsPeerThatStopsReading(t *testing.T) {
 			log := newCloseLog()
 			cfg := &Config{WriteTimeout: 200 * time.Millisecond, PingInterval: -1}
 			written := make(chan error, 1)
-			log.onFrame = func(c *Conn, data []byte, text bool) {
+			log.onFrame = func(c *Conn, data []byte, typ MessageType) {
 				go func() {
 					big := make([]byte, 1<<20)
 					for {
-						if err := c.Write(big, false); err != nil {
+						if err := c.Write(big, Binary); err != nil {
 							written <- err
 							return
 						}
@@ -169,7 +169,7 @@ func TestCloseTimeoutDropsPeerThatDoesNotAnswer(t *testing.T) {
 			ts := startHardServer(t, modeConfig(m.cfg), cfg, log)
 			p := dialRaw(t, ts.addr).connect(randomKey())
 			c := <-log.onOpen
-			if err := c.Close(StatusNormalClosure); err != nil {
+			if err := c.Close(StatusNormalClosure, ""); err != nil {
 				t.Fatal(err)
 			}
 			if code := p.expectClose(); code != StatusNormalClosure {
@@ -252,7 +252,7 @@ func TestKeepaliveSpareBusyStream(t *testing.T) {
 						return
 					default:
 					}
-					if err := c.Write(msg, false); err != nil {
+					if err := c.Write(msg, Binary); err != nil {
 						streamed <- err
 						return
 					}

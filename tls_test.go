@@ -74,7 +74,7 @@ func TestTLSWithNodeClient(t *testing.T) {
 	for _, m := range dispatcherModes() {
 		t.Run(m.name, func(t *testing.T) {
 			log := newCloseLog()
-			log.onFrame = func(c *Conn, data []byte, text bool) { c.Write(data, text) }
+			log.onFrame = func(c *Conn, data []byte, typ MessageType) { c.Write(data, typ) }
 			ts := startTLSServer(t, modeConfig(m.cfg), nil, log)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()

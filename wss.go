@@ -61,8 +61,12 @@
 // OnFrame. Its status is positive when the peer sent a close frame (the code
 // it sent, or [StatusNoStatus] when it sent none) and negative when the
 // connection ended without one: see [StatusConnLost] and the constants after
-// it. [Conn.Close] runs the close handshake: it sends a close frame, waits up
-// to [Config.CloseTimeout] for the peer's, then closes the socket.
+// it; a [StatusCode] prints as "1000 normal closure" or "-5 write timeout".
+// [Conn.Close] runs the close handshake: it sends a close frame with a code
+// and a reason, waits up to [Config.CloseTimeout] for the peer's, then
+// closes the socket. [Conn.Err] returns the [CloseError] with the status and
+// the reason the peer gave, in OnClose and after. A [PongHandler] learns the
+// round trip of each ping, [Conn.Ping]'s or keepalive's.
 //
 // # Protocol errors
 //
@@ -114,19 +118,23 @@
 // queues messages for a blocking Read, for code that prefers pulling.
 package wss
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Handler receives the events of one connection: the reference's callback
 // interface. Calls for one connection never overlap.
 type Handler interface {
-	// OnFrame is called once per complete message. text reports whether it
-	// was a text message (valid UTF-8, checked) or a binary one. data is
-	// valid only during the call: copy it to keep it.
-	OnFrame(c *Conn, data []byte, text bool)
+	// OnFrame is called once per complete message. typ says whether it was
+	// a Text message (valid UTF-8, checked) or a Binary one. data is valid
+	// only during the call: copy it to keep it.
+	OnFrame(c *Conn, data []byte, typ MessageType)
 	// OnClose is called exactly once, when the connection has ended. A
 	// positive status is the close code the peer sent (StatusNoStatus if its
-	// close frame had none); a negative one says why the connection dropped.
-	OnClose(c *Conn, status int)
+	// close frame had none); a negative one says why the connection dropped
+	// (StatusCode.Local). The reason the peer gave is in c.Err().
+	OnClose(c *Conn, status StatusCode)
 }
 
 // PingHandler is an optional interface of a Handler: OnPing is called for
@@ -142,14 +150,23 @@ type PingHandler interface {
 // message is never assembled: each piece is what one read brought of a
 // frame's payload (an uncompressed message), or at most 64 KiB inflated
 // (a compressed one, which is held compressed until complete). The last
-// piece has final set; it may be empty. text is the message's kind, the
+// piece has final set; it may be empty. t is the message's kind, the
 // same for all its pieces. MaxMessageSize bounds the whole message, and
-// text is validated across pieces: a character may be split between two.
+// a text message is validated across pieces: a character may be split between two.
 // A message that breaks a rule fails the connection, and its pieces end
 // without a final one. data is valid only during the call. Calls are made
 // as for OnFrame: one at a time, in order, on the connection's reader.
 type FragmentHandler interface {
-	OnFragment(c *Conn, data []byte, text bool, final bool)
+	OnFragment(c *Conn, data []byte, t MessageType, final bool)
+}
+
+// PongHandler is an optional interface of a Handler: OnPong is called for
+// each pong the peer sends. rtt is the time since the oldest ping not yet
+// answered was sent, by Conn.Ping or by keepalive; 0 for a pong that
+// answers no ping (unsolicited, RFC 6455 section 5.5.3). data is valid
+// only during the call.
+type PongHandler interface {
+	OnPong(c *Conn, data []byte, rtt time.Duration)
 }
 
 // OpenHandler is an optional interface of a Handler: OnOpen is called once
@@ -161,12 +178,13 @@ type OpenHandler interface {
 	OnOpen(c *Conn)
 }
 
-// HandlerFuncs adapts plain functions to a Handler, a PingHandler and an
-// OpenHandler. Frame is required; the others may be nil.
+// HandlerFuncs adapts plain functions to a Handler, a PingHandler, a
+// PongHandler and an OpenHandler. Frame is required; the others may be nil.
 type HandlerFuncs struct {
-	Frame func(c *Conn, data []byte, text bool)
-	Close func(c *Conn, status int)
+	Frame func(c *Conn, data []byte, typ MessageType)
+	Close func(c *Conn, status StatusCode)
 	Ping  func(c *Conn, data []byte)
+	Pong  func(c *Conn, data []byte, rtt time.Duration)
 	Open  func(c *Conn)
 }
 
@@ -178,10 +196,10 @@ func (f HandlerFuncs) OnOpen(c *Conn) {
 }
 
 // OnFrame calls f.Frame.
-func (f HandlerFuncs) OnFrame(c *Conn, data []byte, text bool) { f.Frame(c, data, text) }
+func (f HandlerFuncs) OnFrame(c *Conn, data []byte, typ MessageType) { f.Frame(c, data, typ) }
 
 // OnClose calls f.Close if it is set.
-func (f HandlerFuncs) OnClose(c *Conn, status int) {
+func (f HandlerFuncs) OnClose(c *Conn, status StatusCode) {
 	if f.Close != nil {
 		f.Close(c, status)
 	}
@@ -194,50 +212,12 @@ func (f HandlerFuncs) OnPing(c *Conn, data []byte) {
 	}
 }
 
-// Close codes of RFC 6455 section 7.4.1, as sent in close frames and passed
-// to OnClose.
-const (
-	StatusNormalClosure   = 1000
-	StatusGoingAway       = 1001
-	StatusProtocolError   = 1002
-	StatusUnsupportedData = 1003
-	StatusNoStatus        = 1005 // never sent: the peer's close frame had no code
-	StatusInvalidData     = 1007 // a text message was not valid UTF-8
-	StatusPolicyViolation = 1008
-	StatusMessageTooBig   = 1009
-	StatusMandatoryExt    = 1010
-	StatusInternalError   = 1011
-	StatusServiceRestart  = 1012
-	StatusTryAgainLater   = 1013
-	StatusBadGateway      = 1014
-)
-
-// Negative statuses passed to OnClose when the connection ended without a
-// close frame from the peer.
-const (
-	// StatusConnLost: the peer closed or reset the TCP connection, or a read
-	// or write on it failed.
-	StatusConnLost = -1 - iota
-	// StatusProtocolViolation: the peer broke RFC 6455; it was sent 1002.
-	StatusProtocolViolation
-	// StatusInvalidUTF8: the peer sent invalid UTF-8 in a text message or a
-	// close reason; it was sent 1007.
-	StatusInvalidUTF8
-	// StatusTooBig: the peer's message exceeded MaxMessageSize; it was sent 1009.
-	StatusTooBig
-	// StatusWriteTimeout: a write did not complete within WriteTimeout.
-	StatusWriteTimeout
-	// StatusCloseTimeout: the peer did not answer a close frame within
-	// CloseTimeout.
-	StatusCloseTimeout
-	// StatusIdleTimeout: nothing arrived from the peer within IdleTimeout.
-	StatusIdleTimeout
-	// StatusPongTimeout: the peer did not answer a keepalive ping in time.
-	StatusPongTimeout
-	// StatusShutdown: the dispatcher was shut down before the close handshake
-	// completed.
-	StatusShutdown
-)
+// OnPong calls f.Pong if it is set.
+func (f HandlerFuncs) OnPong(c *Conn, data []byte, rtt time.Duration) {
+	if f.Pong != nil {
+		f.Pong(c, data, rtt)
+	}
+}
 
 // Errors returned by this package; test them with errors.Is.
 var (
@@ -247,7 +227,8 @@ var (
 	ErrInvalidUTF8 = errors.New("wss: invalid UTF-8 in text")
 	// ErrInvalidCloseCode: the code given to Close may not be sent.
 	ErrInvalidCloseCode = errors.New("wss: invalid close code")
-	// ErrControlTooLong: a ping, pong or close payload is over 125 bytes.
+	// ErrControlTooLong: a ping payload is over 125 bytes, or a close
+	// reason over 123.
 	ErrControlTooLong = errors.New("wss: control frame payload over 125 bytes")
 	// ErrHandshake: the opening handshake failed; the error wrapping it says why.
 	ErrHandshake = errors.New("wss: handshake failed")

@@ -72,7 +72,7 @@ var authRefusal = &wss.HandshakeError{
 }
 
 // echoConn echoes every message.
-var echoConn = wss.HandlerFuncs{Frame: func(c *wss.Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+var echoConn = wss.HandlerFuncs{Frame: func(c *wss.Conn, data []byte, typ wss.MessageType) { _ = c.Write(data, typ) }}
 
 func TestInterop_GorillaReadsAcceptDecisions(t *testing.T) {
 	for _, p := range acceptPaths {

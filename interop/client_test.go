@@ -79,7 +79,7 @@ func TestInteropOurClientEmptyMessages(t *testing.T) {
 	}
 	var msgs []wss.Message
 	for _, n := range []int{0, 1, 125, 126, 0xFFFF, 0x10000, 0} { // empty again after the large ones
-		msgs = append(msgs, wss.Message{Data: payloadOf(n, true), Text: true}, wss.Message{Data: payloadOf(n, false)})
+		msgs = append(msgs, wss.Message{Data: payloadOf(n, wss.Text), Type: wss.Text}, wss.Message{Data: payloadOf(n, wss.Binary), Type: wss.Binary})
 	}
 	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
@@ -96,14 +96,14 @@ func TestInteropOurClientEmptyMessages(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, m := range msgs {
-					if err := c.Write(m.Data, m.Text); err != nil {
+					if err := c.Write(m.Data, m.Type); err != nil {
 						t.Fatal(err)
 					}
 				}
 				for _, m := range msgs {
 					wantMessage(t, in, m)
 				}
-				if err := c.Close(wss.StatusNormalClosure); err != nil {
+				if err := c.Close(wss.StatusNormalClosure, ""); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := in.Read(ctx); err == nil {

@@ -46,7 +46,7 @@ func coderEcho(t *testing.T, name, url string, mode websocket.CompressionMode, m
 	}
 	for i, m := range msgs {
 		typ := websocket.MessageBinary
-		if m.Text {
+		if m.Type == wss.Text {
 			typ = websocket.MessageText
 		}
 		if err := c.Write(ctx, typ, m.Data); err != nil {

@@ -106,7 +106,7 @@ type testServer struct {
 // recorder is one server connection's Handler: onFrame answers messages,
 // and OnClose's calls and status are kept.
 type recorder struct {
-	onFrame func(c *wss.Conn, data []byte, text bool)
+	onFrame func(c *wss.Conn, data []byte, typ wss.MessageType)
 	s       *testServer
 	ncalls  atomic.Int32
 	status  atomic.Int32
@@ -120,9 +120,9 @@ func (r *recorder) OnOpen(*wss.Conn) {
 	r.s.accepted <- r
 }
 
-func (r *recorder) OnFrame(c *wss.Conn, data []byte, text bool) { r.onFrame(c, data, text) }
+func (r *recorder) OnFrame(c *wss.Conn, data []byte, typ wss.MessageType) { r.onFrame(c, data, typ) }
 
-func (r *recorder) OnClose(_ *wss.Conn, status int) {
+func (r *recorder) OnClose(_ *wss.Conn, status wss.StatusCode) {
 	if r.ncalls.Add(1) == 1 {
 		r.status.Store(int32(status))
 		close(r.closed)
@@ -130,11 +130,11 @@ func (r *recorder) OnClose(_ *wss.Conn, status int) {
 }
 
 // wantClose waits for OnClose and checks its status.
-func (r *recorder) wantClose(t *testing.T, want int) {
+func (r *recorder) wantClose(t *testing.T, want wss.StatusCode) {
 	t.Helper()
 	select {
 	case <-r.closed:
-		if got := int(r.status.Load()); got != want {
+		if got := wss.StatusCode(r.status.Load()); got != want {
 			t.Errorf("OnClose status = %d, want %d", got, want)
 		}
 	case <-time.After(testTimeout):
@@ -144,7 +144,7 @@ func (r *recorder) wantClose(t *testing.T, want int) {
 
 // startServer serves connections on d with a recorder each, through
 // Dispatcher.Serve when m says so and HTTPHandler otherwise.
-func startServer(t *testing.T, m serverMode, d *wss.Dispatcher, onFrame func(c *wss.Conn, data []byte, text bool)) *testServer {
+func startServer(t *testing.T, m serverMode, d *wss.Dispatcher, onFrame func(c *wss.Conn, data []byte, typ wss.MessageType)) *testServer {
 	t.Helper()
 	s := &testServer{accepted: make(chan *recorder, 64)}
 	newRecorder := func() wss.Handler { return &recorder{onFrame: onFrame, s: s, closed: make(chan struct{})} }
@@ -201,7 +201,7 @@ func (s *testServer) checkRecorders(t *testing.T) {
 }
 
 // echoHandler writes every message back.
-var echoHandler = wss.HandlerFuncs{Frame: func(c *wss.Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+var echoHandler = wss.HandlerFuncs{Frame: func(c *wss.Conn, data []byte, typ wss.MessageType) { _ = c.Write(data, typ) }}
 
 // echoServer serves cfg's connections with echoHandler under net/http.
 func echoServer(t testing.TB, cfg *wss.Config) *httptest.Server {
@@ -241,10 +241,10 @@ func needPeer(t *testing.T, path string) {
 
 // payloadOf returns n bytes of a recognizable pattern; valid UTF-8 when
 // text.
-func payloadOf(n int, text bool) []byte {
+func payloadOf(n int, typ wss.MessageType) []byte {
 	p := make([]byte, n)
 	for i := range p {
-		if text {
+		if typ == wss.Text {
 			p[i] = 'a' + byte(i%26)
 		} else {
 			p[i] = byte(i*31 + i>>8)
@@ -267,10 +267,10 @@ func testMessages() []wss.Message {
 			for j := 0; j < n; j += 13 {
 				b[j] = byte(j*31 + i)
 			}
-			msgs = append(msgs, wss.Message{Data: b})
+			msgs = append(msgs, wss.Message{Data: b, Type: wss.Binary})
 			continue
 		}
-		msgs = append(msgs, wss.Message{Data: b, Text: true}, wss.Message{Data: b, Text: true})
+		msgs = append(msgs, wss.Message{Data: b, Type: wss.Text}, wss.Message{Data: b, Type: wss.Text})
 	}
 	return msgs
 }
@@ -281,7 +281,7 @@ func wantMessage(t *testing.T, in *wss.Inbox, want wss.Message) {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	m, err := in.Read(ctx)
-	if err != nil || m.Text != want.Text || !bytes.Equal(m.Data, want.Data) {
-		t.Fatalf("client got %q (text %v), %v; want %q (text %v)", m.Data, m.Text, err, want.Data, want.Text)
+	if err != nil || m.Type != want.Type || !bytes.Equal(m.Data, want.Data) {
+		t.Fatalf("client got %q (text %v), %v; want %q (text %v)", m.Data, m.Type, err, want.Data, want.Type)
 	}
 }

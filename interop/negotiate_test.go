@@ -111,7 +111,7 @@ func echoRoundTrips(t *testing.T, name, url string, cc *wss.CompressionConfig, m
 		t.Fatalf("%s: %v", name, err)
 	}
 	defer func() {
-		_ = c.Close(wss.StatusNormalClosure)
+		_ = c.Close(wss.StatusNormalClosure, "")
 		for {
 			if _, err := in.Read(ctx); err != nil {
 				break
@@ -119,7 +119,7 @@ func echoRoundTrips(t *testing.T, name, url string, cc *wss.CompressionConfig, m
 		}
 	}()
 	for _, m := range msgs {
-		if err := c.Write(m.Data, m.Text); err != nil {
+		if err := c.Write(m.Data, m.Type); err != nil {
 			t.Fatalf("%s: write: %v", name, err)
 		}
 	}
@@ -128,8 +128,8 @@ func echoRoundTrips(t *testing.T, name, url string, cc *wss.CompressionConfig, m
 		if err != nil {
 			t.Fatalf("%s: message %d: %v", name, i, err)
 		}
-		if got.Text != m.Text || !bytes.Equal(got.Data, m.Data) {
-			t.Fatalf("%s: message %d: got %d bytes text=%v, want %d text=%v", name, i, len(got.Data), got.Text, len(m.Data), m.Text)
+		if got.Type != m.Type || !bytes.Equal(got.Data, m.Data) {
+			t.Fatalf("%s: message %d: got %d bytes text=%v, want %d text=%v", name, i, len(got.Data), got.Type, len(m.Data), m.Type)
 		}
 	}
 }
@@ -148,7 +148,7 @@ func answerTo(t *testing.T, url string, cc *wss.CompressionConfig) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Close(wss.StatusNormalClosure); err != nil {
+	if err := c.Close(wss.StatusNormalClosure, ""); err != nil {
 		t.Fatal(err)
 	}
 	for {

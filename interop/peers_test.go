@@ -38,19 +38,19 @@ func interopCases() []string {
 
 // interopFrame is the server side of the interop cases: echo, except for
 // commands that make the server ping or close.
-func interopFrame(c *wss.Conn, data []byte, text bool) {
-	if text && bytes.HasPrefix(data, []byte("cmd:")) {
+func interopFrame(c *wss.Conn, data []byte, typ wss.MessageType) {
+	if typ == wss.Text && bytes.HasPrefix(data, []byte("cmd:")) {
 		switch cmd := string(data[4:]); {
 		case strings.HasPrefix(cmd, "ping:"):
 			_ = c.Ping([]byte(cmd[5:]))
-			_ = c.Write([]byte("pinged"), true)
+			_ = c.Write([]byte("pinged"), wss.Text)
 		case strings.HasPrefix(cmd, "close:"):
 			code, _ := strconv.Atoi(cmd[6:])
-			_ = c.Close(code)
+			_ = c.Close(wss.StatusCode(code), "")
 		}
 		return
 	}
-	_ = c.Write(data, text)
+	_ = c.Write(data, typ)
 }
 
 // checkInteropCloses checks the server side of the two connections every
@@ -94,8 +94,8 @@ func TestInterop_Gorilla(t *testing.T) {
 			}
 		}
 		for _, n := range interopSizes {
-			echo("text "+strconv.Itoa(n), websocket.TextMessage, payloadOf(n, true))
-			echo("binary "+strconv.Itoa(n), websocket.BinaryMessage, payloadOf(n, false))
+			echo("text "+strconv.Itoa(n), websocket.TextMessage, payloadOf(n, wss.Text))
+			echo("binary "+strconv.Itoa(n), websocket.BinaryMessage, payloadOf(n, wss.Binary))
 		}
 		echo("text unicode", websocket.TextMessage, []byte("héllo wörld € 𝄞"))
 
@@ -110,7 +110,7 @@ func TestInterop_Gorilla(t *testing.T) {
 		for _, m := range []struct {
 			typ int
 			p   []byte
-		}{{websocket.TextMessage, text}, {websocket.BinaryMessage, payloadOf(100_000, false)}} {
+		}{{websocket.TextMessage, text}, {websocket.BinaryMessage, payloadOf(100_000, wss.Binary)}} {
 			if err := ws2.WriteMessage(m.typ, m.p); err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,8 @@ package pubsub
 
 import (
 	"sync"
+
+	"github.com/wssgo/wss"
 )
 
 // Backplane carries messages between the PubSubs of several nodes. A PubSub
@@ -14,7 +16,7 @@ type Backplane interface {
 	// Start begins delivering other nodes' messages to deliver, which is
 	// called for one message at a time, in order; data is valid only during
 	// the call.
-	Start(deliver func(topic string, data []byte, text bool)) error
+	Start(deliver func(topic string, data []byte, typ wss.MessageType)) error
 	// Subscribe and Unsubscribe change this node's interest in a topic.
 	// Both are idempotent.
 	Subscribe(topic string) error
@@ -22,7 +24,7 @@ type Backplane interface {
 	// Publish sends a message to the other nodes subscribed to topic.
 	// data is not retained after the call. It must not block for long: a
 	// backplane that cannot reach its broker buffers or fails.
-	Publish(topic string, data []byte, text bool) error
+	Publish(topic string, data []byte, typ wss.MessageType) error
 	// Close stops delivery and releases the backplane.
 	Close() error
 }
@@ -45,12 +47,12 @@ type busNode struct {
 	bus *Bus
 
 	deliverMu sync.Mutex // serializes deliveries to this node
-	deliver   func(topic string, data []byte, text bool)
+	deliver   func(topic string, data []byte, typ wss.MessageType)
 	mu        sync.Mutex // guards topics
 	topics    map[string]bool
 }
 
-func (n *busNode) Start(deliver func(topic string, data []byte, text bool)) error {
+func (n *busNode) Start(deliver func(topic string, data []byte, typ wss.MessageType)) error {
 	n.deliverMu.Lock()
 	n.deliver = deliver
 	n.deliverMu.Unlock()
@@ -76,18 +78,18 @@ func (n *busNode) Unsubscribe(topic string) error {
 
 // Publish delivers synchronously to the other nodes: each delivery only
 // queues the message for their subscribers, so it does not block.
-func (n *busNode) Publish(topic string, data []byte, text bool) error {
+func (n *busNode) Publish(topic string, data []byte, typ wss.MessageType) error {
 	n.bus.mu.RLock()
 	defer n.bus.mu.RUnlock()
 	for other := range n.bus.nodes {
 		if other != n {
-			other.receive(topic, data, text)
+			other.receive(topic, data, typ)
 		}
 	}
 	return nil
 }
 
-func (n *busNode) receive(topic string, data []byte, text bool) {
+func (n *busNode) receive(topic string, data []byte, typ wss.MessageType) {
 	n.mu.Lock()
 	want := n.topics[topic]
 	n.mu.Unlock()
@@ -97,7 +99,7 @@ func (n *busNode) receive(topic string, data []byte, text bool) {
 	n.deliverMu.Lock()
 	defer n.deliverMu.Unlock()
 	if n.deliver != nil {
-		n.deliver(topic, data, text)
+		n.deliver(topic, data, typ)
 	}
 }
 

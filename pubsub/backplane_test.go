@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/wssgo/wss"
 )
 
 // TestBusDeliversOnceInPublisherOrder: three nodes on one bus, a
@@ -26,7 +28,7 @@ func TestBusDeliversOnceInPublisherOrder(t *testing.T) {
 	for n, ps := range pss {
 		wg.Go(func() {
 			for i := range perNode {
-				if err := ps.Publish("room", fmt.Appendf(nil, "%d:%d", n, i), true); err != nil {
+				if err := ps.Publish("room", fmt.Appendf(nil, "%d:%d", n, i), wss.Text); err != nil {
 					t.Error(err)
 				}
 			}
@@ -59,10 +61,10 @@ func TestBusSkipsNodesWithoutInterest(t *testing.T) {
 	a := newPubSub(t, &Options{Backplane: bus.Node()})
 	b := newPubSub(t, &Options{Backplane: bus.Node()})
 	var got []string
-	stop := b.Listen("x", func(data []byte, _ bool) { got = append(got, string(data)) })
-	a.Publish("x", []byte("1"), true)
+	stop := b.Listen("x", func(data []byte, _ wss.MessageType) { got = append(got, string(data)) })
+	a.Publish("x", []byte("1"), wss.Text)
 	stop()
-	a.Publish("x", []byte("2"), true)
+	a.Publish("x", []byte("2"), wss.Text)
 	if b.Stats().Received != 1 || len(got) != 1 || got[0] != "1" {
 		t.Fatalf("node b received %d, listener got %v; want exactly the message sent while listening", b.Stats().Received, got)
 	}

@@ -15,14 +15,14 @@ import (
 type server struct {
 	url   string
 	conns chan *wss.Conn
-	ended chan int
+	ended chan wss.StatusCode
 }
 
 // newServer starts an HTTP server whose connections run h (wrapped by ps
 // so they leave their topics) and are reported on s.conns once open.
 func newServer(t testing.TB, ps *PubSub, cfg *wss.Config) *server {
 	t.Helper()
-	s := &server{conns: make(chan *wss.Conn, 16384), ended: make(chan int, 16384)}
+	s := &server{conns: make(chan *wss.Conn, 16384), ended: make(chan wss.StatusCode, 16384)}
 	d, err := wss.NewDispatcher(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -30,8 +30,8 @@ func newServer(t testing.TB, ps *PubSub, cfg *wss.Config) *server {
 	t.Cleanup(func() { d.Close() })
 	h := ps.Handler(wss.HandlerFuncs{
 		Open:  func(c *wss.Conn) { s.conns <- c },
-		Frame: func(c *wss.Conn, data []byte, text bool) {},
-		Close: func(c *wss.Conn, status int) { s.ended <- status },
+		Frame: func(c *wss.Conn, data []byte, typ wss.MessageType) {},
+		Close: func(c *wss.Conn, status wss.StatusCode) { s.ended <- status },
 	})
 	hs := httptest.NewServer(wss.HTTPHandler(d, cfg, func(*wss.Request) (wss.Handler, error) { return h, nil }))
 	t.Cleanup(hs.Close)

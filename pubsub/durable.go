@@ -16,12 +16,12 @@ var ErrNoStore = errors.New("pubsub: no store")
 // is queued for the Store; every subscriber of the topic on every node gets
 // it once it is stored, rendered by Options.Render, with its ID. data is
 // not retained.
-func (ps *PubSub) Append(name string, data []byte, text bool) error {
+func (ps *PubSub) Append(name string, data []byte, typ wss.MessageType) error {
 	if ps.opts.Store == nil {
 		return ErrNoStore
 	}
 	ps.published.Add(1)
-	if err := ps.opts.Store.Append(name, data, text); err != nil {
+	if err := ps.opts.Store.Append(name, data, typ); err != nil {
 		return fmt.Errorf("pubsub: append to %q: %w", name, err)
 	}
 	return nil
@@ -30,15 +30,15 @@ func (ps *PubSub) Append(name string, data []byte, text bool) error {
 // fromStore delivers a stored message to this node's subscribers.
 func (ps *PubSub) fromStore(m Message) {
 	ps.stored.Add(1)
-	data, text := ps.render(m)
-	if err := ps.deliver(m.Topic, data, text, m.ID); err != nil {
+	data, typ := ps.render(m)
+	if err := ps.deliver(m.Topic, data, typ, m.ID); err != nil {
 		ps.log.Warn("pubsub: stored message not delivered", "topic", m.Topic, "err", err)
 	}
 }
 
-func (ps *PubSub) render(m Message) ([]byte, bool) {
+func (ps *PubSub) render(m Message) ([]byte, wss.MessageType) {
 	if ps.opts.Render == nil {
-		return m.Data, m.Text
+		return m.Data, m.Type
 	}
 	return ps.opts.Render(m)
 }
@@ -96,7 +96,7 @@ func (ps *PubSub) SubscribeFrom(ctx context.Context, c *wss.Conn, name string, a
 	over := false
 	if r.Intro != nil {
 		for _, b := range r.Intro(len(replay), gap) {
-			if pm, perr := wss.NewPreparedMessage(b, true); perr == nil {
+			if pm, perr := wss.NewPreparedMessage(b, wss.Text); perr == nil {
 				over = s.enqueue(pm) || over
 			}
 		}
@@ -160,8 +160,8 @@ func (ps *PubSub) startCatchup(c *wss.Conn, name string) (s *subscriber, t *topi
 func (ps *PubSub) replayFrames(msgs []Message) (frames []heldFrame, trimmed bool) {
 	frames = make([]heldFrame, 0, len(msgs))
 	for _, m := range msgs {
-		data, text := ps.render(m)
-		pm, err := wss.NewPreparedMessage(data, text)
+		data, typ := ps.render(m)
+		pm, err := wss.NewPreparedMessage(data, typ)
 		if err != nil {
 			ps.log.Warn("pubsub: stored message not replayed", "topic", m.Topic, "id", m.ID, "err", err)
 			continue

@@ -7,20 +7,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wssgo/wss"
 )
 
 // renderID prefixes each stored message with its ID, as "id|data".
-func renderID(m Message) ([]byte, bool) { return fmt.Appendf(nil, "%d|%s", m.ID, m.Data), m.Text }
+func renderID(m Message) ([]byte, wss.MessageType) {
+	return fmt.Appendf(nil, "%d|%s", m.ID, m.Data), m.Type
+}
 
 // storedIDs appends n messages "prefix0".. on ps and returns their IDs,
 // learnt from a listener on ps.
 func storedIDs(t *testing.T, ps *PubSub, topic, prefix string, n int) []uint64 {
 	t.Helper()
 	got := make(chan string, n)
-	stop := ps.Listen(topic, func(data []byte, _ bool) { got <- string(data) })
+	stop := ps.Listen(topic, func(data []byte, _ wss.MessageType) { got <- string(data) })
 	defer stop()
 	for i := range n {
-		if err := ps.Append(topic, fmt.Appendf(nil, "%s%d", prefix, i), true); err != nil {
+		if err := ps.Append(topic, fmt.Appendf(nil, "%s%d", prefix, i), wss.Text); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -56,7 +60,7 @@ func TestSubscribeFromReplaysWhatWasMissedThenLive(t *testing.T) {
 	appended := make(chan error, 1)
 	go func() {
 		for i := 10; i < 300; i++ {
-			if err := a.Append("room", fmt.Appendf(nil, "m%d", i), true); err != nil {
+			if err := a.Append("room", fmt.Appendf(nil, "m%d", i), wss.Text); err != nil {
 				appended <- err
 				return
 			}
@@ -83,7 +87,7 @@ func TestSubscribeFromReplaysWhatWasMissedThenLive(t *testing.T) {
 		}
 		last = id
 	}
-	a.Append("room", []byte("end"), true)
+	a.Append("room", []byte("end"), wss.Text)
 	if m := col.next(t); !strings.HasSuffix(m, "|end") {
 		t.Fatalf("got %q, want the end marker: a message came twice", m)
 	}
@@ -140,13 +144,13 @@ func TestMemoryStoreKeepsWithinLimits(t *testing.T) {
 	store.mu.Unlock()
 	node := store.Node()
 	for i := range 1000 {
-		store.keep(Message{Topic: fmt.Sprintf("t%d", i), Data: make([]byte, 10)})
+		store.keep(Message{Topic: fmt.Sprintf("t%d", i), Data: make([]byte, 10), Type: wss.Binary})
 	}
 	if b, n := store.Bytes(), len(store.topics); b != 1000 || n != 100 {
 		t.Fatalf("after 1000 topics of 10 bytes: %d bytes in %d topics, want 1000 in 100", b, n)
 	}
 	for i := range 20 {
-		store.keep(Message{Topic: "one", Data: []byte{byte(i)}})
+		store.keep(Message{Topic: "one", Data: []byte{byte(i)}, Type: wss.Binary})
 	}
 	if msgs, _ := node.Since(context.Background(), "one", 0); len(msgs) != 5 || msgs[0].Data[0] != 15 {
 		t.Fatalf("topic holds %d messages, want the last 5", len(msgs))
@@ -167,7 +171,7 @@ func TestCloseWhenSentWritesTheQueueFirst(t *testing.T) {
 	srv := newServer(t, ps, nil)
 	cl, c := srv.dial(t)
 	for i := range 3 {
-		ps.Send(c, fmt.Appendf(nil, "m%d", i), true)
+		ps.Send(c, fmt.Appendf(nil, "m%d", i), wss.Text)
 	}
 	ps.CloseWhenSent(c, 1008)
 	data, code, err := cl.readUntilClose()
@@ -182,15 +186,15 @@ type fakeStore struct {
 	msgs    []Message
 }
 
-func (f *fakeStore) Start(d func(Message)) error       { f.deliver = d; return nil }
-func (f *fakeStore) Append(string, []byte, bool) error { return nil }
+func (f *fakeStore) Start(d func(Message)) error                  { f.deliver = d; return nil }
+func (f *fakeStore) Append(string, []byte, wss.MessageType) error { return nil }
 func (f *fakeStore) Since(context.Context, string, uint64) ([]Message, error) {
 	return f.msgs, nil
 }
 func (f *fakeStore) Close() error { return nil }
 
 func fakeMessage(id uint64) Message {
-	return Message{Topic: "room", ID: id, Prev: id - 1, Data: fmt.Appendf(nil, "m%d", id), Text: true}
+	return Message{Topic: "room", ID: id, Prev: id - 1, Data: fmt.Appendf(nil, "m%d", id), Type: wss.Text}
 }
 
 // TestSubscribeFromSkipsWhatTheReplayHad: this node's delivery of stored
@@ -216,7 +220,7 @@ func TestSubscribeFromSkipsWhatTheReplayHad(t *testing.T) {
 			t.Fatalf("got %q, want %q", m, want)
 		}
 	}
-	ps.Send(c, []byte("end"), true)
+	ps.Send(c, []byte("end"), wss.Text)
 	if m := col.next(t); m != "end" {
 		t.Fatalf("got %q, want the end marker: a message came twice", m)
 	}

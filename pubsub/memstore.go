@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/wssgo/wss"
 )
 
 // ErrStoreFull is returned by Append when a store's queue of appends is full.
@@ -180,8 +182,8 @@ func (n *memNode) Start(deliver func(Message)) error {
 	return nil
 }
 
-func (n *memNode) Append(topic string, data []byte, text bool) error {
-	m := Message{Topic: topic, Data: append([]byte(nil), data...), Text: text}
+func (n *memNode) Append(topic string, data []byte, typ wss.MessageType) error {
+	m := Message{Topic: topic, Data: append([]byte(nil), data...), Type: typ}
 	select {
 	case <-n.s.done:
 		return ErrClosed

@@ -90,7 +90,7 @@ type Options struct {
 	Overflow Policy
 	// CloseCode is the close code sent by OverflowClose, for example 1008
 	// (policy violation) or 1013 (try again later).
-	CloseCode int
+	CloseCode wss.StatusCode
 	// Backplane, if set, shares topics with other nodes. The PubSub starts
 	// it and closes it on Close.
 	Backplane Backplane
@@ -103,7 +103,7 @@ type Options struct {
 	// Render turns a stored message into the frame its subscribers get,
 	// once per message on each node; nil sends m.Data as it is. It must
 	// not retain m.Data.
-	Render func(m Message) (data []byte, text bool)
+	Render func(m Message) (data []byte, typ wss.MessageType)
 	// MaxReplayBytes bounds the frames SubscribeFrom replays to one
 	// subscriber; older ones count as a gap. Half of MaxQueueBytes if zero.
 	MaxReplayBytes int
@@ -162,7 +162,7 @@ type heldFrame struct {
 }
 
 type listener struct {
-	fn func(data []byte, text bool)
+	fn func(data []byte, typ wss.MessageType)
 }
 
 func (t *topic) empty() bool { return len(t.subs) == 0 && len(t.listeners) == 0 }
@@ -280,7 +280,7 @@ func (ps *PubSub) UnsubscribeAll(c *wss.Conn) {
 // until stop is called. fn runs on the publisher's goroutine (or the
 // backplane's), one message at a time per publisher; it must not block and
 // must not call Listen or stop. data is valid only during the call.
-func (ps *PubSub) Listen(name string, fn func(data []byte, text bool)) (stop func()) {
+func (ps *PubSub) Listen(name string, fn func(data []byte, typ wss.MessageType)) (stop func()) {
 	l := &listener{fn: fn}
 	ps.mu.Lock()
 	t, first := ps.topicLocked(name)
@@ -307,12 +307,12 @@ func (ps *PubSub) Listen(name string, fn func(data []byte, text bool)) (stop fun
 // backplane, on other nodes. Text must be valid UTF-8. data is not retained.
 // It never blocks on a subscriber; a backplane failure is logged and
 // returned, after local delivery.
-func (ps *PubSub) Publish(name string, data []byte, text bool) error {
-	if err := ps.PublishLocal(name, data, text); err != nil {
+func (ps *PubSub) Publish(name string, data []byte, typ wss.MessageType) error {
+	if err := ps.PublishLocal(name, data, typ); err != nil {
 		return err
 	}
 	if bp := ps.opts.Backplane; bp != nil {
-		if err := bp.Publish(name, data, text); err != nil {
+		if err := bp.Publish(name, data, typ); err != nil {
 			ps.log.Warn("pubsub: backplane publish failed", "topic", name, "err", err)
 			return fmt.Errorf("pubsub: backplane: %w", err)
 		}
@@ -322,22 +322,22 @@ func (ps *PubSub) Publish(name string, data []byte, text bool) error {
 
 // PublishLocal is Publish without the backplane: only this node's
 // subscribers and listeners get the message.
-func (ps *PubSub) PublishLocal(name string, data []byte, text bool) error {
+func (ps *PubSub) PublishLocal(name string, data []byte, typ wss.MessageType) error {
 	ps.published.Add(1)
-	return ps.deliver(name, data, text, 0)
+	return ps.deliver(name, data, typ, 0)
 }
 
 // fromBackplane delivers a message from another node.
-func (ps *PubSub) fromBackplane(name string, data []byte, text bool) {
+func (ps *PubSub) fromBackplane(name string, data []byte, typ wss.MessageType) {
 	ps.received.Add(1)
-	if err := ps.deliver(name, data, text, 0); err != nil {
+	if err := ps.deliver(name, data, typ, 0); err != nil {
 		ps.log.Warn("pubsub: message from backplane not delivered", "topic", name, "err", err)
 	}
 }
 
 // deliver frames a message once and queues it for the local subscribers;
 // id is its stored message's ID, 0 if it was not stored.
-func (ps *PubSub) deliver(name string, data []byte, text bool, id uint64) error {
+func (ps *PubSub) deliver(name string, data []byte, typ wss.MessageType, id uint64) error {
 	var pm *wss.PreparedMessage
 	var over []*subscriber
 	ps.mu.RLock()
@@ -350,13 +350,13 @@ func (ps *PubSub) deliver(name string, data []byte, text bool, id uint64) error 
 		ps.mu.RUnlock()
 		return nil
 	}
-	var fns []func([]byte, bool)
+	var fns []func([]byte, wss.MessageType)
 	for l := range t.listeners {
 		fns = append(fns, l.fn)
 	}
 	if len(t.subs) > 0 {
 		var err error
-		if pm, err = wss.NewPreparedMessage(data, text); err != nil {
+		if pm, err = wss.NewPreparedMessage(data, typ); err != nil {
 			ps.mu.RUnlock()
 			return fmt.Errorf("pubsub: publish: %w", err)
 		}
@@ -374,7 +374,7 @@ func (ps *PubSub) deliver(name string, data []byte, text bool, id uint64) error 
 	ps.evict(over)
 	// Listeners run unlocked, so they may publish.
 	for _, fn := range fns {
-		fn(data, text)
+		fn(data, typ)
 	}
 	return nil
 }
@@ -383,8 +383,8 @@ func (ps *PubSub) deliver(name string, data []byte, text bool, id uint64) error 
 // under the same bounds and policy as published messages: for replies that
 // must keep their order with the broadcasts c receives. Text must be valid
 // UTF-8. data is not retained.
-func (ps *PubSub) Send(c *wss.Conn, data []byte, text bool) error {
-	pm, err := wss.NewPreparedMessage(data, text)
+func (ps *PubSub) Send(c *wss.Conn, data []byte, typ wss.MessageType) error {
+	pm, err := wss.NewPreparedMessage(data, typ)
 	if err != nil {
 		return fmt.Errorf("pubsub: send: %w", err)
 	}
@@ -408,7 +408,7 @@ func (ps *PubSub) SendPrepared(c *wss.Conn, pm *wss.PreparedMessage) error {
 
 // CloseWhenSent closes c with code once what is queued for it now has been
 // written: for a last message that must reach the peer before the close.
-func (ps *PubSub) CloseWhenSent(c *wss.Conn, code int) {
+func (ps *PubSub) CloseWhenSent(c *wss.Conn, code wss.StatusCode) {
 	ps.mu.Lock()
 	s := ps.subscriberLocked(c)
 	ps.mu.Unlock()
@@ -419,7 +419,7 @@ func (ps *PubSub) CloseWhenSent(c *wss.Conn, code int) {
 	}
 	s.mu.Unlock()
 	if idle {
-		_ = c.Close(code)
+		_ = c.Close(code, "")
 	}
 }
 
@@ -482,7 +482,7 @@ func (ps *PubSub) Handler(h wss.Handler) wss.Handler {
 			}
 		},
 		Frame: h.OnFrame,
-		Close: func(c *wss.Conn, status int) {
+		Close: func(c *wss.Conn, status wss.StatusCode) {
 			ps.UnsubscribeAll(c)
 			h.OnClose(c, status)
 		},

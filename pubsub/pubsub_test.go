@@ -37,8 +37,8 @@ func TestPublishReachesSubscribersOfTheTopicOnly(t *testing.T) {
 		t.Fatalf("Subscribers(a) = %d, want 3", n)
 	}
 
-	ps.Publish("a", []byte("hello"), true)
-	ps.Publish("b", []byte{1, 2, 3}, false)
+	ps.Publish("a", []byte("hello"), wss.Text)
+	ps.Publish("b", []byte{1, 2, 3}, wss.Binary)
 
 	want := []byte("\x81\x05hello") // one text frame, FIN set, unmasked
 	for i, cl := range inA {
@@ -64,7 +64,7 @@ func TestPublishRejectsInvalidUTF8Text(t *testing.T) {
 	srv := newServer(t, ps, nil)
 	_, c := srv.dial(t)
 	ps.Subscribe(c, "a")
-	if err := ps.Publish("a", []byte{0xff}, true); err == nil {
+	if err := ps.Publish("a", []byte{0xff}, wss.Text); err == nil {
 		t.Fatal("Publish of invalid UTF-8 text succeeded")
 	}
 }
@@ -77,7 +77,7 @@ func TestMessagesArriveInPublishOrder(t *testing.T) {
 	col := cl.collect()
 	const n = 500
 	for i := range n {
-		ps.Publish("a", []byte(strconv.Itoa(i)), true)
+		ps.Publish("a", []byte(strconv.Itoa(i)), wss.Text)
 	}
 	for i := range n {
 		if m := col.next(t); m != strconv.Itoa(i) {
@@ -93,8 +93,8 @@ func TestUnsubscribeStopsDelivery(t *testing.T) {
 	ps.Subscribe(c, "a")
 	ps.Subscribe(c, "b")
 	ps.Unsubscribe(c, "a")
-	ps.Publish("a", []byte("not for you"), true)
-	ps.Publish("b", []byte("for you"), true)
+	ps.Publish("a", []byte("not for you"), wss.Text)
+	ps.Publish("b", []byte("for you"), wss.Text)
 	f, err := cl.Read()
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestClosedConnectionLeavesAllTopics(t *testing.T) {
 	for _, name := range []string{"a", "b", "c"} {
 		ps.Subscribe(c, name)
 	}
-	if err := cl.SendClose(wss.StatusGoingAway); err != nil {
+	if err := cl.SendClose(int(wss.StatusGoingAway)); err != nil {
 		t.Fatal(err)
 	}
 	if status := <-srv.ended; status != wss.StatusGoingAway {
@@ -138,9 +138,9 @@ func TestSendKeepsOrderWithPublish(t *testing.T) {
 	col := cl.collect()
 	for i := range 100 {
 		if i%2 == 0 {
-			ps.Publish("a", []byte(strconv.Itoa(i)), true)
+			ps.Publish("a", []byte(strconv.Itoa(i)), wss.Text)
 		} else {
-			ps.Send(c, []byte(strconv.Itoa(i)), true)
+			ps.Send(c, []byte(strconv.Itoa(i)), wss.Text)
 		}
 	}
 	for i := range 100 {
@@ -153,12 +153,12 @@ func TestSendKeepsOrderWithPublish(t *testing.T) {
 func TestListenSeesEveryMessage(t *testing.T) {
 	ps := newPubSub(t, nil)
 	var got []string
-	stop := ps.Listen("a", func(data []byte, text bool) { got = append(got, string(data)) })
-	ps.Publish("a", []byte("1"), true)
-	ps.Publish("b", []byte("x"), true)
-	ps.Publish("a", []byte("2"), true)
+	stop := ps.Listen("a", func(data []byte, typ wss.MessageType) { got = append(got, string(data)) })
+	ps.Publish("a", []byte("1"), wss.Text)
+	ps.Publish("b", []byte("x"), wss.Text)
+	ps.Publish("a", []byte("2"), wss.Text)
 	stop()
-	ps.Publish("a", []byte("3"), true)
+	ps.Publish("a", []byte("3"), wss.Text)
 	if strings.Join(got, ",") != "1,2" {
 		t.Fatalf("listener got %v, want [1 2]", got)
 	}
@@ -184,7 +184,7 @@ func slowConsumer(t *testing.T, ps *PubSub, stop func(slowConn *wss.Conn) bool) 
 			t.Fatal("10000 messages published and the slow subscriber is still fine")
 		}
 		msg := fmt.Sprintf("%06d%s", i, pad)
-		if err := ps.Publish("t", []byte(msg), true); err != nil {
+		if err := ps.Publish("t", []byte(msg), wss.Text); err != nil {
 			t.Fatal(err)
 		}
 		for k, col := range fast {
@@ -220,7 +220,7 @@ func TestSlowSubscriberIsClosedWithoutStallingOthers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("slow subscriber: %v after %d messages", err, len(data))
 	}
-	if code != wss.StatusTryAgainLater {
+	if code != int(wss.StatusTryAgainLater) {
 		t.Fatalf("close code %d, want 1013", code)
 	}
 	if len(data) == 0 || len(data) >= n {
@@ -252,7 +252,7 @@ func TestSlowSubscriberDropsUnderDropPolicy(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	ps.Publish("t", []byte("last"), true)
+	ps.Publish("t", []byte("last"), wss.Text)
 	prev := -1
 	for {
 		m := col.next(t)
@@ -278,7 +278,7 @@ func TestHandlerKeepsOnOpenAndOnPing(t *testing.T) {
 	pinged := make(chan string, 1)
 	h := ps.Handler(wss.HandlerFuncs{
 		Open:  func(c *wss.Conn) { opened <- c },
-		Frame: func(c *wss.Conn, data []byte, text bool) {},
+		Frame: func(c *wss.Conn, data []byte, typ wss.MessageType) {},
 		Ping:  func(c *wss.Conn, data []byte) { pinged <- string(data) },
 	})
 	oh, ok := h.(wss.OpenHandler)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/wssgo/wss"
 )
 
 // Message is one message of a durable topic, as a Store keeps it.
@@ -18,7 +20,7 @@ type Message struct {
 	// messages, so a reader can tell a complete run from one with a hole.
 	Prev uint64
 	Data []byte
-	Text bool
+	Type wss.MessageType
 }
 
 // Limits bound what a Store keeps; a zero field means no bound. The oldest
@@ -46,7 +48,7 @@ type Store interface {
 	// (to this node too) once stored. The messages of one node are stored in
 	// the order it appended them, each once, retried through outages. An
 	// error means it was not queued (the store is closed or its queue full).
-	Append(topic string, data []byte, text bool) error
+	Append(topic string, data []byte, typ wss.MessageType) error
 	// Since returns the kept messages of topic with an ID above after,
 	// oldest first (after 0: all kept). If messages after it were dropped,
 	// it returns those kept and an error wrapping ErrGap.

@@ -16,12 +16,12 @@ type subscriber struct {
 	mu       sync.Mutex
 	queue    []*wss.PreparedMessage // queue[head:] waits to be written
 	head     int
-	bytes    int  // queued bytes, the write in progress included
-	inFlight int  // bytes of the message being written, 0 if none
-	draining bool // a drain goroutine is running
-	closing  bool // overflowed under OverflowClose: close once the write ends
-	closeAt  int  // close code to send once the queue is written (CloseWhenSent), 0 if none
-	gone     bool // discarded: queue nothing more
+	bytes    int            // queued bytes, the write in progress included
+	inFlight int            // bytes of the message being written, 0 if none
+	draining bool           // a drain goroutine is running
+	closing  bool           // overflowed under OverflowClose: close once the write ends
+	closeAt  wss.StatusCode // close code to send once the queue is written (CloseWhenSent), 0 if none
+	gone     bool           // discarded: queue nothing more
 }
 
 // enqueue queues pm and starts a drain goroutine if none runs. It reports
@@ -67,7 +67,7 @@ func (s *subscriber) drain() {
 			s.draining = false
 			s.gone = true
 			s.mu.Unlock()
-			_ = s.c.Close(s.ps.opts.CloseCode)
+			_ = s.c.Close(s.ps.opts.CloseCode, "")
 			return
 		}
 		if s.head == len(s.queue) || s.gone {
@@ -76,7 +76,7 @@ func (s *subscriber) drain() {
 			code := s.closeAt
 			s.mu.Unlock()
 			if code != 0 {
-				_ = s.c.Close(code)
+				_ = s.c.Close(code, "")
 			}
 			return
 		}

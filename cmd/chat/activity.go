@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/wssgo/wss"
+
 	"github.com/wssgo/wss/pubsub"
 )
 
@@ -31,7 +33,7 @@ func newActivity() *activity { return &activity{rooms: make(map[string]roomActiv
 // render is the PubSub's Render: it notes the message, then renders it.
 // Render also runs for the messages a join replays: only a message newer
 // than the room's last one counts.
-func (a *activity) render(m pubsub.Message) ([]byte, bool) {
+func (a *activity) render(m pubsub.Message) ([]byte, wss.MessageType) {
 	if name, ok := strings.CutPrefix(m.Topic, "room/"); ok {
 		a.note(name, m.ID)
 	}

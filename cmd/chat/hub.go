@@ -110,16 +110,16 @@ func NewHub(ps *pubsub.PubSub, log *slog.Logger, node string, maxImage int, lim 
 func (h *Hub) Node() string { return h.node }
 
 // renderStored gives a stored room message its id, the store's sequence.
-func renderStored(m pubsub.Message) ([]byte, bool) {
+func renderStored(m pubsub.Message) ([]byte, wss.MessageType) {
 	id := strconv.FormatUint(m.ID, 10)
-	if m.Text {
-		return withID(m.Data, id), true
+	if m.Type == wss.Text {
+		return withID(m.Data, id), wss.Text
 	}
 	hdr, img, err := splitImageFrame(m.Data)
 	if err != nil {
-		return m.Data, false
+		return m.Data, wss.Binary
 	}
-	return imageFrame(withID(hdr, id), img), false
+	return imageFrame(withID(hdr, id), img), wss.Binary
 }
 
 // Serve returns the http.Handler of /ws: it upgrades each request to a
@@ -195,7 +195,7 @@ type connHandler struct {
 	cl *client
 }
 
-func (ch connHandler) OnFrame(c *wss.Conn, data []byte, text bool) {
+func (ch connHandler) OnFrame(c *wss.Conn, data []byte, typ wss.MessageType) {
 	h, cl := ch.h, ch.cl
 	h.mu.Lock()
 	dropping := cl.dropping
@@ -204,7 +204,7 @@ func (ch connHandler) OnFrame(c *wss.Conn, data []byte, text bool) {
 		return
 	}
 	var err error
-	if text {
+	if typ == wss.Text {
 		err = h.onText(cl, data)
 	} else {
 		err = h.onImage(cl, data)
@@ -244,7 +244,7 @@ func (ch connHandler) OnOpen(c *wss.Conn) {
 	ch.h.mu.Unlock()
 }
 
-func (ch connHandler) OnClose(c *wss.Conn, status int) {
+func (ch connHandler) OnClose(c *wss.Conn, status wss.StatusCode) {
 	h, cl := ch.h, ch.cl
 	h.announce.Lock()
 	defer h.announce.Unlock()
@@ -295,7 +295,7 @@ func (h *Hub) onText(cl *client, data []byte) error {
 			return err
 		}
 		nick, room := h.where(cl)
-		return h.store(room, (&outbound{Type: "message", Room: room, From: nick, Text: text, Time: time.Now().UnixMilli()}).encode(), true)
+		return h.store(room, (&outbound{Type: "message", Room: room, From: nick, Text: text, Time: time.Now().UnixMilli()}).encode(), wss.Text)
 	}
 	return refuse("bad_type", fmt.Sprintf("Unknown message type %q.", in.Type))
 }
@@ -316,13 +316,13 @@ func (h *Hub) onImage(cl *client, data []byte) error {
 	}
 	nick, room := h.where(cl)
 	hdr := (&outbound{Type: "image", Room: room, From: nick, Time: time.Now().UnixMilli(), Mime: mime, Size: len(data)}).encode()
-	return h.store(room, imageFrame(hdr, data), false)
+	return h.store(room, imageFrame(hdr, data), wss.Binary)
 }
 
 // store appends a room message to the store, which delivers it to the
 // room on every node.
-func (h *Hub) store(room string, frame []byte, text bool) error {
-	if err := h.ps.Append(roomTopic(room), frame, text); err != nil {
+func (h *Hub) store(room string, frame []byte, typ wss.MessageType) error {
+	if err := h.ps.Append(roomTopic(room), frame, typ); err != nil {
 		h.log.Warn("chat: store", "room", room, "err", err)
 		return refuse("busy", "The server cannot take messages right now; try again in a moment.")
 	}
@@ -489,7 +489,7 @@ func (h *Hub) SetBackplane(up bool) {
 	h.log.Info("chat: backplane", "state", upDown(up))
 	msg := (&outbound{Type: "status", Backplane: upDown(up)}).encode()
 	for _, c := range conns {
-		_ = h.ps.Send(c, msg, true)
+		_ = h.ps.Send(c, msg, wss.Text)
 	}
 	if up {
 		h.publish(&event{Kind: "hello"})
@@ -506,7 +506,7 @@ func upDown(up bool) string {
 
 // sendTo queues a reply for one connection, in order with its broadcasts.
 func (h *Hub) sendTo(c *wss.Conn, o *outbound) {
-	_ = h.ps.Send(c, o.encode(), true)
+	_ = h.ps.Send(c, o.encode(), wss.Text)
 }
 
 // Stop stops the presence announcements and waits for joins in progress.

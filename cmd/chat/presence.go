@@ -32,18 +32,18 @@ func defaultTiming() presenceTiming {
 
 // event is what nodes tell each other on eventsTopic.
 type event struct {
-	Kind    string   `json:"kind"` // join, leave, alive, hello, roster
-	Node    string   `json:"node"`
-	Boot    string   `json:"boot"`
-	Client  string   `json:"client,omitempty"`
-	Room    string   `json:"room,omitempty"`
-	Nick    string   `json:"nick,omitempty"`
-	Key     string   `json:"key,omitempty"`
-	Time    int64    `json:"time,omitempty"`
-	Status  int      `json:"status,omitempty"`
-	To      string   `json:"to,omitempty"`      // a leave that is a move: the room entered
-	Renamed string   `json:"renamed,omitempty"` // a leave that is a nickname change: the new one
-	Members []member `json:"members,omitempty"`
+	Kind    string         `json:"kind"` // join, leave, alive, hello, roster
+	Node    string         `json:"node"`
+	Boot    string         `json:"boot"`
+	Client  string         `json:"client,omitempty"`
+	Room    string         `json:"room,omitempty"`
+	Nick    string         `json:"nick,omitempty"`
+	Key     string         `json:"key,omitempty"`
+	Time    int64          `json:"time,omitempty"`
+	Status  wss.StatusCode `json:"status,omitempty"`
+	To      string         `json:"to,omitempty"`      // a leave that is a move: the room entered
+	Renamed string         `json:"renamed,omitempty"` // a leave that is a nickname change: the new one
+	Members []member       `json:"members,omitempty"`
 }
 
 // member is one person in one room, on one node.
@@ -80,13 +80,13 @@ func (h *Hub) publish(ev *event) {
 		ev.Time = time.Now().UnixMilli()
 	}
 	b, _ := json.Marshal(ev)
-	if err := h.ps.Publish(eventsTopic, b, true); err != nil {
+	if err := h.ps.Publish(eventsTopic, b, wss.Text); err != nil {
 		h.log.Warn("chat: publish", "kind", ev.Kind, "err", err)
 	}
 }
 
 // onEvent applies a presence event from any node, this one included.
-func (h *Hub) onEvent(data []byte, _ bool) {
+func (h *Hub) onEvent(data []byte, _ wss.MessageType) {
 	var ev event
 	if err := json.Unmarshal(data, &ev); err != nil {
 		h.log.Warn("chat: bad event", "err", err)
@@ -152,13 +152,13 @@ func (h *Hub) addLocked(m member, at int64) {
 
 // removeLocked removes a member and tells the room; to, if set, is the
 // room the member moved to.
-func (h *Hub) removeLocked(node, clientID string, status int, to string, at int64) {
+func (h *Hub) removeLocked(node, clientID string, status wss.StatusCode, to string, at int64) {
 	h.removeWhyLocked(node, clientID, status, "", to, "", at)
 }
 
 // removeWhyLocked is removeLocked with a reason, which if set replaces the
 // one of the close status, and the new nickname of a member who changed it.
-func (h *Hub) removeWhyLocked(node, clientID string, status int, reason, to, renamed string, at int64) {
+func (h *Hub) removeWhyLocked(node, clientID string, status wss.StatusCode, reason, to, renamed string, at int64) {
 	m, ok := h.byNode[node][clientID]
 	if !ok {
 		return
@@ -210,7 +210,7 @@ func (h *Hub) setRosterLocked(node string, ms []member) {
 
 // postLocked relays a notice to this node's people in the room.
 func (h *Hub) postLocked(roomName string, o *outbound) {
-	if err := h.ps.PublishLocal(roomTopic(roomName), o.encode(), true); err != nil {
+	if err := h.ps.PublishLocal(roomTopic(roomName), o.encode(), wss.Text); err != nil {
 		h.log.Warn("chat: relay", "room", roomName, "err", err)
 	}
 }

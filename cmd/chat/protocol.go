@@ -71,29 +71,29 @@ type inbound struct {
 // binary frame: a 4-byte big-endian length n, then n bytes of JSON
 // {type:"image", room, id, from, time, mime, size}, then the image bytes.
 type outbound struct {
-	Type      string     `json:"type"`
-	Room      string     `json:"room,omitempty"`
-	ID        string     `json:"id,omitempty"`
-	From      string     `json:"from,omitempty"`
-	Nick      string     `json:"nick,omitempty"`
-	Text      string     `json:"text,omitempty"`
-	Time      int64      `json:"time,omitempty"`
-	Status    int        `json:"status,omitempty"`
-	Reason    string     `json:"reason,omitempty"`
-	Users     []string   `json:"users,omitempty"`
-	Count     *int       `json:"count,omitempty"`
-	Node      string     `json:"node,omitempty"`
-	MaxText   int        `json:"maxText,omitempty"`
-	MaxImage  int        `json:"maxImage,omitempty"`
-	Code      string     `json:"code,omitempty"`
-	Message   string     `json:"message,omitempty"`
-	Mime      string     `json:"mime,omitempty"`
-	Size      int        `json:"size,omitempty"`
-	Resume    bool       `json:"resume,omitempty"`
-	Gap       bool       `json:"gap,omitempty"`
-	Backplane string     `json:"backplane,omitempty"`
-	To        string     `json:"to,omitempty"`
-	Rooms     []roomInfo `json:"rooms,omitempty"`
+	Type      string         `json:"type"`
+	Room      string         `json:"room,omitempty"`
+	ID        string         `json:"id,omitempty"`
+	From      string         `json:"from,omitempty"`
+	Nick      string         `json:"nick,omitempty"`
+	Text      string         `json:"text,omitempty"`
+	Time      int64          `json:"time,omitempty"`
+	Status    wss.StatusCode `json:"status,omitempty"`
+	Reason    string         `json:"reason,omitempty"`
+	Users     []string       `json:"users,omitempty"`
+	Count     *int           `json:"count,omitempty"`
+	Node      string         `json:"node,omitempty"`
+	MaxText   int            `json:"maxText,omitempty"`
+	MaxImage  int            `json:"maxImage,omitempty"`
+	Code      string         `json:"code,omitempty"`
+	Message   string         `json:"message,omitempty"`
+	Mime      string         `json:"mime,omitempty"`
+	Size      int            `json:"size,omitempty"`
+	Resume    bool           `json:"resume,omitempty"`
+	Gap       bool           `json:"gap,omitempty"`
+	Backplane string         `json:"backplane,omitempty"`
+	To        string         `json:"to,omitempty"`
+	Rooms     []roomInfo     `json:"rooms,omitempty"`
 }
 
 // roomInfo is one room of a rooms list.
@@ -193,10 +193,10 @@ var imageTypes = map[string]bool{
 
 // statusPageHidden is the close status the page sends when it is closed
 // or navigated away from (a page's script may not send 1001).
-const statusPageHidden = 4001
+const statusPageHidden wss.StatusCode = 4001
 
 // closeReason names a close status for people.
-func closeReason(status int) string {
+func closeReason(status wss.StatusCode) string {
 	switch status {
 	case wss.StatusNormalClosure:
 		return "left"

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/wssgo/wss"
+
 	"github.com/wssgo/wss/pubsub"
 )
 
@@ -96,7 +98,7 @@ func FuzzRenderStored(f *testing.F) {
 	f.Add(imageFrame([]byte(`{"type":"image"}`), []byte{1, 2}), false)
 	f.Add([]byte{0, 0, 0, 9, '{'}, false)
 	f.Fuzz(func(t *testing.T, data []byte, text bool) {
-		out, _ := renderStored(pubsub.Message{ID: 42, Data: data, Text: text})
+		out, _ := renderStored(pubsub.Message{ID: 42, Data: data, Type: fuzzType(text)})
 		if text && json.Valid(data) && len(data) > 1 && data[0] == '{' {
 			var m map[string]any
 			if err := json.Unmarshal(out, &m); err != nil || m["id"] != "42" {
@@ -104,4 +106,12 @@ func FuzzRenderStored(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzType maps a fuzzed bool to a message type.
+func fuzzType(text bool) wss.MessageType {
+	if text {
+		return wss.Text
+	}
+	return wss.Binary
 }

@@ -26,8 +26,8 @@ import (
 // echo writes every message back as it came.
 type echo struct{}
 
-func (echo) OnFrame(c *wss.Conn, data []byte, text bool) { _ = c.Write(data, text) }
-func (echo) OnClose(*wss.Conn, int)                      {}
+func (echo) OnFrame(c *wss.Conn, data []byte, typ wss.MessageType) { _ = c.Write(data, typ) }
+func (echo) OnClose(*wss.Conn, wss.StatusCode)                     {}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
@@ -35,7 +35,7 @@ func main() {
 	keyFile := flag.String("tls-key", "", "TLS private key file (PEM)")
 	maxConns := flag.Int("max-conns", 0, "connections served at once (0: no limit); the excess is answered 503")
 	grace := flag.Duration("grace", 5*time.Second, "how long shutdown waits for close handshakes")
-	dispatcher := flag.String("dispatcher", "auto", "how connections are read: auto, epoll or goroutine")
+	dispatcher := flag.String("dispatcher", "auto", "how connections are read: auto, eventloop or goroutine")
 	offLoop := flag.Bool("offloop", false, "run handlers off the event loops")
 	loops := flag.Int("loops", 0, "event loops (0: GOMAXPROCS)")
 	compress := flag.Bool("compress", false, "negotiate permessage-deflate (RFC 7692) with clients that offer it")
@@ -49,10 +49,10 @@ func main() {
 		log.Fatal("echo: -tls-cert and -tls-key go together")
 	}
 
-	modes := map[string]wss.Mode{"auto": wss.ModeAuto, "epoll": wss.ModeEventLoop, "goroutine": wss.ModeGoroutine}
+	modes := map[string]wss.Mode{"auto": wss.ModeAuto, "eventloop": wss.ModeEventLoop, "goroutine": wss.ModeGoroutine}
 	mode, ok := modes[*dispatcher]
 	if !ok {
-		log.Fatalf("echo: -dispatcher must be auto, epoll or goroutine, not %q", *dispatcher)
+		log.Fatalf("echo: -dispatcher must be auto, eventloop or goroutine, not %q", *dispatcher)
 	}
 	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode, Loops: *loops, OffLoop: *offLoop, MaxConnections: *maxConns})
 	if err != nil {

@@ -112,7 +112,7 @@ func BenchmarkFanoutJetStream(b *testing.B) {
 			defer pub.Close()
 			sub := node()
 			defer sub.Close()
-			benchFanoutWith(b, n, sub, func(msg []byte) error { return pub.Append(fanoutTopic, msg, false) })
+			benchFanoutWith(b, n, sub, func(msg []byte) error { return pub.Append(fanoutTopic, msg, wss.Binary) })
 		})
 	}
 }
@@ -120,7 +120,7 @@ func BenchmarkFanoutJetStream(b *testing.B) {
 // benchFanout connects n subscribers to sub's topic, then publishes on pub
 // and waits for all of them to read each message.
 func benchFanout(b *testing.B, n int, pub, sub *pubsub.PubSub, ready ...func()) {
-	benchFanoutWith(b, n, sub, func(msg []byte) error { return pub.Publish(fanoutTopic, msg, false) }, ready...)
+	benchFanoutWith(b, n, sub, func(msg []byte) error { return pub.Publish(fanoutTopic, msg, wss.Binary) }, ready...)
 }
 
 // benchFanoutWith is benchFanout with the publishing done by publish.
@@ -132,7 +132,7 @@ func benchFanoutWith(b *testing.B, n int, sub *pubsub.PubSub, publish func([]byt
 	defer d.Close()
 	h := sub.Handler(wss.HandlerFuncs{
 		Open:  func(c *wss.Conn) { sub.Subscribe(c, fanoutTopic) },
-		Frame: func(*wss.Conn, []byte, bool) {},
+		Frame: func(*wss.Conn, []byte, wss.MessageType) {},
 	})
 	srv := httptest.NewServer(wss.HTTPHandler(d, nil, func(*wss.Request) (wss.Handler, error) { return h, nil }))
 	defer srv.Close()

@@ -40,6 +40,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wssgo/wss"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wssgo/wss/pubsub"
@@ -226,13 +228,13 @@ const headerRoom = 1024
 
 // Append implements pubsub.Store. A message the server could never take
 // is refused at once (ErrTooBig), so that it cannot hold up the queue.
-func (s *Store) Append(topic string, data []byte, text bool) error {
+func (s *Store) Append(topic string, data []byte, typ wss.MessageType) error {
 	if max := s.nc.MaxPayload(); max > 0 && int64(1+len(data)+headerRoom) > max {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooBig, len(data), max-1-headerRoom)
 	}
 	msg := make([]byte, 1+len(data))
 	msg[0] = 'b'
-	if text {
+	if typ == wss.Text {
 		msg[0] = 't'
 	}
 	copy(msg[1:], data)
@@ -450,7 +452,7 @@ func (s *Store) decode(msg jetstream.Msg) (pubsub.Message, error) {
 		return pubsub.Message{}, err
 	}
 	prev, _ := strconv.ParseUint(msg.Headers().Get(prevHeader), 10, 64)
-	return pubsub.Message{Topic: topic, ID: meta.Sequence.Stream, Prev: prev, Data: data[1:], Text: data[0] == 't'}, nil
+	return pubsub.Message{Topic: topic, ID: meta.Sequence.Stream, Prev: prev, Data: data[1:], Type: messageType(data[0])}, nil
 }
 
 func (s *Store) subject(topic string) string {
@@ -464,4 +466,12 @@ func (s *Store) topic(subject string) (string, bool) {
 	}
 	name, err := base64.RawURLEncoding.DecodeString(enc)
 	return string(name), err == nil
+}
+
+// messageType decodes the byte a message travels behind: 't' for text.
+func messageType(b byte) wss.MessageType {
+	if b == 't' {
+		return wss.Text
+	}
+	return wss.Binary
 }

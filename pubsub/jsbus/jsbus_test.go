@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wssgo/wss"
+
 	"github.com/nats-io/nats.go"
 	"github.com/wssgo/wss/internal/natstest"
 	"github.com/wssgo/wss/pubsub"
@@ -73,7 +75,7 @@ type seen struct {
 func listen(n *node, topics []string) *seen {
 	s := &seen{topics: make(map[string][]string), count: make(chan int, 1<<16)}
 	for _, topic := range topics {
-		n.ps.Listen(topic, func(data []byte, _ bool) {
+		n.ps.Listen(topic, func(data []byte, _ wss.MessageType) {
 			s.mu.Lock()
 			s.topics[topic] = append(s.topics[topic], string(data))
 			s.n++
@@ -124,7 +126,7 @@ func TestOutageDelaysAppendsLosesNone(t *testing.T) {
 	for k, n := range nodes {
 		go func() {
 			for i := range perNode {
-				if err := n.ps.Append(topics[i%3], fmt.Appendf(nil, "%d:%d", k, i), true); err != nil {
+				if err := n.ps.Append(topics[i%3], fmt.Appendf(nil, "%d:%d", k, i), wss.Text); err != nil {
 					t.Error(err)
 				}
 			}
@@ -168,7 +170,7 @@ func TestOutageDelaysAppendsLosesNone(t *testing.T) {
 		}
 	}
 	// Nothing more arrives: a marker appended last comes next.
-	nodes[0].ps.Append("r0", []byte("end"), true)
+	nodes[0].ps.Append("r0", []byte("end"), wss.Text)
 	for _, s := range seens {
 		s.waitCount(t, 2*perNode+1)
 		s.mu.Lock()
@@ -189,9 +191,9 @@ func TestSinceAfterRestartAndGap(t *testing.T) {
 	n := startNode(t, ns.ClientURL(), pubsub.Limits{PerTopic: 5})
 	s := listen(n, []string{"room"})
 	for i := range 10 {
-		n.ps.Append("room", fmt.Appendf(nil, "m%d", i), true)
+		n.ps.Append("room", fmt.Appendf(nil, "m%d", i), wss.Text)
 	}
-	n.ps.Append("other", []byte("x"), true)
+	n.ps.Append("other", []byte("x"), wss.Text)
 	// The live feed may miss some of m0..m4 if the limit removed them
 	// before it read them; m9 it gets.
 	waitFor(t, "m9 delivered", func() bool {
@@ -264,7 +266,7 @@ func TestRestartedNodeIsNotADuplicate(t *testing.T) {
 		n := startNamedNode(t, ns.ClientURL(), pubsub.Limits{}, "same")
 		s := listen(n, []string{"room"})
 		for i := range 3 {
-			n.ps.Append("room", fmt.Appendf(nil, "run%d:%d", run, i), true)
+			n.ps.Append("room", fmt.Appendf(nil, "run%d:%d", run, i), wss.Text)
 		}
 		s.waitCount(t, 3)
 		n.ps.Close()
@@ -296,13 +298,13 @@ func TestOversizedAppendDoesNotHoldUpTheQueue(t *testing.T) {
 	defer ps.Close()
 	n := &node{nc: nc, store: store, ps: ps}
 	s := listen(n, []string{"room"})
-	if err := ps.Append("room", make([]byte, nc.MaxPayload()), false); !errors.Is(err, jsbus.ErrTooBig) {
+	if err := ps.Append("room", make([]byte, nc.MaxPayload()), wss.Binary); !errors.Is(err, jsbus.ErrTooBig) {
 		t.Fatalf("append over max payload: %v, want ErrTooBig", err)
 	}
-	if err := ps.Append("room", make([]byte, 2000), false); err != nil {
+	if err := ps.Append("room", make([]byte, 2000), wss.Binary); err != nil {
 		t.Fatalf("append over the stream's MaxMsgSize: %v, want queued (and dropped)", err)
 	}
-	ps.Append("room", []byte("after"), true)
+	ps.Append("room", []byte("after"), wss.Text)
 	s.waitCount(t, 1)
 	if got := s.topics["room"]; len(got) != 1 || got[0] != "after" {
 		t.Fatalf("got %q, want only the message after the oversized ones", got)

@@ -28,6 +28,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wssgo/wss"
+
 	"github.com/nats-io/nats.go"
 )
 
@@ -147,13 +149,13 @@ func (b *Bus) Flush(timeout time.Duration) error {
 }
 
 // Start implements pubsub.Backplane.
-func (b *Bus) Start(deliver func(topic string, data []byte, text bool)) error {
+func (b *Bus) Start(deliver func(topic string, data []byte, typ wss.MessageType)) error {
 	go b.run(deliver)
 	return nil
 }
 
 // run delivers received messages, one at a time, in arrival order.
-func (b *Bus) run(deliver func(topic string, data []byte, text bool)) {
+func (b *Bus) run(deliver func(topic string, data []byte, typ wss.MessageType)) {
 	for {
 		select {
 		case <-b.done:
@@ -164,7 +166,7 @@ func (b *Bus) run(deliver func(topic string, data []byte, text bool)) {
 				b.log.Warn("natsbus: malformed message ignored", "subject", m.Subject)
 				continue
 			}
-			deliver(topic, m.Data[1:], m.Data[0] == 't')
+			deliver(topic, m.Data[1:], messageType(m.Data[0]))
 		}
 	}
 }
@@ -203,10 +205,10 @@ func (b *Bus) Unsubscribe(topic string) error {
 }
 
 // Publish implements pubsub.Backplane.
-func (b *Bus) Publish(topic string, data []byte, text bool) error {
+func (b *Bus) Publish(topic string, data []byte, typ wss.MessageType) error {
 	msg := make([]byte, 1+len(data))
 	msg[0] = 'b'
-	if text {
+	if typ == wss.Text {
 		msg[0] = 't'
 	}
 	copy(msg[1:], data)
@@ -245,4 +247,12 @@ func (b *Bus) topic(subject string) (string, bool) {
 	}
 	name, err := base64.RawURLEncoding.DecodeString(enc)
 	return string(name), err == nil
+}
+
+// messageType decodes the byte a message travels behind: 't' for text.
+func messageType(b byte) wss.MessageType {
+	if b == 't' {
+		return wss.Text
+	}
+	return wss.Binary
 }

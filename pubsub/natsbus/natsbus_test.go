@@ -41,7 +41,7 @@ func startNode(t *testing.T, natsURL string) *node {
 	n := &node{ps: ps, bus: bus}
 	h := ps.Handler(wss.HandlerFuncs{
 		Open:  func(c *wss.Conn) { ps.Subscribe(c, "room") },
-		Frame: func(*wss.Conn, []byte, bool) {},
+		Frame: func(*wss.Conn, []byte, wss.MessageType) {},
 	})
 	srv := httptest.NewServer(wss.HTTPHandler(nil, nil, func(*wss.Request) (wss.Handler, error) { return h, nil }))
 	t.Cleanup(srv.Close)
@@ -93,7 +93,7 @@ func TestEveryNodeGetsEveryMessageOnceInOrder(t *testing.T) {
 	for k, n := range nodeList {
 		wg.Go(func() {
 			for i := range perNode {
-				if err := n.ps.Publish("room", fmt.Appendf(nil, "%d:%d", k, i), true); err != nil {
+				if err := n.ps.Publish("room", fmt.Appendf(nil, "%d:%d", k, i), wss.Text); err != nil {
 					t.Error(err)
 				}
 			}
@@ -116,7 +116,7 @@ func TestEveryNodeGetsEveryMessageOnceInOrder(t *testing.T) {
 	}
 	// Nothing more: a marker published last arrives next, no duplicate
 	// before it.
-	nodeList[0].ps.Publish("room", []byte("end"), true)
+	nodeList[0].ps.Publish("room", []byte("end"), wss.Text)
 	for c, cl := range clients {
 		if m := readText(t, cl); m != "end" {
 			t.Fatalf("client %d: extra message %q", c, m)
@@ -132,7 +132,7 @@ func TestBrokerOutageKeepsLocalDelivery(t *testing.T) {
 	a := startNode(t, ns.ClientURL())
 	b := startNode(t, ns.ClientURL())
 	ca, cb := a.join(t), b.join(t)
-	a.ps.Publish("room", []byte("before"), true)
+	a.ps.Publish("room", []byte("before"), wss.Text)
 	if readText(t, ca) != "before" || readText(t, cb) != "before" {
 		t.Fatal("message before the outage not delivered to both nodes")
 	}
@@ -142,7 +142,7 @@ func TestBrokerOutageKeepsLocalDelivery(t *testing.T) {
 	waitFor(t, "nodes see the outage", func() bool {
 		return !a.bus.Conn().IsConnected() && !b.bus.Conn().IsConnected()
 	})
-	a.ps.Publish("room", []byte("during"), true)
+	a.ps.Publish("room", []byte("during"), wss.Text)
 	if m := readText(t, ca); m != "during" {
 		t.Fatalf("local subscriber got %q during the outage, want %q", m, "during")
 	}
@@ -154,7 +154,7 @@ func TestBrokerOutageKeepsLocalDelivery(t *testing.T) {
 	if err := b.bus.Flush(5 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	a.ps.Publish("room", []byte("after"), true)
+	a.ps.Publish("room", []byte("after"), wss.Text)
 	if m := readText(t, ca); m != "after" {
 		t.Fatalf("local subscriber got %q, want %q", m, "after")
 	}
@@ -190,9 +190,9 @@ func TestAnyTopicNameIsCarried(t *testing.T) {
 	names := []string{"", "a b", "x.y.z", "*", ">", "room/ünï", "room/ünï2"}
 	got := make(chan string, len(names))
 	for _, name := range names[:len(names)-1] {
-		stop := b.ps.Listen(name, func(data []byte, text bool) {
-			if string(data) != name || !text {
-				t.Errorf("topic %q got %q text=%v", name, data, text)
+		stop := b.ps.Listen(name, func(data []byte, typ wss.MessageType) {
+			if string(data) != name || typ != wss.Text {
+				t.Errorf("topic %q got %q text=%v", name, data, typ)
 			}
 			got <- name
 		})
@@ -202,9 +202,9 @@ func TestAnyTopicNameIsCarried(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range names {
-		a.ps.Publish(name, []byte(name), true)
+		a.ps.Publish(name, []byte(name), wss.Text)
 	}
-	a.ps.Publish("", []byte(""), true)
+	a.ps.Publish("", []byte(""), wss.Text)
 	for range len(names) {
 		select {
 		case name := <-got:

@@ -53,8 +53,8 @@ func build(ctx context.Context, dir, wssRoot string, extras []server) ([]server,
 	servers = append(servers, wss...)
 	// The fan-out server on wss is built from this module's checkout (its
 	// replace directive), not from -root.
-	for _, d := range []string{"epoll", "goroutine"} {
-		servers = withFanout(servers, server{name: "wss-" + d,
+	for _, d := range []string{"eventloop", "goroutine"} {
+		servers = withFanout(servers, server{name: "wss-" + dispatcherColumn(d),
 			fanout: []string{filepath.Join(dir, "wsspubsub"), "-addr", "{addr}", "-dispatcher", d}})
 	}
 	for _, r := range rivals {
@@ -105,14 +105,20 @@ func buildWSS(ctx context.Context, dir, root string) ([]server, error) {
 		fmt.Fprintln(os.Stderr, "runner: cmd/echo has no -dispatcher flag yet: one wss server, its default dispatcher")
 		return []server{{name: "wss", argv: []string{bin, "-addr", "{addr}"}}}, nil
 	}
+	// cmd/echo names the event-loop dispatcher "eventloop"; older
+	// checkouts name it "epoll".
+	loops := "epoll"
+	if usageMentions(ctx, bin, "eventloop") {
+		loops = "eventloop"
+	}
 	var servers []server
-	for _, d := range []string{"epoll", "goroutine"} {
-		servers = append(servers, server{name: "wss-" + d, argv: []string{bin, "-addr", "{addr}", "-dispatcher", d}})
+	for _, d := range []string{loops, "goroutine"} {
+		servers = append(servers, server{name: "wss-" + dispatcherColumn(d), argv: []string{bin, "-addr", "{addr}", "-dispatcher", d}})
 	}
 	// Since Dispatcher.Serve, cmd/echo answers handshakes on the event
 	// loops; -nethttp keeps the net/http handshake to compare.
 	if hasFlag(ctx, bin, "nethttp") {
-		servers = append(servers, server{name: "wss-epoll-nethttp", argv: []string{bin, "-addr", "{addr}", "-dispatcher", "epoll", "-nethttp"}})
+		servers = append(servers, server{name: "wss-epoll-nethttp", argv: []string{bin, "-addr", "{addr}", "-dispatcher", loops, "-nethttp"}})
 	}
 	return servers, nil
 }
@@ -126,13 +132,33 @@ func goBuild(ctx context.Context, dir, out string, pkgs ...string) error {
 	return nil
 }
 
+// dispatcherColumn is the name of a dispatcher's column in the results: "epoll" for
+// the event loops, whatever the flag calls them, so that tables compare.
+func dispatcherColumn(dispatcher string) string {
+	if dispatcher == "eventloop" {
+		return "epoll"
+	}
+	return dispatcher
+}
+
 // hasFlag reports whether the usage message of the Go program bin lists -name.
 func hasFlag(ctx context.Context, bin, name string) bool {
+	usage := usageOf(ctx, bin)
+	// The flag package lists "-name type" or, for a bool, "-name" alone.
+	return strings.Contains(usage, "-"+name+" ") || strings.Contains(usage, "-"+name+"\n")
+}
+
+// usageMentions reports whether the usage message of bin contains word.
+func usageMentions(ctx context.Context, bin, word string) bool {
+	return strings.Contains(usageOf(ctx, bin), word)
+}
+
+// usageOf returns the usage message of the Go program bin.
+func usageOf(ctx context.Context, bin string) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	usage, _ := exec.CommandContext(ctx, bin, "-h").CombinedOutput() // exits non-zero by design
-	// The flag package lists "-name type" or, for a bool, "-name" alone.
-	return strings.Contains(string(usage), "-"+name+" ") || strings.Contains(string(usage), "-"+name+"\n")
+	return string(usage)
 }
 
 // parseExtra reads a -server (or, with fanout, -fanout-server) flag value

@@ -20,12 +20,12 @@ const topic = "fanout"
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
-	dispatcher := flag.String("dispatcher", "epoll", "how connections are read: epoll or goroutine")
+	dispatcher := flag.String("dispatcher", "eventloop", "how connections are read: eventloop or goroutine")
 	flag.Parse()
-	modes := map[string]wss.Mode{"epoll": wss.ModeEventLoop, "goroutine": wss.ModeGoroutine}
+	modes := map[string]wss.Mode{"eventloop": wss.ModeEventLoop, "goroutine": wss.ModeGoroutine}
 	mode, ok := modes[*dispatcher]
 	if !ok {
-		log.Fatalf("wsspubsub: -dispatcher must be epoll or goroutine, not %q", *dispatcher)
+		log.Fatalf("wsspubsub: -dispatcher must be eventloop or goroutine, not %q", *dispatcher)
 	}
 	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode})
 	if err != nil {
@@ -40,17 +40,17 @@ func main() {
 		log.Fatal(err)
 	}
 	publisher := ps.Handler(wss.HandlerFuncs{
-		Frame: func(_ *wss.Conn, data []byte, text bool) { _ = ps.Publish(topic, data, text) },
-		Close: func(*wss.Conn, int) {},
+		Frame: func(_ *wss.Conn, data []byte, typ wss.MessageType) { _ = ps.Publish(topic, data, typ) },
+		Close: func(*wss.Conn, wss.StatusCode) {},
 	})
 	subscriber := ps.Handler(wss.HandlerFuncs{
 		Open: func(c *wss.Conn) {
 			if err := ps.Subscribe(c, topic); err == nil {
-				_ = ps.Send(c, nil, true)
+				_ = ps.Send(c, nil, wss.Text)
 			}
 		},
-		Frame: func(*wss.Conn, []byte, bool) {},
-		Close: func(*wss.Conn, int) {},
+		Frame: func(*wss.Conn, []byte, wss.MessageType) {},
+		Close: func(*wss.Conn, wss.StatusCode) {},
 	})
 	log.Fatal(d.Serve(ln, &wss.Config{OriginPatterns: []string{"*"}}, func(r *wss.Request) (wss.Handler, error) {
 		if r.Target() == "/pub" {

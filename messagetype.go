@@ -1,0 +1,42 @@
+package wss
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// MessageType is the kind of a data message: Text or Binary. Its values
+// are the opcodes of RFC 6455 section 5.2.
+type MessageType uint8
+
+const (
+	// Text is a message of UTF-8 text: Write checks it, and OnFrame gets
+	// only valid UTF-8.
+	Text MessageType = MessageType(opText)
+	// Binary is a message of arbitrary bytes.
+	Binary MessageType = MessageType(opBinary)
+)
+
+// String returns "text", "binary", or "message type N" for a value that
+// is neither.
+func (t MessageType) String() string {
+	switch t {
+	case Text:
+		return "text"
+	case Binary:
+		return "binary"
+	}
+	return "message type " + strconv.Itoa(int(t))
+}
+
+// opcode returns the opcode of a message of type t, or an error for a
+// value that is neither Text nor Binary.
+func (t MessageType) opcode() (opcode, error) {
+	switch t {
+	case Text:
+		return opText, nil
+	case Binary:
+		return opBinary, nil
+	}
+	return 0, fmt.Errorf("wss: invalid %v", t)
+}
