@@ -46,6 +46,10 @@ type connAside struct {
 	nc    net.Conn // the socket in goroutine mode
 	dfl   *deflate // permessage-deflate state
 	proto string   // the subprotocol when Conn.proto is otherProto
+
+	// Goroutine mode's output not yet in the kernel (gather.go).
+	gather *[]byte      // gathered in the connection's turn; guarded by Conn.wmu
+	unsent atomic.Int64 // bytes gathered or being written, for Buffered
 }
 
 // netConn returns the socket of a goroutine-mode connection, else nil.
@@ -122,7 +126,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 			_ = c.sendClose(StatusTryAgainLater, false)
 		}
 		c.drop(StatusConnLost)
-		c.letGo() // the socket was never registered with a loop
+		c.wire().letGo() // the socket was never registered with a loop
 		c.d.unadmit(c)
 		return fmt.Errorf("wss: connect: %w", err)
 	}
@@ -177,7 +181,7 @@ func (c *Conn) RemoteAddr() net.Addr {
 	if !c.state.is(flagConnected) {
 		return nil
 	}
-	return c.peerAddr()
+	return c.wire().peerAddr()
 }
 
 // Write sends data as one message, text or binary, and blocks until it is
@@ -197,9 +201,9 @@ func (c *Conn) Write(data []byte, text bool) error {
 		return ErrClosed // and c.aside may not be set yet
 	}
 	if dfl := c.dfl(); dfl != nil && dfl.compresses(len(data)) {
-		return c.transmit(op, data, compressedFrame)
+		return c.wire().transmit(op, data, compressedFrame)
 	}
-	return c.writeFrame(op, data)
+	return c.wire().writeFrame(op, data)
 }
 
 // Ping sends a ping with the given payload (at most 125 bytes).
@@ -207,7 +211,7 @@ func (c *Conn) Ping(data []byte) error {
 	if len(data) > frame.MaxControlPayload {
 		return ErrControlTooLong
 	}
-	return c.writeFrame(opPing, data)
+	return c.wire().writeFrame(opPing, data)
 }
 
 // Close starts the closing handshake (RFC 6455 section 7): it sends a close
@@ -245,9 +249,9 @@ func (c *Conn) sendClose(status int, noWait bool) error {
 	var p [2]byte
 	binary.BigEndian.PutUint16(p[:], uint16(status))
 	if noWait {
-		return c.writeFrameNoWait(opClose, p[:])
+		return c.wire().writeFrameNoWait(opClose, p[:])
 	}
-	return c.writeFrame(opClose, p[:])
+	return c.wire().writeFrame(opClose, p[:])
 }
 
 // startCloseTimer bounds the wait for the peer's close frame. The timers
@@ -270,7 +274,7 @@ func (c *Conn) startCloseTimer() {
 // onPing answers a ping with a pong carrying the same payload (RFC 6455
 // section 5.5.2), then tells the handler.
 func (c *Conn) onPing(p []byte) {
-	if c.writeFrame(opPong, p) != nil {
+	if c.wire().writeFrame(opPong, p) != nil {
 		return
 	}
 	if ph, ok := c.h.(PingHandler); ok {
@@ -292,7 +296,7 @@ func (c *Conn) onCloseFrame(p []byte) {
 	if code == StatusNoStatus {
 		p = nil
 	}
-	_ = c.writeFrame(opClose, p[:min(len(p), 2)])
+	_ = c.wire().writeFrame(opClose, p[:min(len(p), 2)])
 	if c.client {
 		c.startCloseTimer() // the server closes TCP first (RFC 6455 section 7.1.1)
 		return
@@ -307,7 +311,7 @@ func (c *Conn) fail(code int) {
 	c.rd.draining = true
 	c.state.setStatus(failStatus(code))
 	_ = c.sendClose(code, false)
-	c.closeWrite()
+	c.wire().closeWrite()
 	c.startCloseTimer()
 }
 
@@ -329,7 +333,7 @@ func failStatus(code int) int {
 func (c *Conn) drop(status int) {
 	c.state.setStatus(status)
 	if c.state.setFirst(flagClosed) {
-		c.closeSocket()
+		c.wire().closeSocket()
 	}
 }
 
@@ -344,8 +348,8 @@ func (c *Conn) finish() {
 		c.wmu.Unlock()
 	}
 	c.rd.release()
-	c.leaveLoop()
+	c.wire().leaveLoop()
 	c.d.remove(c)
 	c.h.OnClose(c, c.state.status())
-	c.letGo() // after OnClose, so that RemoteAddr works there
+	c.wire().letGo() // after OnClose, so that RemoteAddr works there
 }

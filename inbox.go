@@ -41,7 +41,7 @@ func NewInbox(size int) *Inbox {
 // on an event loop keeps the message and holds c's input.
 func (q *Inbox) OnFrame(c *Conn, data []byte, text bool) {
 	m := Message{Data: append([]byte(nil), data...), Text: text}
-	if c.handlerMayBlock() {
+	if c.wire().handlerMayBlock() {
 		q.msgs <- m
 		return
 	}

@@ -146,7 +146,7 @@ func (c *Conn) upgrade(head []byte) bool {
 	proto := f.subprotocol(c.cfg.Subprotocols)
 	c.setSubprotocol(proto)
 	var b [256]byte
-	if c.respond(appendAccept(b[:0], key, proto, ext)) != nil {
+	if c.wire().respond(appendAccept(b[:0], key, proto, ext)) != nil {
 		return false
 	}
 	c.h = h
@@ -162,7 +162,7 @@ func (c *Conn) upgrade(head []byte) bool {
 // appendRefusal).
 func (c *Conn) refuse(err error) {
 	var b [512]byte
-	_ = c.respond(appendRefusal(b[:0], err))
+	_ = c.wire().respond(appendRefusal(b[:0], err))
 }
 
 // appendRefusal appends the HTTP error response for a request refused with
