@@ -184,11 +184,29 @@ func (c *Conn) RemoteAddr() net.Addr {
 	return c.wire().peerAddr()
 }
 
-// Write sends data as one message, text or binary, and blocks until it is
-// handed to the kernel or WriteTimeout passes; a timed-out write drops the
-// connection. Text must be valid UTF-8 (ErrInvalidUTF8 otherwise). data is
-// not retained. Safe for concurrent use; messages from concurrent calls are
-// never interleaved.
+// Write sends data as one message, text or binary. Text must be valid
+// UTF-8 (ErrInvalidUTF8 otherwise). data is not retained. Safe for
+// concurrent use; messages from concurrent calls are never interleaved,
+// and go out in the order the calls took the connection's write lock.
+//
+// What its return means depends on where it runs:
+//   - While the connection's reader feeds it input (its handlers, on an
+//     event loop or on the connection's goroutine, and any goroutine's
+//     Write meanwhile), the message joins what that turn gathers, which
+//     goes out with one write once the input of the read is fed: Write
+//     returns nil once the message is copied (a payload above 8 KiB is
+//     written at once instead, with what was gathered before it). On an
+//     event loop, what the socket does not take then waits in the
+//     connection's queue: nothing there waits for the peer.
+//   - Otherwise Write blocks until the message is handed to the kernel, or
+//     WriteTimeout passes; a timed-out write drops the connection and
+//     returns an error wrapping os.ErrDeadlineExceeded.
+//
+// A failure to send a message after its Write returned nil (the peer took
+// nothing for WriteTimeout, or the socket failed) drops the connection:
+// OnClose reports StatusWriteTimeout or StatusConnLost, and later writes
+// return ErrClosed. Buffered tells how much is accepted and not yet in the
+// kernel; a DrainHandler learns when that is 0 again.
 func (c *Conn) Write(data []byte, text bool) error {
 	op := opBinary
 	if text {

