@@ -220,3 +220,61 @@ func (w *wire) outTimeout() {
 	w.wmu.Unlock()
 	w.conn().drop(StatusWriteTimeout)
 }
+
+// sendFDFrames sends immutable frames (PreparedMessage's) on an event-loop
+// connection with one writev; what the socket does not take waits in the
+// queue, not copied, and the returned channel says when the last frame is
+// sent. c.wmu must be held; c is not in its turn.
+func (w *wire) sendFDFrames(frames [][]byte) (<-chan error, error) {
+	if !w.fd.Acquire() {
+		return nil, ErrClosed
+	}
+	defer w.fd.Release()
+	q := w.out.Load()
+	if q == nil {
+		n, err := poll.WritevFull(w.fd.Num(), frames)
+		if err == nil {
+			return nil, nil
+		}
+		if err != syscall.EAGAIN {
+			w.conn().drop(StatusConnLost)
+			return nil, fmt.Errorf("wss: write: %w", err)
+		}
+		for n >= len(frames[0]) { // frames[0] is not all written, or err would be nil
+			n -= len(frames[0])
+			frames = frames[1:]
+		}
+		frames[0] = frames[0][n:]
+		q = &outQueue{}
+		w.out.Store(q)
+	}
+	var done chan error
+	for i, f := range frames {
+		done = w.enqueueShared(q, f, i == len(frames)-1)
+	}
+	if err := w.flushLocked(q, false); err != nil && err != syscall.EAGAIN {
+		w.conn().drop(StatusConnLost) // a failed flush has answered done
+	}
+	if w.out.Load() != nil {
+		w.state.set(flagBacked)
+	}
+	return done, nil
+}
+
+// enqueueShared appends an immutable frame to q without copying it; with
+// last, it returns the channel that says when it is sent. c.wmu must be
+// held.
+func (w *wire) enqueueShared(q *outQueue, frame []byte, last bool) chan error {
+	s := outSegs.Get().(*outSeg)
+	s.deadline = time.Now().Add(w.cfg.writeTimeout())
+	s.data = frame
+	if last {
+		s.done = make(chan error, 1)
+	}
+	q.segs = append(q.segs, s)
+	q.n += len(frame)
+	if q.timer == nil {
+		q.timer = time.AfterFunc(w.cfg.writeTimeout(), w.outTimeout)
+	}
+	return s.done
+}

@@ -7,3 +7,5 @@ package wss
 func (w *wire) sendFD(hdr, payload []byte, noWait bool) (<-chan error, error) { return nil, ErrClosed }
 
 func (w *wire) unsentLoop() int { return 0 }
+
+func (w *wire) sendFDFrames([][]byte) (<-chan error, error) { return nil, ErrClosed }

@@ -174,12 +174,17 @@ func (w *wire) sendOrDrop(head, hdr, payload []byte) error {
 	if err == nil {
 		return nil
 	}
-	status := StatusConnLost
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		status = StatusWriteTimeout
-	}
-	w.conn().drop(status)
+	w.conn().drop(writeFailure(err))
 	return fmt.Errorf("wss: write: %w", err)
+}
+
+// writeFailure returns the status OnClose reports for a connection whose
+// write failed with err.
+func writeFailure(err error) int {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return StatusWriteTimeout
+	}
+	return StatusConnLost
 }
 
 // smallWrite is the frame size up to which header and payload are copied

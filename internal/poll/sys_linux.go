@@ -52,6 +52,16 @@ func Writev2(fd int32, a, b []byte) (int, error) {
 	return int(n), nil
 }
 
+// writev writes the buffers of iov, not empty, with one system call.
+func writev(fd int32, iov []unix.Iovec) (int, error) {
+	wrote(fd)
+	n, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+	if e != 0 {
+		return -1, e
+	}
+	return int(n), nil
+}
+
 func epollCtl(epfd int, op int, fd int32, events uint32) error {
 	ev := unix.EpollEvent{Events: events, Fd: fd}
 	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(&ev)), 0, 0)
