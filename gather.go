@@ -16,10 +16,14 @@ package wss
 // handed to the kernel, as it always did.
 
 // corkMax bounds the bytes a turn gathers for one connection before it
-// writes them: the most a peer that does not read makes the server hold
-// (see cork_linux.go). The echoes of one full read of 64-byte messages
-// (64 KiB in, 61 KiB out) fit.
-const corkMax = 64 << 10
+// writes them: with one message, the most a peer that does not read makes
+// the server hold (see cork_linux.go), so smaller is lighter. The echoes of
+// one goroutine-mode read (16 KiB) fit; those of a full event-loop read of
+// 64-byte messages (64 KiB in, 61 KiB out) take four writes instead of
+// one, which BenchmarkEventLoopPipelinedEcho could not tell apart (CPU per
+// message within noise for corkMax 4 to 64 KiB), while a pipelined read of
+// a few KiB takes one either way.
+const corkMax = 16 << 10
 
 // gatherOrSend sends a frame on a goroutine-mode connection: in its turn
 // it gathers the frame, else it writes the frame after what was gathered.
