@@ -26,6 +26,10 @@ import "github.com/wssgo/wss/internal/frame"
 // most corkMax bytes of gathered frames, plus the frame that was being
 // added: one message, which may be above smallWrite.
 
+// loop returns the event loop that serves c; c's descriptor must be
+// acquired.
+func (w *wire) loop() *loop { return w.d.loops[int(w.fd.Num())%len(w.d.loops)] }
+
 // newCork returns a loop's cork: corkMax, and the header that may go out
 // with the gathered bytes.
 func newCork() []byte { return make([]byte, 0, corkMax+frame.MaxHeaderLen) }
@@ -38,7 +42,7 @@ func (w *wire) cork(hdr, payload []byte) error {
 		_, err := w.writeOrQueue(hdr, payload, true)
 		return err
 	}
-	b := &w.conn().loop().cork
+	b := &w.loop().cork
 	if len(payload) > smallWrite || w.state.is(flagCloseSent) {
 		*b = append(*b, hdr...)
 		_, err := w.writeOrQueue(*b, payload, true)
@@ -75,7 +79,7 @@ func (w *wire) flushTurn() {
 		return
 	}
 	w.wmu.Lock()
-	_ = w.writeCork(&w.conn().loop().cork)
+	_ = w.writeCork(&w.loop().cork)
 	w.wmu.Unlock()
 	w.fd.Release()
 }
@@ -105,7 +109,7 @@ func (w *wire) unsentLoop() int {
 		n = q.n
 	}
 	if w.state.is(flagTurn) && w.fd.Acquire() {
-		n += len(w.conn().loop().cork)
+		n += len(w.loop().cork)
 		w.fd.Release()
 	}
 	return n

@@ -172,7 +172,7 @@ func (w *wire) flushLocked(q *outQueue, onLoop bool) error {
 	w.emptied()
 	if !onLoop && (w.state.is(flagPaused) || w.state.is(flagDrainDue)) {
 		w.state.clear(flagPaused)
-		_ = w.conn().loop().p.Rearm(w.fd.Num()) // input is reported again
+		_ = w.loop().p.Rearm(w.fd.Num()) // input is reported again
 	}
 	return nil
 }
