@@ -23,6 +23,9 @@ const batchMax = 64
 // are immutable, are never copied. A client, which masks each frame, sends
 // them one by one. Safe for concurrent use.
 func (c *Conn) WritePreparedBatch(pms []*PreparedMessage) error {
+	if len(pms) == 1 {
+		return c.WritePrepared(pms[0]) // one frame: no list of buffers to build
+	}
 	if c.client {
 		for _, pm := range pms {
 			if err := c.WritePrepared(pm); err != nil {

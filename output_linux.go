@@ -56,27 +56,49 @@ func (w *wire) sendFD(hdr, payload []byte, noWait bool) (<-chan error, error) {
 	if w.state.is(flagTurn) {
 		return nil, w.cork(hdr, payload)
 	}
-	return w.writeOrQueue(hdr, payload, noWait)
+	if w.out.Load() == nil {
+		// writeOrQueue's first step, here so that the common write is
+		// one frame shallower: pubsub's delivery goroutines start with
+		// a small stack, and one more frame made each grow it.
+		n, err := poll.WriteFull(w.fd.Num(), hdr, payload)
+		if err == nil {
+			return nil, nil
+		}
+		return w.queueRest(hdr, payload, n, err, noWait)
+	}
+	return w.queue(hdr, payload, noWait)
 }
 
 // writeOrQueue writes hdr and payload with one writev, and queues what the
 // socket does not take (see enqueue): output already queued is never
 // overtaken. c.wmu must be held and c's descriptor acquired.
 func (w *wire) writeOrQueue(hdr, payload []byte, noWait bool) (<-chan error, error) {
-	q := w.out.Load()
-	if q == nil {
+	if w.out.Load() == nil {
 		n, err := poll.WriteFull(w.fd.Num(), hdr, payload)
 		if err == nil {
 			return nil, nil
 		}
-		if err != syscall.EAGAIN {
-			w.conn().drop(StatusConnLost)
-			return nil, fmt.Errorf("wss: write: %w", err)
-		}
-		hdr, payload = poll.Skip(hdr, payload, n)
-		q = &outQueue{}
-		w.out.Store(q)
+		return w.queueRest(hdr, payload, n, err, noWait)
 	}
+	return w.queue(hdr, payload, noWait)
+}
+
+// queueRest queues what a write that stopped with err after n bytes left
+// of hdr and payload, or drops the connection if err is not EAGAIN.
+func (w *wire) queueRest(hdr, payload []byte, n int, err error, noWait bool) (<-chan error, error) {
+	if err != syscall.EAGAIN {
+		w.conn().drop(StatusConnLost)
+		return nil, fmt.Errorf("wss: write: %w", err)
+	}
+	hdr, payload = poll.Skip(hdr, payload, n)
+	w.out.Store(&outQueue{})
+	return w.queue(hdr, payload, noWait)
+}
+
+// queue appends a frame to c's queue behind what waits there, and flushes
+// once more. c.wmu must be held and c's descriptor acquired.
+func (w *wire) queue(hdr, payload []byte, noWait bool) (<-chan error, error) {
+	q := w.out.Load()
 	done := w.enqueue(q, hdr, payload, noWait)
 	// Flush once more: room may have appeared before the queue existed,
 	// and its event found nothing to flush.

@@ -92,7 +92,12 @@ func (s *subscriber) drain() {
 		n := s.takeLocked()
 		s.mu.Unlock()
 
-		err := s.c.WritePreparedBatch(s.batch)
+		var err error
+		if len(s.batch) == 1 { // the common case, one frame shallower
+			err = s.c.WritePrepared(s.batch[0])
+		} else {
+			err = s.c.WritePreparedBatch(s.batch)
+		}
 		clear(s.batch)
 
 		s.mu.Lock()
