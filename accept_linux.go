@@ -45,7 +45,7 @@ func (d *Dispatcher) serveAccepted(tc *net.TCPConn, cfg *Config, up *upgrader) {
 	c.state.markUpgrading()
 	if err := d.serve(c, nil); err != nil {
 		c.drop(StatusConnLost)
-		c.letGo() // never registered with a loop
+		c.wire().letGo() // never registered with a loop
 		d.unadmit(c)
 	}
 }

@@ -46,6 +46,10 @@ type connAside struct {
 	nc    net.Conn // the socket in goroutine mode
 	dfl   *deflate // permessage-deflate state
 	proto string   // the subprotocol when Conn.proto is otherProto
+
+	// Goroutine mode's output not yet in the kernel (gather.go).
+	gather *[]byte      // gathered in the connection's turn; guarded by Conn.wmu
+	unsent atomic.Int64 // bytes gathered or being written, for Buffered
 }
 
 // netConn returns the socket of a goroutine-mode connection, else nil.
@@ -117,7 +121,7 @@ func (c *Conn) connect(nc net.Conn) error {
 			_ = c.sendClose(StatusTryAgainLater, "", false)
 		}
 		c.drop(StatusConnLost)
-		c.letGo() // the socket was never registered with a loop
+		c.wire().letGo() // the socket was never registered with a loop
 		c.d.unadmit(c)
 		return fmt.Errorf("wss: connect: %w", err)
 	}
@@ -171,15 +175,32 @@ func (c *Conn) RemoteAddr() net.Addr {
 	if !c.state.is(flagConnected) {
 		return nil
 	}
-	return c.peerAddr()
+	return c.wire().peerAddr()
 }
 
-// Write sends data as one message of type typ, Text or Binary, and blocks
-// until it is handed to the kernel or WriteTimeout passes; a timed-out
-// write drops the connection. Text must be valid UTF-8 (ErrInvalidUTF8
-// otherwise). data is not retained. On a connection that has ended it
-// returns the CloseError that says why, or ErrClosed. Safe for concurrent
-// use; messages from concurrent calls are never interleaved.
+// Write sends data as one message of type typ, Text or Binary. Text must
+// be valid UTF-8 (ErrInvalidUTF8 otherwise). data is not retained. Safe for
+// concurrent use; messages from concurrent calls are never interleaved,
+// and go out in the order the calls took the connection's write lock.
+//
+// What its return means depends on where it runs:
+//   - While the connection's reader feeds it input (its handlers, on an
+//     event loop or on the connection's goroutine, and any goroutine's
+//     Write meanwhile), the message joins what that turn gathers, which
+//     goes out with one write once the input of the read is fed: Write
+//     returns nil once the message is copied (a payload above 8 KiB is
+//     written at once instead, with what was gathered before it). On an
+//     event loop, what the socket does not take then waits in the
+//     connection's queue: nothing there waits for the peer.
+//   - Otherwise Write blocks until the message is handed to the kernel, or
+//     WriteTimeout passes; a timed-out write drops the connection and
+//     returns an error wrapping os.ErrDeadlineExceeded.
+//
+// A failure to send a message after its Write returned nil (the peer took
+// nothing for WriteTimeout, or the socket failed) drops the connection:
+// OnClose reports StatusWriteTimeout or StatusConnLost, and later writes
+// return the CloseError that says why (errors.Is ErrClosed). Buffered tells how much is accepted and not yet in the
+// kernel; a DrainHandler learns when that is 0 again.
 func (c *Conn) Write(data []byte, typ MessageType) error {
 	op, err := typ.opcode()
 	if err != nil {
@@ -192,9 +213,9 @@ func (c *Conn) Write(data []byte, typ MessageType) error {
 		return ErrClosed // and c.aside may not be set yet
 	}
 	if dfl := c.dfl(); dfl != nil && dfl.compresses(len(data)) {
-		return closedErr(c, c.transmit(op, data, compressedFrame))
+		return closedErr(c, c.wire().transmit(op, data, compressedFrame))
 	}
-	return closedErr(c, c.writeFrame(op, data))
+	return closedErr(c, c.wire().writeFrame(op, data))
 }
 
 // Ping sends a ping with the given payload (at most 125 bytes). Its pong
@@ -205,7 +226,7 @@ func (c *Conn) Ping(data []byte) error {
 		return ErrControlTooLong
 	}
 	c.rd.pings.sending()
-	return closedErr(c, c.writeFrame(opPing, data))
+	return closedErr(c, c.wire().writeFrame(opPing, data))
 }
 
 // Close starts the closing handshake (RFC 6455 section 7): it sends a close
@@ -246,15 +267,15 @@ func (c *Conn) sendClose(code StatusCode, reason string, noWait bool) error {
 	var buf [frame.MaxControlPayload]byte
 	p := putClosePayload(&buf, code, reason)
 	if noWait {
-		return c.writeFrameNoWait(opClose, p)
+		return c.wire().writeFrameNoWait(opClose, p)
 	}
-	return c.writeFrame(opClose, p)
+	return c.wire().writeFrame(opClose, p)
 }
 
 // onPing answers a ping with a pong carrying the same payload (RFC 6455
 // section 5.5.2), then tells the handler.
 func (c *Conn) onPing(p []byte) {
-	if c.writeFrame(opPong, p) != nil {
+	if c.wire().writeFrame(opPong, p) != nil {
 		return
 	}
 	if ph, ok := c.h.(PingHandler); ok {
@@ -280,7 +301,7 @@ func (c *Conn) onCloseFrame(p []byte) {
 	if code == StatusNoStatus {
 		p = nil
 	}
-	_ = c.writeFrame(opClose, p[:min(len(p), 2)])
+	_ = c.wire().writeFrame(opClose, p[:min(len(p), 2)])
 	if c.client {
 		c.d.startCloseTimer(c) // the server closes TCP first (RFC 6455 section 7.1.1)
 		return
@@ -295,7 +316,7 @@ func (c *Conn) fail(code StatusCode) {
 	c.rd.draining = true
 	c.state.setStatus(failStatus(code))
 	_ = c.sendClose(code, "", false)
-	c.closeWrite()
+	c.wire().closeWrite()
 	c.d.startCloseTimer(c)
 }
 
@@ -317,7 +338,7 @@ func failStatus(code StatusCode) StatusCode {
 func (c *Conn) drop(status StatusCode) {
 	c.state.setStatus(status)
 	if c.state.setFirst(flagClosed) {
-		c.closeSocket()
+		c.wire().closeSocket()
 	}
 }
 
@@ -331,8 +352,8 @@ func (c *Conn) finish() {
 	}
 	c.rd.release()
 	streams.release(c) // its writers waiting for a fragmented message go on
-	c.leaveLoop()
+	c.wire().leaveLoop()
 	c.d.remove(c)
 	c.h.OnClose(c, c.state.status())
-	c.letGo() // after OnClose, so that RemoteAddr works there
+	c.wire().letGo() // after OnClose, so that RemoteAddr works there
 }

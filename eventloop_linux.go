@@ -56,6 +56,8 @@ type loop struct {
 	// rests holds the input of connections whose turn ended in the middle
 	// of what one read returned.
 	rests map[*Conn]*[]byte
+	// cork gathers the output of the connection in turn (cork_linux.go).
+	cork []byte
 }
 
 // loopTurn bounds the time an event loop spends running one connection's
@@ -92,6 +94,7 @@ func newLoop(d *Dispatcher, nLoops int) (*loop, error) {
 		events: make([]poll.Event, 0, loopBatch),
 		batch:  make([]*Conn, loopBatch),
 		rests:  make(map[*Conn]*[]byte),
+		cork:   newCork(),
 	}, nil
 }
 
@@ -232,9 +235,10 @@ func (l *loop) handle(c *Conn) {
 		l.dropRest(c)
 		return // ended earlier in this batch
 	}
-	if c.out.Load() != nil && !c.flushOut() {
+	if c.out.Load() != nil && !c.wire().flushOut() {
 		return // input waits until the peer takes our output
 	}
+	c.wire().drained()
 	if l.d.offLoop {
 		l.kick(c)
 		return
@@ -243,8 +247,9 @@ func (l *loop) handle(c *Conn) {
 		return // the Inbox that holds it rearms c
 	}
 	t := turn{budget: l.d.readBudget, until: time.Now().Add(loopTurn)}
-	// While the turn feeds c, what its handlers write never waits for the
-	// peer (output_linux.go).
+	// While the turn feeds c, what is written to c is gathered, and goes
+	// out with one write before the next read and when the turn ends
+	// (cork_linux.go).
 	c.state.set(flagTurn)
 	res := readMore
 	if c.state.is(flagRest) {
@@ -253,7 +258,7 @@ func (l *loop) handle(c *Conn) {
 	if res == readMore {
 		res = t.read(c, l.buf)
 	}
-	c.state.clear(flagTurn)
+	l.endTurn(c)
 	if len(t.rest) > 0 {
 		l.keepRest(c, t.rest)
 	}
@@ -420,8 +425,11 @@ func (t *turn) feed(c *Conn, p []byte) readResult {
 }
 
 // waits reports whether the turn must stop feeding c: its handler holds
-// input (connState.hold), or output waits for the peer (pauseReading).
+// input (connState.hold), or output waits for the peer (pauseReading). It
+// first writes what the turn has gathered, so that it is out before the
+// loop reads again, and tells whether the socket took it.
 func (t *turn) waits(c *Conn) bool {
+	c.wire().flushTurn()
 	return c.state.is(flagHeld) || c.out.Load() != nil && c.pauseReading()
 }
 
@@ -512,7 +520,7 @@ func (c *Conn) detach() {
 	l.mu.Unlock()
 	c.wmu.Lock()
 	if q := c.out.Load(); q != nil {
-		c.abortOut(q, ErrClosed)
+		c.wire().abortOut(q, ErrClosed)
 	}
 	c.wmu.Unlock()
 }

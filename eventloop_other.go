@@ -23,8 +23,6 @@ func (c *Conn) takeSocket(*net.TCPConn) error { return ErrNoEventLoop }
 
 func (d *Dispatcher) serveOnLoop(*Conn, []byte) error { return ErrNoEventLoop }
 
-func (c *Conn) sendFD(hdr, payload []byte, noWait bool) (<-chan error, error) { return nil, ErrClosed }
-
 func (c *Conn) detach() {}
 
 func (d *Dispatcher) rearm(*Conn) {}

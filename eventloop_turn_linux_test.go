@@ -64,8 +64,8 @@ func TestEventLoopTurnIsBoundedInTime(t *testing.T) {
 	bulk.expect(bytes.Repeat(echo, msgs))
 }
 
-// queuedBytes returns what waits in c's output queue.
-func (c *Conn) queuedBytes() int {
+// queuedBytes returns what waits in c's output queue, from its segments.
+func queuedBytes(c *Conn) int {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	n := 0
@@ -78,10 +78,14 @@ func (c *Conn) queuedBytes() int {
 }
 
 // A peer that sends without reading: once its socket is full, the loop
-// stops feeding its input at the message whose echo found no room, so
-// that its queue holds that one echo, not the echoes of everything a read
-// returned; and the loop goes on serving another connection.
-func TestEventLoopSlowReaderQueueHoldsOneMessage(t *testing.T) {
+// stops feeding its input at the first message after its output queued,
+// and stops reading, so that its queue holds one batch, the output the
+// socket refused: at most corkMax bytes of gathered echoes, plus the one
+// echo that was being added, not the echoes of everything the peer sent;
+// and the loop goes on serving another connection. (A batch gathers all
+// the echoes of one read, so what the socket refuses of it is, by
+// construction, more than one echo.)
+func TestEventLoopSlowReaderQueueHoldsOneBatch(t *testing.T) {
 	if !eventLoopSupported {
 		t.Skip("no event loop on this system")
 	}
@@ -111,8 +115,11 @@ func TestEventLoopSlowReaderQueueHoldsOneMessage(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if n, most := server.queuedBytes(), size+2; n > most {
-		t.Errorf("%d bytes queued for a peer that does not read, want at most %d (one echo)", n, most)
+	if n, most := queuedBytes(server), corkMax+size+2; n > most {
+		t.Errorf("%d bytes queued for a peer that does not read, want at most %d (one batch: corkMax and one echo)", n, most)
+	}
+	if got := server.Buffered(); got != queuedBytes(server) {
+		t.Errorf("Buffered() = %d, want the %d bytes queued", got, queuedBytes(server))
 	}
 	other.send(binFin, []byte("b"))
 	other.expect(serverFrame(opBinary, []byte("b")))

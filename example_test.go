@@ -246,3 +246,74 @@ func ExampleRequest_SetConfig() {
 	// Output:
 	// 1009
 }
+
+// feed streams chunks to a connection without letting more than limit
+// bytes wait unsent: after each Write it looks at Buffered, and waits for
+// OnDrain while too much is held.
+type feed struct {
+	drained chan struct{}
+	done    chan error
+}
+
+const limit = 64 << 10
+
+func (f *feed) OnOpen(c *wss.Conn) { go f.produce(c) }
+
+func (f *feed) produce(c *wss.Conn) {
+	chunk := make([]byte, 16<<10)
+	for range 100 {
+		if err := c.Write(chunk, wss.Binary); err != nil {
+			f.done <- err
+			return
+		}
+		for c.Buffered() > limit {
+			<-f.drained // OnDrain follows a figure above 0 once it is 0
+		}
+	}
+	f.done <- nil
+}
+
+// OnDrain may come while produce does not wait: keep one wake-up.
+func (f *feed) OnDrain(*wss.Conn) {
+	select {
+	case f.drained <- struct{}{}:
+	default:
+	}
+}
+
+func (f *feed) OnFrame(*wss.Conn, []byte, wss.MessageType) {}
+func (f *feed) OnClose(*wss.Conn, wss.StatusCode)          {}
+
+// A producer that waits for a slow reader instead of queueing without end.
+func ExampleDrainHandler() {
+	d, err := wss.NewDispatcher(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	f := &feed{drained: make(chan struct{}, 1), done: make(chan error, 1)}
+	go d.Serve(ln, nil, func(*wss.Request) (wss.Handler, error) { return f, nil })
+
+	in := wss.NewInbox(8)
+	c, err := wss.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", in, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	n := 0
+	for n < 100*16<<10 {
+		m, err := in.Read(context.Background())
+		if err != nil {
+			log.Fatal(err)
+		}
+		n += len(m.Data)
+	}
+	fmt.Println(n, <-f.done)
+	_ = c.Close(wss.StatusNormalClosure, "")
+	ln.Close()
+	_ = d.Shutdown(context.Background())
+	// Output:
+	// 1638400 <nil>
+}

@@ -39,28 +39,36 @@ const goTurnLen = 50 * time.Microsecond
 // loop: not safe for concurrent use.
 type goTurn struct {
 	streak int           // bytes read since the connection last waited for input
+	until  time.Time     // when the turn ends
 	wake   chan struct{} // where the pacer releases it; made at its first yield
 }
 
 // feed feeds the bytes of one read to c; fresh tells whether the read
-// waited for input. A turn ends once feeding one read has taken goTurnLen,
+// waited for input. A turn starts with a read that waited, and ends once
+// it has taken goTurnLen, over the reads that followed without waiting,
 // or once the connection has read the Dispatcher's ReadBudget without
 // waiting; then it lets the others run. Time spent waiting to be scheduled
-// does not count, so that a connection whose peer answers at once (its next
-// message already there when it reads) does not yield on a busy machine.
-// It reads the clock once a read, and once a frame after the first of a
-// read. It returns false once the connection has ended.
+// before a read that waited does not count, so that a connection whose
+// peer answers at once (its next message already there when it reads)
+// does not yield on a busy machine. It reads the clock once a read, and
+// once a frame after the first of a read. It returns false once the
+// connection has ended.
 func (t *goTurn) feed(c *Conn, p []byte, fresh bool) bool {
+	now := time.Now()
 	if fresh {
-		t.streak = 0
+		t.streak, t.until = 0, now.Add(goTurnLen)
 	}
-	if t.streak += len(p); t.streak > c.d.readBudget {
+	if t.streak += len(p); t.streak > c.d.readBudget || now.After(t.until) {
 		t.yield()
-		t.streak = len(p)
+		t.streak, t.until = len(p), time.Now().Add(goTurnLen)
 	}
-	until := time.Now().Add(goTurnLen)
 	for {
-		n, ok := c.feedTurn(p, until)
+		// What the handlers write meanwhile is gathered, and goes out
+		// with one write once this input is fed or before the others
+		// run (gather.go).
+		c.state.set(flagTurn)
+		n, ok := c.feedTurn(p, t.until)
+		c.wire().endGoTurn()
 		if !ok {
 			return false
 		}
@@ -68,7 +76,7 @@ func (t *goTurn) feed(c *Conn, p []byte, fresh bool) bool {
 			return true
 		}
 		t.yield()
-		until = time.Now().Add(goTurnLen)
+		t.until = time.Now().Add(goTurnLen)
 	}
 }
 

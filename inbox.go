@@ -40,7 +40,7 @@ func NewInbox(size int) *Inbox {
 // on an event loop keeps the message and holds c's input.
 func (q *Inbox) OnFrame(c *Conn, data []byte, typ MessageType) {
 	m := Message{Data: append([]byte(nil), data...), Type: typ}
-	if c.handlerMayBlock() {
+	if c.wire().handlerMayBlock() {
 		q.msgs <- m
 		return
 	}

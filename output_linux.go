@@ -11,18 +11,16 @@ import (
 	"github.com/wssgo/wss/internal/poll"
 )
 
-// The write path of event-loop connections. A frame goes out with one
-// write or writev, straight from the caller's memory. When the socket
+// The write path of event-loop connections. Outside a turn, a frame goes
+// out with one write or writev, straight from the caller's memory; in a
+// turn it joins the turn's cork first (cork_linux.go). When the socket
 // cannot take it all, the rest waits in the connection's outQueue, which
 // the loop flushes when the socket becomes writable:
 //   - a writer that must never wait leaves a copy in the queue and returns
 //     at once, so that the loop never waits for one slow peer; the write
-//     still fails the connection at its deadline. Those writers are the
-//     loop while it runs c's turn (flagTurn, which handle sets around
-//     feeding c's input: its handlers, automatic pongs, close replies and
-//     Serve's response), and the sweeper (writeFrameNoWait). A write from
-//     another goroutine that comes while c's turn runs is treated as the
-//     turn's own;
+//     still fails the connection at its deadline. Those writers are every
+//     write made while c's turn runs (flagTurn), whose cork is copied, and
+//     the sweeper (writeFrameNoWait);
 //   - any other writer leaves its own bytes in the queue and waits until
 //     they are sent, or the deadline passes: Write stays blocking.
 // Frames queue behind each other, so they never interleave.
@@ -30,6 +28,7 @@ import (
 // outQueue is the output of a connection that the socket has not taken yet.
 type outQueue struct {
 	segs  []*outSeg
+	n     int         // bytes in segs, for Buffered
 	timer *time.Timer // fires at the first segment's deadline
 }
 
@@ -46,35 +45,71 @@ type outSeg struct {
 var outSegs = sync.Pool{New: func() any { return new(outSeg) }}
 
 // sendFD sends a frame on an event-loop connection; c.wmu must be held.
-// It returns the channel to wait on when the frame waits in the queue for
-// a writer that may block (see transmit): not noWait, and not in c's turn.
-func (c *Conn) sendFD(hdr, payload []byte, noWait bool) (<-chan error, error) {
-	if !c.fd.Acquire() {
+// In c's turn the frame joins the turn's cork. Otherwise it returns the
+// channel to wait on when the frame waits in the queue for a writer that
+// may block (see transmit): not noWait.
+func (w *wire) sendFD(hdr, payload []byte, noWait bool) (<-chan error, error) {
+	if !w.fd.Acquire() {
 		return nil, ErrClosed
 	}
-	defer c.fd.Release()
-	q := c.out.Load()
-	if q == nil {
-		n, err := poll.WriteFull(c.fd.Num(), hdr, payload)
+	defer w.fd.Release()
+	if w.state.is(flagTurn) {
+		return nil, w.cork(hdr, payload)
+	}
+	if w.out.Load() == nil {
+		// writeOrQueue's first step, here so that the common write is
+		// one frame shallower: pubsub's delivery goroutines start with
+		// a small stack, and one more frame made each grow it.
+		n, err := poll.WriteFull(w.fd.Num(), hdr, payload)
 		if err == nil {
 			return nil, nil
 		}
-		if err != syscall.EAGAIN {
-			c.drop(StatusConnLost)
-			return nil, fmt.Errorf("wss: write: %w", err)
-		}
-		hdr, payload = poll.Skip(hdr, payload, n)
-		q = &outQueue{}
-		c.out.Store(q)
+		return w.queueRest(hdr, payload, n, err, noWait)
 	}
-	done := c.enqueue(q, hdr, payload, noWait || c.state.is(flagTurn))
+	return w.queue(hdr, payload, noWait)
+}
+
+// writeOrQueue writes hdr and payload with one writev, and queues what the
+// socket does not take (see enqueue): output already queued is never
+// overtaken. c.wmu must be held and c's descriptor acquired.
+func (w *wire) writeOrQueue(hdr, payload []byte, noWait bool) (<-chan error, error) {
+	if w.out.Load() == nil {
+		n, err := poll.WriteFull(w.fd.Num(), hdr, payload)
+		if err == nil {
+			return nil, nil
+		}
+		return w.queueRest(hdr, payload, n, err, noWait)
+	}
+	return w.queue(hdr, payload, noWait)
+}
+
+// queueRest queues what a write that stopped with err after n bytes left
+// of hdr and payload, or drops the connection if err is not EAGAIN.
+func (w *wire) queueRest(hdr, payload []byte, n int, err error, noWait bool) (<-chan error, error) {
+	if err != syscall.EAGAIN {
+		w.conn().drop(StatusConnLost)
+		return nil, fmt.Errorf("wss: write: %w", err)
+	}
+	hdr, payload = poll.Skip(hdr, payload, n)
+	w.out.Store(&outQueue{})
+	return w.queue(hdr, payload, noWait)
+}
+
+// queue appends a frame to c's queue behind what waits there, and flushes
+// once more. c.wmu must be held and c's descriptor acquired.
+func (w *wire) queue(hdr, payload []byte, noWait bool) (<-chan error, error) {
+	q := w.out.Load()
+	done := w.enqueue(q, hdr, payload, noWait)
 	// Flush once more: room may have appeared before the queue existed,
 	// and its event found nothing to flush.
-	if err := c.flushLocked(q, false); err != nil && err != syscall.EAGAIN {
-		c.drop(StatusConnLost)
+	if err := w.flushLocked(q, false); err != nil && err != syscall.EAGAIN {
+		w.conn().drop(StatusConnLost)
 		if done == nil {
 			return nil, fmt.Errorf("wss: write: %w", err)
 		}
+	}
+	if w.out.Load() != nil {
+		w.state.set(flagBacked) // the socket refused bytes: OnDrain follows
 	}
 	return done, nil // a failed flush has answered done
 }
@@ -82,9 +117,9 @@ func (c *Conn) sendFD(hdr, payload []byte, noWait bool) (<-chan error, error) {
 // enqueue appends a frame to q: for a writer that must never wait
 // (noWait) a copy; for another the caller's bytes, and the channel that
 // says when they are sent. c.wmu must be held.
-func (c *Conn) enqueue(q *outQueue, hdr, payload []byte, noWait bool) chan error {
+func (w *wire) enqueue(q *outQueue, hdr, payload []byte, noWait bool) chan error {
 	s := outSegs.Get().(*outSeg)
-	s.deadline = time.Now().Add(c.cfg.writeTimeout())
+	s.deadline = time.Now().Add(w.cfg.writeTimeout())
 	if noWait {
 		b := getBuf(len(hdr) + len(payload))
 		*b = append(append(*b, hdr...), payload...)
@@ -94,8 +129,9 @@ func (c *Conn) enqueue(q *outQueue, hdr, payload []byte, noWait bool) chan error
 		s.data, s.done = payload, make(chan error, 1)
 	}
 	q.segs = append(q.segs, s)
+	q.n += len(hdr) + len(payload)
 	if q.timer == nil {
-		q.timer = time.AfterFunc(c.cfg.writeTimeout(), c.outTimeout)
+		q.timer = time.AfterFunc(w.cfg.writeTimeout(), w.outTimeout)
 	}
 	return s.done
 }
@@ -103,25 +139,25 @@ func (c *Conn) enqueue(q *outQueue, hdr, payload []byte, noWait bool) chan error
 // flushOut writes c's pending output when the socket may have room, on
 // the loop. It reports whether reading may go on: no output is left, or
 // the connection failed.
-func (c *Conn) flushOut() bool {
-	if !c.fd.Acquire() {
+func (w *wire) flushOut() bool {
+	if !w.fd.Acquire() {
 		return true
 	}
-	c.wmu.Lock()
+	w.wmu.Lock()
 	var err error
-	if q := c.out.Load(); q != nil {
-		err = c.flushLocked(q, true)
+	if q := w.out.Load(); q != nil {
+		err = w.flushLocked(q, true)
 	}
 	paused := err == syscall.EAGAIN
 	if paused { // guarded by wmu: read it only while holding that
-		c.state.set(flagPaused)
+		w.state.set(flagPaused)
 	} else {
-		c.state.clear(flagPaused)
+		w.state.clear(flagPaused)
 	}
-	c.wmu.Unlock()
-	c.fd.Release()
+	w.wmu.Unlock()
+	w.fd.Release()
 	if err != nil && err != syscall.EAGAIN {
-		c.drop(StatusConnLost)
+		w.conn().drop(StatusConnLost)
 	}
 	return !paused
 }
@@ -129,18 +165,20 @@ func (c *Conn) flushOut() bool {
 // flushLocked writes q until it is empty (nil) or the socket is full
 // (EAGAIN); another error fails the waiting writers. c.wmu must be held
 // and c's descriptor acquired. A flush off the loop that drains the queue
-// of a connection whose reading paused wakes the loop to read again.
-func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
+// of a connection whose reading paused, or that owes OnDrain, wakes the
+// loop, which reads again and calls OnDrain.
+func (w *wire) flushLocked(q *outQueue, onLoop bool) error {
 	for len(q.segs) > 0 {
 		s := q.segs[0]
-		n, err := poll.WriteFull(c.fd.Num(), s.hdr[s.hlo:s.hhi], s.data)
+		n, err := poll.WriteFull(w.fd.Num(), s.hdr[s.hlo:s.hhi], s.data)
+		q.n -= n
 		if err != nil {
 			if err == syscall.EAGAIN {
 				var rest []byte
 				rest, s.data = poll.Skip(s.hdr[s.hlo:s.hhi], s.data, n)
 				s.hlo = s.hhi - uint8(len(rest))
 			} else {
-				c.abortOut(q, err)
+				w.abortOut(q, err)
 			}
 			return err
 		}
@@ -149,28 +187,29 @@ func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 		s.finish(nil)
 		// Output that waited for the peer went out: the peer is alive,
 		// even if its answers wait unread while reading is paused.
-		c.live.touch(&c.d.sweep)
+		w.live.touch(&w.d.sweep)
 	}
 	q.timer.Stop()
-	c.out.Store(nil)
-	if c.state.is(flagPaused) && !onLoop {
-		c.state.clear(flagPaused)
-		_ = c.d.loopOf(c).p.Rearm(c.fd.Num()) // input is reported again
+	w.out.Store(nil)
+	w.emptied()
+	if !onLoop && (w.state.is(flagPaused) || w.state.is(flagDrainDue)) {
+		w.state.clear(flagPaused)
+		_ = w.d.loopOf(w.conn()).p.Rearm(w.fd.Num()) // input is reported again
 	}
 	return nil
 }
 
 // abortOut fails everything in q with err. c.wmu must be held.
-func (c *Conn) abortOut(q *outQueue, err error) {
+func (w *wire) abortOut(q *outQueue, err error) {
 	for i, s := range q.segs {
 		q.segs[i] = nil
 		s.finish(err)
 	}
-	q.segs = nil
+	q.segs, q.n = nil, 0
 	if q.timer != nil {
 		q.timer.Stop()
 	}
-	c.out.Store(nil)
+	w.out.Store(nil)
 }
 
 // finish answers the segment's writer, or frees its copy, and recycles it.
@@ -187,19 +226,77 @@ func (s *outSeg) finish(err error) {
 
 // outTimeout fails the connection if the first waiting frame is past its
 // deadline, else waits for that deadline.
-func (c *Conn) outTimeout() {
-	c.wmu.Lock()
-	q := c.out.Load()
+func (w *wire) outTimeout() {
+	w.wmu.Lock()
+	q := w.out.Load()
 	if q == nil || len(q.segs) == 0 {
-		c.wmu.Unlock()
+		w.wmu.Unlock()
 		return
 	}
 	if wait := time.Until(q.segs[0].deadline); wait > 0 {
 		q.timer.Reset(wait)
-		c.wmu.Unlock()
+		w.wmu.Unlock()
 		return
 	}
-	c.abortOut(q, os.ErrDeadlineExceeded)
-	c.wmu.Unlock()
-	c.drop(StatusWriteTimeout)
+	w.abortOut(q, os.ErrDeadlineExceeded)
+	w.wmu.Unlock()
+	w.conn().drop(StatusWriteTimeout)
+}
+
+// sendFDFrames sends immutable frames (PreparedMessage's) on an event-loop
+// connection with one writev; what the socket does not take waits in the
+// queue, not copied, and the returned channel says when the last frame is
+// sent. c.wmu must be held; c is not in its turn.
+func (w *wire) sendFDFrames(frames [][]byte) (<-chan error, error) {
+	if !w.fd.Acquire() {
+		return nil, ErrClosed
+	}
+	defer w.fd.Release()
+	q := w.out.Load()
+	if q == nil {
+		n, err := poll.WritevFull(w.fd.Num(), frames)
+		if err == nil {
+			return nil, nil
+		}
+		if err != syscall.EAGAIN {
+			w.conn().drop(StatusConnLost)
+			return nil, fmt.Errorf("wss: write: %w", err)
+		}
+		for n >= len(frames[0]) { // frames[0] is not all written, or err would be nil
+			n -= len(frames[0])
+			frames = frames[1:]
+		}
+		frames[0] = frames[0][n:]
+		q = &outQueue{}
+		w.out.Store(q)
+	}
+	var done chan error
+	for i, f := range frames {
+		done = w.enqueueShared(q, f, i == len(frames)-1)
+	}
+	if err := w.flushLocked(q, false); err != nil && err != syscall.EAGAIN {
+		w.conn().drop(StatusConnLost) // a failed flush has answered done
+	}
+	if w.out.Load() != nil {
+		w.state.set(flagBacked)
+	}
+	return done, nil
+}
+
+// enqueueShared appends an immutable frame to q without copying it; with
+// last, it returns the channel that says when it is sent. c.wmu must be
+// held.
+func (w *wire) enqueueShared(q *outQueue, frame []byte, last bool) chan error {
+	s := outSegs.Get().(*outSeg)
+	s.deadline = time.Now().Add(w.cfg.writeTimeout())
+	s.data = frame
+	if last {
+		s.done = make(chan error, 1)
+	}
+	q.segs = append(q.segs, s)
+	q.n += len(frame)
+	if q.timer == nil {
+		q.timer = time.AfterFunc(w.cfg.writeTimeout(), w.outTimeout)
+	}
+	return s.done
 }

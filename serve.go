@@ -161,7 +161,7 @@ func (u *upgrader) upgrade(c *Conn, head []byte) bool {
 	proto := f.subprotocol(c.cfg.Subprotocols)
 	c.setSubprotocol(proto)
 	var b [256]byte
-	if c.respond(appendAccept(b[:0], key, proto, ext, req.header)) != nil {
+	if c.wire().respond(appendAccept(b[:0], key, proto, ext, req.header)) != nil {
 		h.OnClose(c, StatusConnLost) // its only call: the 101 did not go out
 		return false
 	}
@@ -180,10 +180,10 @@ func (*upgrader) refuse(c *Conn, err error) {
 	var b [512]byte
 	var app *HandshakeError
 	if errors.As(err, &app) {
-		_ = c.respond(appendHandshakeError(b[:0], app))
+		_ = c.wire().respond(appendHandshakeError(b[:0], app))
 		return
 	}
-	_ = c.respond(appendRefusal(b[:0], err))
+	_ = c.wire().respond(appendRefusal(b[:0], err))
 }
 
 // appendRefusal appends the HTTP error response for a request refused with

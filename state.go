@@ -29,9 +29,13 @@ import "sync/atomic"
 //	flagRest      input read but not fed waits in its loop's rests (loop only)
 //	flagHeld      its handler holds input on the loop: an Inbox is full
 //	              (hold, on the loop; unhold, by the Inbox's reader)
-//	flagTurn      its loop is running its handlers: writes never wait (loop only)
+//	flagTurn      its reader runs its turn: writes are gathered (set by the
+//	              reader, cleared under wmu once the gathered bytes are out)
 //	flagStreaming a message is being sent in fragments (Conn.Writer): other
 //	              data frames wait for its end (guarded by wmu)
+//	flagBacked    its output backed up: OnDrain is owed once it drains
+//	flagDrainDue  its output drained after backing up: call OnDrain
+//	              (buffered.go)
 //
 // An event-loop connection's descriptor has a word of its own, poll.FD.
 const (
@@ -47,6 +51,8 @@ const (
 	flagHeld
 	flagTurn
 	flagStreaming
+	flagBacked
+	flagDrainDue
 
 	statusShift = 16
 )
@@ -61,6 +67,9 @@ type connState struct {
 func (s *connState) is(f uint32) bool { return s.w.Load()&f != 0 }
 func (s *connState) set(f uint32)     { s.w.Or(f) }
 func (s *connState) clear(f uint32)   { s.w.And(^f) }
+
+// take clears f and reports whether it was set.
+func (s *connState) take(f uint32) bool { return s.w.And(^f)&f != 0 }
 
 // setFirst sets f and reports whether this call set it.
 func (s *connState) setFirst(f uint32) bool { return s.w.Or(f)&f == 0 }

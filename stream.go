@@ -148,7 +148,7 @@ func (w *fragmentWriter) Close() error {
 
 // send sends one frame of the message; more is false for the last.
 func (w *fragmentWriter) send(p []byte, more bool) error {
-	err := w.c.transmitFrom(outgoing{op: w.op, how: plainFrame, payload: p, more: more, stream: true})
+	err := w.c.wire().transmitFrom(outgoing{op: w.op, how: plainFrame, payload: p, more: more, stream: true})
 	if err != nil {
 		if w.err == nil {
 			w.err = err

@@ -382,7 +382,7 @@ func (d *Dispatcher) sweepChunk(i int, now uint32, due []sweepDue) ([]sweepDue, 
 			e.pingAt.Store(0)
 			continue
 		}
-		if c.writeMayBlock() {
+		if c.wire().writeMayBlock() {
 			if _, busy := d.sweep.acting[c]; busy {
 				continue
 			}
@@ -420,7 +420,7 @@ func (e *stamps) due(now uint32, k *timeoutKind) int {
 // waits; on a goroutine of its own for a goroutine-mode one, whose write
 // or close may wait for its peer.
 func (d *Dispatcher) act(x sweepDue) {
-	if !x.c.writeMayBlock() {
+	if !x.c.wire().writeMayBlock() {
 		x.do(&d.sweep)
 		return
 	}
@@ -475,7 +475,7 @@ func (x sweepDue) keepalive(s *sweeper) {
 	}
 	c.wmu.Unlock()
 	c.rd.pings.sending()
-	if c.writeFrameNoWait(opPing, nil) != nil {
+	if c.wire().writeFrameNoWait(opPing, nil) != nil {
 		return // a failed write drops the connection
 	}
 	// PongTimeout counts from when the ping went out, or into the queue.

@@ -16,13 +16,30 @@ import (
 //  1. under c.wmu, which orders frames on the wire: check that the frame
 //     may go (writable), compress it (permessage-deflate keeps its context
 //     in wire order) and encode its header;
-//  2. hand header and payload to the socket (sendBytes, socket.go): a
-//     net.Conn's Write in goroutine mode, the loop's descriptor and its
-//     output queue in event-loop mode (output_linux.go);
+//  2. hand header and payload to the socket (sendBytes, socket.go): while
+//     the connection's reader feeds it input (flagTurn), the frame joins
+//     what that turn gathers, to go out with one write when it ends
+//     (gather.go, cork_linux.go); otherwise a net.Conn's Write in
+//     goroutine mode, the loop's descriptor and its output queue in
+//     event-loop mode (output_linux.go);
 //  3. with c.wmu released, wait until the queue has sent what this writer
-//     left in it, if anything.
+//     left in it, if anything, and call OnDrain if the output drained
+//     (buffered.go).
 // A client masks a plain frame's payload into a copy before step 1, so
 // that concurrent writers mask in parallel.
+
+// wire is a connection seen from its socket: the write path (write.go,
+// gather.go, output_linux.go, cork_linux.go, buffered.go) and the socket's
+// lifetime (socket.go). It is the same memory as Conn (c.wire converts),
+// so that Conn's own methods are its API and its protocol, and the
+// mechanism below them is named apart.
+type wire Conn
+
+// wire returns c's socket side.
+func (c *Conn) wire() *wire { return (*wire)(c) }
+
+// conn returns the connection w belongs to.
+func (w *wire) conn() *Conn { return (*Conn)(w) }
 
 // framing says how transmit frames a payload.
 type framing uint8
@@ -47,37 +64,40 @@ type outgoing struct {
 }
 
 // writeFrame sends one unfragmented frame.
-func (c *Conn) writeFrame(op opcode, payload []byte) error {
-	return c.transmit(op, payload, plainFrame)
+func (w *wire) writeFrame(op opcode, payload []byte) error {
+	return w.transmit(op, payload, plainFrame)
 }
 
 // transmit sends payload as how says. Frames of concurrent calls never
 // interleave; once it returns, payload has been sent or copied.
-func (c *Conn) transmit(op opcode, payload []byte, how framing) error {
-	return c.transmitFrom(outgoing{op: op, how: how, payload: payload})
+func (w *wire) transmit(op opcode, payload []byte, how framing) error {
+	return w.transmitFrom(outgoing{op: op, how: how, payload: payload})
 }
 
 // writeFrameNoWait sends one unfragmented frame for a writer that must
 // never wait for a peer, as a loop's handlers do not: what the socket does
 // not take is copied into the queue, and a failure to send it later drops
 // the connection.
-func (c *Conn) writeFrameNoWait(op opcode, payload []byte) error {
-	return c.transmitFrom(outgoing{op: op, how: plainFrame, payload: payload, noWait: true})
+func (w *wire) writeFrameNoWait(op opcode, payload []byte) error {
+	return w.transmitFrom(outgoing{op: op, how: plainFrame, payload: payload, noWait: true})
 }
 
 // transmitFrom runs the write path for o.
-func (c *Conn) transmitFrom(o outgoing) error {
-	if c.client && o.how == plainFrame {
+func (w *wire) transmitFrom(o outgoing) error {
+	if w.client && o.how == plainFrame {
 		o.maskCopy()
 	}
-	done, err := c.transmitLocked(&o, nil)
+	done, err := w.transmitLocked(&o, nil)
 	for errors.Is(err, errStreamOpen) { // a data frame waits for the end of a fragmented message
-		streams.wait(c)
-		done, err = c.transmitLocked(&o, nil)
+		streams.wait(w.conn())
+		done, err = w.transmitLocked(&o, nil)
 	}
-	err = c.await(done, err)
+	err = w.await(done, err)
 	if o.scratch != nil {
 		putBuf(o.scratch)
+	}
+	if !w.onLoop {
+		w.drained() // on an event loop, the loop calls OnDrain
 	}
 	return err
 }
@@ -85,14 +105,14 @@ func (c *Conn) transmitFrom(o outgoing) error {
 // respond sends the HTTP response of Serve's handshake, before the
 // connection is open. resp goes as a header does: copied if the socket
 // does not take it at once, never retained.
-func (c *Conn) respond(resp []byte) error {
+func (w *wire) respond(resp []byte) error {
 	o := outgoing{how: handshakeResponse}
-	return c.await(c.transmitLocked(&o, resp))
+	return w.await(w.transmitLocked(&o, resp))
 }
 
 // await waits, after c.wmu is released, for the bytes a writer left in
 // the loop's queue (done, if not nil) to be sent.
-func (c *Conn) await(done <-chan error, err error) error {
+func (w *wire) await(done <-chan error, err error) error {
 	if done != nil {
 		if err = <-done; err != nil { // answered by a flush, the deadline or the end of c
 			err = fmt.Errorf("wss: write: %w", err)
@@ -117,14 +137,14 @@ func (o *outgoing) maskCopy() {
 // transmitLocked runs steps 1 and 2 of the write path under c.wmu; head is
 // the handshake response, else nil. It returns the channel to wait on when
 // the bytes wait in the loop's queue for a writer that may block.
-func (c *Conn) transmitLocked(o *outgoing, head []byte) (<-chan error, error) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+func (w *wire) transmitLocked(o *outgoing, head []byte) (<-chan error, error) {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
 	if o.how != handshakeResponse {
-		if err := c.writable(o.op); err != nil {
+		if err := w.writable(o.op); err != nil {
 			return nil, err
 		}
-		if c.state.is(flagStreaming) && !o.stream && !o.op.IsControl() {
+		if w.state.is(flagStreaming) && !o.stream && !o.op.IsControl() {
 			return nil, errStreamOpen
 		}
 	}
@@ -132,43 +152,49 @@ func (c *Conn) transmitLocked(o *outgoing, head []byte) (<-chan error, error) {
 	h := head
 	switch o.how {
 	case plainFrame:
-		h = hdr[:frame.PutHeader(hdr[:], !o.more, 0, o.op, len(o.payload), c.client, o.key)]
+		h = hdr[:frame.PutHeader(hdr[:], !o.more, 0, o.op, len(o.payload), w.client, o.key)]
 	case compressedFrame:
-		n, err := c.compressFrame(o, &hdr)
+		n, err := w.conn().compressFrame(o, &hdr)
 		if err != nil {
 			return nil, err
 		}
 		h = hdr[:n]
 	}
-	return c.sendBytes(h, o.payload, o.noWait)
+	return w.sendBytes(h, o.payload, o.noWait)
 }
 
 // writable reports whether a frame with opcode op may be sent now, and
 // records a close frame as sent. c.wmu must be held.
-func (c *Conn) writable(op opcode) error {
-	if !c.IsValid() {
+func (w *wire) writable(op opcode) error {
+	if !w.state.open() {
 		return ErrClosed
 	}
 	if op == opClose {
-		c.state.set(flagCloseSent)
+		w.state.set(flagCloseSent)
 	}
 	return nil
 }
 
-// sendOrDrop sends a frame on a goroutine-mode connection and drops the
-// connection if that fails: a partial frame cannot be taken back. c.wmu
-// must be held.
-func (c *Conn) sendOrDrop(hdr, payload []byte) error {
-	err := c.send(hdr, payload)
+// sendOrDrop sends a frame's header and payload, after the bytes head
+// that a turn gathered (or nil), on a goroutine-mode connection, and drops
+// the connection if that fails: a partial frame cannot be taken back.
+// c.wmu must be held.
+func (w *wire) sendOrDrop(head, hdr, payload []byte) error {
+	err := w.send(head, hdr, payload)
 	if err == nil {
 		return nil
 	}
-	status := StatusConnLost
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		status = StatusWriteTimeout
-	}
-	c.drop(status)
+	w.conn().drop(writeFailure(err))
 	return fmt.Errorf("wss: write: %w", err)
+}
+
+// writeFailure returns the status OnClose reports for a connection whose
+// write failed with err.
+func writeFailure(err error) StatusCode {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return StatusWriteTimeout
+	}
+	return StatusConnLost
 }
 
 // smallWrite is the frame size up to which header and payload are copied
@@ -177,30 +203,35 @@ const smallWrite = 8 << 10
 
 type iovec struct {
 	hdr  [frame.MaxHeaderLen]byte // a copy, so that the caller's header stays on its stack
-	arr  [2][]byte
+	arr  [3][]byte
 	bufs net.Buffers
 }
 
 var iovecs = sync.Pool{New: func() any { return new(iovec) }}
 
-// send writes a frame's header and payload to the net.Conn with one
-// syscall, under WriteTimeout.
-func (c *Conn) send(hdr, payload []byte) error {
-	if err := c.netConn().SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout())); err != nil {
+// send writes head, hdr and payload (any may be empty) to the net.Conn
+// with one syscall, under WriteTimeout. Its bytes count as Buffered until
+// the kernel has them.
+func (w *wire) send(head, hdr, payload []byte) error {
+	nc := w.conn().netConn()
+	if err := nc.SetWriteDeadline(time.Now().Add(w.cfg.writeTimeout())); err != nil {
 		return err
 	}
-	if len(hdr)+len(payload) <= smallWrite {
-		b := getBuf(len(hdr) + len(payload))
-		*b = append(append(*b, hdr...), payload...)
-		_, err := c.netConn().Write(*b)
+	total := len(head) + len(hdr) + len(payload)
+	w.aside.unsent.Add(int64(len(hdr) + len(payload))) // head counts since it was gathered
+	defer w.sent(total)
+	if total <= smallWrite {
+		b := getBuf(total)
+		*b = append(append(append(*b, head...), hdr...), payload...)
+		_, err := nc.Write(*b)
 		putBuf(b)
 		return err
 	}
 	v := iovecs.Get().(*iovec)
-	v.arr = [2][]byte{v.hdr[:copy(v.hdr[:], hdr)], payload}
+	v.arr = [3][]byte{head, v.hdr[:copy(v.hdr[:], hdr)], payload}
 	v.bufs = v.arr[:]
-	_, err := v.bufs.WriteTo(c.netConn())
-	v.arr = [2][]byte{}
+	_, err := v.bufs.WriteTo(nc)
+	v.arr = [3][]byte{}
 	iovecs.Put(v)
 	return err
 }

@@ -179,13 +179,15 @@ type OpenHandler interface {
 }
 
 // HandlerFuncs adapts plain functions to a Handler, a PingHandler, a
-// PongHandler and an OpenHandler. Frame is required; the others may be nil.
+// PongHandler, an OpenHandler and a DrainHandler. Frame is required; the
+// others may be nil.
 type HandlerFuncs struct {
 	Frame func(c *Conn, data []byte, typ MessageType)
 	Close func(c *Conn, status StatusCode)
 	Ping  func(c *Conn, data []byte)
 	Pong  func(c *Conn, data []byte, rtt time.Duration)
 	Open  func(c *Conn)
+	Drain func(c *Conn)
 }
 
 // OnOpen calls f.Open if it is set.
@@ -216,6 +218,13 @@ func (f HandlerFuncs) OnPing(c *Conn, data []byte) {
 func (f HandlerFuncs) OnPong(c *Conn, data []byte, rtt time.Duration) {
 	if f.Pong != nil {
 		f.Pong(c, data, rtt)
+	}
+}
+
+// OnDrain calls f.Drain if it is set.
+func (f HandlerFuncs) OnDrain(c *Conn) {
+	if f.Drain != nil {
+		f.Drain(c)
 	}
 }
 

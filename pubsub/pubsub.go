@@ -4,7 +4,9 @@
 // # Broadcast
 //
 // A published message is framed once ([wss.NewPreparedMessage]) and the same
-// bytes are written to every subscriber ([wss.Conn.WritePrepared]).
+// bytes are written to every subscriber ([wss.Conn.WritePreparedBatch]):
+// the messages queued for a subscriber go out together, with one writev
+// where its socket takes them.
 //
 // # Slow subscribers
 //

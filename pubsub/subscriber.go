@@ -16,12 +16,14 @@ type subscriber struct {
 	mu       sync.Mutex
 	queue    []*wss.PreparedMessage // queue[head:] waits to be written
 	head     int
-	bytes    int            // queued bytes, the write in progress included
-	inFlight int            // bytes of the message being written, 0 if none
-	draining bool           // a drain goroutine is running
-	closing  bool           // overflowed under OverflowClose: close once the write ends
-	closeAt  wss.StatusCode // close code to send once the queue is written (CloseWhenSent), 0 if none
-	gone     bool           // discarded: queue nothing more
+	bytes    int                    // queued bytes, the write in progress included
+	inFlight int                    // bytes of the messages being written, 0 if none
+	inMsgs   int                    // how many messages are being written
+	batch    []*wss.PreparedMessage // the messages being written; used by drain only
+	draining bool                   // a drain goroutine is running
+	closing  bool                   // overflowed under OverflowClose: close once the write ends
+	closeAt  wss.StatusCode         // close code to send once the queue is written (CloseWhenSent), 0 if none
+	gone     bool                   // discarded: queue nothing more
 }
 
 // enqueue queues pm and starts a drain goroutine if none runs. It reports
@@ -59,7 +61,14 @@ func (s *subscriber) enqueue(pm *wss.PreparedMessage) (evict bool) {
 	return false
 }
 
-// drain writes queued messages until the queue is empty, then exits.
+// batchMax is the most queued messages drain writes at once, with one
+// WritePreparedBatch: one system call where the socket takes them.
+const batchMax = 64
+
+// drain writes queued messages until the queue is empty, then exits. It
+// takes every message queued (up to batchMax) at once, so that a
+// subscriber whose queue filled while a write went on gets them with one
+// system call.
 func (s *subscriber) drain() {
 	for {
 		s.mu.Lock()
@@ -80,17 +89,20 @@ func (s *subscriber) drain() {
 			}
 			return
 		}
-		pm := s.queue[s.head]
-		s.queue[s.head] = nil
-		s.head++
-		s.inFlight = pm.Len()
+		n := s.takeLocked()
 		s.mu.Unlock()
 
-		err := s.c.WritePrepared(pm)
+		var err error
+		if len(s.batch) == 1 { // the common case, one frame shallower
+			err = s.c.WritePrepared(s.batch[0])
+		} else {
+			err = s.c.WritePreparedBatch(s.batch)
+		}
+		clear(s.batch)
 
 		s.mu.Lock()
-		s.inFlight = 0
-		s.bytes -= pm.Len()
+		s.inFlight, s.inMsgs = 0, 0
+		s.bytes -= n
 		if err != nil {
 			s.gone = true
 			s.clearLocked()
@@ -102,6 +114,21 @@ func (s *subscriber) drain() {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// takeLocked moves the first queued messages, up to batchMax, to s.batch
+// as the write in progress, and returns their bytes. s.mu must be held.
+func (s *subscriber) takeLocked() int {
+	k := min(len(s.queue)-s.head, batchMax)
+	s.batch = append(s.batch[:0], s.queue[s.head:s.head+k]...)
+	clear(s.queue[s.head : s.head+k])
+	s.head += k
+	n := 0
+	for _, pm := range s.batch {
+		n += pm.Len()
+	}
+	s.inFlight, s.inMsgs = n, k
+	return n
 }
 
 // clearLocked empties the queue; the write in progress still counts.
@@ -127,11 +154,7 @@ func (s *subscriber) buffered() (messages, bytes int) {
 	return s.pendingLocked(), s.bytes
 }
 
-// pendingLocked counts the queued messages and the one being written.
+// pendingLocked counts the queued messages and those being written.
 func (s *subscriber) pendingLocked() int {
-	n := len(s.queue) - s.head
-	if s.inFlight > 0 {
-		n++
-	}
-	return n
+	return len(s.queue) - s.head + s.inMsgs
 }

@@ -30,6 +30,7 @@ func Write(fd int32, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	wrote(fd)
 	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 	if e != 0 {
 		return -1, e
@@ -43,7 +44,18 @@ func Writev2(fd int32, a, b []byte) (int, error) {
 	iov[0].Base, iov[1].Base = &a[0], &b[0]
 	iov[0].SetLen(len(a))
 	iov[1].SetLen(len(b))
+	wrote(fd)
 	n, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
+	if e != 0 {
+		return -1, e
+	}
+	return int(n), nil
+}
+
+// writev writes the buffers of iov, not empty, with one system call.
+func writev(fd int32, iov []unix.Iovec) (int, error) {
+	wrote(fd)
+	n, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 	if e != 0 {
 		return -1, e
 	}

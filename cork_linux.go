@@ -1,0 +1,116 @@
+package wss
+
+import "github.com/wssgo/wss/internal/frame"
+
+// Corking on an event loop: what is written to a connection while its
+// loop runs its turn (flagTurn: the handlers of every message one read
+// brought, automatic pongs, the close reply, Serve's response, and writes
+// from other goroutines that come meanwhile) is gathered in the loop's
+// cork, under c.wmu as ever, and written with one write before the loop
+// reads into its buffer again (turn.waits) and when the turn ends
+// (endTurn), which clears flagTurn under c.wmu. The cork holds only the
+// frames of the connection in turn: a loop runs one turn at a time and
+// empties the cork before the turn's flag is cleared.
+//
+// Three things write the cork out earlier, with the frame that caused it
+// in the same writev: a payload above smallWrite (not copied: it goes from
+// the caller's memory), and the close frame (the socket may be shut down
+// right after it); a frame that would take the cork past corkMax writes
+// the cork first. Output that waits for the peer (the outQueue) is never
+// overtaken: while it exists, frames queue behind it, and the cork is
+// empty.
+//
+// So a peer that does not read makes the loop hold at most one batch: the
+// read's feeding stops at the first frame after the queue formed
+// (feedFrames), and reading pauses (turn.waits), so the queue holds at
+// most corkMax bytes of gathered frames, plus the frame that was being
+// added: one message, which may be above smallWrite.
+
+// loop returns the event loop that serves c; c's descriptor must be
+// acquired.
+func (w *wire) loop() *loop { return w.d.loops[int(w.fd.Num())%len(w.d.loops)] }
+
+// newCork returns a loop's cork: corkMax, and the header that may go out
+// with the gathered bytes.
+func newCork() []byte { return make([]byte, 0, corkMax+frame.MaxHeaderLen) }
+
+// cork adds a frame to the output of c's turn. c.wmu must be held, c's
+// descriptor acquired and c in its turn. Nothing waits for the peer: what
+// the socket does not take is copied into the queue.
+func (w *wire) cork(hdr, payload []byte) error {
+	if w.out.Load() != nil { // the cork is empty: queue behind what waits
+		_, err := w.writeOrQueue(hdr, payload, true)
+		return err
+	}
+	b := &w.loop().cork
+	if len(payload) > smallWrite || w.state.is(flagCloseSent) {
+		*b = append(*b, hdr...)
+		_, err := w.writeOrQueue(*b, payload, true)
+		*b = (*b)[:0]
+		return err
+	}
+	if len(*b)+len(hdr)+len(payload) > corkMax {
+		if err := w.writeCork(b); err != nil || w.out.Load() != nil {
+			_, err := w.writeOrQueue(hdr, payload, true)
+			return err
+		}
+	}
+	*b = append(append(*b, hdr...), payload...)
+	return nil
+}
+
+// writeCork writes what the cork holds. c.wmu must be held and c's
+// descriptor acquired.
+func (w *wire) writeCork(b *[]byte) error {
+	if len(*b) == 0 {
+		return nil
+	}
+	_, err := w.writeOrQueue(*b, nil, true)
+	*b = (*b)[:0]
+	w.emptied()
+	return err
+}
+
+// flushTurn writes what c's turn has gathered so far, with one write. It
+// runs on the loop, in c's turn. A failure to send drops the connection,
+// as any failed write does.
+func (w *wire) flushTurn() {
+	if !w.fd.Acquire() {
+		return
+	}
+	w.wmu.Lock()
+	_ = w.writeCork(&w.loop().cork)
+	w.wmu.Unlock()
+	w.fd.Release()
+}
+
+// endTurn writes what c's turn gathered and ends the turn: later writes go
+// to the socket at once. Then it calls OnDrain if the output drained.
+func (l *loop) endTurn(c *Conn) {
+	w := c.wire()
+	w.wmu.Lock()
+	if len(l.cork) > 0 {
+		if w.fd.Acquire() {
+			_ = w.writeCork(&l.cork)
+			w.fd.Release()
+		}
+		l.cork = l.cork[:0]
+	}
+	w.state.clear(flagTurn)
+	w.wmu.Unlock()
+	w.drained()
+}
+
+// unsentLoop returns the bytes c's queue and, in c's turn, its loop's cork
+// hold. c.wmu must be held.
+func (w *wire) unsentLoop() int {
+	n := 0
+	if q := w.out.Load(); q != nil {
+		n = q.n
+	}
+	if w.state.is(flagTurn) && w.fd.Acquire() {
+		n += len(w.loop().cork)
+		w.fd.Release()
+	}
+	return n
+}

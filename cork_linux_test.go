@@ -1,0 +1,139 @@
+package wss
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/wssgo/wss/internal/poll"
+)
+
+// corkReplies is what the corking tests' handler writes for a request: a
+// burst of small messages, a small one and one above smallWrite, data and
+// then the close frame, or an echo.
+func corkReplies(c *Conn, data []byte, typ MessageType) {
+	switch string(data) {
+	case "burst":
+		for i := range 8 {
+			_ = c.Write(fmt.Appendf(nil, "reply %d", i), Binary)
+		}
+	case "big":
+		_ = c.Write([]byte("small"), Binary)
+		_ = c.Write(bytes.Repeat([]byte{'x'}, 3*smallWrite), Binary)
+		_ = c.Write([]byte("after"), Binary)
+	case "bye":
+		_ = c.Write([]byte("a"), Binary)
+		_ = c.Write([]byte("b"), Binary)
+		_ = c.Close(StatusNormalClosure, "")
+	default:
+		_ = c.Write(data, typ)
+	}
+}
+
+// corkCase is a request of the corking tests, what it must bring back (the
+// frames in wire order) and with how many write system calls.
+type corkCase struct {
+	name    string
+	request []byte // client frames, sent with one write
+	want    [][]byte
+	writes  int
+	// frames in request: the race detector slows a turn past loopTurn
+	// between two frames, so that it ends and writes what it gathered;
+	// with it, only the bytes of such cases are checked.
+	frames int
+}
+
+func corkCases() []corkCase {
+	var burst, pipelined, pipeEchoes [][]byte
+	for i := range 8 {
+		burst = append(burst, serverFrame(opBinary, fmt.Appendf(nil, "reply %d", i)))
+		msg := fmt.Appendf(nil, "message %d", i)
+		pipelined = append(pipelined, clientFrame(binFin, msg))
+		pipeEchoes = append(pipeEchoes, serverFrame(opBinary, msg))
+	}
+	pingAndMsg := bytes.Join([][]byte{clientFrame(pingFin, []byte("p")), clientFrame(binFin, []byte("m"))}, nil)
+	return []corkCase{
+		{"a handler's burst", clientFrame(binFin, []byte("burst")), burst, 1, 1},
+		{"the echoes of one read", bytes.Join(pipelined, nil), pipeEchoes, 1, 8},
+		{"a pong and an echo", pingAndMsg, [][]byte{serverFrame(opPong, []byte("p")), serverFrame(opBinary, []byte("m"))}, 1, 2},
+		// A payload above smallWrite goes from the handler's memory with
+		// what came before it; what follows starts a new batch.
+		{"a big payload", clientFrame(binFin, []byte("big")), [][]byte{
+			serverFrame(opBinary, []byte("small")),
+			serverFrame(opBinary, bytes.Repeat([]byte{'x'}, 3*smallWrite)),
+			serverFrame(opBinary, []byte("after")),
+		}, 2, 1},
+		{"data and the close frame", clientFrame(binFin, []byte("bye")), [][]byte{
+			serverFrame(opBinary, []byte("a")),
+			serverFrame(opBinary, []byte("b")),
+			serverFrame(opClose, []byte{0x03, 0xe8}),
+		}, 1, 1},
+	}
+}
+
+// All frames written to a connection during one turn of its event loop go
+// out in order, with one write or writev: a handler's burst, the echoes of
+// all the messages of one read, an automatic pong with an echo, a big
+// payload with the small frames around it, and data followed by the close
+// frame.
+func TestEventLoopTurnWritesOnce(t *testing.T) {
+	for _, m := range testModes {
+		if m.cfg.Mode != ModeEventLoop || m.cfg.OffLoop {
+			continue
+		}
+		t.Run(m.name, func(t *testing.T) {
+			checkGoroutines(t)
+			d, err := NewDispatcher(&m.cfg)
+			if err != nil {
+				t.Skipf("no event loop here: %v", err)
+			}
+			closeDispatcher(t, d)
+			s := startServer(t, d, nil, corkReplies)
+			c := dialRaw(t, s.addr).connect(sampleKey)
+			sc, rec := s.next(t)
+			writes := make(chan struct{}, 64)
+			fd := sc.fd.Num()
+			restore := poll.SetWriteHook(func(got int32) {
+				if got == fd {
+					writes <- struct{}{}
+				}
+			})
+			defer restore()
+			// Serve's response may be written after the connection
+			// opened: let a round trip pass it.
+			c.send(binFin, []byte("warm"))
+			c.expect(serverFrame(opBinary, []byte("warm")))
+			for range len(writes) {
+				<-writes
+			}
+			for _, tc := range corkCases() {
+				// A turn that runs out of time (loopTurn) between two
+				// frames of one read writes what it gathered: on a busy
+				// machine that may happen once; three times in a row it
+				// does not.
+				var counts []int
+				closing := tc.want[len(tc.want)-1][0]&0x0F == byte(opClose)
+				for range 3 {
+					c.write(tc.request)
+					c.expect(bytes.Join(tc.want, nil))
+					if closing {
+						c.write(clientFrame(closeFin, []byte{0x03, 0xe8}))
+						c.expectEOF()
+						rec.wantClose(t, StatusNormalClosure)
+					}
+					// Each write was counted before its bytes went out.
+					counts = append(counts, len(writes))
+					for range len(writes) {
+						<-writes
+					}
+					if counts[len(counts)-1] == tc.writes || closing {
+						break
+					}
+				}
+				if n := counts[len(counts)-1]; n != tc.writes && !(raceEnabled && tc.frames > 1) {
+					t.Errorf("%s: %v writes to the connection, want %d", tc.name, counts, tc.writes)
+				}
+			}
+		})
+	}
+}

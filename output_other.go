@@ -1,0 +1,11 @@
+//go:build !linux
+
+package wss
+
+// Without event loops, these are never called.
+
+func (w *wire) sendFD(hdr, payload []byte, noWait bool) (<-chan error, error) { return nil, ErrClosed }
+
+func (w *wire) unsentLoop() int { return 0 }
+
+func (w *wire) sendFDFrames([][]byte) (<-chan error, error) { return nil, ErrClosed }
