@@ -1,9 +1,13 @@
 package inflate
 
-// tableBits is the width of a Huffman table's direct lookup: codes up to
+import "math/bits"
+
+// tableBits is the widest direct lookup of a Huffman table: codes up to
 // this long decode in one step, longer ones (rare by construction: a code
-// of n bits stands for a symbol of frequency about 2^-n) bit by bit.
-const tableBits = 10
+// of n bits stands for a symbol of frequency about 2^-n) bit by bit. A
+// code whose longest length is shorter looks up only that many bits, so
+// that building its table costs what the code needs.
+const tableBits = 9
 
 // maxCodeLen is the longest Huffman code deflate allows.
 const maxCodeLen = 15
@@ -11,11 +15,16 @@ const maxCodeLen = 15
 // huffman decodes one canonical Huffman code (RFC 1951 section 3.2.2).
 // It holds no state between uses: build rewrites every field it reads.
 type huffman struct {
-	// table maps the next tableBits input bits (first bit lowest) to
+	// table maps the next width input bits (first bit lowest) to
 	// symbol<<4 | code length; 0 means a longer code, or no code at all.
 	table [1 << tableBits]uint16
+	mask  uint64                 // 1<<width - 1
+	width uint                   // bits looked up in table
 	count [maxCodeLen + 1]uint16 // codes of each length
 	sym   [288]uint16            // symbols ordered by code, for long codes
+	// The canonical decoder's state after width bits without a match:
+	// the first code of length width+1, and its symbol's index in sym.
+	first, index int
 }
 
 // build makes h decode the code with the given lengths (0: symbol
@@ -41,11 +50,23 @@ func (h *huffman) build(lengths []uint8) bool {
 	if left > 0 && maxLen != 0 && !(maxLen == 1 && h.count[1] == 1) {
 		return false // incomplete
 	}
+	h.width = uint(min(max(maxLen, 1), tableBits))
+	h.mask = 1<<h.width - 1
+	size := 1 << h.width
+	if left > 0 || maxLen > tableBits {
+		// Entries no short code fills must read as 0: a long code's
+		// prefix, or no code. A complete short code fills them all.
+		clear(h.table[:size])
+	}
 	var offs [maxCodeLen + 2]uint16
 	for n := 1; n <= maxCodeLen; n++ {
 		offs[n+1] = offs[n] + h.count[n]
 	}
-	clear(h.table[:])
+	h.first, h.index = 0, 0
+	for n := 1; n <= int(h.width); n++ {
+		h.index += int(h.count[n])
+		h.first = (h.first + int(h.count[n])) << 1
+	}
 	code := 0 // canonical codes, assigned in order of length then symbol
 	var next [maxCodeLen + 1]int
 	for n := 1; n <= maxCodeLen; n++ {
@@ -60,39 +81,31 @@ func (h *huffman) build(lengths []uint8) bool {
 		offs[n]++
 		c := next[n]
 		next[n]++
-		if n > tableBits {
+		if uint(n) > h.width {
 			continue
 		}
 		entry := uint16(s)<<4 | uint16(n)
-		for r := reverse(c, int(n)); r < len(h.table); r += 1 << n {
+		for r := int(bits.Reverse16(uint16(c)) >> (16 - n)); r < size; r += 1 << n {
 			h.table[r] = entry
 		}
 	}
 	return true
 }
 
-// reverse returns the low n bits of c in reverse order: deflate sends
-// Huffman codes most significant bit first into an LSB-first stream.
-func reverse(c, n int) int {
-	r := 0
-	for range n {
-		r = r<<1 | c&1
-		c >>= 1
-	}
-	return r
-}
-
-// slow decodes a code longer than tableBits from the low bits of b, of
-// which nb are input, canonically (as RFC 1951's reference decoder does).
-// It returns the symbol and the code's length, or length 0 when no code
-// matches and -1 when the input ends first.
+// slow decodes a code longer than width bits from the low bits of b, of
+// which nb are input, canonically (as RFC 1951's reference decoder does,
+// from where the table leaves off). It returns the symbol and the code's
+// length, or length 0 when no code matches and -1 when the input ends
+// first.
 func (h *huffman) slow(b uint64, nb uint) (sym int, n int) {
-	code, first, index := 0, 0, 0
-	for l := 1; l <= maxCodeLen; l++ {
+	code := int(bits.Reverse16(uint16(b&h.mask)) >> (16 - h.width))
+	first, index := h.first, h.index
+	b >>= h.width
+	for l := int(h.width) + 1; l <= maxCodeLen; l++ {
 		if uint(l) > nb {
 			return 0, -1
 		}
-		code |= int(b & 1)
+		code = code<<1 | int(b&1)
 		b >>= 1
 		count := int(h.count[l])
 		if code-first < count {
@@ -100,7 +113,6 @@ func (h *huffman) slow(b uint64, nb uint) (sym int, n int) {
 		}
 		index += count
 		first = (first + count) << 1
-		code <<= 1
 	}
 	return 0, 0
 }

@@ -46,7 +46,12 @@ func (d *Decoder) Inflate(out, hist, src, tail []byte, limit int, grow GrowFunc)
 	if grow == nil {
 		grow = func(out []byte, n int) []byte { return append(make([]byte, 0, n), out...) }
 	}
-	s := state{in: src, next: tail, out: out, hist: hist, limit: limit, grow: grow}
+	if len(out) > limit {
+		return out, ErrTooLarge
+	}
+	// With its capacity clipped to the limit, out is full before it
+	// passes the limit, and every write past its capacity checks it.
+	s := state{in: src, next: tail, out: out[:len(out):min(cap(out), limit)], hist: hist, limit: limit, grow: grow}
 	for {
 		if len(s.in) == 0 && len(s.next) == 0 && s.nb == 0 {
 			return s.out, nil // the input ends with a block, as after a sync flush
@@ -117,7 +122,7 @@ func (s *state) symbol(h *huffman) (int, error) {
 	if s.nb < maxCodeLen {
 		s.refill()
 	}
-	e := h.table[s.b&(1<<tableBits-1)]
+	e := h.table[s.b&h.mask]
 	sym, n := int(e>>4), int(e&15)
 	if e == 0 {
 		sym, n = h.slow(s.b, s.nb)
@@ -205,13 +210,14 @@ func (s *state) stored() error {
 // room makes room in s.out for n more bytes, within the limit.
 func (s *state) room(n int) error {
 	need := len(s.out) + n
-	if need <= cap(s.out) {
+	switch {
+	case need <= cap(s.out):
 		return nil
-	}
-	if need > s.limit {
+	case need > s.limit:
 		return ErrTooLarge
 	}
-	s.out = s.grow(s.out, min(max(need, 2*cap(s.out)), s.limit))
+	c := min(max(need, 2*cap(s.out)), s.limit)
+	s.out = s.grow(s.out, c)[:len(s.out):c]
 	return nil
 }
 
@@ -224,76 +230,158 @@ var (
 )
 
 // huffmanBlock decodes the data of a Huffman-coded block (RFC 1951
-// section 3.2.5) up to its end-of-block symbol.
+// section 3.2.5) up to its end-of-block symbol: fast while the input and
+// the output have room for any symbol, one careful symbol at a time near
+// either end.
 func (s *state) huffmanBlock(lit, dist *huffman) error {
 	for {
-		v, err := s.symbol(lit)
-		switch {
-		case err != nil:
-			return err
-		case v < 256:
-			if len(s.out) == cap(s.out) {
-				if err := s.room(1); err != nil {
-					return err
-				}
-			}
-			s.out = append(s.out, byte(v))
-			continue
-		case v == 256:
-			return nil
-		case v > 285:
-			return ErrCorrupt
-		}
-		v -= 257
-		extra, ok := s.bits(uint(lengthExtra[v]))
-		if !ok {
-			return ErrTruncated
-		}
-		length := int(lengthBase[v]) + int(extra)
-		dv, err := s.symbol(dist)
-		if err != nil {
+		end, err := s.fast(lit, dist)
+		if end || err != nil {
 			return err
 		}
-		if dv >= 30 {
-			return ErrCorrupt
-		}
-		if extra, ok = s.bits(uint(distExtra[dv])); !ok {
-			return ErrTruncated
-		}
-		if err := s.copyBack(int(distBase[dv])+int(extra), length); err != nil {
+		if end, err = s.step(lit, dist); end || err != nil {
 			return err
 		}
 	}
 }
 
-// copyBack appends length bytes that start dist bytes back, in hist for
-// the part before out.
-func (s *state) copyBack(dist, length int) error {
-	n := len(s.out)
-	if dist > n+len(s.hist) {
-		return ErrCorrupt // before the start of the history
+// maxSymbolBits is the most input one literal/length symbol and its
+// distance take: 15 + 5 extra bits, 15 + 13.
+const maxSymbolBits = 48
+
+// fast decodes symbols while at least 8 bytes of s.in are left and out
+// has room for the longest match, with the bit buffer in locals: after a
+// refill it holds at least 56 bits, enough for a whole symbol. It reports
+// the end of the block.
+func (s *state) fast(lit, dist *huffman) (end bool, err error) {
+	b, nb, in, out := s.b, s.nb, s.in, s.out
+	defer func() { s.b, s.nb, s.in, s.out = b, nb, in, out }()
+	for len(in) >= 8 && cap(out)-len(out) >= 258 {
+		b |= binary.LittleEndian.Uint64(in) << nb
+		in = in[(63-nb)>>3:]
+		nb |= 56
+		e := lit.table[b&lit.mask]
+		v, n := int(e>>4), uint(e&15)
+		if e == 0 {
+			var l int
+			if v, l = lit.slow(b, nb); l <= 0 {
+				return false, ErrCorrupt // nb > 15: only no code can fail
+			}
+			n = uint(l)
+		}
+		b >>= n
+		nb -= n
+		switch {
+		case v < 256:
+			out = append(out, byte(v))
+			continue
+		case v == 256:
+			return true, nil
+		case v > 285:
+			return false, ErrCorrupt
+		}
+		v -= 257
+		x := uint(lengthExtra[v])
+		length := int(lengthBase[v]) + int(b&(1<<x-1))
+		b >>= x
+		nb -= x
+		e = dist.table[b&dist.mask]
+		dv, n := int(e>>4), uint(e&15)
+		if e == 0 {
+			var l int
+			if dv, l = dist.slow(b, nb); l <= 0 {
+				return false, ErrCorrupt
+			}
+			n = uint(l)
+		}
+		b >>= n
+		nb -= n
+		if dv >= 30 {
+			return false, ErrCorrupt
+		}
+		x = uint(distExtra[dv])
+		d := int(distBase[dv]) + int(b&(1<<x-1))
+		b >>= x
+		nb -= x
+		var ok bool
+		if out, ok = copyBack(out, s.hist, d, length); !ok {
+			return false, ErrCorrupt
+		}
+	}
+	return false, nil
+}
+
+// step decodes one symbol, checking every bit and byte of room. It
+// reports the end of the block.
+func (s *state) step(lit, dist *huffman) (end bool, err error) {
+	v, err := s.symbol(lit)
+	switch {
+	case err != nil:
+		return false, err
+	case v < 256:
+		if err := s.room(1); err != nil {
+			return false, err
+		}
+		s.out = append(s.out, byte(v))
+		return false, nil
+	case v == 256:
+		return true, nil
+	case v > 285:
+		return false, ErrCorrupt
+	}
+	v -= 257
+	extra, ok := s.bits(uint(lengthExtra[v]))
+	if !ok {
+		return false, ErrTruncated
+	}
+	length := int(lengthBase[v]) + int(extra)
+	dv, err := s.symbol(dist)
+	if err != nil {
+		return false, err
+	}
+	if dv >= 30 {
+		return false, ErrCorrupt
+	}
+	if extra, ok = s.bits(uint(distExtra[dv])); !ok {
+		return false, ErrTruncated
+	}
+	d := int(distBase[dv]) + int(extra)
+	if d > len(s.out)+len(s.hist) {
+		return false, ErrCorrupt // checked before the room, as compress/flate does
 	}
 	if err := s.room(length); err != nil {
-		return err
+		return false, err
 	}
+	s.out, _ = copyBack(s.out, s.hist, d, length)
+	return false, nil
+}
+
+// copyBack appends to out, which has room for them, length bytes that
+// start dist bytes back, in hist for the part before out. It reports
+// false for a distance before the start of hist.
+func copyBack(out, hist []byte, dist, length int) ([]byte, bool) {
+	n := len(out)
 	if dist > n {
-		h := s.hist[len(s.hist)-(dist-n):]
+		if dist > n+len(hist) {
+			return out, false
+		}
+		h := hist[len(hist)-(dist-n):]
 		k := min(length, len(h))
-		s.out = append(s.out, h[:k]...)
+		out = append(out, h[:k]...)
 		length -= k
 		if length == 0 {
-			return nil
+			return out, true
 		}
-		n = len(s.out)
+		n = len(out)
 	}
 	// Overlapping when dist < length: out[from:n] repeats with period
 	// dist, and copying all of it each time keeps it so, doubling it.
 	from, end := n-dist, n+length
-	s.out = s.out[:end]
+	out = out[:end]
 	for n < end {
-		n += copy(s.out[n:end], s.out[from:n])
+		n += copy(out[n:end], out[from:n])
 	}
-	return nil
+	return out, true
 }
 
 // codeOrder is the order of the code length code's lengths (RFC 1951
