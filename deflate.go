@@ -172,21 +172,21 @@ func newDeflate(cc *CompressionConfig, resp deflateParams, client bool, offeredC
 func (d *deflate) compresses(n int) bool { return n >= d.threshold }
 
 // compressFrame replaces o's payload with its compressed form and encodes
-// the header of its only frame into hdr: RSV1 set (RFC 7692 section 6).
-// c.wmu must be held: with context takeover the order of compression is the
-// order on the wire.
-func (c *Conn) compressFrame(o *outgoing, hdr *[frame.MaxHeaderLen]byte) (int, error) {
+// the header of its only frame into hdr: RSV1 set (RFC 7692 section 6),
+// masked when client. The connection's write lock must be held: with
+// context takeover the order of compression is the order on the wire.
+func (d *deflate) compressFrame(o *outgoing, hdr *[frame.MaxHeaderLen]byte, client bool) (int, error) {
 	o.scratch = getBuf(len(o.payload)/2 + 64)
-	payload, err := c.dfl().compress(&o.scratch, o.payload)
+	payload, err := d.compress(&o.scratch, o.payload)
 	if err != nil {
 		return 0, err
 	}
-	if c.client {
+	if client {
 		o.key = newMaskKey()
 		frame.Mask(o.key, payload)
 	}
 	o.payload = payload
-	return frame.PutHeader(hdr[:], true, frame.Rsv1, o.op, len(payload), c.client, o.key), nil
+	return frame.PutHeader(hdr[:], true, frame.Rsv1, o.op, len(payload), client, o.key), nil
 }
 
 // deflateTail ends every sync-flushed deflate stream; RFC 7692 section
@@ -382,20 +382,17 @@ func (d *deflate) slide(p []byte) {
 	d.window = keepLast(d.window, p, 1<<max(d.recvBits, 9))
 }
 
-// rsvAllowed reports whether the RSV bits of the frame just started are
+// allowsRsv reports whether the RSV bits of the frame h just started are
 // allowed: only RSV1, only on the first frame of a text or binary message,
-// and only when permessage-deflate is in effect (RFC 7692 section 6).
-// Continuation and control frames never carry it.
-func (c *Conn) rsvAllowed() bool {
-	h := &c.rd.h
-	return c.dfl() != nil && h.Rsv == frame.Rsv1 && (h.Op == opText || h.Op == opBinary)
+// and only when permessage-deflate is in effect (d is not nil; RFC 7692
+// section 6). Continuation and control frames never carry it.
+func (d *deflate) allowsRsv(h *frame.Header) bool {
+	return d != nil && h.Rsv == frame.Rsv1 && (h.Op == opText || h.Op == opBinary)
 }
 
-// inflating reports whether the message being received is compressed.
-func (c *Conn) inflating() bool {
-	dfl := c.dfl()
-	return dfl != nil && dfl.inflating
-}
+// compressedMessage reports whether the message being received is
+// compressed; d may be nil (no compression).
+func (d *deflate) compressedMessage() bool { return d != nil && d.inflating }
 
 // deliverInflated decompresses a complete compressed message and passes
 // it to the handler, or fails the connection: 1009 past MaxMessageSize,

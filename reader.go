@@ -156,7 +156,7 @@ func (c *Conn) startFrame() int {
 		return StatusProtocolError // 64-bit length with its top bit set, or not minimal
 	case h.Masked == c.client:
 		return StatusProtocolError // section 5.1: clients mask, servers do not
-	case h.Rsv != 0 && !c.rsvAllowed():
+	case h.Rsv != 0 && !c.dfl().allowsRsv(h):
 		return StatusProtocolError // no extension defines them here (section 5.2)
 	case h.Op.IsControl():
 		return c.startControl()
@@ -220,7 +220,7 @@ func (c *Conn) payload(chunk []byte) bool {
 // complete. It returns false once the connection has ended.
 func (c *Conn) dataPayload(chunk []byte, inBuffer bool) bool {
 	r := &c.rd
-	if r.msgOp == opText && !c.inflating() {
+	if r.msgOp == opText && !c.dfl().compressedMessage() {
 		var ok bool
 		if r.utf8, ok = r.utf8.Next(chunk); !ok {
 			c.fail(StatusInvalidData)
@@ -257,7 +257,7 @@ func (c *Conn) dataPayload(chunk []byte, inBuffer bool) bool {
 
 // deliver ends the open message and passes it to the handler.
 func (c *Conn) deliver(data []byte) bool {
-	if c.inflating() {
+	if c.dfl().compressedMessage() {
 		return c.deliverInflated(data)
 	}
 	r := &c.rd

@@ -124,7 +124,7 @@ func (c *Conn) transmitLocked(o *outgoing, head []byte) (<-chan error, error) {
 	case plainFrame:
 		h = hdr[:frame.PutHeader(hdr[:], true, 0, o.op, len(o.payload), c.client, o.key)]
 	case compressedFrame:
-		n, err := c.compressFrame(o, &hdr)
+		n, err := c.dfl().compressFrame(o, &hdr, c.client)
 		if err != nil {
 			return nil, err
 		}
