@@ -16,5 +16,6 @@ require (
 require (
 	github.com/dolthub/maphash v0.1.0 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
-	github.com/klauspost/compress v1.17.9 // indirect
+	github.com/klauspost/compress v1.20.4 // indirect
+	github.com/wssgo/wss v0.0.0-00010101000000-000000000000
 )
