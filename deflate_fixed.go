@@ -130,7 +130,15 @@ func hash4(u uint32) uint32 { return (u * 0x1e35a7bd) >> (32 - fixedTableBits) }
 // fixedChain is how many earlier positions with the same hash the
 // matcher tries: more finds longer matches in JSON's repeated keys, at a
 // cost only at the positions where a match is looked for.
-const fixedChain = 16
+const fixedChain = 8
+
+// fixedLazy is the match length from which the next position is not
+// tried for a longer one, and fixedNiceMatch the one that ends a chain's
+// search: past them a longer match saves little.
+const (
+	fixedLazy      = 32
+	fixedNiceMatch = 64
+)
 
 // fixedDeflate compresses p (at most fixedDeflateMax bytes) as one
 // fixed-Huffman block that may refer back into ctx (at most
@@ -153,7 +161,7 @@ func fixedDeflate(s *fixedScratch, ctx, p []byte, maxDist int) []byte {
 			i++
 			continue
 		}
-		if i+1 <= last {
+		if i+1 <= last && n < fixedLazy {
 			s.index(i+1, last)
 			if n1, c1 := s.longest(i+1, maxDist); n1 > n {
 				i, n, cand = i+1, n1, c1
@@ -184,11 +192,17 @@ func fixedDeflate(s *fixedScratch, ctx, p []byte, maxDist int) []byte {
 // index adds the positions before end (and at most last) to their hash
 // chains, from where the previous call stopped.
 func (s *fixedScratch) index(end, last int) {
-	for ; s.indexed < end && s.indexed <= last; s.indexed++ {
-		h := hash4(binary.LittleEndian.Uint32(s.src[s.indexed:]))
-		s.prev[s.indexed] = s.table[h]
-		s.table[h] = uint16(s.indexed) + 1
+	i, end := s.indexed, min(end, last+1)
+	if i >= end {
+		return
 	}
+	src, t, prev := s.src[:end+3], &s.table, s.prev[:end]
+	for ; i < end; i++ {
+		h := hash4(binary.LittleEndian.Uint32(src[i:]))
+		prev[i] = t[h]
+		t[h] = uint16(i) + 1
+	}
+	s.indexed = i
 }
 
 // longest returns the longest match (at least 4 bytes) for position i
@@ -207,7 +221,7 @@ func (s *fixedScratch) longest(i, maxDist int) (n, cand int) {
 		if binary.LittleEndian.Uint32(src[c:]) == cv {
 			if l := 4 + matchLen(src[i+4:], src[c+4:], limit-4); l > n {
 				n, cand = l, c
-				if l == limit {
+				if l >= min(limit, fixedNiceMatch) {
 					break
 				}
 			}
