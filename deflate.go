@@ -2,16 +2,17 @@ package wss
 
 import (
 	"bytes"
-	stdflate "compress/flate"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/klauspost/compress/flate"
 
 	"github.com/wssgo/wss/internal/frame"
+	"github.com/wssgo/wss/internal/inflate"
 )
 
 // DefaultCompressionThreshold is the message size under which messages go
@@ -171,21 +172,21 @@ func newDeflate(cc *CompressionConfig, resp deflateParams, client bool, offeredC
 func (d *deflate) compresses(n int) bool { return n >= d.threshold }
 
 // compressFrame replaces o's payload with its compressed form and encodes
-// the header of its only frame into hdr: RSV1 set (RFC 7692 section 6).
-// c.wmu must be held: with context takeover the order of compression is the
-// order on the wire.
-func (c *Conn) compressFrame(o *outgoing, hdr *[frame.MaxHeaderLen]byte) (int, error) {
+// the header of its only frame into hdr: RSV1 set (RFC 7692 section 6),
+// masked when client. The connection's write lock must be held: with
+// context takeover the order of compression is the order on the wire.
+func (d *deflate) compressFrame(o *outgoing, hdr *[frame.MaxHeaderLen]byte, client bool) (int, error) {
 	o.scratch = getBuf(len(o.payload)/2 + 64)
-	payload, err := c.dfl().compress(&o.scratch, o.payload)
+	payload, err := d.compress(&o.scratch, o.payload)
 	if err != nil {
 		return 0, err
 	}
-	if c.client {
+	if client {
 		o.key = newMaskKey()
 		frame.Mask(o.key, payload)
 	}
 	o.payload = payload
-	return frame.PutHeader(hdr[:], true, frame.Rsv1, o.op, len(payload), c.client, o.key), nil
+	return frame.PutHeader(hdr[:], true, frame.Rsv1, o.op, len(payload), client, o.key), nil
 }
 
 // deflateTail ends every sync-flushed deflate stream; RFC 7692 section
@@ -304,116 +305,72 @@ func putWriter(w *flate.Writer, level, bits int) {
 	writerPool(level, bits).Put(w)
 }
 
-// inflater is a pooled decompressor and the reader it decompresses from.
-// It is the standard library's: klauspost/compress keeps Huffman tables
-// across Reset, so a corrupt stream could decode against tables left by
-// another connection's messages instead of failing; the standard library
-// clears them, which makes the outcome of a message depend on it alone.
+// inflater is the pooled working memory of one message's inflation: the
+// decoder's tables and the pooled buffer its output grows in.
 type inflater struct {
-	src tailedReader
-	fr  io.ReadCloser
+	dec  inflate.Decoder
+	buf  *[]byte
+	grow inflate.GrowFunc // buf's growth, bound once so that a message allocates nothing
 }
 
-// tailedReader reads a message's compressed bytes and then deflateTail
-// without copying them together. It is an io.ByteReader, so the
-// decompressor reads from it directly rather than through a bufio.Reader.
-type tailedReader struct {
-	p    []byte
-	tail int // bytes of deflateTail read
-}
-
-func (r *tailedReader) reset(p []byte) { r.p, r.tail = p, 0 }
-
-func (r *tailedReader) len() int { return len(r.p) + len(deflateTail) - r.tail }
-
-func (r *tailedReader) Read(b []byte) (int, error) {
-	if len(r.p) > 0 {
-		n := copy(b, r.p)
-		r.p = r.p[n:]
-		return n, nil
-	}
-	if r.tail == len(deflateTail) {
-		return 0, io.EOF
-	}
-	n := copy(b, deflateTail[r.tail:])
-	r.tail += n
-	return n, nil
-}
-
-func (r *tailedReader) ReadByte() (byte, error) {
-	if len(r.p) > 0 {
-		c := r.p[0]
-		r.p = r.p[1:]
-		return c, nil
-	}
-	if r.tail == len(deflateTail) {
-		return 0, io.EOF
-	}
-	r.tail++
-	return deflateTail[r.tail-1], nil
+func (f *inflater) growBuf(out []byte, n int) []byte {
+	nb := getBuf(n)
+	*nb = append(*nb, out...)
+	putBuf(f.buf)
+	f.buf = nb
+	return *nb
 }
 
 var inflaters = sync.Pool{New: func() any {
 	f := new(inflater)
-	f.fr = stdflate.NewReader(&f.src)
+	f.grow = f.growBuf
 	return f
 }}
 
-// inflateMessage decompresses a complete compressed message. It never
-// produces more than limit+1 bytes: past limit it stops and returns
+// inflateMessage decompresses a complete compressed message. Back-
+// references into earlier messages read d.window where it is: the only
+// copy of the window is its slide once the message is out. It never
+// produces more than limit bytes: past limit it stops and returns
 // StatusMessageTooBig, so a compression bomb costs at most the limit. For
-// a text message it validates UTF-8 as the bytes come out. It returns the
-// inflated message in a pooled buffer, or the close code to fail with.
+// a text message it validates UTF-8. It returns the inflated message in a
+// pooled buffer, or the close code to fail with.
 func (d *deflate) inflateMessage(compressed []byte, limit int64, text bool, startSize int) (*[]byte, StatusCode) {
+	lim := int(min(limit, int64(math.MaxInt)))
+	if len(compressed) == 0 {
+		// Not a deflate stream even with the tail; accepted as an empty
+		// message, as compress/flate (which inflated before) did.
+		return getBuf(0), 0
+	}
 	f := inflaters.Get().(*inflater)
 	defer inflaters.Put(f)
-	f.src.reset(compressed)
-	// Reset copies the peer's window into the decompressor's own history:
-	// neither Go inflater can refer back into memory it does not own, so
-	// this copy, and keeping the new window in slide, are the two the
-	// protocol costs a connection that holds no decompressor.
-	if err := f.fr.(stdflate.Resetter).Reset(&f.src, d.window); err != nil {
-		return nil, StatusInternalError
-	}
-	out := getBuf(int(min(int64(max(startSize, 2*len(compressed))), limit+1)))
-	var u frame.UTF8State
-	for {
-		if len(*out) == cap(*out) { // grow; never past limit+1, which fails below
-			nb := getBuf(int(min(int64(2*cap(*out)), limit+1)))
-			*nb = append(*nb, *out...)
-			putBuf(out)
-			out = nb
-		}
-		room := (*out)[len(*out):min(int64(cap(*out)), limit+1)]
-		n, err := f.fr.Read(room)
-		if text && n > 0 {
-			var ok bool
-			if u, ok = u.Next(room[:n]); !ok {
-				putBuf(out)
-				return nil, StatusInvalidData
-			}
-		}
-		*out = (*out)[:len(*out)+n]
-		if int64(len(*out)) > limit {
-			putBuf(out)
-			return nil, StatusMessageTooBig
-		}
-		if err == io.EOF || (errors.Is(err, io.ErrUnexpectedEOF) && f.src.len() == 0) {
-			break // the stream ended (BFINAL) or the input ran out after the tail
-		}
-		if err != nil {
-			putBuf(out)
-			return nil, StatusProtocolError // not a valid deflate stream
+	f.buf = getBuf(min(max(startSize, 4*len(compressed)), lim))
+	out, err := f.dec.Inflate((*f.buf)[:0], d.window, compressed, deflateTail, lim, f.grow)
+	buf := f.buf
+	f.buf = nil
+	*buf = (*buf)[:len(out)]
+	var code StatusCode
+	if text {
+		// What came out before a failure is checked first: a text message
+		// that goes wrong as text fails as text, as it would frame by frame.
+		if u, ok := (frame.UTF8State(0)).Next(out); !ok || (err == nil && u != 0) {
+			code = StatusInvalidData
 		}
 	}
-	if text && u != 0 {
-		putBuf(out)
-		return nil, StatusInvalidData
+	switch {
+	case code != 0:
+	case errors.Is(err, inflate.ErrTooLarge):
+		code = StatusMessageTooBig
+	case err != nil:
+		code = StatusProtocolError // not a valid deflate stream
+	}
+	if code != 0 {
+		putBuf(buf)
+		return nil, code
 	}
 	if d.recvTakeover {
-		d.slide(*out)
+		d.slide(out)
 	}
-	return out, 0
+	return buf, 0
 }
 
 // slide keeps the last 1<<recvBits bytes of the peer's output, the window
@@ -433,11 +390,9 @@ func (d *deflate) allowsRsv(h *frame.Header) bool {
 	return d != nil && h.Rsv == frame.Rsv1 && (h.Op == opText || h.Op == opBinary)
 }
 
-// inflating reports whether the message being received is compressed.
-func (c *Conn) inflating() bool {
-	dfl := c.dfl()
-	return dfl != nil && dfl.inflating
-}
+// compressedMessage reports whether the message being received is
+// compressed; d may be nil (no compression).
+func (d *deflate) compressedMessage() bool { return d != nil && d.inflating }
 
 // deliverInflated decompresses a complete compressed message and passes
 // it to the handler, or fails the connection: 1009 past MaxMessageSize,

@@ -20,9 +20,11 @@ const fixedTableBits = 12
 // fixedScratch is the working memory of one fixedDeflate call, pooled: no
 // connection keeps one.
 type fixedScratch struct {
-	src   []byte // the context followed by the message
-	out   []byte
-	table [1 << fixedTableBits]uint16 // hash of 4 bytes -> last position in src
+	src     []byte // the context followed by the message
+	out     []byte
+	table   [1 << fixedTableBits]uint16              // hash of 4 bytes -> 1 + its last position in src, 0: none
+	prev    [maxSendContext + fixedDeflateMax]uint16 // position -> 1 + the previous one with its hash
+	indexed int                                      // positions before it are in their chains
 }
 
 var fixedScratches = sync.Pool{New: func() any {
@@ -125,38 +127,51 @@ func (w *bitWriter) syncFlush() {
 
 func hash4(u uint32) uint32 { return (u * 0x1e35a7bd) >> (32 - fixedTableBits) }
 
+// fixedChain is how many earlier positions with the same hash the
+// matcher tries: more finds longer matches in JSON's repeated keys, at a
+// cost only at the positions where a match is looked for.
+const fixedChain = 8
+
+// fixedLazy is the match length from which the next position is not
+// tried for a longer one, and fixedNiceMatch the one that ends a chain's
+// search: past them a longer match saves little.
+const (
+	fixedLazy      = 32
+	fixedNiceMatch = 64
+)
+
 // fixedDeflate compresses p (at most fixedDeflateMax bytes) as one
 // fixed-Huffman block that may refer back into ctx (at most
 // maxSendContext bytes), never further than maxDist, followed by a sync
-// flush. Greedy matching of 4 bytes or more. The result is in s.out.
+// flush. Matches of 4 bytes or more, the longest of up to fixedChain
+// candidates, taken one byte later when that one is longer (lazy
+// matching). The result is in s.out.
 func fixedDeflate(s *fixedScratch, ctx, p []byte, maxDist int) []byte {
 	s.src = append(append(s.src[:0], ctx...), p...)
-	src, t := s.src, &s.table
-	clear(t[:])
-	for i := 0; i+4 <= len(ctx); i++ {
-		t[hash4(binary.LittleEndian.Uint32(src[i:]))] = uint16(i)
-	}
+	src := s.src
+	clear(s.table[:])
+	lit, last := len(ctx), len(src)-4
+	s.indexed = 0
+	s.index(len(ctx), last)
 	w := bitWriter{b: s.out[:0]}
 	w.put(2, 3) // BFINAL 0, BTYPE 01: fixed Huffman codes
-	lit, last := len(ctx), len(src)-4
 	for i := len(ctx); i <= last; {
-		cv := binary.LittleEndian.Uint32(src[i:])
-		h := hash4(cv)
-		cand := int(t[h])
-		t[h] = uint16(i)
-		if cand >= i || i-cand > maxDist || binary.LittleEndian.Uint32(src[cand:]) != cv {
+		n, cand := s.longest(i, maxDist)
+		if n == 0 {
 			i++
 			continue
 		}
-		n := 4 + matchLen(src[i+4:], src[cand+4:], 258-4)
+		if i+1 <= last && n < fixedLazy {
+			s.index(i+1, last)
+			if n1, c1 := s.longest(i+1, maxDist); n1 > n {
+				i, n, cand = i+1, n1, c1
+			}
+		}
 		for i > lit && cand > 0 && src[i-1] == src[cand-1] && n < 258 {
 			i, cand, n = i-1, cand-1, n+1
 		}
 		w.literals(src[lit:i])
 		w.match(n, i-cand)
-		for j := i + 1; j < i+n && j <= last; j++ {
-			t[hash4(binary.LittleEndian.Uint32(src[j:]))] = uint16(j)
-		}
 		i += n
 		lit = i
 	}
@@ -172,6 +187,48 @@ func fixedDeflate(s *fixedScratch, ctx, p []byte, maxDist int) []byte {
 	}
 	s.out = w.b
 	return w.b
+}
+
+// index adds the positions before end (and at most last) to their hash
+// chains, from where the previous call stopped.
+func (s *fixedScratch) index(end, last int) {
+	i, end := s.indexed, min(end, last+1)
+	if i >= end {
+		return
+	}
+	src, t, prev := s.src[:end+3], &s.table, s.prev[:end]
+	for ; i < end; i++ {
+		h := hash4(binary.LittleEndian.Uint32(src[i:]))
+		prev[i] = t[h]
+		t[h] = uint16(i) + 1
+	}
+	s.indexed = i
+}
+
+// longest returns the longest match (at least 4 bytes) for position i
+// among the chain of its hash, no further back than maxDist, and where it
+// starts; 0 when there is none.
+func (s *fixedScratch) longest(i, maxDist int) (n, cand int) {
+	s.index(i, len(s.src)-4) // the chains hold every position before i
+	src := s.src
+	cv := binary.LittleEndian.Uint32(src[i:])
+	limit := min(258, len(src)-i)
+	c := int(s.table[hash4(cv)]) - 1
+	for range fixedChain {
+		if c < 0 || c >= i || i-c > maxDist {
+			break
+		}
+		if binary.LittleEndian.Uint32(src[c:]) == cv {
+			if l := 4 + matchLen(src[i+4:], src[c+4:], limit-4); l > n {
+				n, cand = l, c
+				if l >= min(limit, fixedNiceMatch) {
+					break
+				}
+			}
+		}
+		c = int(s.prev[c]) - 1
+	}
+	return n, cand
 }
 
 // storedHeader starts a stored block that is not the last (BFINAL 0,

@@ -3,7 +3,10 @@ package wss
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wssgo/wss/internal/frame"
 )
 
 // Memory per idle connection with compression negotiated. It is a
@@ -67,6 +72,15 @@ func TestMemoryPerIdleConnection(t *testing.T) {
 // size-byte message, and returns the growth of heap and stacks, and of
 // RSS, over the server alone.
 func measureIdle(t *testing.T, n int, mode string, size int) (heap, rss int64) {
+	return measureIdleWith(t, n, mode, size, false)
+}
+
+// measureIdleWith is measureIdle, with raw clients when raw is set: the
+// child then sends one precomputed compressed frame on each connection
+// after the same handshake, instead of running a wss client, which under
+// the race detector costs more than the server being measured. The server
+// sees the same offer, message and echo.
+func measureIdleWith(t *testing.T, n int, mode string, size int, raw bool) (heap, rss int64) {
 	var dcfg DispatcherConfig
 	if os.Getenv("WSS_MEM_DISPATCHER") == "goroutine" {
 		dcfg.Mode = ModeGoroutine
@@ -102,7 +116,7 @@ func measureIdle(t *testing.T, n int, mode string, size int) (heap, rss int64) {
 
 	heap0, rss0 := memNow()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMemoryClientChild$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=ws://%s/ %d %s %d", memChildEnv, ln.Addr(), n, mode, size))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=ws://%s/ %d %s %d %v", memChildEnv, ln.Addr(), n, mode, size, raw))
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -213,8 +227,13 @@ func TestMemoryClientChild(t *testing.T) {
 	}
 	var url, mode string
 	var n, size int
-	if _, err := fmt.Sscan(arg, &url, &n, &mode, &size); err != nil {
+	var raw bool
+	if _, err := fmt.Sscan(arg, &url, &n, &mode, &size, &raw); err != nil {
 		t.Fatal(err)
+	}
+	if raw {
+		rawMemoryClients(t, strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/"), n, mode, size)
+		return
 	}
 	var cc *CompressionConfig
 	if memModes[mode] != nil {
@@ -266,4 +285,124 @@ func TestMemoryClientChild(t *testing.T) {
 		fmt.Fprintf(os.Stderr, "clients: connections ended while idle, by OnClose status: %v\n", ended)
 		t.Fatal("connections ended while idle")
 	}
+}
+
+// rawMemoryClients is TestMemoryClientChild with raw sockets: each client
+// offers what a browser does (or no context takeover in mode
+// no-takeover), sends one compressed text message (the same precomputed
+// frame on every connection: a first message refers to nothing before
+// it) and reads the server's compressed echo.
+func rawMemoryClients(t *testing.T, addr string, n int, mode string, size int) {
+	offer := "permessage-deflate; client_max_window_bits"
+	if mode == "no-takeover" {
+		offer = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+	}
+	// A 12-bit window, within what the server answers by default.
+	d := &deflate{level: 1, sendBits: DefaultClientMaxWindowBits}
+	buf := getBuf(size)
+	payload, err := d.compress(&buf, jsonLike(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hdr [frame.MaxHeaderLen]byte
+	const key = 0x01020304
+	msg := append(hdr[:frame.PutHeader(hdr[:], true, frame.Rsv1, opText, len(payload), true, key)], payload...)
+	frame.Mask(key, msg[len(msg)-len(payload):])
+	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Extensions: " + offer + "\r\n\r\n"
+	conns := make([]net.Conn, n)
+	sem := make(chan struct{}, 64)
+	errs := make(chan error, n)
+	for i := range conns {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			var err error
+			conns[i], err = rawExchange(addr, req, msg)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	fmt.Println("ready")
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n') // until the parent closes stdin
+	// A connection still open has nothing to read: its read times out.
+	ended := make(chan error, n)
+	for _, c := range conns {
+		go func() {
+			c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			_, err := c.Read(make([]byte, 1))
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				err = nil
+			} else if err == nil {
+				err = errors.New("unexpected bytes")
+			}
+			ended <- err
+			c.Close()
+		}()
+	}
+	closed := 0
+	for range n {
+		if <-ended != nil {
+			closed++
+		}
+	}
+	if closed > 0 {
+		fmt.Fprintf(os.Stderr, "clients: %d connections ended while idle\n", closed)
+		t.Fatal("connections ended while idle")
+	}
+}
+
+// rawExchange opens a connection with the upgrade request req, sends the
+// frame msg and reads one compressed text frame back.
+func rawExchange(addr, req string, msg []byte) (net.Conn, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	if _, err = io.WriteString(c, req); err == nil {
+		var resp *http.Response
+		if resp, err = http.ReadResponse(br, nil); err == nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+	}
+	if err == nil {
+		_, err = c.Write(msg)
+	}
+	var h [10]byte
+	if err == nil {
+		_, err = io.ReadFull(br, h[:2])
+	}
+	if err == nil && h[0] != 0xc1 {
+		err = fmt.Errorf("echo frame starts %#x, want a compressed text message", h[0])
+	}
+	if err == nil {
+		n := int64(h[1] & 0x7f)
+		switch n {
+		case 126:
+			_, err = io.ReadFull(br, h[:2])
+			n = int64(binary.BigEndian.Uint16(h[:2]))
+		case 127:
+			_, err = io.ReadFull(br, h[:8])
+			n = int64(binary.BigEndian.Uint64(h[:8]))
+		}
+		if err == nil {
+			_, err = io.CopyN(io.Discard, br, n)
+		}
+	}
+	if err == nil && br.Buffered() > 0 {
+		err = errors.New("bytes after the echo")
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("raw client: %w", err)
+	}
+	c.SetDeadline(time.Time{})
+	return c, nil
 }

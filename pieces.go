@@ -96,8 +96,8 @@ func inflatePieces(c *Conn, fh FragmentHandler, compressed []byte) bool {
 // them whole. It returns the close code to fail with, or 0; a message that
 // fails has had its earlier pieces emitted, never its final one.
 func (d *deflate) inflateInPieces(compressed []byte, limit int64, text bool, emit func(p []byte, final bool)) StatusCode {
-	f := inflaters.Get().(*inflater)
-	defer inflaters.Put(f)
+	f := pieceInflaters.Get().(*pieceInflater)
+	defer pieceInflaters.Put(f)
 	f.src.reset(compressed)
 	if err := f.fr.(stdflate.Resetter).Reset(&f.src, d.window); err != nil {
 		return StatusInternalError
@@ -147,4 +147,57 @@ func fill(r io.Reader, buf []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// pieceInflater is a decompressor that gives its output as it is read, for
+// messages taken in pieces; whole messages inflate in place instead
+// (internal/inflate).
+type pieceInflater struct {
+	src tailedReader
+	fr  io.ReadCloser
+}
+
+var pieceInflaters = sync.Pool{New: func() any {
+	f := new(pieceInflater)
+	f.fr = stdflate.NewReader(&f.src)
+	return f
+}}
+
+// tailedReader reads a message's compressed bytes and then deflateTail
+// without copying them together. It is an io.ByteReader, so the
+// decompressor reads from it directly rather than through a bufio.Reader.
+type tailedReader struct {
+	p    []byte
+	tail int // bytes of deflateTail read
+}
+
+func (r *tailedReader) reset(p []byte) { r.p, r.tail = p, 0 }
+
+func (r *tailedReader) len() int { return len(r.p) + len(deflateTail) - r.tail }
+
+func (r *tailedReader) Read(b []byte) (int, error) {
+	if len(r.p) > 0 {
+		n := copy(b, r.p)
+		r.p = r.p[n:]
+		return n, nil
+	}
+	if r.tail == len(deflateTail) {
+		return 0, io.EOF
+	}
+	n := copy(b, deflateTail[r.tail:])
+	r.tail += n
+	return n, nil
+}
+
+func (r *tailedReader) ReadByte() (byte, error) {
+	if len(r.p) > 0 {
+		c := r.p[0]
+		r.p = r.p[1:]
+		return c, nil
+	}
+	if r.tail == len(deflateTail) {
+		return 0, io.EOF
+	}
+	r.tail++
+	return deflateTail[r.tail-1], nil
 }

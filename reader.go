@@ -163,7 +163,7 @@ func (c *Conn) payload(chunk []byte, inBuffer bool) bool {
 		}
 		return !c.state.ended()
 	}
-	msg, done, code := r.takeData(chunk, inBuffer, c.cfg, c.inflating())
+	msg, done, code := r.takeData(chunk, inBuffer, c.cfg, c.dfl().compressedMessage())
 	switch {
 	case code != 0:
 		c.fail(code)
@@ -176,7 +176,7 @@ func (c *Conn) payload(chunk []byte, inBuffer bool) bool {
 
 // deliver ends the open message and passes it to the handler.
 func (c *Conn) deliver(data []byte) bool {
-	if c.inflating() {
+	if c.dfl().compressedMessage() {
 		if fh, ok := c.h.(FragmentHandler); ok {
 			return inflatePieces(c, fh, data)
 		}

@@ -154,7 +154,7 @@ func (w *wire) transmitLocked(o *outgoing, head []byte) (<-chan error, error) {
 	case plainFrame:
 		h = hdr[:frame.PutHeader(hdr[:], !o.more, 0, o.op, len(o.payload), w.client, o.key)]
 	case compressedFrame:
-		n, err := w.conn().compressFrame(o, &hdr)
+		n, err := w.conn().dfl().compressFrame(o, &hdr, w.client)
 		if err != nil {
 			return nil, err
 		}
