@@ -115,6 +115,7 @@ func (c *Conn) Connect(nc net.Conn) error {
 	}
 	if err != nil {
 		// Refused after the handshake: say why in a close frame.
+		c.d.obs.refused(err, c.peerAddr())
 		switch {
 		case errors.Is(err, ErrShutdown):
 			_ = c.sendClose(StatusGoingAway, false)
@@ -197,9 +198,9 @@ func (c *Conn) Write(data []byte, text bool) error {
 		return ErrClosed // and c.aside may not be set yet
 	}
 	if dfl := c.dfl(); dfl != nil && dfl.compresses(len(data)) {
-		return c.transmit(op, data, compressedFrame)
+		return c.d.obs.sent(len(data), c.transmit(op, data, compressedFrame))
 	}
-	return c.writeFrame(op, data)
+	return c.d.obs.sent(len(data), c.writeFrame(op, data))
 }
 
 // Ping sends a ping with the given payload (at most 125 bytes).
@@ -346,6 +347,7 @@ func (c *Conn) finish() {
 	c.rd.release()
 	c.leaveLoop()
 	c.d.remove(c)
+	c.d.obs.ended(c)
 	c.h.OnClose(c, c.state.status())
 	c.letGo() // after OnClose, so that RemoteAddr works there
 }

@@ -454,6 +454,7 @@ func (c *Conn) deliverInflated(compressed []byte) bool {
 		return !c.ended()
 	}
 	r.msgOp, r.utf8 = 0, 0
+	c.d.obs.received(len(*out))
 	c.h.OnFrame(c, *out, text)
 	putBuf(out)
 	return !c.ended()

@@ -356,7 +356,7 @@ func checkUpgrade(u *handshakeFields, cfg *Config, httpRequest func() (*http.Req
 		return "", refusal(http.StatusBadRequest, "malformed request")
 	}
 	if !allowed {
-		return "", refusal(http.StatusForbidden, "origin not allowed")
+		return "", errOrigin
 	}
 	return key, nil
 }
@@ -450,11 +450,13 @@ func (u *upgradeHandler) dispatcher() *Dispatcher {
 func (u *upgradeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := u.dispatcher()
 	if err := d.admitCheck(acceptedConn(r)); err != nil {
+		d.obs.refused(err, r.RemoteAddr)
 		refuse(w, err)
 		return
 	}
 	h := u.newHandler(r)
 	if h == nil {
+		d.obs.refused(errForbidden, r.RemoteAddr)
 		http.Error(w, "wss: forbidden", http.StatusForbidden)
 		return
 	}
@@ -473,11 +475,13 @@ func (c *Conn) Upgrade(w http.ResponseWriter, r *http.Request) error {
 	}
 	accepted := acceptedConn(r)
 	if err := c.d.reserve(c, accepted); err != nil {
+		c.d.obs.refused(err, r.RemoteAddr)
 		refuse(w, err)
 		return fmt.Errorf("wss: upgrade: %w", err)
 	}
 	nc, err := Handshake(w, r, c.cfg)
 	if err != nil {
+		c.d.obs.refused(err, r.RemoteAddr)
 		c.d.unadmit(c)
 		c.d.forgetAccepted(accepted, true) // closed after its hijack, so net/http no longer tracks it
 		return err

@@ -94,6 +94,7 @@ func (c *Conn) enqueue(q *outQueue, hdr, payload []byte, noWait bool) chan error
 		s.data, s.done = payload, make(chan error, 1)
 	}
 	q.segs = append(q.segs, s)
+	c.d.obs.queued(len(hdr) + len(payload))
 	if q.timer == nil {
 		q.timer = time.AfterFunc(c.cfg.writeTimeout(), c.outTimeout)
 	}
@@ -134,6 +135,7 @@ func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 	for len(q.segs) > 0 {
 		s := q.segs[0]
 		n, err := poll.WriteFull(c.fd.Num(), s.hdr[s.hlo:s.hhi], s.data)
+		c.d.obs.written(n, err)
 		if err != nil {
 			if err == syscall.EAGAIN {
 				var rest []byte
@@ -164,6 +166,7 @@ func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 func (c *Conn) abortOut(q *outQueue, err error) {
 	for i, s := range q.segs {
 		q.segs[i] = nil
+		c.d.obs.queued(-int(s.hhi-s.hlo) - len(s.data))
 		s.finish(err)
 	}
 	q.segs = nil

@@ -267,6 +267,7 @@ func (c *Conn) deliver(data []byte) bool {
 		return !c.ended()
 	}
 	r.msgOp, r.utf8 = 0, 0
+	c.d.obs.received(len(data))
 	c.h.OnFrame(c, data, text)
 	r.msg.release()
 	return !c.ended()

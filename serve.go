@@ -132,7 +132,7 @@ func (c *Conn) upgrade(head []byte) bool {
 	var h Handler
 	if err == nil {
 		if h = c.h.(*upgrader).newHandler(req); h == nil {
-			err = refusal(http.StatusForbidden, "forbidden")
+			err = errForbidden
 		}
 	}
 	if err != nil {
@@ -152,6 +152,7 @@ func (c *Conn) upgrade(head []byte) bool {
 	c.h = h
 	c.state.markOpen()
 	c.d.rewatch(c)
+	c.d.obs.opened(c)
 	if o, ok := h.(OpenHandler); ok {
 		o.OnOpen(c)
 	}
@@ -161,6 +162,7 @@ func (c *Conn) upgrade(head []byte) bool {
 // refuse sends the HTTP error response for a refused request (see
 // appendRefusal).
 func (c *Conn) refuse(err error) {
+	c.d.obs.refused(err, c.peerAddr())
 	var b [512]byte
 	_ = c.respond(appendRefusal(b[:0], err))
 }
