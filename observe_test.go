@@ -448,8 +448,8 @@ func TestEchoAllocationsWithObserver(t *testing.T) {
 type recordHandler struct{ records chan string }
 
 func (h recordHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h recordHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h recordHandler) WithGroup(string) slog.Handler           { return h }
+func (h recordHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h recordHandler) WithGroup(string) slog.Handler            { return h }
 func (h recordHandler) Handle(_ context.Context, r slog.Record) error {
 	s := r.Level.String() + " " + r.Message
 	r.Attrs(func(a slog.Attr) bool {
