@@ -115,6 +115,10 @@ func (c *Config) maxMessageSize() int64 {
 	return pick(c.MaxMessageSize, DefaultMaxMessageSize)
 }
 
+func (c *Config) maxFramesPerMessage() int {
+	return pick(c.MaxFramesPerMessage, DefaultMaxFramesPerMessage)
+}
+
 func (c *Config) writeTimeout() time.Duration {
 	return pick(c.WriteTimeout, DefaultWriteTimeout)
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/wssgo/wss/internal/frame"
 	"github.com/wssgo/wss/internal/poll"
@@ -221,12 +220,8 @@ func (c *Conn) Close(status int) error {
 	return c.closeFrom(status, false)
 }
 
-// closeNoWait is Close for a writer that must never wait for the peer
-// (the sweeper): see writeFrameNoWait.
-func (c *Conn) closeNoWait(status int) error {
-	return c.closeFrom(status, true)
-}
-
+// closeFrom is Close; with noWait, for a writer that must never wait for
+// the peer (the sweeper): see writeFrameNoWait.
 func (c *Conn) closeFrom(status int, noWait bool) error {
 	if !validCloseCode(status) {
 		return fmt.Errorf("%w: %d", ErrInvalidCloseCode, status)
@@ -238,7 +233,7 @@ func (c *Conn) closeFrom(status int, noWait bool) error {
 	if err := c.sendClose(status, noWait); err != nil {
 		return err
 	}
-	c.startCloseTimer()
+	c.d.startCloseTimer(c)
 	return nil
 }
 
@@ -249,23 +244,6 @@ func (c *Conn) sendClose(status int, noWait bool) error {
 		return c.writeFrameNoWait(opClose, p[:])
 	}
 	return c.writeFrame(opClose, p[:])
-}
-
-// startCloseTimer bounds the wait for the peer's close frame. The timers
-// are kept by the Dispatcher: only closing connections have one.
-func (c *Conn) startCloseTimer() {
-	d := c.d
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.closeTimers[c]; ok || c.state.is(flagClosed) {
-		return
-	}
-	if d.closeTimers == nil {
-		d.closeTimers = make(map[*Conn]*time.Timer)
-	}
-	d.closeTimers[c] = time.AfterFunc(c.cfg.closeTimeout(), func() {
-		c.drop(StatusCloseTimeout)
-	})
 }
 
 // onPing answers a ping with a pong carrying the same payload (RFC 6455
@@ -295,7 +273,7 @@ func (c *Conn) onCloseFrame(p []byte) {
 	}
 	_ = c.writeFrame(opClose, p[:min(len(p), 2)])
 	if c.client {
-		c.startCloseTimer() // the server closes TCP first (RFC 6455 section 7.1.1)
+		c.d.startCloseTimer(c) // the server closes TCP first (RFC 6455 section 7.1.1)
 		return
 	}
 	c.drop(code)
@@ -309,7 +287,7 @@ func (c *Conn) fail(code int) {
 	c.state.setStatus(failStatus(code))
 	_ = c.sendClose(code, false)
 	c.closeWrite()
-	c.startCloseTimer()
+	c.d.startCloseTimer(c)
 }
 
 // failStatus maps the close code sent to a failing peer to OnClose's status.
@@ -333,8 +311,6 @@ func (c *Conn) drop(status int) {
 		c.closeSocket()
 	}
 }
-
-func (c *Conn) ended() bool { return c.state.is(flagClosed) }
 
 // finish is called once by the dispatcher when it stops reading c.
 func (c *Conn) finish() {

@@ -425,13 +425,12 @@ func (d *deflate) slide(p []byte) {
 	d.window = keepLast(d.window, p, 1<<max(d.recvBits, 9))
 }
 
-// rsvAllowed reports whether the RSV bits of the frame just started are
+// allowsRsv reports whether the RSV bits of h, a frame just started, are
 // allowed: only RSV1, only on the first frame of a text or binary message,
-// and only when permessage-deflate is in effect (RFC 7692 section 6).
-// Continuation and control frames never carry it.
-func (c *Conn) rsvAllowed() bool {
-	h := &c.rd.h
-	return c.dfl() != nil && h.Rsv == frame.Rsv1 && (h.Op == opText || h.Op == opBinary)
+// and only when permessage-deflate is in effect (d is not nil; RFC 7692
+// section 6). Continuation and control frames never carry it.
+func (d *deflate) allowsRsv(h *frame.Header) bool {
+	return d != nil && h.Rsv == frame.Rsv1 && (h.Op == opText || h.Op == opBinary)
 }
 
 // inflating reports whether the message being received is compressed.
@@ -451,11 +450,11 @@ func (c *Conn) deliverInflated(compressed []byte) bool {
 	c.dfl().inflating = false
 	if code != 0 {
 		c.fail(code)
-		return !c.ended()
+		return !c.state.ended()
 	}
 	r.msgOp, r.utf8 = 0, 0
 	c.d.obs.received(len(*out))
 	c.h.OnFrame(c, *out, text)
 	putBuf(out)
-	return !c.ended()
+	return !c.state.ended()
 }

@@ -8,34 +8,31 @@ package wss
 // buffer.
 const directMin = 64 << 10
 
-// directRoom returns where the next read of c should go: the free end of
+// room returns where the next read of the connection should go: the free end of
 // the message buffer, at most up to the end of the current frame, or nil
 // to read into the loop's buffer. unread reports how many bytes the peer
 // has sent that are not read yet; it is asked only when the buffer must
 // grow, which it does to hold them (doubling at least), but never past the
 // end of the frame: memory still follows what the peer has sent.
-func (c *Conn) directRoom(unread func() int) []byte {
-	r := &c.rd
+func (r *reader) room(cfg *Config, unread func() int) []byte {
 	if !r.inFrame || r.draining || r.h.Op.IsControl() || r.h.Length < directMin {
 		return nil
 	}
 	m := &r.msg
 	have := m.len()
 	if m.b == nil || uint64(cap(*m.b)-have) < min(r.h.Length, directMin) {
-		step := max(unread(), have, c.cfg.expandSize())
+		step := max(unread(), have, cfg.expandSize())
 		m.resize(have + int(min(r.h.Length, uint64(step))))
 	}
 	b := *m.b
 	return b[len(b) : len(b)+int(min(r.h.Length, uint64(cap(b)-len(b))))]
 }
 
-// feedDirect processes n payload bytes just read into the room directRoom
-// gave: it unmasks them in place and takes the one payload path,
-// dataPayload. It reports false once the connection has ended.
-func (c *Conn) feedDirect(n int) bool {
-	r := &c.rd
+// takeDirect returns the n payload bytes just read into the room that room
+// gave, unmasked in place, for the one payload path (Conn.payload).
+func (r *reader) takeDirect(n int) []byte {
 	b := *r.msg.b
 	chunk := b[len(b) : len(b)+n]
 	r.unmask(chunk)
-	return c.dataPayload(chunk, true)
+	return chunk
 }

@@ -167,7 +167,7 @@ func (d *Dispatcher) serve(c *Conn, pending []byte) error {
 	if c.onLoop {
 		return d.serveOnLoop(c, pending)
 	}
-	go c.readLoop(pending)
+	go d.readLoop(c, pending)
 	return nil
 }
 
@@ -197,23 +197,39 @@ func (d *Dispatcher) remove(c *Conn) {
 	d.mu.Unlock()
 }
 
+// startCloseTimer bounds the wait for c's peer's close frame. The timers
+// are kept by the Dispatcher: only closing connections have one.
+func (d *Dispatcher) startCloseTimer(c *Conn) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.closeTimers[c]; ok || c.state.is(flagClosed) {
+		return
+	}
+	if d.closeTimers == nil {
+		d.closeTimers = make(map[*Conn]*time.Timer)
+	}
+	d.closeTimers[c] = time.AfterFunc(c.cfg.closeTimeout(), func() {
+		c.drop(StatusCloseTimeout)
+	})
+}
+
 // readBufSize is the read buffer of a goroutine-mode connection.
 const readBufSize = 16 << 10
 
 // readLoop serves c with a goroutine of its own. A TCP connection waits
 // for input without a buffer, so an idle one holds only its goroutine.
-func (c *Conn) readLoop(pending []byte) {
+func (d *Dispatcher) readLoop(c *Conn, pending []byte) {
 	defer c.finish()
 	if len(pending) > 0 && !c.feed(pending) {
 		return
 	}
-	if c.readRaw() {
+	var turn goTurn
+	if turn.readRaw(c) {
 		return
 	}
 	b := getBuf(readBufSize)
 	defer putBuf(b)
 	buf := (*b)[:cap(*b)]
-	var turn goTurn
 	full := false // Read does not tell whether it waited: a full read likely did not
 	for {
 		n, err := c.netConn().Read(buf)

@@ -203,7 +203,7 @@ func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
 		c.finish()
 		return nil
 	}
-	l := c.loop()
+	l := d.loopOf(c)
 	l.add(c)
 	d.mu.Lock()
 	late := d.shuttingDown // Shutdown began after serve: it did not list c
@@ -219,8 +219,9 @@ func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
 	return nil
 }
 
-func (c *Conn) loop() *loop {
-	return c.d.loops[int(c.fd.Num())%len(c.d.loops)]
+// loopOf returns the loop that serves the event-loop connection c.
+func (d *Dispatcher) loopOf(c *Conn) *loop {
+	return d.loops[int(c.fd.Num())%len(d.loops)]
 }
 
 // handle gives c a turn: it writes pending output, then feeds the input
@@ -249,7 +250,7 @@ func (l *loop) handle(c *Conn) {
 		res = l.feedRest(c, &t)
 	}
 	if res == readMore {
-		res = c.readInput(l.buf, &t)
+		res = t.read(c, l.buf)
 	}
 	c.state.clear(flagTurn)
 	if len(t.rest) > 0 {
@@ -325,7 +326,7 @@ func (l *loop) dropRest(c *Conn) {
 	}
 }
 
-// What readInput left of a connection's input.
+// What a turn's read left of a connection's input.
 type readResult int
 
 const (
@@ -338,7 +339,8 @@ const (
 // A turn bounds what an event loop does for one connection before it
 // serves the others: it reads at most budget bytes and runs handlers until
 // until. What it read and did not feed is left in rest, a slice of the
-// buffer read into.
+// buffer read into. The zero turn is unbounded: an off-loop reader's,
+// which has the goroutine to itself.
 type turn struct {
 	budget int
 	until  time.Time
@@ -354,20 +356,20 @@ func (t *turn) ended(c *Conn) readResult {
 	return readYielded
 }
 
-// readInput reads c's socket until it is drained and feeds what arrives.
-// A read shorter than asked ends it (more input brings a new event), unless
-// the loop saw a hang-up: then only end of input or EAGAIN do. With a turn
-// t (on an event loop), it stops early while output waits for the peer
-// (flushOut reads again once it is sent), so a peer that does not read
-// cannot make a handler queue without end; and once the turn has read
+// read reads c's socket into buf until it is drained and feeds what
+// arrives. A read shorter than asked ends it (more input brings a new
+// event), unless the loop saw a hang-up: then only end of input or EAGAIN
+// do. A bounded turn (on an event loop) stops early while output waits for
+// the peer (flushOut reads again once it is sent), so a peer that does not
+// read cannot make a handler queue without end; and once it has read
 // t.budget bytes or run out of time it reports readYielded, as the socket
 // may hold more that no event will announce (epoll is edge-triggered).
-func (c *Conn) readInput(buf []byte, t *turn) readResult {
-	pause := t != nil
+func (t *turn) read(c *Conn, buf []byte) readResult {
+	pause := !t.until.IsZero()
 	read := 0
 	for {
 		into := buf
-		room := c.directRoom(c.fd.Unread)
+		room := c.rd.room(c.cfg, c.fd.Unread)
 		if room != nil {
 			into = room
 		}
@@ -375,10 +377,10 @@ func (c *Conn) readInput(buf []byte, t *turn) readResult {
 		switch {
 		case n > 0:
 			if room != nil {
-				if !c.feedDirect(n) {
+				if !c.payload(c.rd.takeDirect(n), true) {
 					return readEnded
 				}
-			} else if res := c.feedRead(buf[:n], t); res != readMore {
+			} else if res := t.feed(c, buf[:n]); res != readMore {
 				return res
 			}
 			if pause && t.waits(c) {
@@ -401,15 +403,11 @@ func (c *Conn) readInput(buf []byte, t *turn) readResult {
 	}
 }
 
-// feedRead feeds p, which a read returned, within c's turn t (nil: no
-// turn). It reports readMore once all of p is fed; what the turn did not
-// feed is left in t.rest.
-func (c *Conn) feedRead(p []byte, t *turn) readResult {
-	var until time.Time
-	if t != nil {
-		until = t.until
-	}
-	n, ok := c.feedTurn(p, until)
+// feed feeds p, which a read returned, within c's turn t. It reports
+// readMore once all of p is fed; what the turn did not feed is left in
+// t.rest.
+func (t *turn) feed(c *Conn, p []byte) readResult {
+	n, ok := c.feedTurn(p, t.until)
 	switch {
 	case !ok:
 		return readEnded
@@ -426,10 +424,10 @@ func (t *turn) waits(c *Conn) bool {
 	return c.state.is(flagHeld) || c.out.Load() != nil && c.pauseReading()
 }
 
-// rearm makes c's loop serve it again, as if input had just arrived.
-func (c *Conn) rearm() {
+// rearm makes the loop of c serve it again, as if input had just arrived.
+func (d *Dispatcher) rearm(c *Conn) {
 	if c.fd.Acquire() {
-		_ = c.loop().p.Rearm(c.fd.Num())
+		_ = d.loopOf(c).p.Rearm(c.fd.Num())
 		c.fd.Release()
 	}
 }
@@ -475,7 +473,8 @@ func (l *loop) reader(c *Conn) {
 	t := time.NewTimer(readerIdle)
 	defer t.Stop()
 	for {
-		c.readOffLoop((*b)[:cap(*b)])
+		var whole turn // unbounded: this goroutine is c's alone
+		whole.readAll(c, (*b)[:cap(*b)])
 		t.Reset(readerIdle)
 		select {
 		case c = <-l.idle:
@@ -487,11 +486,11 @@ func (l *loop) reader(c *Conn) {
 	}
 }
 
-// readOffLoop reads c until it has nothing more to read and calls its
-// handlers; it finishes c when it ends.
-func (c *Conn) readOffLoop(buf []byte) {
+// readAll reads c off the loop until it has nothing more to read, calling
+// its handlers; it finishes c when it ends.
+func (t *turn) readAll(c *Conn, buf []byte) {
 	for {
-		if c.readInput(buf, nil) == readEnded {
+		if t.read(c, buf) == readEnded {
 			c.finish() // workRunning stays set: no reader takes c again
 			return
 		}
@@ -504,7 +503,7 @@ func (c *Conn) readOffLoop(buf []byte) {
 // detach removes an ending c from its loop and fails the output that still
 // waits. The descriptor stays open until c.fd.LetGo.
 func (c *Conn) detach() {
-	l := c.loop()
+	l := c.d.loopOf(c)
 	l.mu.Lock()
 	if k := int(c.fd.Num()) / l.nLoops; k < len(l.conns) && l.conns[k] == c {
 		l.conns[k] = nil

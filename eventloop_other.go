@@ -27,6 +27,6 @@ func (c *Conn) sendFD(hdr, payload []byte, noWait bool) (<-chan error, error) { 
 
 func (c *Conn) detach() {}
 
-func (c *Conn) rearm() {}
+func (d *Dispatcher) rearm(*Conn) {}
 
 func (d *Dispatcher) acceptLoop(*net.TCPListener, *Config, *upgrader) error { return ErrNoEventLoop }

@@ -184,7 +184,7 @@ func settledGoroutines() int {
 func countGoroutines() int {
 	count := 0
 	for _, g := range goroutines() {
-		if !strings.Contains(g, "wss.(*loop).reader(") || strings.Contains(g, "wss.(*Conn).readOffLoop(") {
+		if !strings.Contains(g, "wss.(*loop).reader(") || strings.Contains(g, "wss.(*turn).readAll(") {
 			count++
 		}
 	}

@@ -78,7 +78,7 @@ func (q *Inbox) refill() {
 	}
 	q.held = nil
 	if q.conn.state.unhold() {
-		q.conn.rearm()
+		q.conn.d.rearm(q.conn)
 	}
 	q.conn = nil
 }

@@ -195,21 +195,6 @@ func (d *Dispatcher) forgetAccepted(nc net.Conn, hijacked bool) {
 	d.mu.Unlock()
 }
 
-func (cfg *Config) maxFramesPerMessage() int {
-	return pick(cfg.MaxFramesPerMessage, DefaultMaxFramesPerMessage)
-}
-
-// countFrame counts a data frame of the open message and returns the close
-// code to fail with when the message has too many, or 0.
-func (c *Conn) countFrame() int {
-	r := &c.rd
-	r.frames++
-	if c.cfg.MaxFramesPerMessage >= 0 && r.frames > uint32(c.cfg.maxFramesPerMessage()) {
-		return StatusMessageTooBig
-	}
-	return 0
-}
-
 // closeAccepted closes the sockets net/http accepted for d and still reads
 // a request from: once d is shutting down, their requests would only be
 // refused. net/http sees its read fail and closes them (forgetAccepted).

@@ -151,13 +151,13 @@ func (c *Conn) flushLocked(q *outQueue, onLoop bool) error {
 		s.finish(nil)
 		// Output that waited for the peer went out: the peer is alive,
 		// even if its answers wait unread while reading is paused.
-		c.touch()
+		c.live.touch(&c.d.sweep)
 	}
 	q.timer.Stop()
 	c.out.Store(nil)
 	if c.state.is(flagPaused) && !onLoop {
 		c.state.clear(flagPaused)
-		_ = c.loop().p.Rearm(c.fd.Num()) // input is reported again
+		_ = c.d.loopOf(c).p.Rearm(c.fd.Num()) // input is reported again
 	}
 	return nil
 }

@@ -53,6 +53,14 @@ func (r *reader) putPartial() {
 	}
 }
 
+// handshaker is the Handler of a connection whose opening handshake
+// arrives before its frames (flagUpgrading): Serve's upgrader. The receive
+// path hands it the input until the handshake is complete.
+type handshaker interface {
+	Handler
+	handshakeInput(c *Conn, p []byte) bool
+}
+
 // feed processes p, bytes just read from the peer. p is unmasked in place
 // and not retained. It returns false once the connection has ended and
 // nothing more should be read.
@@ -68,22 +76,23 @@ func (c *Conn) feed(p []byte) bool {
 // It returns how many bytes of p it consumed; the caller feeds the rest
 // later.
 func (c *Conn) feedTurn(p []byte, until time.Time) (int, bool) {
-	c.touch()
+	c.live.touch(&c.d.sweep)
 	if c.state.is(flagUpgrading) {
-		// Serve's handshake comes first; upgradeInput hands what follows
-		// the request to feedFrames.
-		return len(p), c.upgradeInput(p)
+		// Serve's handshake comes first: c.h is then a handshaker, which
+		// hands what follows the request to feedFrames.
+		return len(p), c.h.(handshaker).handshakeInput(c, p)
 	}
 	return c.feedFrames(p, until)
 }
 
-// feedFrames is feedTurn once the handshake is complete: the frame parser.
+// feedFrames is feedTurn once the handshake is complete: the frame parser
+// (c.rd) takes headers and payload, and c acts on what it completes.
 func (c *Conn) feedFrames(p []byte, until time.Time) (int, bool) {
 	r := &c.rd
 	total := len(p)
 	for len(p) > 0 && !r.draining {
 		if !until.IsZero() && len(p) < total && (c.out.Load() != nil || c.state.is(flagHeld) || time.Now().After(until)) {
-			return total - len(p), !c.ended()
+			return total - len(p), !c.state.ended()
 		}
 		if !r.inFrame {
 			n, ok := r.takeHeader(p)
@@ -91,9 +100,12 @@ func (c *Conn) feedFrames(p []byte, until time.Time) (int, bool) {
 			if !ok {
 				return total, true
 			}
-			if code := c.startFrame(); code != 0 {
+			if code := r.startFrame(c.cfg, c.client, c.dfl()); code != 0 {
 				c.fail(code)
 				break
+			}
+			if !r.h.Op.IsControl() {
+				c.live.dataFrameStarted(&c.d.sweep, c.cfg.IdleTimeout > 0)
 			}
 			if r.h.Length > 0 {
 				continue
@@ -103,11 +115,61 @@ func (c *Conn) feedFrames(p []byte, until time.Time) (int, bool) {
 		chunk := p[:n]
 		p = p[n:]
 		r.unmask(chunk)
-		if !c.payload(chunk) {
+		if !c.payload(chunk, false) {
 			return total - len(p), false
 		}
 	}
-	return total, !c.ended()
+	return total, !c.state.ended()
+}
+
+// payload is the one path of an unmasked chunk of the current frame's
+// payload, whether it was read into the loop's buffer or (inBuffer,
+// direct.go) straight into the message buffer: the receiver takes it, and
+// once a control frame or a message is complete c acts on it. It returns
+// false once the connection has ended.
+func (c *Conn) payload(chunk []byte, inBuffer bool) bool {
+	r := &c.rd
+	if r.h.Op.IsControl() {
+		p, done := r.takeControl(chunk)
+		if !done {
+			return true
+		}
+		switch r.h.Op {
+		case opPing:
+			c.onPing(p)
+		case opClose:
+			c.onCloseFrame(p)
+		}
+		// Unsolicited pongs are ignored (RFC 6455 section 5.5.3).
+		r.putPartial()
+		return !c.state.ended()
+	}
+	msg, done, code := r.takeData(chunk, inBuffer, c.cfg, c.inflating())
+	switch {
+	case code != 0:
+		c.fail(code)
+		return !c.state.ended()
+	case done:
+		return c.deliver(msg)
+	}
+	return true
+}
+
+// deliver ends the open message and passes it to the handler.
+func (c *Conn) deliver(data []byte) bool {
+	if c.inflating() {
+		return c.deliverInflated(data)
+	}
+	r := &c.rd
+	text, ok := r.endMessage()
+	if !ok {
+		c.fail(StatusInvalidData) // the message ended inside a character
+		return !c.state.ended()
+	}
+	c.d.obs.received(len(data))
+	c.h.OnFrame(c, data, text)
+	r.msg.release()
+	return !c.state.ended()
 }
 
 // takeHeader consumes header bytes from p. It returns how many it took and
@@ -146,20 +208,21 @@ func (r *reader) setHeader(b []byte) {
 	r.h, r.badLength, r.inFrame = h, !ok, true
 }
 
-// startFrame checks a new frame's header against the connection's state
-// (RFC 6455 section 5) and returns the close code to fail with, or 0.
-func (c *Conn) startFrame() int {
-	r := &c.rd
+// startFrame checks a new frame's header against the rules of the
+// connection (RFC 6455 section 5): its Config, whether it is a client's,
+// its permessage-deflate state (nil without). It returns the close code to
+// fail with, or 0.
+func (r *reader) startFrame(cfg *Config, client bool, dfl *deflate) int {
 	h := &r.h
 	switch {
 	case r.badLength:
 		return StatusProtocolError // 64-bit length with its top bit set, or not minimal
-	case h.Masked == c.client:
+	case h.Masked == client:
 		return StatusProtocolError // section 5.1: clients mask, servers do not
-	case h.Rsv != 0 && !c.rsvAllowed():
+	case h.Rsv != 0 && !dfl.allowsRsv(h):
 		return StatusProtocolError // no extension defines them here (section 5.2)
 	case h.Op.IsControl():
-		return c.startControl()
+		return r.startControl()
 	case h.Op == opContinuation:
 		if r.msgOp == 0 {
 			return StatusProtocolError // nothing to continue (section 5.4)
@@ -169,29 +232,38 @@ func (c *Conn) startFrame() int {
 			return StatusProtocolError // a new message inside a fragmented one
 		}
 		r.msgOp, r.frames = h.Op, 0
-		if dfl := c.dfl(); dfl != nil {
+		if dfl != nil {
 			dfl.inflating = h.Rsv != 0
 		}
 	default:
 		return StatusProtocolError // reserved opcode (section 5.2)
 	}
-	c.dataFrameStarted()
-	if code := c.countFrame(); code != 0 {
+	if code := r.countFrame(cfg); code != 0 {
 		return code
 	}
-	if uint64(r.msg.len())+h.Length > uint64(c.cfg.maxMessageSize()) {
+	if uint64(r.msg.len())+h.Length > uint64(cfg.maxMessageSize()) {
 		return StatusMessageTooBig
 	}
 	return 0
 }
 
-func (c *Conn) startControl() int {
-	h := &c.rd.h
+func (r *reader) startControl() int {
+	h := &r.h
 	switch {
 	case h.Op > opPong:
 		return StatusProtocolError // reserved control opcode
 	case !h.Fin || h.Length > frame.MaxControlPayload:
 		return StatusProtocolError // section 5.5: never fragmented, at most 125 bytes
+	}
+	return 0
+}
+
+// countFrame counts a data frame of the open message and returns the close
+// code to fail with when the message has more than cfg allows, or 0.
+func (r *reader) countFrame(cfg *Config) int {
+	r.frames++
+	if cfg.MaxFramesPerMessage >= 0 && r.frames > uint32(cfg.maxFramesPerMessage()) {
+		return StatusMessageTooBig
 	}
 	return 0
 }
@@ -203,28 +275,15 @@ func (r *reader) unmask(chunk []byte) {
 	r.h.Length -= uint64(len(chunk))
 }
 
-// payload handles an unmasked chunk of the current frame's payload; the
-// frame is complete when r.h.Length is 0. It returns false once the
-// connection has ended.
-func (c *Conn) payload(chunk []byte) bool {
-	if c.rd.h.Op.IsControl() {
-		return c.controlPayload(chunk)
-	}
-	return c.dataPayload(chunk, false)
-}
-
-// dataPayload is the one path of a data frame's payload, whether it was
-// read into the loop's buffer or (inBuffer, direct.go) straight into the
-// message buffer: it validates text as it arrives, keeps the chunk in the
-// message buffer, and delivers the message once its last frame is
-// complete. It returns false once the connection has ended.
-func (c *Conn) dataPayload(chunk []byte, inBuffer bool) bool {
-	r := &c.rd
-	if r.msgOp == opText && !c.inflating() {
+// takeData takes a chunk of a data frame's payload: it validates text as
+// it arrives (not a compressed message's: inflating), keeps the chunk in
+// the message buffer, and returns the message once its last frame is
+// complete (done), or the close code to fail with.
+func (r *reader) takeData(chunk []byte, inBuffer bool, cfg *Config, inflating bool) (msg []byte, done bool, code int) {
+	if r.msgOp == opText && !inflating {
 		var ok bool
 		if r.utf8, ok = r.utf8.Next(chunk); !ok {
-			c.fail(StatusInvalidData)
-			return !c.ended()
+			return nil, false, StatusInvalidData
 		}
 	}
 	// The chunk is the whole message when nothing of it was buffered:
@@ -238,63 +297,48 @@ func (c *Conn) dataPayload(chunk []byte, inBuffer bool) bool {
 		if !r.h.Fin {
 			// More fragments follow: let the buffer double, within
 			// MaxMessageSize, or every fragment would copy the message.
-			rest = int(c.cfg.maxMessageSize()) - r.msg.len() - len(chunk)
+			rest = int(cfg.maxMessageSize()) - r.msg.len() - len(chunk)
 		}
-		r.msg.append(chunk, rest, c.cfg)
+		r.msg.append(chunk, rest, cfg)
 	}
 	if r.h.Length > 0 {
-		return true
+		return nil, false, 0
 	}
 	r.inFrame = false
-	if !r.h.Fin {
-		return true
+	switch {
+	case !r.h.Fin:
+		return nil, false, 0
+	case whole:
+		return chunk, true, 0
 	}
-	if whole {
-		return c.deliver(chunk)
-	}
-	return c.deliver(r.msg.bytes())
+	return r.msg.bytes(), true, 0
 }
 
-// deliver ends the open message and passes it to the handler.
-func (c *Conn) deliver(data []byte) bool {
-	if c.inflating() {
-		return c.deliverInflated(data)
-	}
-	r := &c.rd
-	text := r.msgOp == opText
+// endMessage ends the open message, which is text or not; ok is false
+// when a text message ended inside a character.
+func (r *reader) endMessage() (text, ok bool) {
+	text = r.msgOp == opText
 	if text && r.utf8 != 0 {
-		c.fail(StatusInvalidData) // the message ended inside a character
-		return !c.ended()
+		return text, false
 	}
 	r.msgOp, r.utf8 = 0, 0
-	c.d.obs.received(len(data))
-	c.h.OnFrame(c, data, text)
-	r.msg.release()
-	return !c.ended()
+	return text, true
 }
 
-// controlPayload gathers a control frame's payload and handles the frame
-// once it is complete.
-func (c *Conn) controlPayload(chunk []byte) bool {
-	r := &c.rd
+// takeControl gathers a control frame's payload, which is whole (done)
+// once the frame is complete; the caller then acts on it and gives back
+// r.part with putPartial.
+func (r *reader) takeControl(chunk []byte) (payload []byte, done bool) {
 	if r.h.Length > 0 || r.part != nil {
 		pt := r.getPartial()
 		pt.nctrl += uint8(copy(pt.ctrl[pt.nctrl:], chunk))
 		if r.h.Length > 0 {
-			return true
+			return nil, false
 		}
 		chunk = pt.ctrl[:pt.nctrl]
 	}
 	r.inFrame = false
-	switch r.h.Op {
-	case opPing:
-		c.onPing(chunk)
-	case opClose:
-		c.onCloseFrame(chunk)
-	}
-	// Unsolicited pongs are ignored (RFC 6455 section 5.5.3).
-	r.putPartial()
-	return !c.ended()
+	return chunk, true
 }
 
 // release drops the buffers of a connection that has ended.

@@ -3,4 +3,4 @@
 package wss
 
 // readRaw is not available: goroutine mode reads with a buffer of its own.
-func (c *Conn) readRaw() bool { return false }
+func (*goTurn) readRaw(*Conn) bool { return false }

@@ -7,11 +7,11 @@ import (
 	"syscall"
 )
 
-// readRaw reads a TCP connection of goroutine mode, taking a pooled buffer
-// only once input has arrived and giving it back before waiting again, so
-// that an idle connection holds no buffer. It reports false, having read
-// nothing, for other connections.
-func (c *Conn) readRaw() bool {
+// readRaw reads c, a TCP connection of goroutine mode, in turns t, taking a
+// pooled buffer only once input has arrived and giving it back before
+// waiting again, so that an idle connection holds no buffer. It reports
+// false, having read nothing, for other connections.
+func (t *goTurn) readRaw(c *Conn) bool {
 	tc, ok := c.netConn().(*net.TCPConn)
 	if !ok {
 		return false
@@ -25,7 +25,6 @@ func (c *Conn) readRaw() bool {
 		n      int
 		rerr   error
 		waited = true // a turn starts with the connection's first input
-		turn   goTurn
 	)
 	read := func(fd uintptr) bool {
 		b = getBuf(readBufSize)
@@ -41,7 +40,7 @@ func (c *Conn) readRaw() bool {
 		if err := rc.Read(read); err != nil {
 			return true
 		}
-		ok := rerr == syscall.EINTR || n > 0 && turn.feed(c, (*b)[:n], waited)
+		ok := rerr == syscall.EINTR || n > 0 && t.feed(c, (*b)[:n], waited)
 		waited = false
 		putBuf(b)
 		if !ok {

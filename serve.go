@@ -54,7 +54,9 @@ func (d *Dispatcher) Serve(ln net.Listener, cfg *Config, newHandler func(r *Requ
 }
 
 // upgrader is the Handler of a connection Serve accepted, until the
-// handshake completes and newHandler gives the real one.
+// handshake completes and newHandler gives the real one. It reads and
+// answers the handshake (handshakeInput); one upgrader serves every
+// connection of a Serve call, so it holds nothing of any of them.
 type upgrader struct {
 	newHandler func(r *Request) Handler
 }
@@ -64,12 +66,12 @@ func (*upgrader) OnClose(*Conn, int)          {}
 
 var requests = sync.Pool{New: func() any { return new(Request) }}
 
-// upgradeInput takes input of a connection Serve accepted whose handshake
-// is not complete, on the goroutine that reads it. A request that arrives
-// in one read is parsed where it lies; one that comes in pieces is
-// gathered in the message buffer, up to MaxHeaderBytes. It reports false
+// handshakeInput takes input of c, a connection Serve accepted whose
+// handshake is not complete, on the goroutine that reads it. A request that
+// arrives in one read is parsed where it lies; one that comes in pieces is
+// gathered in c's message buffer, up to MaxHeaderBytes. It reports false
 // once the connection must end.
-func (c *Conn) upgradeInput(p []byte) bool {
+func (u *upgrader) handshakeInput(c *Conn, p []byte) bool {
 	r := &c.rd
 	limit := c.cfg.maxHeaderBytes()
 	from := 0 // where the empty line may start: not in what was searched before
@@ -85,10 +87,10 @@ func (c *Conn) upgradeInput(p []byte) bool {
 	if end < 0 || end+2 > limit {
 		switch {
 		case len(p) > limit || end >= 0:
-			c.refuse(refusal(http.StatusRequestHeaderFieldsTooLarge, "request header too large"))
+			u.refuse(c, refusal(http.StatusRequestHeaderFieldsTooLarge, "request header too large"))
 			return false
 		case bareLF(p, from):
-			c.refuse(errMalformed)
+			u.refuse(c, errMalformed)
 			return false
 		case r.msg.len() == 0:
 			r.msg.append(p, limit, c.cfg)
@@ -104,16 +106,16 @@ func (c *Conn) upgradeInput(p []byte) bool {
 			putBuf(gathered)
 		}
 	}()
-	if !c.upgrade(p[:end+2]) {
+	if !u.upgrade(c, p[:end+2]) {
 		return false
 	}
 	_, ok := c.feedFrames(p[end+4:], time.Time{})
 	return ok
 }
 
-// upgrade answers the request head and, if it is a valid upgrade that
+// upgrade answers c's request head and, if it is a valid upgrade that
 // newHandler takes, connects c.
-func (c *Conn) upgrade(head []byte) bool {
+func (u *upgrader) upgrade(c *Conn, head []byte) bool {
 	req := requests.Get().(*Request)
 	defer func() {
 		*req = Request{}
@@ -131,12 +133,12 @@ func (c *Conn) upgrade(head []byte) bool {
 	}
 	var h Handler
 	if err == nil {
-		if h = c.h.(*upgrader).newHandler(req); h == nil {
+		if h = u.newHandler(req); h == nil {
 			err = errForbidden
 		}
 	}
 	if err != nil {
-		c.refuse(err)
+		u.refuse(c, err)
 		return false
 	}
 	ext, dfl := negotiateOffers(f.extensions, c.cfg.Compression)
@@ -159,9 +161,9 @@ func (c *Conn) upgrade(head []byte) bool {
 	return true
 }
 
-// refuse sends the HTTP error response for a refused request (see
+// refuse sends c the HTTP error response for a refused request (see
 // appendRefusal).
-func (c *Conn) refuse(err error) {
+func (*upgrader) refuse(c *Conn, err error) {
 	c.d.obs.refused(err, c.peerAddr())
 	var b [512]byte
 	_ = c.respond(appendRefusal(b[:0], err))

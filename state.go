@@ -100,8 +100,11 @@ func (s *connState) setStatus(status int) bool {
 func (s *connState) hold() { s.set(flagHeld) }
 
 // unhold ends hold and reports whether input was held: then the caller
-// makes the loop serve the connection again (Conn.rearm).
+// makes the loop serve the connection again (Dispatcher.rearm).
 func (s *connState) unhold() bool { return s.w.And(^flagHeld)&flagHeld != 0 }
+
+// ended reports whether the connection is closed: nothing more is read.
+func (s *connState) ended() bool { return s.is(flagClosed) }
 
 // status returns the recorded status, or 0.
 func (s *connState) status() int { return int(int16(s.w.Load() >> statusShift)) }

@@ -151,21 +151,23 @@ func (s *sweeper) advance() uint32 {
 // since returns the milliseconds from then to now, across a wrap.
 func since(now, then uint32) int32 { return int32(now - then) }
 
-// touch records that bytes arrived from the peer, which answers any
-// keepalive ping. Called by the read path: an atomic load and a store or two.
-func (c *Conn) touch() {
-	if e := c.live; e != nil {
-		e.lastRead.Store(c.d.sweep.now())
+// touch records that bytes arrived from the peer at s's clock, which
+// answers any keepalive ping. Called by the read path: an atomic load and a
+// store or two. e may be nil: a connection without timeouts has no entry.
+func (e *stamps) touch(s *sweeper) {
+	if e != nil {
+		e.lastRead.Store(s.now())
 		if e.pingAt.Load() != 0 {
 			e.pingAt.Store(0)
 		}
 	}
 }
 
-// dataFrameStarted records that the peer started a data frame.
-func (c *Conn) dataFrameStarted() {
-	if e := c.live; e != nil && c.cfg.IdleTimeout > 0 {
-		e.lastMsg.Store(c.d.sweep.now())
+// dataFrameStarted records that the peer started a data frame, for
+// IdleTimeout (idle: the connection has one). e may be nil.
+func (e *stamps) dataFrameStarted(s *sweeper, idle bool) {
+	if e != nil && idle {
+		e.lastMsg.Store(s.now())
 	}
 }
 
@@ -435,9 +437,9 @@ func (d *Dispatcher) act(x sweepDue) {
 func (x sweepDue) do(s *sweeper) {
 	switch x.what {
 	case dueIdle:
-		x.c.closeIdle()
+		x.closeIdle()
 	case duePing:
-		x.c.keepalive(x.e, x.now, s)
+		x.keepalive(s)
 	case duePong:
 		x.c.drop(StatusPongTimeout)
 	}
@@ -459,15 +461,16 @@ func (d *Dispatcher) stopSweeper() {
 	d.sweepActions.Wait()
 }
 
-// keepalive sends the ping found due at sent (e is c's entry, stamped
-// then), unless a write is in progress: then the peer is taking our output
-// (or WriteTimeout will drop it), and the ping waits for a later sweep,
-// with no pong deadline meanwhile. A connection that starts closing is no
-// longer checked. The stamps are swapped only from their exact value, so
-// an entry reused by another connection meanwhile is left alone.
-func (c *Conn) keepalive(e *stamps, sent uint32, s *sweeper) {
+// keepalive sends the ping found due at x.now (x.e is x.c's entry,
+// stamped then), unless a write is in progress: then the peer is taking our
+// output (or WriteTimeout will drop it), and the ping waits for a later
+// sweep, with no pong deadline meanwhile. A connection that starts closing
+// is no longer checked. The stamps are swapped only from their exact value,
+// so an entry reused by another connection meanwhile is left alone.
+func (x sweepDue) keepalive(s *sweeper) {
+	c := x.c
 	if !c.wmu.TryLock() {
-		e.pingAt.CompareAndSwap(sent, 0)
+		x.e.pingAt.CompareAndSwap(x.now, 0)
 		return
 	}
 	c.wmu.Unlock()
@@ -475,13 +478,13 @@ func (c *Conn) keepalive(e *stamps, sent uint32, s *sweeper) {
 		return // a failed write drops the connection
 	}
 	// PongTimeout counts from when the ping went out, or into the queue.
-	e.pingAt.CompareAndSwap(sent, s.now())
+	x.e.pingAt.CompareAndSwap(x.now, s.now())
 }
 
 // closeIdle closes a connection whose peer sent no data frame for
-// IdleTimeout.
-func (c *Conn) closeIdle() {
-	if c.state.setStatus(StatusIdleTimeout) {
-		_ = c.closeNoWait(StatusGoingAway)
+// IdleTimeout, without waiting for the peer (see writeFrameNoWait).
+func (x sweepDue) closeIdle() {
+	if x.c.state.setStatus(StatusIdleTimeout) {
+		_ = x.c.closeFrom(StatusGoingAway, true)
 	}
 }

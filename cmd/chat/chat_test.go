@@ -164,8 +164,7 @@ func TestShutdownSays1001(t *testing.T) {
 	c.join("ann", "lobby")
 	go s.stop()
 	for {
-		c.cl.Conn().SetReadDeadline(time.Now().Add(10 * time.Second))
-		f, err := c.cl.Read()
+		f, err := c.cl.ReadWithin(10 * time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}

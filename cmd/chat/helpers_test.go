@@ -107,8 +107,7 @@ func (c *chatClient) send(v any) {
 // and bytes.
 func (c *chatClient) next() (msg outbound, img []byte) {
 	c.t.Helper()
-	c.cl.Conn().SetReadDeadline(time.Now().Add(30 * time.Second))
-	f, err := c.cl.Read()
+	f, err := c.cl.ReadWithin(30 * time.Second)
 	if err != nil {
 		c.t.Fatalf("read: %v", err)
 	}

@@ -14,8 +14,7 @@ import (
 func (c *chatClient) readRefusals() (accepted, refused, code int) {
 	c.t.Helper()
 	for {
-		c.cl.Conn().SetReadDeadline(time.Now().Add(15 * time.Second))
-		f, err := c.cl.Read()
+		f, err := c.cl.ReadWithin(15 * time.Second)
 		if err != nil {
 			c.t.Fatalf("read: %v", err)
 		}

@@ -32,8 +32,7 @@ func TestScaleRoomSwitchStorm(t *testing.T) {
 		c.join(fmt.Sprintf("m%d", i), "big")
 		wg.Go(func() {
 			for {
-				c.cl.Conn().SetReadDeadline(time.Now().Add(30 * time.Second))
-				f, err := c.cl.Read()
+				f, err := c.cl.ReadWithin(30 * time.Second)
 				if err != nil || f.Op == wstest.OpClose {
 					return
 				}

@@ -102,6 +102,15 @@ func (c *Client) Read() (Frame, error) {
 	return Frame{Op: h[0] & 0x0f, Payload: p}, nil
 }
 
+// ReadWithin reads one unfragmented frame, failing with a timeout error
+// (os.ErrDeadlineExceeded) if none has arrived within d.
+func (c *Client) ReadWithin(d time.Duration) (Frame, error) {
+	if err := c.nc.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return Frame{}, err
+	}
+	return c.Read()
+}
+
 // CloseCode returns the code of a close frame, 1005 if it has none.
 func (f Frame) CloseCode() int {
 	if len(f.Payload) < 2 {

@@ -1,5 +1,5 @@
 """Interop client on python3-websockets (asyncio API): drives a wss echo
-server through the cases of interop_test.go and prints "ok <case>" for
+server through the cases of peers_test.go and prints "ok <case>" for
 each, then "done".
 
 Usage: /usr/bin/python3 client.py ws://host:port/ sizes...

@@ -1,5 +1,5 @@
 // Interop client on Node's ws: drives a wss echo server through the cases
-// of interop_test.go and prints "ok <case>" for each, then "done".
+// of peers_test.go and prints "ok <case>" for each, then "done".
 // Usage: NODE_PATH=/usr/share/nodejs node client.js ws://host:port/ sizes...
 'use strict';
 const WebSocket = require('ws');

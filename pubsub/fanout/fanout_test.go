@@ -1,6 +1,6 @@
 //go:build unix
 
-package pubsub_test
+package fanout_test
 
 import (
 	"bufio"
@@ -35,7 +35,7 @@ import (
 // TestFanoutSubscribers), because one process may hold only 20,000 open
 // files and 10,000 subscribers need 20,000 sockets on one machine.
 //
-//	go test -run '^$' -bench Fanout -benchtime 100x ./pubsub
+//	go test -run '^$' -bench Fanout -benchtime 100x ./pubsub/fanout
 //
 // ns/op is the time to deliver one message to all N subscribers;
 // deliveries/s is N messages delivered per that time; cpu-ns/delivery is

@@ -1,4 +1,4 @@
-package wss
+package interop
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/wssgo/wss"
 )
 
 // TestInteropCoderClient runs the coder/websocket client, in both its
@@ -21,8 +22,8 @@ func TestInteropCoderClient(t *testing.T) {
 	}
 	for bits := 8; bits <= 15; bits++ {
 		for _, nt := range [][2]bool{{false, false}, {true, true}, {true, false}, {false, true}} {
-			cc := &CompressionConfig{Threshold: -1, ServerMaxWindowBits: bits, ServerNoContextTakeover: nt[0], ClientNoContextTakeover: nt[1]}
-			srv := echoServer(t, &Config{Compression: cc})
+			cc := &wss.CompressionConfig{Threshold: -1, ServerMaxWindowBits: bits, ServerNoContextTakeover: nt[0], ClientNoContextTakeover: nt[1]}
+			srv := echoServer(t, &wss.Config{Compression: cc})
 			for mname, mode := range modes {
 				name := fmt.Sprintf("bits=%d snt=%v cnt=%v coder %s", bits, nt[0], nt[1], mname)
 				coderEcho(t, name, wsURL(srv), mode, msgs)
@@ -31,7 +32,7 @@ func TestInteropCoderClient(t *testing.T) {
 	}
 }
 
-func coderEcho(t *testing.T, name, url string, mode websocket.CompressionMode, msgs []Message) {
+func coderEcho(t *testing.T, name, url string, mode websocket.CompressionMode, msgs []wss.Message) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{CompressionMode: mode, CompressionThreshold: 1})

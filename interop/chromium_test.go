@@ -1,6 +1,6 @@
 //go:build unix
 
-package wss
+package interop
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wssgo/wss"
 )
 
 // TestInteropChromium drives headless Chromium with a page that echoes
@@ -29,11 +31,12 @@ func TestInteropChromium(t *testing.T) {
 	needPeer(t, chromium)
 	cs := combos(8)
 	results := make(chan []peerResult, 1)
-	d, err := NewDispatcher(nil)
+	d, err := wss.NewDispatcher(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+	defer d.Close()
+	echo := echoHandler
 	for _, nt := range [][2]bool{{false, false}, {true, true}, {true, false}, {false, true}} {
 		c := combo{ID: len(cs), SNT: nt[0], CNT: nt[1]}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -41,10 +44,10 @@ func TestInteropChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		cfg := &Config{MaxMessageSize: 1 << 24, Compression: c.config(), OriginPatterns: []string{"127.0.0.1:*"}}
+		cfg := &wss.Config{MaxMessageSize: 1 << 24, Compression: c.config(), OriginPatterns: []string{"127.0.0.1:*"}}
 		// The page's query, as URLSearchParams writes it.
 		target := fmt.Sprintf("/ws?sb=0&cb=0&snt=%t&cnt=%t", c.SNT, c.CNT)
-		go d.Serve(ln, cfg, func(r *Request) Handler {
+		go d.Serve(ln, cfg, func(r *wss.Request) wss.Handler {
 			if r.Target() != target {
 				return nil // refused: the combination's page would report it
 			}
@@ -55,7 +58,7 @@ func TestInteropChromium(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFile(w, r, "testdata/interop/chromium.html")
+		http.ServeFile(w, r, "testdata/chromium.html")
 	})
 	mux.HandleFunc("/combos", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(cs)
@@ -65,7 +68,7 @@ func TestInteropChromium(t *testing.T) {
 		sb, _ := strconv.Atoi(q.Get("sb"))
 		cb, _ := strconv.Atoi(q.Get("cb"))
 		c := combo{SNT: q.Get("snt") == "true", CNT: q.Get("cnt") == "true", SB: sb, CB: cb}
-		_ = New(echo, d, &Config{MaxMessageSize: 1 << 24, Compression: c.config()}).Upgrade(w, r)
+		_ = wss.New(echo, d, &wss.Config{MaxMessageSize: 1 << 24, Compression: c.config()}).Upgrade(w, r)
 	})
 	mux.HandleFunc("/result", func(w http.ResponseWriter, r *http.Request) {
 		var rs []peerResult
@@ -98,10 +101,10 @@ func TestInteropChromium(t *testing.T) {
 	if len(rs) != len(cs) {
 		t.Fatalf("Chromium reported %d of %d combinations", len(rs), len(cs))
 	}
-	offer := deflateParams{clientBitsAsked: true} // what Chromium offers
+	chromiumOffer := offer{cbAsked: true} // "permessage-deflate; client_max_window_bits"
 	for _, r := range rs {
 		c := cs[r.ID]
-		want := c.config().serverResponse(offer).String()
+		want := wantResponse(c.config(), chromiumOffer)
 		switch {
 		case !r.OK:
 			t.Errorf("%+v: %s", c, r.Err)

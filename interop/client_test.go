@@ -1,4 +1,4 @@
-package wss
+package interop
 
 // Our client against independent servers, without compression: empty
 // messages (and the other length edges) both ways, and an empty ping,
@@ -12,6 +12,7 @@ import (
 
 	coder "github.com/coder/websocket"
 	"github.com/gorilla/websocket"
+	"github.com/wssgo/wss"
 )
 
 // gorillaEchoServer is an echo server built on gorilla/websocket.
@@ -69,25 +70,25 @@ func TestInteropOurClientEmptyMessages(t *testing.T) {
 		{"coder", coderEchoServer},
 		{"node-ws", func(t *testing.T) string {
 			needPeer(t, "/usr/share/nodejs/ws")
-			return startPeerServer(t, "node", "testdata/interop/ws_server.js")
+			return startPeerServer(t, "node", "testdata/ws_server.js")
 		}},
 		{"python-websockets", func(t *testing.T) string {
 			needPeer(t, "/usr/bin/python3")
-			return startPeerServer(t, "/usr/bin/python3", "testdata/interop/websockets_server.py")
+			return startPeerServer(t, "/usr/bin/python3", "testdata/websockets_server.py")
 		}},
 	}
-	var msgs []Message
+	var msgs []wss.Message
 	for _, n := range []int{0, 1, 125, 126, 0xFFFF, 0x10000, 0} { // empty again after the large ones
-		msgs = append(msgs, Message{Data: payloadOf(n, true), Text: true}, Message{Data: payloadOf(n, false)})
+		msgs = append(msgs, wss.Message{Data: payloadOf(n, true), Text: true}, wss.Message{Data: payloadOf(n, false)})
 	}
 	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
 			url := s.url(t)
-			forEachClientMode(t, func(t *testing.T, d *Dispatcher) {
+			forEachMode(t, clientModes, func(t *testing.T, _ serverMode, d *wss.Dispatcher) {
 				ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 				defer cancel()
-				in := NewInbox(len(msgs))
-				c, err := Dial(ctx, url, in, &DialOptions{Dispatcher: d, Config: &Config{MaxMessageSize: 1 << 24}})
+				in := wss.NewInbox(len(msgs))
+				c, err := wss.Dial(ctx, url, in, &wss.DialOptions{Dispatcher: d, Config: &wss.Config{MaxMessageSize: 1 << 24}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -102,14 +103,14 @@ func TestInteropOurClientEmptyMessages(t *testing.T) {
 				for _, m := range msgs {
 					wantMessage(t, in, m)
 				}
-				if err := c.Close(StatusNormalClosure); err != nil {
+				if err := c.Close(wss.StatusNormalClosure); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := in.Read(ctx); err == nil {
 					t.Fatal("a message after the echoes")
 				}
-				if st, _ := in.Status(); st != StatusNormalClosure {
-					t.Fatalf("OnClose status %d, want %d", st, StatusNormalClosure)
+				if st, _ := in.Status(); st != wss.StatusNormalClosure {
+					t.Fatalf("OnClose status %d, want %d", st, wss.StatusNormalClosure)
 				}
 			})
 		})

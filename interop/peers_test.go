@@ -1,4 +1,4 @@
-package wss
+package interop
 
 // Interoperability with independent WebSocket implementations over real
 // sockets: the gorilla/websocket client in process, Node's ws and
@@ -19,11 +19,12 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/wssgo/wss"
 )
 
 // interopSizes are the message sizes each peer sends, in both types: every
 // length encoding and its edges, up to the default MaxMessageSize.
-var interopSizes = []int{0, 1, 125, 126, 0xFFFF, 0x10000, 1 << 20, DefaultMaxMessageSize}
+var interopSizes = []int{0, 1, 125, 126, 0xFFFF, 0x10000, 1 << 20, wss.DefaultMaxMessageSize}
 
 // interopCases are the names the peer scripts print after each passed case.
 func interopCases() []string {
@@ -37,7 +38,7 @@ func interopCases() []string {
 
 // interopFrame is the server side of the interop cases: echo, except for
 // commands that make the server ping or close.
-func interopFrame(c *Conn, data []byte, text bool) {
+func interopFrame(c *wss.Conn, data []byte, text bool) {
 	if text && bytes.HasPrefix(data, []byte("cmd:")) {
 		switch cmd := string(data[4:]); {
 		case strings.HasPrefix(cmd, "ping:"):
@@ -57,15 +58,15 @@ func interopFrame(c *Conn, data []byte, text bool) {
 // server with 4001, each answered by the other side.
 func checkInteropCloses(t *testing.T, srv *testServer) {
 	t.Helper()
-	_, first := srv.next(t)
-	_, second := srv.next(t)
+	first := srv.next(t)
+	second := srv.next(t)
 	first.wantClose(t, 4000)
 	second.wantClose(t, 4001)
 }
 
 func TestInterop_Gorilla(t *testing.T) {
-	forEachMode(t, func(t *testing.T, d *Dispatcher) {
-		srv := startServer(t, d, nil, interopFrame)
+	forEachMode(t, serverModes, func(t *testing.T, m serverMode, d *wss.Dispatcher) {
+		srv := startServer(t, m, d, interopFrame)
 		url := "ws://" + srv.addr + "/"
 		// A write buffer of 64 KiB sends larger messages as fragments of
 		// that size; smaller ones go as single frames.
@@ -182,10 +183,10 @@ func TestInterop_Gorilla(t *testing.T) {
 
 		// Connections: big echo, fragments (closed by TCP), client close,
 		// server close.
-		_, first := srv.next(t)
-		_, frag := srv.next(t)
-		_, third := srv.next(t)
-		frag.wantClose(t, StatusConnLost)
+		first := srv.next(t)
+		frag := srv.next(t)
+		third := srv.next(t)
+		frag.wantClose(t, wss.StatusConnLost)
 		first.wantClose(t, 4000)
 		third.wantClose(t, 4001)
 	})
@@ -197,9 +198,9 @@ func TestInterop_NodeWS(t *testing.T) {
 		_, err = os.Stat("/usr/share/nodejs/ws/package.json")
 	}
 	requireTool(t, "Node's ws (Debian packages nodejs, node-ws)", err)
-	forEachMode(t, func(t *testing.T, d *Dispatcher) {
-		srv := startServer(t, d, nil, interopFrame)
-		runPeer(t, []string{"NODE_PATH=/usr/share/nodejs"}, node, "testdata/interop/client.js", "ws://"+srv.addr+"/")
+	forEachMode(t, serverModes, func(t *testing.T, m serverMode, d *wss.Dispatcher) {
+		srv := startServer(t, m, d, interopFrame)
+		runPeer(t, []string{"NODE_PATH=/usr/share/nodejs"}, node, "testdata/client.js", "ws://"+srv.addr+"/")
 		checkInteropCloses(t, srv)
 	})
 }
@@ -208,9 +209,9 @@ func TestInterop_PythonWebsockets(t *testing.T) {
 	const python = "/usr/bin/python3"
 	err := exec.Command(python, "-c", "import websockets").Run()
 	requireTool(t, "python3-websockets", err)
-	forEachMode(t, func(t *testing.T, d *Dispatcher) {
-		srv := startServer(t, d, nil, interopFrame)
-		runPeer(t, nil, python, "testdata/interop/client.py", "ws://"+srv.addr+"/")
+	forEachMode(t, serverModes, func(t *testing.T, m serverMode, d *wss.Dispatcher) {
+		srv := startServer(t, m, d, interopFrame)
+		runPeer(t, nil, python, "testdata/client.py", "ws://"+srv.addr+"/")
 		checkInteropCloses(t, srv)
 	})
 }
