@@ -91,9 +91,9 @@ func Dial(ctx context.Context, rawURL string, h Handler, opts *DialOptions) (*Co
 		}
 		return nil, fmt.Errorf("wss: dial: %w: %w", ErrHandshake, err)
 	}
-	c := New(h, opts.Dispatcher, cfg)
+	c := newConn(h, opts.Dispatcher, cfg)
 	c.client = true
-	if err := c.Connect(uc); err != nil {
+	if err := c.connect(uc); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -205,7 +205,7 @@ func TestDialTLSAndClose(t *testing.T) {
 	defer d.Close()
 	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
 	cfg := &Config{Subprotocols: []string{"echo"}, Compression: &CompressionConfig{}}
-	srv := httptest.NewTLSServer(HTTPHandler(d, cfg, func(*http.Request) Handler { return echo }))
+	srv := httptest.NewTLSServer(HTTPHandler(d, cfg, func(*Request) (Handler, error) { return echo, nil }))
 	defer srv.Close()
 	pool := srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

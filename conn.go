@@ -12,8 +12,9 @@ import (
 	"github.com/wssgo/wss/internal/poll"
 )
 
-// Conn is one WebSocket connection. Create it with New, then start it with
-// Upgrade or Connect. Its methods are safe for concurrent use.
+// Conn is one WebSocket connection: Dial makes one, and Dispatcher.Serve
+// and HTTPHandler make one for each request their newHandler takes, which
+// its Handler first sees in OnOpen. Its methods are safe for concurrent use.
 type Conn struct {
 	h   Handler
 	d   *Dispatcher
@@ -39,7 +40,7 @@ type Conn struct {
 // connAside holds what only some connections need, so that an idle
 // event-loop connection without compression does not carry it: a Conn is
 // 128 bytes, and every byte of it counts for a server with a million
-// connections. Connect sets it before the connection counts as connected,
+// connections. connect sets it before the connection counts as connected,
 // and it does not change afterwards, so it is read without a lock.
 type connAside struct {
 	nc    net.Conn // the socket in goroutine mode
@@ -63,30 +64,25 @@ func (c *Conn) dfl() *deflate {
 	return nil
 }
 
-// New returns a connection that will call h and be served by d (nil means a
-// Dispatcher with the default settings, shared by such connections) with
-// the settings of cfg (nil means the defaults). It is the reference's WSS
-// constructor; nothing happens until Upgrade or Connect.
-func New(h Handler, d *Dispatcher, cfg *Config) *Conn {
+// newConn returns a connection that will call h and be served by d (nil
+// means the default Dispatcher) with the settings of cfg (nil means the
+// defaults); nothing happens until connect.
+func newConn(h Handler, d *Dispatcher, cfg *Config) *Conn {
 	if d == nil {
 		d = defaultDispatcher()
 	}
 	return &Conn{h: h, d: d, cfg: cfg.orDefault()}
 }
 
-// Connect starts serving nc, whose opening handshake has completed: a
-// connection returned by Handshake (its subprotocol and any bytes the peer
-// sent early carry over), or one upgraded by other means (then no
-// subprotocol or extension is in effect). The Conn owns nc from then on.
-func (c *Conn) Connect(nc net.Conn) error {
+// connect starts serving nc, whose opening handshake has completed: an
+// upgradedConn (its subprotocol, compression and any bytes the peer sent
+// early carry over), or Dial's. The Conn owns nc from then on. An error
+// means c was never served: its Handler had no call.
+func (c *Conn) connect(nc net.Conn) error {
 	var pending []byte
 	var dfl *deflate
 	var proto string
 	c.wmu.Lock()
-	if c.state.is(flagConnected) {
-		c.wmu.Unlock()
-		return ErrConnected
-	}
 	if u, ok := nc.(*upgradedConn); ok {
 		nc, pending, dfl, proto = u.Conn, u.pending, u.deflate, u.subprotocol
 	}
@@ -147,8 +143,7 @@ func (c *Conn) Subprotocol() string {
 }
 
 // A connection stores its subprotocol as an index in its Config's list, to
-// stay small; one chosen from another list (Handshake with another Config
-// than Connect's) is kept aside.
+// stay small; one past the index a byte holds is kept aside.
 const otherProto = 255
 
 // setSubprotocol records p; it runs before c counts as connected, after
@@ -170,7 +165,7 @@ func (c *Conn) setSubprotocol(p string) {
 	c.aside.proto = p
 }
 
-// RemoteAddr returns the peer's network address, or nil before Connect.
+// RemoteAddr returns the peer's network address, or nil before the connection is open.
 // In event-loop mode the address is asked of the socket, so it is nil once
 // the connection has ended (it is still there during OnClose).
 func (c *Conn) RemoteAddr() net.Addr {

@@ -53,7 +53,7 @@ func BenchmarkEchoCompression(b *testing.B) {
 func benchEcho(b *testing.B, d *Dispatcher, cc *CompressionConfig, size int) {
 	next := jsonMessages(size)
 	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
-	srv := httptest.NewServer(HTTPHandler(d, &Config{Compression: cc}, func(*http.Request) Handler { return echo }))
+	srv := httptest.NewServer(HTTPHandler(d, &Config{Compression: cc}, func(*Request) (Handler, error) { return echo, nil }))
 	defer srv.Close()
 	ctx := context.Background()
 	in := NewInbox(1)

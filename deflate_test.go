@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -24,7 +23,7 @@ func echoServer(t testing.TB, cfg *Config) *httptest.Server {
 	}
 	t.Cleanup(func() { d.Close() }) // after srv.Close: cleanups run last first
 	echo := HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
-	srv := httptest.NewServer(HTTPHandler(d, cfg, func(*http.Request) Handler { return echo }))
+	srv := httptest.NewServer(HTTPHandler(d, cfg, func(*Request) (Handler, error) { return echo, nil }))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -408,7 +407,7 @@ func TestIdleConnectionHoldsOnlyWindows(t *testing.T) {
 		kept <- [2]int{cap(c.dfl().window), sent}
 	}}
 	cfg := &Config{Compression: &CompressionConfig{}}
-	srv := httptest.NewServer(HTTPHandler(d, cfg, func(*http.Request) Handler { return h }))
+	srv := httptest.NewServer(HTTPHandler(d, cfg, func(*Request) (Handler, error) { return h, nil }))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -449,7 +448,7 @@ func feedDeflate(t *testing.T, in []byte, sizes []int) feedResult {
 		res.msgs = append(res.msgs, message{bytes.Clone(data), text})
 	}}
 	sink := &sinkConn{}
-	c := New(h, nil, fuzzConfig)
+	c := newConn(h, nil, fuzzConfig)
 	c.aside = &connAside{nc: sink, dfl: newDeflate(&CompressionConfig{Threshold: 1 << 30}, deflateParams{}, false, 0)}
 	c.state.set(flagConnected)
 	feedPieces(c, in, sizes, nil)

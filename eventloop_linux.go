@@ -212,9 +212,10 @@ func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
 		_ = c.Close(StatusGoingAway)
 	}
 	if err := l.p.Add(c.fd.Num()); err != nil {
+		// Served, and ended at once: OnOpen had its OnClose, so this is
+		// no failure to serve (which would leave the Handler without one).
 		c.drop(StatusConnLost)
 		c.finish()
-		return fmt.Errorf("wss: epoll_ctl: %w", err)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func TestEventLoop_ReadBudget(t *testing.T) {
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		_ = d.Serve(ln, &Config{PingInterval: -1}, func(r *Request) Handler { return handlers[r.Target()] })
+		_ = d.Serve(ln, &Config{PingInterval: -1}, func(r *Request) (Handler, error) { return handlers[r.Target()], nil })
 	}()
 	defer func() { ln.Close(); <-served }()
 	open := func(path string) *rawClient {

@@ -32,10 +32,10 @@ func startLoopServer(t testing.TB, dcfg DispatcherConfig, cfg *Config, newHandle
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: HTTPHandler(d, cfg, func(*http.Request) Handler { return newHandler() })}
+	srv := &http.Server{Handler: HTTPHandler(d, cfg, func(*Request) (Handler, error) { return newHandler(), nil })}
 	serve := func() { _ = srv.Serve(ln) }
 	if viaServe(t) {
-		serve = func() { _ = d.Serve(ln, cfg, func(*Request) Handler { return newHandler() }) }
+		serve = func() { _ = d.Serve(ln, cfg, func(*Request) (Handler, error) { return newHandler(), nil }) }
 	}
 	served := make(chan struct{})
 	go func() {
@@ -225,7 +225,7 @@ func TestDispatcherCloseEndsEverything(t *testing.T) {
 					wg.Done()
 				},
 			}
-			srv := &http.Server{Handler: HTTPHandler(d, nil, func(*http.Request) Handler { wg.Add(1); return h })}
+			srv := &http.Server{Handler: HTTPHandler(d, nil, func(*Request) (Handler, error) { wg.Add(1); return h, nil })}
 			served := make(chan struct{})
 			go func() { defer close(served); _ = srv.Serve(ln) }()
 			const n = 20

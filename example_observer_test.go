@@ -30,11 +30,11 @@ func ExampleObserver() {
 		log.Fatal(err)
 	}
 	defer ln.Close()
-	go d.Serve(ln, nil, func(*wss.Request) wss.Handler {
+	go d.Serve(ln, nil, func(*wss.Request) (wss.Handler, error) {
 		return wss.HandlerFuncs{
 			Frame: func(c *wss.Conn, data []byte, text bool) { _ = c.Write(data, text) },
 			Close: func(_ *wss.Conn, status int) { done <- status },
-		}
+		}, nil
 	})
 
 	echoes := make(chan string, 2)

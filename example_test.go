@@ -38,7 +38,7 @@ func ExampleHTTPHandler() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h := wss.HTTPHandler(d, nil, func(r *http.Request) wss.Handler { return chat{} })
+	h := wss.HTTPHandler(d, nil, func(r *wss.Request) (wss.Handler, error) { return chat{}, nil })
 	http.Handle("/ws", h)
 	// log.Fatal(http.ListenAndServe("127.0.0.1:9001", nil))
 }
@@ -48,7 +48,7 @@ func ExampleHandlerFuncs() {
 		Frame: func(c *wss.Conn, data []byte, text bool) { _ = c.Write(data, text) },
 		Close: func(c *wss.Conn, status int) { log.Print("closed: ", status) },
 	}
-	_ = wss.HTTPHandler(nil, &wss.Config{MaxMessageSize: 1 << 20}, func(*http.Request) wss.Handler { return h })
+	_ = wss.HTTPHandler(nil, &wss.Config{MaxMessageSize: 1 << 20}, func(*wss.Request) (wss.Handler, error) { return h, nil })
 }
 
 // A server that speaks only WebSocket on its port: the event loops read and
@@ -62,11 +62,11 @@ func ExampleDispatcher_Serve() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	go d.Serve(ln, nil, func(r *wss.Request) wss.Handler {
+	go d.Serve(ln, nil, func(r *wss.Request) (wss.Handler, error) {
 		if r.Target() != "/echo" {
-			return nil // refused with 403
+			return nil, nil // refused with 403
 		}
-		return chat{}
+		return chat{}, nil
 	})
 
 	in := wss.NewInbox(1)
@@ -128,10 +128,10 @@ func ExampleNetConn() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := &http.Server{Handler: wss.HTTPHandler(nil, nil, func(*http.Request) wss.Handler {
+	srv := &http.Server{Handler: wss.HTTPHandler(nil, nil, func(*wss.Request) (wss.Handler, error) {
 		n := &wss.NetConn{}
 		go func() { _, _ = io.Copy(n, n); n.Close() }() // echo until the client closes
-		return n
+		return n, nil
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()
@@ -150,4 +150,99 @@ func ExampleNetConn() {
 	}
 	fmt.Println(string(buf))
 	// Output: hello, stream
+}
+
+// A newHandler that refuses a request without credentials with 401 and a
+// WWW-Authenticate challenge, and sets a cookie on the 101 of the others.
+// Dial reads the refusal as the server wrote it.
+func ExampleHandshakeError_refusal() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := wss.NewServer("", wss.HTTPHandler(nil, nil, func(r *wss.Request) (wss.Handler, error) {
+		if r.Header("Authorization") == "" {
+			return nil, &wss.HandshakeError{
+				StatusCode: http.StatusUnauthorized,
+				Header:     http.Header{"Www-Authenticate": {`Basic realm="chat"`}},
+				Body:       []byte("log in first\n"),
+			}
+		}
+		r.ResponseHeader().Set("Set-Cookie", "session=1; HttpOnly")
+		return chat{}, nil
+	}), nil)
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	_, err = wss.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", wss.NewInbox(1), nil)
+	var he *wss.HandshakeError
+	if errors.As(err, &he) {
+		fmt.Printf("%d %s %q\n", he.StatusCode, he.Header.Get("Www-Authenticate"), he.Body)
+	}
+	// Output:
+	// 401 Basic realm="chat" "log in first\n"
+}
+
+// The 101 response carries the fields newHandler set: here a cookie, read
+// by a plain net/http client.
+func ExampleRequest_ResponseHeader() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := wss.NewServer("", wss.HTTPHandler(nil, nil, func(r *wss.Request) (wss.Handler, error) {
+		r.ResponseHeader().Set("Set-Cookie", "session=1; HttpOnly")
+		return chat{}, nil
+	}), nil)
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, resp.Header.Get("Set-Cookie"))
+	// Output:
+	// 101 session=1; HttpOnly
+}
+
+// Limits that depend on who connects: a client without a session gets a
+// 16-byte MaxMessageSize, and a longer message closes it with 1009.
+func ExampleRequest_SetConfig() {
+	d, err := wss.NewDispatcher(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer d.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	anonymous := &wss.Config{MaxMessageSize: 16}
+	go d.Serve(ln, nil, func(r *wss.Request) (wss.Handler, error) {
+		if r.Header("Cookie") == "" {
+			r.SetConfig(anonymous)
+		}
+		return chat{}, nil
+	})
+
+	closed := make(chan int, 1)
+	c, err := wss.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", wss.HandlerFuncs{
+		Frame: func(*wss.Conn, []byte, bool) {},
+		Close: func(_ *wss.Conn, status int) { closed <- int(status) },
+	}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = c.Write([]byte("a message over sixteen bytes"), true)
+	fmt.Println(<-closed)
+	// Output:
+	// 1009
 }

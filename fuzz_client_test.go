@@ -85,7 +85,7 @@ const maxFuzzLen = 1<<17 + 3
 // sinkClient returns a client Conn whose frames go to a sinkConn.
 func sinkClient(cfg *Config, compress bool) (*Conn, *sinkConn) {
 	sink := &sinkConn{}
-	c := New(HandlerFuncs{}, nil, cfg)
+	c := newConn(HandlerFuncs{}, nil, cfg)
 	c.client = true
 	c.aside = &connAside{nc: sink}
 	if compress {

@@ -93,7 +93,7 @@ func feedSplit(t *testing.T, in []byte, sizes []int) feedResult {
 		res.msgs = append(res.msgs, message{bytes.Clone(data), text})
 	}}
 	sink := &sinkConn{}
-	c := New(h, nil, fuzzConfig)
+	c := newConn(h, nil, fuzzConfig)
 	c.aside = &connAside{nc: sink}
 	c.state.set(flagConnected)
 	feedPieces(c, in, sizes, func() {
@@ -343,7 +343,7 @@ func FuzzHandshake(f *testing.F) {
 		}
 		got, err := checkRequest(r, cfg)
 		rec := httptest.NewRecorder()
-		_, herr := Handshake(rec, r, cfg)
+		_, herr := upgradeFor(rec, r, HandlerFuncs{}, nil, cfg) // a recorder cannot be hijacked
 		if err != nil {
 			var he *handshakeError
 			if !errors.As(err, &he) || !errors.Is(err, ErrHandshake) {

@@ -31,8 +31,9 @@ func appendAcceptKey(dst []byte, key string) []byte {
 	return base64.StdEncoding.AppendEncode(dst, sum[:])
 }
 
-// appendAccept appends the 101 response that completes a handshake.
-func appendAccept(dst []byte, key, proto, ext string) []byte {
+// appendAccept appends the 101 response that completes a handshake, with
+// the fields the application set (Request.ResponseHeader) after its own.
+func appendAccept(dst []byte, key, proto, ext string, extra http.Header) []byte {
 	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\n"+
 		"Upgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Accept: "...)
@@ -44,12 +45,13 @@ func appendAccept(dst []byte, key, proto, ext string) []byte {
 	if ext != "" {
 		dst = append(append(append(dst, "Sec-WebSocket-Extensions: "...), ext...), "\r\n"...)
 	}
+	dst = appendFields(dst, extra, handshakeField)
 	return append(dst, "\r\n"...)
 }
 
-// upgradedConn is a connection returned by Handshake: it carries what the
+// upgradedConn is a connection hijacked from net/http: it carries what the
 // handshake negotiated, and the bytes the client sent after its request, to
-// Connect.
+// connect.
 type upgradedConn struct {
 	net.Conn
 	subprotocol string
@@ -57,39 +59,35 @@ type upgradedConn struct {
 	pending     []byte
 }
 
-// Handshake answers a WebSocket opening handshake (RFC 6455 section 4.2)
-// with the settings of cfg (nil means the defaults) and returns the
-// hijacked connection, to be passed to Connect. It is the reference's
-// wsUpgrade: for servers that need the connection before connecting it.
-// A refused request gets an HTTP error status and a plain-text
-// reason, and the error returned wraps ErrHandshake. A request with content
-// (a Content-Length other than 0, or a Transfer-Encoding) is refused with
-// 400, and its connection closed after the answer.
-func Handshake(w http.ResponseWriter, r *http.Request, cfg *Config) (net.Conn, error) {
-	cfg = cfg.orDefault()
-	u := upgradeFromHTTP(r, cfg)
-	key, err := checkUpgrade(u, cfg, func() (*http.Request, error) { return r, nil })
-	if err != nil {
-		if errors.As(err, new(*handshakeError)) {
-			if u.body || u.badLength {
-				// Its content is not read as the next request: the
-				// connection ends, as it does on Serve.
-				w.Header().Set("Connection", "close")
-			}
-			status, reason := refusalResponse(err, w.Header().Set)
-			http.Error(w, reason, status)
-		}
-		return nil, fmt.Errorf("wss: handshake: %w", err)
+// refuseHTTP answers a request that is not a valid upgrade, or that
+// newHandler refused (err), on the net/http path.
+func refuseHTTP(w http.ResponseWriter, f *handshakeFields, err error) {
+	var app *HandshakeError
+	if errors.As(err, &app) {
+		writeHandshakeError(w, app)
+		return
 	}
-	proto := u.subprotocol(cfg.Subprotocols)
-	ext, dfl := negotiateOffers(u.extensions, cfg.Compression)
+	if f.body || f.badLength {
+		// Its content is not read as the next request: the connection
+		// ends, as it does on Serve.
+		w.Header().Set("Connection", "close")
+	}
+	status, reason := refusalResponse(err, w.Header().Set)
+	http.Error(w, reason, status)
+}
+
+// hijackAccept takes the connection of a checked request over from
+// net/http and writes its 101 response, with extra's fields.
+func hijackAccept(w http.ResponseWriter, f *handshakeFields, key string, cfg *Config, extra http.Header) (net.Conn, error) {
+	proto := f.subprotocol(cfg.Subprotocols)
+	ext, dfl := negotiateOffers(f.extensions, cfg.Compression)
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		http.Error(w, "wss: cannot take over the connection", http.StatusInternalServerError)
 		return nil, fmt.Errorf("wss: handshake: %w: %w", ErrHandshake, err)
 	}
 	uc := &upgradedConn{Conn: nc, subprotocol: proto, deflate: dfl, pending: buffered(brw.Reader)}
-	if err := writeAccept(nc, key, proto, ext, cfg.handshakeTimeout()); err != nil {
+	if err := writeAccept(nc, appendAccept(nil, key, proto, ext, extra), cfg.handshakeTimeout()); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("wss: handshake: %w: %w", ErrHandshake, err)
 	}
@@ -108,9 +106,7 @@ func buffered(br *bufio.Reader) []byte {
 }
 
 // writeAccept sends the 101 response and clears the deadlines net/http set.
-func writeAccept(nc net.Conn, key, proto, ext string, timeout time.Duration) error {
-	var b [256]byte
-	resp := appendAccept(b[:0], key, proto, ext)
+func writeAccept(nc net.Conn, resp []byte, timeout time.Duration) error {
 	if err := nc.SetDeadline(time.Now().Add(timeout)); err != nil {
 		return err
 	}
@@ -121,18 +117,31 @@ func writeAccept(nc net.Conn, key, proto, ext string, timeout time.Duration) err
 }
 
 // handshakeError is a refused handshake (a refusal): the HTTP status and
-// the reason given to the client.
+// the reason given to the client, and the error behind it that the client
+// is not shown, if any.
 type handshakeError struct {
 	status int
 	reason string
+	cause  error
 }
 
-func (e *handshakeError) Error() string { return e.reason }
-func (e *handshakeError) Unwrap() error { return ErrHandshake }
+func (e *handshakeError) Error() string {
+	if e.cause != nil {
+		return e.reason + ": " + e.cause.Error()
+	}
+	return e.reason
+}
+
+func (e *handshakeError) Unwrap() []error {
+	if e.cause != nil {
+		return []error{ErrHandshake, e.cause}
+	}
+	return []error{ErrHandshake}
+}
 
 // refusal returns the refusal of a request with status and reason.
 func refusal(status int, reason string) *handshakeError {
-	return &handshakeError{status, reason}
+	return &handshakeError{status: status, reason: reason}
 }
 
 // refusalResponse gives the response to a request refused with err: its status, the
@@ -418,18 +427,23 @@ func originAllowed(u *handshakeFields, cfg *Config, httpRequest func() (*http.Re
 }
 
 // HTTPHandler returns an http.Handler that upgrades every request and
-// serves it on d with the settings of cfg. newHandler is called before the
-// handshake with the request and returns the connection's Handler; it may
-// refuse the request by returning nil, which answers 403 Forbidden.
+// serves it on d (nil means the default Dispatcher) with the settings of
+// cfg (nil means the defaults). newHandler chooses each connection's
+// Handler, or refuses it, as with Dispatcher.Serve: the two paths call it
+// alike, once the request has passed the checks of RFC 6455 section 4.2.1
+// and the origin rule (a request that fails them gets an HTTP error status
+// and a plain-text reason, and newHandler is not called). r.HTTP returns
+// the request net/http parsed, without allocating.
 //
 // A Dispatcher at MaxConnections or shutting down answers 503 without
 // calling newHandler. Served by a Server from NewServer (or by Serve), a
 // connection counts toward MaxConnections from its accept, so those still
 // in their handshake are bounded too; on another http.Server it counts
 // from its request, and only that server's ReadHeaderTimeout bounds the
-// sockets still sending one.
-func HTTPHandler(d *Dispatcher, cfg *Config, newHandler func(r *http.Request) Handler) http.Handler {
-	return &upgradeHandler{d: d, cfg: cfg, newHandler: newHandler}
+// sockets still sending one. The handler may be used by many servers and
+// goroutines at once.
+func HTTPHandler(d *Dispatcher, cfg *Config, newHandler func(r *Request) (Handler, error)) http.Handler {
+	return &upgradeHandler{d: d, cfg: cfg.orDefault(), newHandler: newHandler}
 }
 
 // upgradeHandler is the http.Handler of HTTPHandler: NewServer recognises
@@ -437,7 +451,7 @@ func HTTPHandler(d *Dispatcher, cfg *Config, newHandler func(r *http.Request) Ha
 type upgradeHandler struct {
 	d          *Dispatcher // nil: the default one, resolved per call
 	cfg        *Config
-	newHandler func(r *http.Request) Handler
+	newHandler func(r *Request) (Handler, error)
 }
 
 func (u *upgradeHandler) dispatcher() *Dispatcher {
@@ -448,43 +462,56 @@ func (u *upgradeHandler) dispatcher() *Dispatcher {
 }
 
 func (u *upgradeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	d := u.dispatcher()
-	if err := d.admitCheck(acceptedConn(r)); err != nil {
-		d.obs.refused(err, r.RemoteAddr)
-		refuse(w, err)
-		return
-	}
-	h := u.newHandler(r)
-	if h == nil {
-		d.obs.refused(errForbidden, r.RemoteAddr)
-		http.Error(w, "wss: forbidden", http.StatusForbidden)
-		return
-	}
-	_ = New(h, d, u.cfg).Upgrade(w, r)
+	_, _ = u.upgrade(w, r)
 }
 
-// Upgrade answers the opening handshake of r and starts serving the
-// connection: the reference's upgrade. On failure the client has been
-// answered with an HTTP error and the error wraps ErrHandshake. At
-// MaxConnections or after Shutdown it answers 503 before the handshake; a
-// connection that a Server from NewServer admitted at its accept already
-// holds its slot.
-func (c *Conn) Upgrade(w http.ResponseWriter, r *http.Request) error {
-	if c.state.is(flagConnected) {
-		return ErrConnected
-	}
+// upgrade answers the opening handshake of r and, if newHandler takes it,
+// starts serving the connection, which it returns. The error says why it
+// did not (the client has its answer): it wraps ErrHandshake,
+// ErrTooManyConnections or ErrShutdown, and an error newHandler returned.
+func (u *upgradeHandler) upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
+	d := u.dispatcher()
 	accepted := acceptedConn(r)
-	if err := c.d.reserve(c, accepted); err != nil {
-		c.d.obs.refused(err, r.RemoteAddr)
+	if err := d.admitCheck(accepted); err != nil {
+		d.obs.refused(err, r.RemoteAddr)
 		refuse(w, err)
-		return fmt.Errorf("wss: upgrade: %w", err)
+		return nil, fmt.Errorf("wss: upgrade: %w", err)
 	}
-	nc, err := Handshake(w, r, c.cfg)
+	f := upgradeFromHTTP(r, u.cfg)
+	key, err := checkUpgrade(f, u.cfg, func() (*http.Request, error) { return r, nil })
+	var h Handler
+	req := &Request{hreq: r}
+	if err == nil {
+		h, err = chooseHandler(u.newHandler, req)
+	}
 	if err != nil {
-		c.d.obs.refused(err, r.RemoteAddr)
-		c.d.unadmit(c)
-		c.d.forgetAccepted(accepted, true) // closed after its hijack, so net/http no longer tracks it
-		return err
+		d.obs.refused(err, r.RemoteAddr)
+		refuseHTTP(w, f, err)
+		return nil, fmt.Errorf("wss: handshake: %w", err)
 	}
-	return c.Connect(nc)
+	cfg := u.cfg
+	if req.cfg != nil && req.cfg != cfg {
+		cfg = req.cfg
+		f = upgradeFromHTTP(r, cfg) // its offers, negotiated with cfg
+	}
+	c := newConn(h, d, cfg)
+	if err := d.reserve(c, accepted); err != nil {
+		d.obs.refused(err, r.RemoteAddr)
+		refuse(w, err)
+		h.OnClose(c, StatusConnLost)
+		return nil, fmt.Errorf("wss: upgrade: %w", err)
+	}
+	nc, err := hijackAccept(w, f, key, cfg, req.header)
+	if err == nil {
+		err = c.connect(nc) // it drops the socket if it fails
+	} else {
+		d.obs.refused(err, r.RemoteAddr)
+		d.unadmit(c)
+		d.forgetAccepted(accepted, true) // closed after its hijack, so net/http no longer tracks it
+	}
+	if err != nil {
+		h.OnClose(c, StatusConnLost) // it was never served: its Handler had no call yet
+		return nil, err
+	}
+	return c, nil
 }

@@ -353,30 +353,31 @@ func TestHandshake_EarlyFrames(t *testing.T) {
 	})
 }
 
-// TestHandshake_HandshakeThenConnect: the two-step API carries the
-// subprotocol and early bytes over to Connect, and a Conn connects once.
-func TestHandshake_HandshakeThenConnect(t *testing.T) {
+// upgradeFor upgrades r for h on d with cfg, as HTTPHandler does, and
+// returns the connection or why there is none.
+func upgradeFor(w http.ResponseWriter, r *http.Request, h Handler, d *Dispatcher, cfg *Config) (*Conn, error) {
+	u := HTTPHandler(d, cfg, func(*Request) (Handler, error) { return h, nil }).(*upgradeHandler)
+	return u.upgrade(w, r)
+}
+
+// TestHandshake_HTTPHandlerCarriesOver: on the net/http path the
+// subprotocol and the bytes the client sent right after its request reach
+// the connection.
+func TestHandshake_HTTPHandlerCarriesOver(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		cfg := &Config{Subprotocols: []string{"chat"}}
 		rec := newRecorder(nil)
-		results := make(chan error, 4)
+		results := make(chan error, 2)
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			nc, err := Handshake(w, r, cfg)
-			if err != nil {
-				results <- err
-				return
+			c, err := upgradeFor(w, r, rec, d, cfg)
+			if err == nil && c.Subprotocol() != "chat" {
+				err = errors.New("subprotocol lost: " + c.Subprotocol())
 			}
-			c := New(rec, d, cfg)
-			results <- c.Connect(nc)
-			results <- c.Connect(nc) // a second Connect must be refused
-			results <- c.Upgrade(w, r)
-			if c.Subprotocol() != "chat" {
-				results <- errors.New("subprotocol lost: " + c.Subprotocol())
-			}
+			results <- err
 		})}
 		served := make(chan struct{})
 		go func() { defer close(served); _ = srv.Serve(l) }()
@@ -387,18 +388,11 @@ func TestHandshake_HandshakeThenConnect(t *testing.T) {
 			clientFrame(textFin, []byte("early"))...))
 		c.expect([]byte(strings.TrimSuffix(acceptResponse, "\r\n") + "Sec-WebSocket-Protocol: chat\r\n\r\n"))
 		c.expect(serverFrame(opText, []byte("early")))
-		for i, want := range []error{nil, ErrConnected, ErrConnected} {
-			if err := <-results; !errors.Is(err, want) && !(want == nil && err == nil) {
-				t.Errorf("call %d: got %v, want %v", i, err, want)
-			}
+		if err := <-results; err != nil {
+			t.Error(err)
 		}
 		c.nc.Close()
 		rec.wantClose(t, StatusConnLost)
-		select {
-		case err := <-results:
-			t.Error(err)
-		default:
-		}
 	})
 }
 
@@ -407,11 +401,11 @@ func TestHandshake_HandshakeThenConnect(t *testing.T) {
 func TestHandshake_HTTPHandlerRefuses(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		rec := newRecorder(nil)
-		h := HTTPHandler(d, nil, func(r *http.Request) Handler {
-			if r.URL.Path == "/no" {
-				return nil
+		h := HTTPHandler(d, nil, func(r *Request) (Handler, error) {
+			if r.Target() == "/no" {
+				return nil, nil
 			}
-			return rec
+			return rec, nil
 		})
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -444,28 +438,22 @@ func TestHandshake_HTTPHandlerRefuses(t *testing.T) {
 	})
 }
 
-// TestHandshake_SubprotocolOfAnotherConfig: a subprotocol that Handshake
-// chose from one Config's list, for a Conn made with another, is still
-// reported after the connection has ended.
-func TestHandshake_SubprotocolOfAnotherConfig(t *testing.T) {
+// TestHandshake_SubprotocolOfRequestConfig: on the net/http path, a
+// subprotocol negotiated with the Config newHandler gave (Request.SetConfig),
+// which the listener's does not list, is answered and still reported after
+// the connection has ended.
+func TestHandshake_SubprotocolOfRequestConfig(t *testing.T) {
 	forEachMode(t, func(t *testing.T, d *Dispatcher) {
 		conns := make(chan *Conn, 1)
 		rec := newRecorder(nil)
+		own := &Config{Subprotocols: []string{"x"}}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			nc, err := Handshake(w, r, &Config{Subprotocols: []string{"x"}})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			c := New(rec, d, nil)
-			if err := c.Connect(nc); err != nil {
-				t.Error(err)
-			}
-			conns <- c
+		srv := &http.Server{Handler: HTTPHandler(d, nil, func(r *Request) (Handler, error) {
+			r.SetConfig(own)
+			return HandlerFuncs{Frame: rec.OnFrame, Close: rec.OnClose, Open: func(c *Conn) { conns <- c }}, nil
 		})}
 		served := make(chan struct{})
 		go func() { defer close(served); _ = srv.Serve(l) }()

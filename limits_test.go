@@ -103,12 +103,12 @@ func TestMaxConnectionsConnect(t *testing.T) {
 	log := newCloseLog()
 	s1, c1 := tcpPair()
 	defer c1.Close()
-	if err := New(log, d, nil).Connect(s1); err != nil {
+	if err := newConn(log, d, nil).connect(s1); err != nil {
 		t.Fatal(err)
 	}
 	s2, c2 := tcpPair()
 	defer c2.Close()
-	if err := New(log, d, nil).Connect(s2); !errors.Is(err, ErrTooManyConnections) {
+	if err := newConn(log, d, nil).connect(s2); !errors.Is(err, ErrTooManyConnections) {
 		t.Fatalf("Connect beyond the limit: %v, want ErrTooManyConnections", err)
 	}
 	newRawClient(t, c2, nil).expectFail(StatusTryAgainLater)
@@ -122,7 +122,7 @@ func TestMaxConnectionsConnect(t *testing.T) {
 	}
 	s3, c3 := tcpPair()
 	defer c3.Close()
-	if err := New(log, d, nil).Connect(s3); !errors.Is(err, ErrShutdown) {
+	if err := newConn(log, d, nil).connect(s3); !errors.Is(err, ErrShutdown) {
 		t.Fatalf("Connect after Shutdown: %v, want ErrShutdown", err)
 	}
 	newRawClient(t, c3, nil).expectFail(StatusGoingAway)
@@ -297,9 +297,9 @@ func TestHTTPHandlerRefusesBeforeNewHandler(t *testing.T) {
 	defer d.Shutdown(context.Background())
 	log := newCloseLog()
 	var asked atomic.Int32
-	h := HTTPHandler(d, &Config{PingInterval: -1}, func(*http.Request) Handler {
+	h := HTTPHandler(d, &Config{PingInterval: -1}, func(*Request) (Handler, error) {
 		asked.Add(1)
-		return log
+		return log, nil
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

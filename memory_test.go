@@ -91,8 +91,7 @@ func measureIdle(t *testing.T, n int, mode string, size int) (heap, rss int64) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := New(h, d, cfg)
-		if c.Upgrade(w, r) == nil {
+		if c, err := upgradeFor(w, r, h, d, cfg); err == nil {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()

@@ -45,10 +45,10 @@ func serveNetConns(t *testing.T, d *Dispatcher, cfg *Config) (string, chan *NetC
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: HTTPHandler(d, cfg, func(*http.Request) Handler {
+	srv := &http.Server{Handler: HTTPHandler(d, cfg, func(*Request) (Handler, error) {
 		n := &NetConn{}
 		conns <- n
-		return n
+		return n, nil
 	})}
 	served := make(chan struct{})
 	go func() { defer close(served); _ = srv.Serve(ln) }()

@@ -36,7 +36,8 @@ type Observer struct {
 	//               closed with 1013 after a handshake made elsewhere)
 	//   "shutdown"  the Dispatcher was shutting down (503, or 1001)
 	//   "origin"    the Origin is not allowed (403)
-	//   "forbidden" the function choosing the Handler returned nil (403)
+	//   "forbidden" the function choosing the Handler refused: it returned
+	//               no Handler (403), or a HandshakeError (its answer)
 	//   "handshake" the request is not a valid opening handshake (400, 405,
 	//               426, 431), or answering it failed
 	//   "timeout"   the request did not arrive within HandshakeTimeout; seen
@@ -151,7 +152,6 @@ func (o *observer) logs() bool {
 // Refusals that Refused tells apart.
 var (
 	errOrigin           = refusal(http.StatusForbidden, "origin not allowed")
-	errForbidden        = refusal(http.StatusForbidden, "forbidden")
 	errHandshakeTimeout = errors.New("wss: handshake timed out")
 )
 
@@ -164,7 +164,7 @@ func refusedReason(err error) string {
 		return "shutdown"
 	case errors.Is(err, errOrigin):
 		return "origin"
-	case errors.Is(err, errForbidden):
+	case errors.Is(err, errForbidden), errors.As(err, new(*HandshakeError)):
 		return "forbidden"
 	case errors.Is(err, errHandshakeTimeout):
 		return "timeout"

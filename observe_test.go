@@ -109,12 +109,13 @@ func forEachObservedPath(t *testing.T, dcfg DispatcherConfig, cfg *Config,
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := NewServer("", HTTPHandler(d, cfg, func(r *http.Request) Handler { return newHandler(r.URL.Path) }), cfg)
+			choose := func(r *Request) (Handler, error) { return newHandler(r.Target()), nil }
+			srv := NewServer("", HTTPHandler(d, cfg, choose), cfg)
 			served := make(chan struct{})
 			go func() {
 				defer close(served)
 				if p.viaServe {
-					_ = d.Serve(ln, cfg, func(r *Request) Handler { return newHandler(r.Target()) })
+					_ = d.Serve(ln, cfg, choose)
 				} else {
 					_ = srv.Serve(ln)
 				}

@@ -10,8 +10,10 @@ import (
 	"unsafe"
 )
 
-// Request is an opening handshake request that Serve received, as its
-// newHandler sees it. It is valid only during that call, and only on that
+// Request is an opening handshake request, as the newHandler of
+// Dispatcher.Serve or HTTPHandler sees it, and what newHandler sets for
+// the connection if it takes it: the 101 response's extra fields and the
+// connection's Config. It is valid only during that call, and only on that
 // goroutine; the strings its methods return are copies, which may be kept.
 // Reading it costs nothing until a method is called, so a server that does
 // not look at requests allocates nothing for them.
@@ -20,7 +22,34 @@ type Request struct {
 	target []byte // a view of head
 	c      *Conn
 	hreq   *http.Request // as net/http parsed it, on the net/http path; else made by HTTP
+	header http.Header   // ResponseHeader's, made by its first call
+	cfg    *Config       // SetConfig's, or nil
 }
+
+// ResponseHeader returns the header fields to send with the 101 response
+// if newHandler takes the request: Set-Cookie, for one. The map is made on
+// the first call. Fields are written in the order of their names, after the
+// handshake's own; those the handshake sets itself (Upgrade, Connection,
+// Content-Length, Transfer-Encoding and every Sec-WebSocket-*) are left
+// out, as are names that are not tokens, and control characters in values
+// (CR, LF) become spaces, as net/http writes them. A refusal does not send
+// them: it sends its HandshakeError's Header.
+func (r *Request) ResponseHeader() http.Header {
+	if r.header == nil {
+		r.header = make(http.Header)
+	}
+	return r.header
+}
+
+// SetConfig gives the connection cfg instead of the Config of Serve or
+// HTTPHandler: the limits, timeouts and keepalive that depend on who
+// connects (a smaller MaxMessageSize for an anonymous client, say), and
+// the Subprotocols and Compression its offers are negotiated with. The
+// request itself was read and checked with the listener's Config
+// (HandshakeTimeout, MaxHeaderBytes, the origin rule). nil means the
+// listener's. cfg must not be modified once in use; it may be shared by
+// many connections.
+func (r *Request) SetConfig(cfg *Config) { r.cfg = cfg }
 
 // Target returns the request-target as sent: the path and query, such as
 // "/chat?room=go".
@@ -67,8 +96,9 @@ func (r *Request) RemoteAddr() net.Addr {
 }
 
 // HTTP returns the request as net/http parses it, for what the other
-// methods do not offer (cookies, the URL's parts). It allocates the whole
-// request on each call.
+// methods do not offer (cookies, the URL's parts). On Serve's event loops
+// it allocates the whole request on each call; on the net/http path
+// (HTTPHandler) it returns the request net/http gave the handler.
 func (r *Request) HTTP() (*http.Request, error) {
 	if r.hreq != nil {
 		return r.hreq, nil

@@ -60,14 +60,14 @@ func startAdmission(t *testing.T, p admissionPath, maxConns int) *admissionServe
 	// must bound them.
 	cfg := &Config{HandshakeTimeout: time.Minute, PingInterval: -1}
 	log := newCloseLog()
-	srv := NewServer("", HTTPHandler(d, cfg, func(*http.Request) Handler { return log }), cfg)
+	srv := NewServer("", HTTPHandler(d, cfg, func(*Request) (Handler, error) { return log, nil }), cfg)
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
 		if p.http {
 			_ = srv.Serve(ln)
 		} else {
-			_ = d.Serve(ln, cfg, func(*Request) Handler { return log })
+			_ = d.Serve(ln, cfg, func(*Request) (Handler, error) { return log, nil })
 		}
 	}()
 	s := &admissionServer{addr: ln.Addr().String(), d: d, log: log, clients: clients, raw: make(map[net.Conn]struct{})}

@@ -109,7 +109,7 @@ func idleDialClients(t *testing.T, mode DispatcherConfig, n int) {
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		_ = srvDisp.Serve(ln, cfg, func(*Request) Handler { return srvHandler })
+		_ = srvDisp.Serve(ln, cfg, func(*Request) (Handler, error) { return srvHandler, nil })
 	}()
 	t.Cleanup(func() { ln.Close(); <-served }) // before the dispatchers close
 

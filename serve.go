@@ -2,6 +2,7 @@ package wss
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -15,31 +16,43 @@ import (
 // servers that speak only WebSocket on ln; HTTPHandler is the way to share
 // a port with other HTTP handlers.
 //
-// newHandler is called with each valid request and returns the
-// connection's Handler, or nil to refuse it with 403 Forbidden; the
-// Handler's calls begin with OnOpen if it has one (OpenHandler), and only
-// once the 101 response is written. Requests that are not valid upgrades
-// get the same HTTP error statuses as with Handshake. A connection holds a
-// MaxConnections slot from its accept, before any byte of its request: a
-// socket accepted at MaxConnections or after Shutdown is answered 503 at
-// once (with Retry-After when only full), without newHandler, and closed.
-// On the event loops a connection also counts in Len from its accept;
-// Shutdown closes those still in their handshake.
+// newHandler is called with each request that passed the checks of RFC
+// 6455 section 4.2.1 and the origin rule (the others get an HTTP error
+// status and a plain-text reason, as with HTTPHandler) and chooses the
+// connection's Handler. Before it returns it may set fields of the 101
+// response (r.ResponseHeader) and give the connection its own Config
+// (r.SetConfig). It refuses the request by returning an error instead:
+// a *HandshakeError (wrapped or not) is the answer, with its StatusCode
+// (3xx but 304, 4xx or 5xx), Header and at most the first KiB of Body (what
+// Dial keeps), and the connection closes after it; any other error answers
+// 500 Internal Server Error, without its text; a nil Handler with a nil
+// error answers 403 Forbidden. The Handler newHandler returns gets exactly
+// one OnClose: its calls begin with OnOpen (OpenHandler) once the 101 is
+// written, or, when the connection fails before that, OnClose comes alone
+// with StatusConnLost.
+//
+// A connection holds a MaxConnections slot from its accept, before any
+// byte of its request: a socket accepted at MaxConnections or after
+// Shutdown is answered 503 at once (with Retry-After when only full),
+// without newHandler, and closed. On the event loops a connection also
+// counts in Len from its accept; Shutdown closes those still in their
+// handshake.
 //
 // On an event-loop Dispatcher with a TCP listener, the event loops read
 // and answer the handshakes themselves, without net/http: a connection
-// costs no goroutine at any time, its handshake no garbage, and newHandler
-// runs where handlers do (on the loop, unless OffLoop), so it must not
-// block for long. Otherwise (TLS, goroutine mode, other systems) Serve
-// serves ln with an http.Server made by NewServer. Either way a client
-// has HandshakeTimeout to send its request.
+// costs no goroutine at any time, its handshake no garbage (unless
+// newHandler asks for some), and newHandler runs where handlers do (on the
+// loop, unless OffLoop), so it must not block for long. Otherwise (TLS,
+// goroutine mode, other systems) Serve serves ln with an http.Server made
+// by NewServer. Either way a client has HandshakeTimeout to send its
+// request.
 //
 // Serve returns when ln is closed, with an error that wraps net.ErrClosed.
 // When accepting fails otherwise (out of descriptors), it waits and tries
 // again, as net/http does. Closing ln does not end the connections it
 // accepted: shut d down for that. Serve may run on several listeners of
 // one Dispatcher at once, each with its own cfg and newHandler.
-func (d *Dispatcher) Serve(ln net.Listener, cfg *Config, newHandler func(r *Request) Handler) error {
+func (d *Dispatcher) Serve(ln net.Listener, cfg *Config, newHandler func(r *Request) (Handler, error)) error {
 	if d == nil {
 		d = defaultDispatcher()
 	}
@@ -47,10 +60,7 @@ func (d *Dispatcher) Serve(ln net.Listener, cfg *Config, newHandler func(r *Requ
 	if tl, ok := ln.(*net.TCPListener); ok && d.loops != nil {
 		return d.acceptLoop(tl, cfg, &upgrader{newHandler: newHandler})
 	}
-	h := HTTPHandler(d, cfg, func(hr *http.Request) Handler {
-		return newHandler(&Request{hreq: hr})
-	})
-	return NewServer("", h, cfg).Serve(ln)
+	return NewServer("", HTTPHandler(d, cfg, newHandler), cfg).Serve(ln)
 }
 
 // upgrader is the Handler of a connection Serve accepted, until the
@@ -58,7 +68,7 @@ func (d *Dispatcher) Serve(ln net.Listener, cfg *Config, newHandler func(r *Requ
 // answers the handshake (handshakeInput); one upgrader serves every
 // connection of a Serve call, so it holds nothing of any of them.
 type upgrader struct {
-	newHandler func(r *Request) Handler
+	newHandler func(r *Request) (Handler, error)
 }
 
 func (*upgrader) OnFrame(*Conn, []byte, bool) {}
@@ -133,13 +143,16 @@ func (u *upgrader) upgrade(c *Conn, head []byte) bool {
 	}
 	var h Handler
 	if err == nil {
-		if h = u.newHandler(req); h == nil {
-			err = errForbidden
-		}
+		h, err = chooseHandler(u.newHandler, req)
 	}
 	if err != nil {
 		u.refuse(c, err)
 		return false
+	}
+	if req.cfg != nil && req.cfg != c.cfg {
+		c.cfg = req.cfg // before markOpen, which publishes it
+		f = handshakeFields{}
+		_, _ = parseHead(head, &f, c.cfg) // its offers, negotiated with c.cfg
 	}
 	ext, dfl := negotiateOffers(f.extensions, c.cfg.Compression)
 	if dfl != nil {
@@ -148,7 +161,8 @@ func (u *upgrader) upgrade(c *Conn, head []byte) bool {
 	proto := f.subprotocol(c.cfg.Subprotocols)
 	c.setSubprotocol(proto)
 	var b [256]byte
-	if c.respond(appendAccept(b[:0], key, proto, ext)) != nil {
+	if c.respond(appendAccept(b[:0], key, proto, ext, req.header)) != nil {
+		h.OnClose(c, StatusConnLost) // its only call: the 101 did not go out
 		return false
 	}
 	c.h = h
@@ -161,11 +175,16 @@ func (u *upgrader) upgrade(c *Conn, head []byte) bool {
 	return true
 }
 
-// refuse sends c the HTTP error response for a refused request (see
-// appendRefusal).
+// refuse sends c the HTTP answer to a refused request: the application's
+// (appendHandshakeError), or the library's (appendRefusal).
 func (*upgrader) refuse(c *Conn, err error) {
 	c.d.obs.refused(err, c.peerAddr())
 	var b [512]byte
+	var app *HandshakeError
+	if errors.As(err, &app) {
+		_ = c.respond(appendHandshakeError(b[:0], app))
+		return
+	}
 	_ = c.respond(appendRefusal(b[:0], err))
 }
 

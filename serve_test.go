@@ -31,7 +31,7 @@ var serveModes = []testMode{
 // serveOn starts d.Serve on 127.0.0.1:0 and returns the address; when the
 // test ends it closes the listener, checks that Serve returned an error
 // wrapping net.ErrClosed, and shuts d down.
-func serveOn(t *testing.T, mode testMode, cfg *Config, newHandler func(*Request) Handler) (string, *Dispatcher) {
+func serveOn(t *testing.T, mode testMode, cfg *Config, newHandler func(*Request) (Handler, error)) (string, *Dispatcher) {
 	t.Helper()
 	checkGoroutines(t)
 	if !eventLoopSupported && mode.cfg.Mode == ModeEventLoop {
@@ -61,8 +61,8 @@ func serveOn(t *testing.T, mode testMode, cfg *Config, newHandler func(*Request)
 	return ln.Addr().String(), d
 }
 
-func newEcho(*Request) Handler {
-	return HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+func newEcho(*Request) (Handler, error) {
+	return HandlerFuncs{Frame: func(c *Conn, data []byte, text bool) { _ = c.Write(data, text) }}, nil
 }
 
 // A request that arrives in pieces, however it is cut, is gathered and
@@ -208,7 +208,7 @@ func TestServe_Request(t *testing.T) {
 				target, custom, missing, host, remote, httpPath, httpQuery string
 			}
 			got := make(chan seen, 2)
-			addr, _ := serveOn(t, m, nil, func(r *Request) Handler {
+			addr, _ := serveOn(t, m, nil, func(r *Request) (Handler, error) {
 				s := seen{target: r.Target(), custom: r.Header("x-CUSTOM"), missing: r.Header("X-Absent"), host: r.Header("Host")}
 				if a := r.RemoteAddr(); a != nil {
 					s.remote = a.String()
@@ -218,7 +218,7 @@ func TestServe_Request(t *testing.T) {
 				}
 				got <- s
 				if r.Header("X-Refuse") != "" {
-					return nil
+					return nil, nil
 				}
 				return newEcho(r)
 			})
@@ -265,11 +265,11 @@ func TestServe_OpenBeforeFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 		served := make(chan struct{})
-		srv := &http.Server{Handler: HTTPHandler(d, nil, func(*http.Request) Handler { return h })}
+		srv := &http.Server{Handler: HTTPHandler(d, nil, func(*Request) (Handler, error) { return h, nil })}
 		go func() {
 			defer close(served)
 			if viaServe(t) {
-				_ = d.Serve(ln, nil, func(*Request) Handler { return h })
+				_ = d.Serve(ln, nil, func(*Request) (Handler, error) { return h, nil })
 			} else {
 				_ = srv.Serve(ln)
 			}
@@ -327,7 +327,7 @@ func TestServe_HandshakeAllocations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = appendAccept(out[:0], key, f.subprotocol(cfg.Subprotocols), "")
+		_ = appendAccept(out[:0], key, f.subprotocol(cfg.Subprotocols), "", nil)
 	})
 	// url.Parse of the Origin allocates; browsers send one, other clients
 	// need not.
@@ -342,7 +342,7 @@ func TestServe_HandshakeAllocations(t *testing.T) {
 			t.Fatal(err)
 		}
 		key, _ := checkUpgrade(&f, cfg, nil)
-		_ = appendAccept(out[:0], key, "", "")
+		_ = appendAccept(out[:0], key, "", "", nil)
 	}); allocs != 0 {
 		t.Errorf("%v allocations per handshake without Origin, want 0", allocs)
 	}
@@ -460,7 +460,7 @@ func TestServe_MaxConnections(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			var calls atomic.Int32
 			m.cfg.MaxConnections = 1
-			addr, _ := serveOn(t, m, nil, func(r *Request) Handler {
+			addr, _ := serveOn(t, m, nil, func(r *Request) (Handler, error) {
 				calls.Add(1)
 				return newEcho(r)
 			})

@@ -105,7 +105,7 @@ func upgradeAfterShutdown(t *testing.T, d *Dispatcher) int {
 		req.Header.Add(h[0], h[1])
 	}
 	rec := httptest.NewRecorder()
-	if err := New(newCloseLog(), d, nil).Upgrade(rec, req); !errors.Is(err, ErrShutdown) {
+	if _, err := upgradeFor(rec, req, newCloseLog(), d, nil); !errors.Is(err, ErrShutdown) {
 		t.Errorf("Upgrade after Shutdown: %v, want ErrShutdown", err)
 	}
 	return rec.Code

@@ -10,9 +10,9 @@ import "sync/atomic"
 // The lifecycle, and the one place each state is entered:
 //
 //	state      bits            entered by                       next
-//	new        none            New                              upgrading, open
+//	new        none            newConn                          upgrading, open
 //	upgrading  flagUpgrading   markUpgrading (serveAccepted)    open, closed
-//	open       flagConnected   markOpen (Connect, upgrade)      closing, closed
+//	open       flagConnected   markOpen (connect, upgrade)      closing, closed
 //	closing    +flagCloseSent  writable, as a close frame goes  closed
 //	closed     +flagClosed     drop: the socket is closed       finished
 //	finished   (OnClose)       finish, once, by c's reader      none
@@ -33,7 +33,7 @@ import "sync/atomic"
 //
 // An event-loop connection's descriptor has a word of its own, poll.FD.
 const (
-	flagConnected uint32 = 1 << iota // open: Connect or Serve's upgrade has run
+	flagConnected uint32 = 1 << iota // open: connect or Serve's upgrade has run
 	flagCloseSent                    // a close frame went out: no more frames may
 	flagClosed                       // the socket is closed
 	flagHangup

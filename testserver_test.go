@@ -140,11 +140,11 @@ func (s *testServer) checkRecorders(t testing.TB) {
 }
 
 // newHandler is the server's newHandler under Dispatcher.Serve.
-func (s *testServer) newHandler(*Request) Handler {
+func (s *testServer) newHandler(*Request) (Handler, error) {
 	if s.log != nil {
-		return s.log // log.OnOpen reports it
+		return s.log, nil // log.OnOpen reports it
 	}
-	return &openRecorder{newRecorder(s.onFrame), s}
+	return &openRecorder{newRecorder(s.onFrame), s}, nil
 }
 
 // openRecorder reports its connection as accepted once connected.
@@ -163,12 +163,12 @@ func (r *openRecorder) OnOpen(c *Conn) {
 // ServeHTTP upgrades on the net/http path.
 func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.log != nil {
-		_ = New(s.log, s.d, s.cfg).Upgrade(w, r) // log.OnOpen reports it
+		_, _ = upgradeFor(w, r, s.log, s.d, s.cfg) // log.OnOpen reports it
 		return
 	}
 	rec := newRecorder(s.onFrame)
-	c := New(rec, s.d, s.cfg)
-	if err := c.Upgrade(w, r); err != nil {
+	c, err := upgradeFor(w, r, rec, s.d, s.cfg)
+	if err != nil {
 		s.rejected <- err
 		return
 	}

@@ -196,7 +196,7 @@ func BenchmarkSweepIdleConnections(b *testing.B) {
 	conns := make([]*Conn, n)
 	d.mu.Lock()
 	for i := range conns {
-		c := New(HandlerFuncs{}, d, cfg)
+		c := newConn(HandlerFuncs{}, d, cfg)
 		c.state.set(flagConnected)
 		d.watch(c)
 		conns[i] = c

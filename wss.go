@@ -10,12 +10,15 @@
 // # Accepting
 //
 // [HTTPHandler] serves upgrades as an http.Handler, beside a server's other
-// handlers; [Conn.Upgrade], [Handshake] and [Conn.Connect] are its parts,
-// for servers that need them. [Dispatcher.Serve] accepts on a listener and,
-// with event loops, reads and answers each handshake on the loop without
-// net/http: no goroutine and no garbage per connection, for servers that
-// speak only WebSocket on a port. [OpenHandler] gives a Handler its Conn
-// before the first message.
+// handlers. [Dispatcher.Serve] accepts on a listener and, with event loops,
+// reads and answers each handshake on the loop without net/http: no
+// goroutine and no garbage per connection, for servers that speak only
+// WebSocket on a port. Both ask one function, newHandler, for each
+// request's Handler: it sees the request ([Request]), may refuse it with
+// any status, header fields and body (a [HandshakeError]), set fields of
+// the 101 response ([Request.ResponseHeader]) and give the connection a
+// Config of its own ([Request.SetConfig]). [OpenHandler] gives a Handler
+// its Conn before the first message.
 //
 // # Receiving
 //
@@ -132,9 +135,9 @@ type PingHandler interface {
 
 // OpenHandler is an optional interface of a Handler: OnOpen is called once
 // the connection is connected, before any other call of its Handler. With
-// Connect or Upgrade it runs on their caller's goroutine before reading
-// starts; with Dispatcher.Serve, on the goroutine that read the handshake,
-// where a Handler first learns its Conn.
+// HTTPHandler it runs on the request's goroutine before reading starts;
+// with Dispatcher.Serve's event loops, on the goroutine that read the
+// handshake. It is where a server's Handler first learns its Conn.
 type OpenHandler interface {
 	OnOpen(c *Conn)
 }
@@ -229,6 +232,4 @@ var (
 	ErrControlTooLong = errors.New("wss: control frame payload over 125 bytes")
 	// ErrHandshake: the opening handshake failed; the error wrapping it says why.
 	ErrHandshake = errors.New("wss: handshake failed")
-	// ErrConnected: Connect or Upgrade was called on a Conn already in use.
-	ErrConnected = errors.New("wss: connection already connected")
 )

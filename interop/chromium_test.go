@@ -47,11 +47,11 @@ func TestInteropChromium(t *testing.T) {
 		cfg := &wss.Config{MaxMessageSize: 1 << 24, Compression: c.config(), OriginPatterns: []string{"127.0.0.1:*"}}
 		// The page's query, as URLSearchParams writes it.
 		target := fmt.Sprintf("/ws?sb=0&cb=0&snt=%t&cnt=%t", c.SNT, c.CNT)
-		go d.Serve(ln, cfg, func(r *wss.Request) wss.Handler {
+		go d.Serve(ln, cfg, func(r *wss.Request) (wss.Handler, error) {
 			if r.Target() != target {
-				return nil // refused: the combination's page would report it
+				return nil, nil // refused: the combination's page would report it
 			}
-			return echo
+			return echo, nil
 		})
 		c.Host = ln.Addr().String()
 		cs = append(cs, c)
@@ -63,13 +63,15 @@ func TestInteropChromium(t *testing.T) {
 	mux.HandleFunc("/combos", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(cs)
 	})
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
+	mux.Handle("/ws", wss.HTTPHandler(d, nil, func(r *wss.Request) (wss.Handler, error) {
+		hr, _ := r.HTTP()
+		q := hr.URL.Query()
 		sb, _ := strconv.Atoi(q.Get("sb"))
 		cb, _ := strconv.Atoi(q.Get("cb"))
 		c := combo{SNT: q.Get("snt") == "true", CNT: q.Get("cnt") == "true", SB: sb, CB: cb}
-		_ = wss.New(echo, d, &wss.Config{MaxMessageSize: 1 << 24, Compression: c.config()}).Upgrade(w, r)
-	})
+		r.SetConfig(&wss.Config{MaxMessageSize: 1 << 24, Compression: c.config()})
+		return echo, nil
+	}))
 	mux.HandleFunc("/result", func(w http.ResponseWriter, r *http.Request) {
 		var rs []peerResult
 		if err := json.NewDecoder(r.Body).Decode(&rs); err != nil {

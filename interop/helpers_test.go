@@ -153,12 +153,12 @@ func startServer(t *testing.T, m serverMode, d *wss.Dispatcher, onFrame func(c *
 		t.Fatal(err)
 	}
 	s.addr = ln.Addr().String()
-	srv := &http.Server{Handler: wss.HTTPHandler(d, nil, func(*http.Request) wss.Handler { return newRecorder() })}
+	srv := &http.Server{Handler: wss.HTTPHandler(d, nil, func(*wss.Request) (wss.Handler, error) { return newRecorder(), nil })}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
 		if m.viaServe {
-			_ = d.Serve(ln, nil, func(*wss.Request) wss.Handler { return newRecorder() })
+			_ = d.Serve(ln, nil, func(*wss.Request) (wss.Handler, error) { return newRecorder(), nil })
 		} else {
 			_ = srv.Serve(ln)
 		}
@@ -211,7 +211,7 @@ func echoServer(t testing.TB, cfg *wss.Config) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() }) // after srv.Close: cleanups run last first
-	srv := httptest.NewServer(wss.HTTPHandler(d, cfg, func(*http.Request) wss.Handler { return echoHandler }))
+	srv := httptest.NewServer(wss.HTTPHandler(d, cfg, func(*wss.Request) (wss.Handler, error) { return echoHandler, nil }))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -1,7 +1,6 @@
 package pubsub
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -30,15 +29,11 @@ func newServer(t testing.TB, ps *PubSub, cfg *wss.Config) *server {
 	}
 	t.Cleanup(func() { d.Close() })
 	h := ps.Handler(wss.HandlerFuncs{
+		Open:  func(c *wss.Conn) { s.conns <- c },
 		Frame: func(c *wss.Conn, data []byte, text bool) {},
 		Close: func(c *wss.Conn, status int) { s.ended <- status },
 	})
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := wss.New(h, d, cfg)
-		if c.Upgrade(w, r) == nil {
-			s.conns <- c
-		}
-	}))
+	hs := httptest.NewServer(wss.HTTPHandler(d, cfg, func(*wss.Request) (wss.Handler, error) { return h, nil }))
 	t.Cleanup(hs.Close)
 	s.url = hs.URL
 	return s

@@ -126,27 +126,32 @@ func renderStored(m pubsub.Message) ([]byte, bool) {
 // WebSocket served by d with cfg, one connHandler per connection, and
 // refuses an address over its connection limit with 429.
 func (h *Hub) Serve(d *wss.Dispatcher, cfg *wss.Config) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		addr, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			addr = r.RemoteAddr
-		}
-		cl := &client{id: fmt.Sprintf("%s-%d", h.node, h.nextID.Add(1)), addr: addr}
-		cl.conn = wss.New(h.ps.Handler(connHandler{h, cl}), d, cfg)
-		// Registered before the upgrade: OnClose, which removes it, may
-		// run before Upgrade returns.
+	return wss.HTTPHandler(d, cfg, func(r *wss.Request) (wss.Handler, error) {
+		cl := &client{id: fmt.Sprintf("%s-%d", h.node, h.nextID.Add(1)), addr: hostOf(r.RemoteAddr())}
+		// Counted before the upgrade; its OnClose, which comes whatever
+		// happens to the handshake from here, releases it.
 		if !h.admit(cl) {
-			http.Error(w, fmt.Sprintf("Too many connections from your address (at most %d).", h.lim.connsPerAddr), http.StatusTooManyRequests)
-			return
+			return nil, &wss.HandshakeError{StatusCode: http.StatusTooManyRequests,
+				Body: fmt.Appendf(nil, "Too many connections from your address (at most %d).\n", h.lim.connsPerAddr)}
 		}
-		if err := cl.conn.Upgrade(w, r); err != nil {
-			h.log.Debug("chat: upgrade failed", "err", err)
-			h.release(cl)
-		}
+		return h.ps.Handler(connHandler{h, cl}), nil
 	})
 }
 
-// admit registers cl unless its address has too many connections.
+// hostOf returns the host of a client's address, or "" if it is gone.
+func hostOf(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}
+
+// admit counts cl for its address unless the address has too many
+// connections.
 func (h *Hub) admit(cl *client) bool {
 	now := time.Now()
 	h.mu.Lock()
@@ -162,7 +167,6 @@ func (h *Hub) admit(cl *client) bool {
 	a.conns++
 	cl.msgs = newBucket(h.lim.msgRate, msgBurstSeconds, now)
 	cl.joins = newBucket(h.lim.joinRate, joinBurstSeconds, now)
-	h.clients[cl.conn] = cl
 	return true
 }
 
@@ -170,10 +174,12 @@ func (h *Hub) admit(cl *client) bool {
 func (h *Hub) release(cl *client) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.clients[cl.conn] != cl {
+	if cl.closed {
 		return false
 	}
-	delete(h.clients, cl.conn)
+	if cl.conn != nil {
+		delete(h.clients, cl.conn)
+	}
 	cl.closed = true
 	if a := h.addrs[cl.addr]; a != nil {
 		if a.conns--; a.conns <= 0 {
@@ -228,6 +234,14 @@ func (h *Hub) refused(cl *client, err error) {
 		h.log.Warn("chat: client ignored the rate limits, closing", "client", cl.id, "addr", cl.addr)
 		h.ps.CloseWhenSent(cl.conn, wss.StatusPolicyViolation)
 	}
+}
+
+// OnOpen registers the client under its connection.
+func (ch connHandler) OnOpen(c *wss.Conn) {
+	ch.h.mu.Lock()
+	ch.cl.conn = c
+	ch.h.clients[c] = ch.cl
+	ch.h.mu.Unlock()
 }
 
 func (ch connHandler) OnClose(c *wss.Conn, status int) {

@@ -84,12 +84,12 @@ func main() {
 	served := make(chan error, 1)
 	var srv *http.Server
 	if *viaHTTP {
-		srv = wss.NewServer("", wss.HTTPHandler(d, cfg, func(*http.Request) wss.Handler { return echo{} }), cfg)
+		srv = wss.NewServer("", wss.HTTPHandler(d, cfg, func(*wss.Request) (wss.Handler, error) { return echo{}, nil }), cfg)
 		go func() { served <- srv.Serve(ln) }()
 	} else {
 		// Serve answers plain TCP handshakes on the event loops, and hands
 		// TLS (or a goroutine-mode Dispatcher) to net/http.
-		go func() { served <- d.Serve(ln, cfg, func(*wss.Request) wss.Handler { return echo{} }) }()
+		go func() { served <- d.Serve(ln, cfg, func(*wss.Request) (wss.Handler, error) { return echo{}, nil }) }()
 	}
 	log.Printf("echo: listening on %s://%s (dispatcher %s)", scheme, ln.Addr(), *dispatcher)
 	select {

@@ -26,7 +26,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = d.Serve(ln, nil, func(*wss.Request) wss.Handler {
-		return wss.HandlerFuncs{Frame: func(c *wss.Conn, data []byte, text bool) { _ = c.Write(data, text) }}
+	_ = d.Serve(ln, nil, func(*wss.Request) (wss.Handler, error) {
+		return wss.HandlerFuncs{Frame: func(c *wss.Conn, data []byte, text bool) { _ = c.Write(data, text) }}, nil
 	})
 }

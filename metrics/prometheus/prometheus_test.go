@@ -42,11 +42,11 @@ func TestScrapeCountsConnectionsAndMessages(t *testing.T) {
 			served := make(chan struct{})
 			go func() {
 				defer close(served)
-				_ = d.Serve(ln, nil, func(*wss.Request) wss.Handler {
+				_ = d.Serve(ln, nil, func(*wss.Request) (wss.Handler, error) {
 					return wss.HandlerFuncs{
 						Frame: func(c *wss.Conn, data []byte, text bool) { _ = c.Write(data, text) },
 						Close: func(_ *wss.Conn, status int) { closed <- status },
-					}
+					}, nil
 				})
 			}()
 			defer func() { ln.Close(); <-served }()

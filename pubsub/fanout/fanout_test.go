@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -131,13 +130,11 @@ func benchFanoutWith(b *testing.B, n int, sub *pubsub.PubSub, publish func([]byt
 		b.Fatal(err)
 	}
 	defer d.Close()
-	h := sub.Handler(wss.HandlerFuncs{Frame: func(*wss.Conn, []byte, bool) {}})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := wss.New(h, d, nil)
-		if c.Upgrade(w, r) == nil {
-			sub.Subscribe(c, fanoutTopic)
-		}
-	}))
+	h := sub.Handler(wss.HandlerFuncs{
+		Open:  func(c *wss.Conn) { sub.Subscribe(c, fanoutTopic) },
+		Frame: func(*wss.Conn, []byte, bool) {},
+	})
+	srv := httptest.NewServer(wss.HTTPHandler(d, nil, func(*wss.Request) (wss.Handler, error) { return h, nil }))
 	defer srv.Close()
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFanoutSubscribers$")

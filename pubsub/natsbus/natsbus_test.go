@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -40,13 +39,11 @@ func startNode(t *testing.T, natsURL string) *node {
 	}
 	t.Cleanup(func() { ps.Close() })
 	n := &node{ps: ps, bus: bus}
-	h := ps.Handler(wss.HandlerFuncs{Frame: func(*wss.Conn, []byte, bool) {}})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := wss.New(h, nil, nil)
-		if c.Upgrade(w, r) == nil {
-			ps.Subscribe(c, "room")
-		}
-	}))
+	h := ps.Handler(wss.HandlerFuncs{
+		Open:  func(c *wss.Conn) { ps.Subscribe(c, "room") },
+		Frame: func(*wss.Conn, []byte, bool) {},
+	})
+	srv := httptest.NewServer(wss.HTTPHandler(nil, nil, func(*wss.Request) (wss.Handler, error) { return h, nil }))
 	t.Cleanup(srv.Close)
 	n.url = srv.URL
 	return n

@@ -52,10 +52,10 @@ func main() {
 		Frame: func(*wss.Conn, []byte, bool) {},
 		Close: func(*wss.Conn, int) {},
 	})
-	log.Fatal(d.Serve(ln, &wss.Config{OriginPatterns: []string{"*"}}, func(r *wss.Request) wss.Handler {
+	log.Fatal(d.Serve(ln, &wss.Config{OriginPatterns: []string{"*"}}, func(r *wss.Request) (wss.Handler, error) {
 		if r.Target() == "/pub" {
-			return publisher
+			return publisher, nil
 		}
-		return subscriber
+		return subscriber, nil
 	}))
 }
