@@ -316,6 +316,7 @@ func (c *Conn) finish() {
 		c.wmu.Unlock()
 	}
 	c.rd.release()
+	streams.release(c) // its writers waiting for a fragmented message go on
 	c.leaveLoop()
 	c.d.remove(c)
 	c.d.obs.ended(c)

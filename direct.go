@@ -15,7 +15,7 @@ const directMin = 64 << 10
 // grow, which it does to hold them (doubling at least), but never past the
 // end of the frame: memory still follows what the peer has sent.
 func (r *reader) room(cfg *Config, unread func() int) []byte {
-	if !r.inFrame || r.draining || r.h.Op.IsControl() || r.h.Length < directMin {
+	if !r.inFrame || r.draining || r.pieces || r.h.Op.IsControl() || r.h.Length < directMin {
 		return nil
 	}
 	m := &r.msg

@@ -24,6 +24,9 @@ type reader struct {
 	draining bool
 	// badLength: h's length is not minimal or has its top bit set.
 	badLength bool
+	// pieces: the open message goes to a FragmentHandler as it arrives,
+	// never assembled (pieces.go).
+	pieces bool
 }
 
 // partial holds a header or a control payload that arrived in pieces. It
@@ -100,7 +103,7 @@ func (c *Conn) feedFrames(p []byte, until time.Time) (int, bool) {
 			if !ok {
 				return total, true
 			}
-			if code := r.startFrame(c.cfg, c.client, c.dfl()); code != 0 {
+			if code := r.startFrame(c.cfg, c.client, c.dfl(), c.h); code != 0 {
 				c.fail(code)
 				break
 			}
@@ -144,6 +147,15 @@ func (c *Conn) payload(chunk []byte, inBuffer bool) bool {
 		r.putPartial()
 		return !c.state.ended()
 	}
+	if r.pieces {
+		text, final, code := r.takePiece(chunk)
+		if code != 0 {
+			c.fail(code)
+		} else if len(chunk) > 0 || final {
+			c.h.(FragmentHandler).OnFragment(c, chunk, text, final)
+		}
+		return !c.state.ended()
+	}
 	msg, done, code := r.takeData(chunk, inBuffer, c.cfg, c.inflating())
 	switch {
 	case code != 0:
@@ -158,6 +170,9 @@ func (c *Conn) payload(chunk []byte, inBuffer bool) bool {
 // deliver ends the open message and passes it to the handler.
 func (c *Conn) deliver(data []byte) bool {
 	if c.inflating() {
+		if fh, ok := c.h.(FragmentHandler); ok {
+			return inflatePieces(c, fh, data)
+		}
 		return c.deliverInflated(data)
 	}
 	r := &c.rd
@@ -210,9 +225,9 @@ func (r *reader) setHeader(b []byte) {
 
 // startFrame checks a new frame's header against the rules of the
 // connection (RFC 6455 section 5): its Config, whether it is a client's,
-// its permessage-deflate state (nil without). It returns the close code to
-// fail with, or 0.
-func (r *reader) startFrame(cfg *Config, client bool, dfl *deflate) int {
+// its permessage-deflate state (nil without), its Handler (which may take
+// messages in pieces). It returns the close code to fail with, or 0.
+func (r *reader) startFrame(cfg *Config, client bool, dfl *deflate, h0 Handler) int {
 	h := &r.h
 	switch {
 	case r.badLength:
@@ -235,16 +250,30 @@ func (r *reader) startFrame(cfg *Config, client bool, dfl *deflate) int {
 		if dfl != nil {
 			dfl.inflating = h.Rsv != 0
 		}
+		_, fh := h0.(FragmentHandler)
+		r.pieces = fh && h.Rsv == 0 // a compressed message is inflated whole, then given in pieces
 	default:
 		return StatusProtocolError // reserved opcode (section 5.2)
 	}
 	if code := r.countFrame(cfg); code != 0 {
 		return code
 	}
-	if uint64(r.msg.len())+h.Length > uint64(cfg.maxMessageSize()) {
+	if r.held()+h.Length > uint64(cfg.maxMessageSize()) {
 		return StatusMessageTooBig
 	}
+	if r.pieces {
+		pieceCounts.add(r, h.Length)
+	}
 	return 0
+}
+
+// held returns how many payload bytes of the open message came before
+// the current frame.
+func (r *reader) held() uint64 {
+	if r.pieces {
+		return pieceCounts.get(r)
+	}
+	return uint64(r.msg.len())
 }
 
 func (r *reader) startControl() int {
@@ -344,6 +373,10 @@ func (r *reader) takeControl(chunk []byte) (payload []byte, done bool) {
 // release drops the buffers of a connection that has ended.
 func (r *reader) release() {
 	r.msg.release()
+	if r.pieces {
+		pieceCounts.drop(r)
+		r.pieces = false
+	}
 	r.putPartial()
 	r.draining = true
 }

@@ -30,6 +30,8 @@ import "sync/atomic"
 //	flagHeld      its handler holds input on the loop: an Inbox is full
 //	              (hold, on the loop; unhold, by the Inbox's reader)
 //	flagTurn      its loop is running its handlers: writes never wait (loop only)
+//	flagStreaming a message is being sent in fragments (Conn.Writer): other
+//	              data frames wait for its end (guarded by wmu)
 //
 // An event-loop connection's descriptor has a word of its own, poll.FD.
 const (
@@ -44,6 +46,7 @@ const (
 	flagRest
 	flagHeld
 	flagTurn
+	flagStreaming
 
 	statusShift = 16
 )

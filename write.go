@@ -42,6 +42,8 @@ type outgoing struct {
 	key     uint32  // a client's mask key
 	scratch *[]byte // pooled buffer payload lives in (masked or compressed), or nil
 	noWait  bool    // the writer must never wait for the peer (the sweeper)
+	more    bool    // a fragment that is not its message's last (no FIN)
+	stream  bool    // a frame of the fragmented message in progress (stream.go)
 }
 
 // writeFrame sends one unfragmented frame.
@@ -68,7 +70,12 @@ func (c *Conn) transmitFrom(o outgoing) error {
 	if c.client && o.how == plainFrame {
 		o.maskCopy()
 	}
-	err := c.await(c.transmitLocked(&o, nil))
+	done, err := c.transmitLocked(&o, nil)
+	for errors.Is(err, errStreamOpen) { // a data frame waits for the end of a fragmented message
+		streams.wait(c)
+		done, err = c.transmitLocked(&o, nil)
+	}
+	err = c.await(done, err)
 	if o.scratch != nil {
 		putBuf(o.scratch)
 	}
@@ -117,12 +124,15 @@ func (c *Conn) transmitLocked(o *outgoing, head []byte) (<-chan error, error) {
 		if err := c.writable(o.op); err != nil {
 			return nil, err
 		}
+		if c.state.is(flagStreaming) && !o.stream && !o.op.IsControl() {
+			return nil, errStreamOpen
+		}
 	}
 	var hdr [frame.MaxHeaderLen]byte
 	h := head
 	switch o.how {
 	case plainFrame:
-		h = hdr[:frame.PutHeader(hdr[:], true, 0, o.op, len(o.payload), c.client, o.key)]
+		h = hdr[:frame.PutHeader(hdr[:], !o.more, 0, o.op, len(o.payload), c.client, o.key)]
 	case compressedFrame:
 		n, err := c.compressFrame(o, &hdr)
 		if err != nil {

@@ -29,6 +29,8 @@
 // only while it is partly received; the buffer starts at [Config.StartSize]
 // and grows in steps of at least [Config.ExpandSize], never beyond what the
 // peer has actually sent, and is released when the message is complete.
+// A [FragmentHandler] gets messages in pieces as they arrive instead, for
+// messages too large to hold.
 //
 // Handlers of one connection are called one at a time, in the order the
 // messages arrived. On Linux a Dispatcher waits with a few epoll event loops
@@ -51,6 +53,7 @@
 // what the socket cannot take at once is queued and sent as the peer reads,
 // and the connection is dropped if that takes longer than WriteTimeout.
 // Until the queue drains, the loop reads no more from that connection.
+// [Conn.Writer] sends a message in fragments as it is produced.
 //
 // # Closing
 //
@@ -131,6 +134,22 @@ type Handler interface {
 // sent. data is valid only during the call.
 type PingHandler interface {
 	OnPing(c *Conn, data []byte)
+}
+
+// FragmentHandler is an optional interface of a Handler, for messages too
+// large to hold: a Handler that implements it gets every message in pieces
+// through OnFragment, as they arrive, and OnFrame is never called. The
+// message is never assembled: each piece is what one read brought of a
+// frame's payload (an uncompressed message), or at most 64 KiB inflated
+// (a compressed one, which is held compressed until complete). The last
+// piece has final set; it may be empty. text is the message's kind, the
+// same for all its pieces. MaxMessageSize bounds the whole message, and
+// text is validated across pieces: a character may be split between two.
+// A message that breaks a rule fails the connection, and its pieces end
+// without a final one. data is valid only during the call. Calls are made
+// as for OnFrame: one at a time, in order, on the connection's reader.
+type FragmentHandler interface {
+	OnFragment(c *Conn, data []byte, text bool, final bool)
 }
 
 // OpenHandler is an optional interface of a Handler: OnOpen is called once
