@@ -44,10 +44,12 @@ type Observer struct {
 	//               only on Serve's event loops: through net/http, the
 	//               server's ReadHeaderTimeout closes the socket unseen
 	Refused func(reason string)
-	// Received is called for each message received, with its size.
+	// Received is called for each message received, with its size; a
+	// message a FragmentHandler receives in pieces counts once, with its
+	// last piece.
 	Received func(bytes int)
-	// Sent is called for each message sent (Write or WritePrepared that
-	// returned nil), with its size.
+	// Sent is called for each message sent (a Write or WritePrepared that
+	// returned nil, a Writer whose Close did), with its size.
 	Sent func(bytes int)
 	// Closed is called when a connection that Opened counted has ended,
 	// with the status its OnClose gets, just before that call: the peer's
@@ -87,6 +89,14 @@ func (o *observer) opened(c *Conn) {
 func (o *observer) received(n int) {
 	if o.Received != nil {
 		o.Received(n)
+	}
+}
+
+// receivedPieces counts a message received in pieces, of size bytes,
+// once its final piece has come.
+func (o *observer) receivedPieces(size int, final bool) {
+	if final {
+		o.received(size)
 	}
 }
 

@@ -502,3 +502,97 @@ func TestLoggerLogsRefusalsDropsAndHTTPErrors(t *testing.T) {
 		}
 	})
 }
+
+// pieceEcho receives messages in pieces and sends each back through a
+// Writer, a fragment per piece.
+type pieceEcho struct {
+	w      io.WriteCloser
+	closed chan<- int
+}
+
+func (p *pieceEcho) OnFrame(*Conn, []byte, bool) {}
+func (p *pieceEcho) OnClose(_ *Conn, status int) { p.closed <- status }
+func (p *pieceEcho) OnFragment(c *Conn, data []byte, text bool, final bool) {
+	if p.w == nil {
+		p.w, _ = c.Writer(text)
+	}
+	_, _ = p.w.Write(data)
+	if final {
+		_ = p.w.Close()
+		p.w = nil
+	}
+}
+
+// A message received in pieces (FragmentHandler) counts once, with its
+// whole size, and so does one sent through a Writer: here the server
+// streams each message back, received from a Writer (uncompressed) or a
+// Write (compressed when compression is on).
+func TestObserverCountsMessagesInPieces(t *testing.T) {
+	const messages = 3
+	fragments := []int{1000, 70_000, 5}
+	size := 0
+	for _, n := range fragments {
+		size += n
+	}
+	for _, compress := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compress=%v", compress), func(t *testing.T) {
+			var cfg *Config
+			if compress {
+				cfg = &Config{Compression: &CompressionConfig{}}
+			}
+			serverClosed := make(chan int, 1)
+			forEachObservedPath(t, DispatcherConfig{}, cfg, func(string) Handler { return &pieceEcho{closed: serverClosed} },
+				func(t *testing.T, p observedPath, o *observed, addr string) {
+					echoes := make(chan int, messages)
+					c, err := Dial(context.Background(), "ws://"+addr+"/", HandlerFuncs{
+						Frame: func(_ *Conn, data []byte, _ bool) { echoes <- len(data) },
+					}, &DialOptions{Dispatcher: clientDispatcher(t), Config: cfg})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i := range messages {
+						if i == 1 { // whole, so compressed when compression is on
+							if err := c.Write(make([]byte, size), false); err != nil {
+								t.Fatal(err)
+							}
+							if n := next(t, echoes, "echo"); n != size {
+								t.Fatalf("echo of %d bytes, want %d", n, size)
+							}
+							continue
+						}
+						w, err := c.Writer(false)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, n := range fragments {
+							if _, err := w.Write(make([]byte, n)); err != nil {
+								t.Fatal(err)
+							}
+						}
+						if err := w.Close(); err != nil {
+							t.Fatal(err)
+						}
+						if n := next(t, echoes, "echo"); n != size {
+							t.Fatalf("echo of %d bytes, want %d", n, size)
+						}
+					}
+					_ = c.Close(StatusNormalClosure)
+					next(t, serverClosed, "server OnClose")
+					next(t, o.closed, "Closed")
+					for _, c := range []struct {
+						what      string
+						got, want int64
+					}{
+						{"Received messages", o.rcvMsgs.Load(), messages},
+						{"Received bytes", o.rcvBytes.Load(), messages * int64(size)},
+						{"Sent messages", o.sentMsgs.Load(), messages},
+						{"Sent bytes", o.sentBytes.Load(), messages * int64(size)},
+					} {
+						if c.got != c.want {
+							t.Errorf("%s: %d, want %d", c.what, c.got, c.want)
+						}
+					}
+				})
+		})
+	}
+}

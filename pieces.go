@@ -77,7 +77,10 @@ func inflatePieces(c *Conn, fh FragmentHandler, compressed []byte) bool {
 	r := &c.rd
 	d := c.dfl()
 	text := r.msgOp == opText
+	size := 0 // the inflated bytes, for Observer.Received
 	code := d.inflateInPieces(compressed, c.cfg.maxMessageSize(), text, func(p []byte, final bool) {
+		size += len(p)
+		c.d.obs.receivedPieces(size, final)
 		fh.OnFragment(c, p, text, final)
 	})
 	r.msg.release()

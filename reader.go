@@ -148,12 +148,14 @@ func (c *Conn) payload(chunk []byte, inBuffer bool) bool {
 		return !c.state.ended()
 	}
 	if r.pieces {
+		size := pieceCounts.get(r) // the message's payload bytes, once its last frame has come
 		text, final, code := r.takePiece(chunk)
 		if code != 0 {
 			c.fail(code)
 		} else if len(chunk) > 0 || final {
 			c.h.(FragmentHandler).OnFragment(c, chunk, text, final)
 		}
+		c.d.obs.receivedPieces(int(size), final && code == 0)
 		return !c.state.ended()
 	}
 	msg, done, code := r.takeData(chunk, inBuffer, c.cfg, c.inflating())
