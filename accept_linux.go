@@ -20,6 +20,7 @@ func (d *Dispatcher) acceptLoop(ln *net.TCPListener, cfg *Config, up *upgrader) 
 			// Out of descriptors or memory, most likely: wait for some to
 			// be freed, as net/http does, rather than spin.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			d.obs.acceptFailed(err, backoff)
 			time.Sleep(backoff)
 			continue
 		}
@@ -34,6 +35,7 @@ func (d *Dispatcher) acceptLoop(ln *net.TCPListener, cfg *Config, up *upgrader) 
 func (d *Dispatcher) serveAccepted(tc *net.TCPConn, cfg *Config, up *upgrader) {
 	c := &Conn{h: up, d: d, cfg: cfg}
 	if err := d.admit(c, nil); err != nil {
+		d.obs.refused(err, tc.RemoteAddr())
 		refuseConn(tc, err)
 		return
 	}

@@ -114,6 +114,7 @@ func (c *Conn) connect(nc net.Conn) error {
 	}
 	if err != nil {
 		// Refused after the handshake: say why in a close frame.
+		c.d.obs.refused(err, c.wire().peerAddr())
 		switch {
 		case errors.Is(err, ErrShutdown):
 			_ = c.sendClose(StatusGoingAway, "", false)
@@ -213,9 +214,9 @@ func (c *Conn) Write(data []byte, typ MessageType) error {
 		return ErrClosed // and c.aside may not be set yet
 	}
 	if dfl := c.dfl(); dfl != nil && dfl.compresses(len(data)) {
-		return closedErr(c, c.wire().transmit(op, data, compressedFrame))
+		return closedErr(c, c.d.obs.sent(len(data), c.wire().transmit(op, data, compressedFrame)))
 	}
-	return closedErr(c, c.wire().writeFrame(op, data))
+	return closedErr(c, c.d.obs.sent(len(data), c.wire().writeFrame(op, data)))
 }
 
 // Ping sends a ping with the given payload (at most 125 bytes). Its pong
@@ -354,6 +355,7 @@ func (c *Conn) finish() {
 	streams.release(c) // its writers waiting for a fragmented message go on
 	c.wire().leaveLoop()
 	c.d.remove(c)
+	c.d.obs.ended(c)
 	c.h.OnClose(c, c.state.status())
 	c.wire().letGo() // after OnClose, so that RemoteAddr works there
 }

@@ -408,6 +408,7 @@ func (c *Conn) deliverInflated(compressed []byte) bool {
 		return !c.state.ended()
 	}
 	r.msgOp, r.utf8 = 0, 0
+	c.d.obs.received(len(*out))
 	c.h.OnFrame(c, *out, typ)
 	putBuf(out)
 	return !c.state.ended()

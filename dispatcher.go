@@ -2,6 +2,7 @@ package wss
 
 import (
 	"errors"
+	"log/slog"
 	"runtime"
 	"sync"
 	"time"
@@ -28,6 +29,8 @@ type Dispatcher struct {
 	offLoop    bool
 	readBudget int     // see DispatcherConfig.ReadBudget
 	loops      []*loop // nil in goroutine mode
+
+	obs observer // DispatcherConfig.Observer and Logger: observe.go
 }
 
 // Mode selects how a Dispatcher waits for readable connections.
@@ -79,6 +82,17 @@ type DispatcherConfig struct {
 	// connection reads without waiting before it lets the others run.
 	// 0 means DefaultReadBudget.
 	ReadBudget int
+	// Observer, if set, is told of connections, messages and queued output,
+	// for metrics; nil costs nothing. See Observer.
+	Observer *Observer
+	// Logger, if set, receives what the Dispatcher logs: at Debug each
+	// refused connection and each one dropped for a reason other than its
+	// peer leaving (a timeout, a protocol violation); at Warn the accept
+	// errors Serve retries after. A Server from NewServer for an
+	// HTTPHandler of the Dispatcher logs net/http's errors to it too, at
+	// Warn. Nil (the default) logs nothing, and leaves net/http's errors to
+	// the log package, as an http.Server does.
+	Logger *slog.Logger
 }
 
 // DefaultReadBudget is the default of DispatcherConfig.ReadBudget.
@@ -90,7 +104,7 @@ func NewDispatcher(cfg *DispatcherConfig) (*Dispatcher, error) {
 		cfg = &DispatcherConfig{}
 	}
 	d := &Dispatcher{goConns: make(map[*Conn]struct{}), offLoop: cfg.OffLoop,
-		readBudget: pick(cfg.ReadBudget, DefaultReadBudget)}
+		readBudget: pick(cfg.ReadBudget, DefaultReadBudget), obs: newObserver(cfg)}
 	d.maxConns = cfg.MaxConnections
 	mode := cfg.Mode
 	if mode == ModeAuto {
@@ -146,6 +160,7 @@ func (d *Dispatcher) serve(c *Conn, pending []byte) error {
 	}
 	d.watch(c)
 	d.mu.Unlock()
+	d.obs.opened(c) // a connection still in Serve's handshake counts when it opens
 	if o, ok := c.h.(OpenHandler); ok {
 		o.OnOpen(c) // before reading starts, so before any other call
 	}

@@ -365,7 +365,7 @@ func checkUpgrade(u *handshakeFields, cfg *Config, httpRequest func() (*http.Req
 		return "", refusal(http.StatusBadRequest, "malformed request")
 	}
 	if !allowed {
-		return "", refusal(http.StatusForbidden, "origin not allowed")
+		return "", errOrigin
 	}
 	return key, nil
 }
@@ -473,6 +473,7 @@ func (u *upgradeHandler) upgrade(w http.ResponseWriter, r *http.Request) (*Conn,
 	d := u.dispatcher()
 	accepted := acceptedConn(r)
 	if err := d.admitCheck(accepted); err != nil {
+		d.obs.refused(err, r.RemoteAddr)
 		refuse(w, err)
 		return nil, fmt.Errorf("wss: upgrade: %w", err)
 	}
@@ -484,6 +485,7 @@ func (u *upgradeHandler) upgrade(w http.ResponseWriter, r *http.Request) (*Conn,
 		h, err = chooseHandler(u.newHandler, req)
 	}
 	if err != nil {
+		d.obs.refused(err, r.RemoteAddr)
 		refuseHTTP(w, f, err)
 		return nil, fmt.Errorf("wss: handshake: %w", err)
 	}
@@ -494,6 +496,7 @@ func (u *upgradeHandler) upgrade(w http.ResponseWriter, r *http.Request) (*Conn,
 	}
 	c := newConn(h, d, cfg)
 	if err := d.reserve(c, accepted); err != nil {
+		d.obs.refused(err, r.RemoteAddr)
 		refuse(w, err)
 		h.OnClose(c, StatusConnLost)
 		return nil, fmt.Errorf("wss: upgrade: %w", err)
@@ -502,6 +505,7 @@ func (u *upgradeHandler) upgrade(w http.ResponseWriter, r *http.Request) (*Conn,
 	if err == nil {
 		err = c.connect(nc) // it drops the socket if it fails
 	} else {
+		d.obs.refused(err, r.RemoteAddr)
 		d.unadmit(c)
 		d.forgetAccepted(accepted, true) // closed after its hijack, so net/http no longer tracks it
 	}

@@ -143,6 +143,7 @@ func acceptedConn(r *http.Request) net.Conn {
 func (d *Dispatcher) admitOnAccept(srv *http.Server) {
 	srv.ConnContext = func(ctx context.Context, nc net.Conn) context.Context {
 		if err := d.admitAccepted(nc); err != nil {
+			d.obs.refused(err, nc.RemoteAddr())
 			refuseConn(nc, err)
 			return ctx
 		}

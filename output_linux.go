@@ -130,6 +130,7 @@ func (w *wire) enqueue(q *outQueue, hdr, payload []byte, noWait bool) chan error
 	}
 	q.segs = append(q.segs, s)
 	q.n += len(hdr) + len(payload)
+	w.d.obs.queued(len(hdr) + len(payload))
 	if q.timer == nil {
 		q.timer = time.AfterFunc(w.cfg.writeTimeout(), w.outTimeout)
 	}
@@ -172,6 +173,7 @@ func (w *wire) flushLocked(q *outQueue, onLoop bool) error {
 		s := q.segs[0]
 		n, err := poll.WriteFull(w.fd.Num(), s.hdr[s.hlo:s.hhi], s.data)
 		q.n -= n
+		w.d.obs.written(n, err)
 		if err != nil {
 			if err == syscall.EAGAIN {
 				var rest []byte
@@ -203,6 +205,7 @@ func (w *wire) flushLocked(q *outQueue, onLoop bool) error {
 func (w *wire) abortOut(q *outQueue, err error) {
 	for i, s := range q.segs {
 		q.segs[i] = nil
+		w.d.obs.queued(-int(s.hhi-s.hlo) - len(s.data))
 		s.finish(err)
 	}
 	q.segs, q.n = nil, 0

@@ -78,7 +78,10 @@ func inflatePieces(c *Conn, fh FragmentHandler, compressed []byte) bool {
 	d := c.dfl()
 	text := r.msgOp == opText
 	typ := MessageType(r.msgOp)
+	size := 0 // the inflated bytes, for Observer.Received
 	code := d.inflateInPieces(compressed, c.cfg.maxMessageSize(), text, func(p []byte, final bool) {
+		size += len(p)
+		c.d.obs.receivedPieces(size, final)
 		fh.OnFragment(c, p, typ, final)
 	})
 	r.msg.release()

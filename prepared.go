@@ -38,7 +38,7 @@ func (pm *PreparedMessage) Len() int { return len(pm.frame) }
 func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 	if c.client { // a client masks every frame: reframe the payload
 		n := frame.HeaderLen(pm.frame[1])
-		return c.wire().transmit(opcode(pm.frame[0]&0x0F), pm.frame[n:], plainFrame)
+		return c.d.obs.sent(len(pm.frame)-n, c.wire().transmit(opcode(pm.frame[0]&0x0F), pm.frame[n:], plainFrame))
 	}
-	return c.wire().transmit(opBinary, pm.frame, encodedFrame)
+	return c.d.obs.sent(len(pm.frame)-frame.HeaderLen(pm.frame[1]), c.wire().transmit(opBinary, pm.frame, encodedFrame))
 }

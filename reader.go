@@ -155,12 +155,14 @@ func (c *Conn) payload(chunk []byte, inBuffer bool) bool {
 	}
 	if r.pieces {
 		typ := MessageType(r.msgOp) // before takePiece ends the message
+		size := pieceCounts.get(r)  // the message's payload bytes, once its last frame has come
 		_, final, code := r.takePiece(chunk)
 		if code != 0 {
 			c.fail(code)
 		} else if len(chunk) > 0 || final {
 			c.h.(FragmentHandler).OnFragment(c, chunk, typ, final)
 		}
+		c.d.obs.receivedPieces(int(size), final && code == 0)
 		return !c.state.ended()
 	}
 	msg, done, code := r.takeData(chunk, inBuffer, c.cfg, c.dfl().compressedMessage())
@@ -188,6 +190,7 @@ func (c *Conn) deliver(data []byte) bool {
 		c.fail(StatusInvalidData) // the message ended inside a character
 		return !c.state.ended()
 	}
+	c.d.obs.received(len(data))
 	c.h.OnFrame(c, data, typ)
 	r.msg.release()
 	return !c.state.ended()

@@ -168,6 +168,7 @@ func (u *upgrader) upgrade(c *Conn, head []byte) bool {
 	c.h = h
 	c.state.markOpen()
 	c.d.rewatch(c)
+	c.d.obs.opened(c)
 	if o, ok := h.(OpenHandler); ok {
 		o.OnOpen(c)
 	}
@@ -177,6 +178,7 @@ func (u *upgrader) upgrade(c *Conn, head []byte) bool {
 // refuse sends c the HTTP answer to a refused request: the application's
 // (appendHandshakeError), or the library's (appendRefusal).
 func (*upgrader) refuse(c *Conn, err error) {
+	c.d.obs.refused(err, c.wire().peerAddr())
 	var b [512]byte
 	var app *HandshakeError
 	if errors.As(err, &app) {

@@ -29,6 +29,7 @@ func NewServer(addr string, h http.Handler, cfg *Config) *http.Server {
 	}
 	if u, ok := h.(*upgradeHandler); ok {
 		u.dispatcher().admitOnAccept(srv)
+		srv.ErrorLog = u.dispatcher().obs.errorLog()
 	}
 	return srv
 }

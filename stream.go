@@ -72,6 +72,7 @@ type fragmentWriter struct {
 	utf8   frame.UTF8State // of a text message's bytes sent so far
 	done   chan struct{}   // closed when the message has ended, for the writers waiting
 	err    error           // the first error, returned by every later call
+	size   int             // payload bytes sent, for Observer.Sent
 	closed bool
 }
 
@@ -97,6 +98,7 @@ func (w *fragmentWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	w.utf8 = u
+	w.size += len(p)
 	return len(p), nil
 }
 
@@ -141,7 +143,7 @@ func (w *fragmentWriter) Close() error {
 			w.err = ErrInvalidUTF8
 		}
 	case w.err == nil || errors.Is(w.err, ErrInvalidUTF8):
-		_ = w.send(nil, false) // its error, if any, is w.err now
+		_ = w.c.d.obs.sent(w.size, w.send(nil, false)) // its error, if any, is w.err now
 	}
 	return w.err
 }
