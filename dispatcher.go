@@ -80,7 +80,7 @@ type DispatcherConfig struct {
 	// it turns to the others that have input, so that a peer sending
 	// without pause cannot hold its loop; in goroutine mode, what a
 	// connection reads without waiting before it lets the others run.
-	// 0 means DefaultReadBudget.
+	// 0 means 1 MiB.
 	ReadBudget int
 	// Observer, if set, is told of connections, messages and queued output,
 	// for metrics; nil costs nothing. See Observer.
@@ -95,8 +95,8 @@ type DispatcherConfig struct {
 	Logger *slog.Logger
 }
 
-// DefaultReadBudget is the default of DispatcherConfig.ReadBudget.
-const DefaultReadBudget = 1 << 20
+// defaultReadBudget (1 MiB) is the default of DispatcherConfig.ReadBudget.
+const defaultReadBudget = 1 << 20
 
 // NewDispatcher returns a Dispatcher with the settings of cfg.
 func NewDispatcher(cfg *DispatcherConfig) (*Dispatcher, error) {
@@ -104,7 +104,7 @@ func NewDispatcher(cfg *DispatcherConfig) (*Dispatcher, error) {
 		cfg = &DispatcherConfig{}
 	}
 	d := &Dispatcher{goConns: make(map[*Conn]struct{}), offLoop: cfg.OffLoop,
-		readBudget: pick(cfg.ReadBudget, DefaultReadBudget), obs: newObserver(cfg)}
+		readBudget: pick(cfg.ReadBudget, defaultReadBudget), obs: newObserver(cfg)}
 	d.maxConns = cfg.MaxConnections
 	mode := cfg.Mode
 	if mode == ModeAuto {
