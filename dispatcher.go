@@ -55,6 +55,8 @@ var ErrNoEventLoop = errors.New("wss: event loops are not supported on this syst
 // DispatcherConfig holds a Dispatcher's settings; the zero value (or nil)
 // uses the defaults.
 type DispatcherConfig struct {
+	// Mode chooses event loops or a goroutine per connection; ModeAuto
+	// (the zero value) uses event loops where the system has them.
 	Mode Mode
 	// Loops is the number of event loops; 0 means GOMAXPROCS.
 	Loops int
