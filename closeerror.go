@@ -13,7 +13,9 @@ import (
 // decided; Write, Ping and Close return it on a connection that has ended.
 // errors.Is(err, ErrClosed) holds for it. It is a plain value.
 type CloseError struct {
-	Code   StatusCode
+	// Code is the status: the peer's close code, or a negative local cause.
+	Code StatusCode
+	// Reason is the UTF-8 reason of the peer's close frame.
 	Reason string
 }
 

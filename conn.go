@@ -221,7 +221,8 @@ func (c *Conn) Write(data []byte, typ MessageType) error {
 
 // Ping sends a ping with the given payload (at most 125 bytes). Its pong
 // reaches a PongHandler with the round trip time. On a connection that
-// has ended it returns the CloseError that says why, or ErrClosed.
+// has ended it returns the CloseError that says why, or ErrClosed. data is
+// not retained. Safe for concurrent use.
 func (c *Conn) Ping(data []byte) error {
 	if len(data) > frame.MaxControlPayload {
 		return ErrControlTooLong

@@ -15,10 +15,10 @@ import (
 	"github.com/wssgo/wss/internal/inflate"
 )
 
-// DefaultCompressionThreshold is the message size under which messages go
-// out uncompressed when CompressionConfig.Threshold is 0: below it the
+// defaultCompressionThreshold (128 bytes) is the message size under which
+// messages go out uncompressed when CompressionConfig.Threshold is 0: below it the
 // deflate framing costs about what it saves, and the CPU is wasted.
-const DefaultCompressionThreshold = 128
+const defaultCompressionThreshold = 128
 
 // CompressionConfig enables permessage-deflate (RFC 7692) in a Config. The
 // same fields serve a server (what it accepts and asks for) and a client
@@ -37,8 +37,8 @@ type CompressionConfig struct {
 	// window.
 	Level int
 	// Threshold is the size under which messages are sent uncompressed; 0
-	// means DefaultCompressionThreshold, a negative value compresses every
-	// message.
+	// means 128 bytes (below it the deflate framing costs about what it
+	// saves), a negative value compresses every message.
 	Threshold int
 	// ServerNoContextTakeover makes the server compress each message on
 	// its own. A server answers with server_no_context_takeover; a client
@@ -55,12 +55,12 @@ type CompressionConfig struct {
 	// compressor, which is what the server keeps per connection to inflate
 	// the client's messages. A server asks for it only when the client
 	// offered client_max_window_bits (browsers do, without a value); 0
-	// means DefaultClientMaxWindowBits, 15 keeps the client's choice. A
+	// means 12 (a 4 KiB window per connection), 15 keeps the client's choice. A
 	// client offers it with this value (without a value when 0).
 	ClientMaxWindowBits int
 	// SendContext is how many bytes of its own last compressed messages a
 	// connection with context takeover keeps, so that the next message
-	// can refer back to them; 0 means DefaultSendContext, a negative value
+	// can refer back to them; 0 means 2 KiB, a negative value
 	// keeps none. It is bounded by the negotiated window and by 8 KiB.
 	// Referring back to less than the window is always allowed (RFC 7692
 	// section 7.1.1.1): the peer sees only a different ratio.
@@ -71,16 +71,16 @@ type CompressionConfig struct {
 	IdleRelease time.Duration
 }
 
-// DefaultClientMaxWindowBits is the client_max_window_bits a server asks
+// defaultClientMaxWindowBits (12) is the client_max_window_bits a server asks
 // for when the offer allows it: a 4 KiB window per connection. Measured on
 // chat-like JSON (docs/compression.md), 12 bits compress within 3% of 14,
 // and 11 lose 6%.
-const DefaultClientMaxWindowBits = 12
+const defaultClientMaxWindowBits = 12
 
-// DefaultSendContext is the default CompressionConfig.SendContext: 2 KiB
+// defaultSendContext is the default CompressionConfig.SendContext: 2 KiB
 // gets within 5% of a full 32 KiB context on chat-like JSON, 1 KiB loses
 // 17%, 8 KiB gains 2% (docs/compression.md).
-const DefaultSendContext = 2 << 10
+const defaultSendContext = 2 << 10
 
 // maxSendContext bounds SendContext: a larger context gains little
 // (docs/compression.md) and costs its indexing on every message.
@@ -92,7 +92,7 @@ func (cc *CompressionConfig) clientBits() int { return clampBits(cc.ClientMaxWin
 // askedClientBits is the client window a server asks for.
 func (cc *CompressionConfig) askedClientBits() int {
 	if cc.ClientMaxWindowBits == 0 {
-		return DefaultClientMaxWindowBits
+		return defaultClientMaxWindowBits
 	}
 	return cc.clientBits()
 }
@@ -102,7 +102,7 @@ func (cc *CompressionConfig) sendContext() int {
 	case cc.SendContext < 0:
 		return 0
 	case cc.SendContext == 0:
-		return DefaultSendContext
+		return defaultSendContext
 	}
 	return min(cc.SendContext, maxSendContext)
 }
@@ -119,7 +119,7 @@ func (cc *CompressionConfig) threshold() int {
 	case cc.Threshold < 0:
 		return 0
 	case cc.Threshold == 0:
-		return DefaultCompressionThreshold
+		return defaultCompressionThreshold
 	}
 	return cc.Threshold
 }

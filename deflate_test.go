@@ -389,7 +389,7 @@ func FuzzInflate(f *testing.F) {
 // TestIdleConnectionHoldsOnlyWindows checks what a connection with
 // context takeover keeps between messages (RFC 7692 section 7.2.3): the
 // peer's window, as plain bytes within the window the server asked for
-// (DefaultClientMaxWindowBits, answering a bare client_max_window_bits),
+// (defaultClientMaxWindowBits, answering a bare client_max_window_bits),
 // and at most SendContext bytes of its own messages; and that messages
 // referring back to earlier ones arrive intact both ways.
 func TestIdleConnectionHoldsOnlyWindows(t *testing.T) {
@@ -429,9 +429,9 @@ func TestIdleConnectionHoldsOnlyWindows(t *testing.T) {
 		}
 		k := <-kept
 		window, sent := k[0], k[1]
-		if window > 1<<DefaultClientMaxWindowBits || sent > DefaultSendContext {
+		if window > 1<<defaultClientMaxWindowBits || sent > defaultSendContext {
 			t.Fatalf("round %d: an idle connection holds %d bytes of the peer's window and %d of its own context, want at most %d and %d",
-				round, window, sent, 1<<DefaultClientMaxWindowBits, DefaultSendContext)
+				round, window, sent, 1<<defaultClientMaxWindowBits, defaultSendContext)
 		}
 	}
 }

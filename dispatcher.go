@@ -55,6 +55,8 @@ var ErrNoEventLoop = errors.New("wss: event loops are not supported on this syst
 // DispatcherConfig holds a Dispatcher's settings; the zero value (or nil)
 // uses the defaults.
 type DispatcherConfig struct {
+	// Mode chooses event loops or a goroutine per connection; ModeAuto
+	// (the zero value) uses event loops where the system has them.
 	Mode Mode
 	// Loops is the number of event loops; 0 means GOMAXPROCS.
 	Loops int
@@ -80,7 +82,7 @@ type DispatcherConfig struct {
 	// it turns to the others that have input, so that a peer sending
 	// without pause cannot hold its loop; in goroutine mode, what a
 	// connection reads without waiting before it lets the others run.
-	// 0 means DefaultReadBudget.
+	// 0 means 1 MiB.
 	ReadBudget int
 	// Observer, if set, is told of connections, messages and queued output,
 	// for metrics; nil costs nothing. See Observer.
@@ -95,8 +97,8 @@ type DispatcherConfig struct {
 	Logger *slog.Logger
 }
 
-// DefaultReadBudget is the default of DispatcherConfig.ReadBudget.
-const DefaultReadBudget = 1 << 20
+// defaultReadBudget (1 MiB) is the default of DispatcherConfig.ReadBudget.
+const defaultReadBudget = 1 << 20
 
 // NewDispatcher returns a Dispatcher with the settings of cfg.
 func NewDispatcher(cfg *DispatcherConfig) (*Dispatcher, error) {
@@ -104,7 +106,7 @@ func NewDispatcher(cfg *DispatcherConfig) (*Dispatcher, error) {
 		cfg = &DispatcherConfig{}
 	}
 	d := &Dispatcher{goConns: make(map[*Conn]struct{}), offLoop: cfg.OffLoop,
-		readBudget: pick(cfg.ReadBudget, DefaultReadBudget), obs: newObserver(cfg)}
+		readBudget: pick(cfg.ReadBudget, defaultReadBudget), obs: newObserver(cfg)}
 	d.maxConns = cfg.MaxConnections
 	mode := cfg.Mode
 	if mode == ModeAuto {

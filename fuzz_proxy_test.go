@@ -82,14 +82,14 @@ func (e *endless) Read(p []byte) (int, error) {
 
 // TestConnectResponseBounded checks that a proxy's answer to CONNECT is
 // read within its bounds: an endless header line or header fails after
-// at most DefaultMaxHeaderBytes and a KiB, and a refusal's body is cut at
+// at most defaultMaxHeaderBytes and a KiB, and a refusal's body is cut at
 // a KiB whatever Content-Length claims.
 func TestConnectResponseBounded(t *testing.T) {
 	for _, prefix := range []string{"", "HTTP/1.1 407 No\r\nX: "} {
 		peer := &endless{b: 'a'}
 		_, _, err := readConnectResponse(io.MultiReader(strings.NewReader(prefix), peer))
-		if err == nil || peer.read > DefaultMaxHeaderBytes+refusalBodyLimit {
-			t.Errorf("prefix %q: err %v after %d bytes; want an error within %d", prefix, err, peer.read, DefaultMaxHeaderBytes+refusalBodyLimit)
+		if err == nil || peer.read > defaultMaxHeaderBytes+refusalBodyLimit {
+			t.Errorf("prefix %q: err %v after %d bytes; want an error within %d", prefix, err, peer.read, defaultMaxHeaderBytes+refusalBodyLimit)
 		}
 	}
 	peer := &endless{b: 'b'}
@@ -99,7 +99,7 @@ func TestConnectResponseBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	he := handshakeRefusal(resp, &url.URL{Scheme: "http", Host: "p:1", User: url.UserPassword("u", "secret")}, nil)
-	if he.StatusCode != 403 || len(he.Body) != refusalBodyLimit || he.Proxy != "http://p:1" || peer.read > DefaultMaxHeaderBytes+refusalBodyLimit {
+	if he.StatusCode != 403 || len(he.Body) != refusalBodyLimit || he.Proxy != "http://p:1" || peer.read > defaultMaxHeaderBytes+refusalBodyLimit {
 		t.Errorf("%+v after %d bytes", he, peer.read)
 	}
 }

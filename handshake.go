@@ -441,7 +441,8 @@ func originAllowed(u *handshakeFields, cfg *Config, httpRequest func() (*http.Re
 // in their handshake are bounded too; on another http.Server it counts
 // from its request, and only that server's ReadHeaderTimeout bounds the
 // sockets still sending one. The handler may be used by many servers and
-// goroutines at once.
+// goroutines at once; newHandler is called from each request's goroutine,
+// so it must be safe for concurrent use.
 func HTTPHandler(d *Dispatcher, cfg *Config, newHandler func(r *Request) (Handler, error)) http.Handler {
 	return &upgradeHandler{d: d, cfg: cfg.orDefault(), newHandler: newHandler}
 }

@@ -115,7 +115,7 @@ func TestRFC6455_4_2_1_HandshakeRejected(t *testing.T) {
 		{name: "key of 17 bytes", edit: func(q *request) { q.set("Sec-WebSocket-Key", key17) }, status: 400, reason: "16 bytes"},
 		{name: "key without padding", edit: func(q *request) { q.set("Sec-WebSocket-Key", strings.TrimRight(sampleKey, "=")) }, status: 400, reason: "16 bytes"},
 		{name: "two keys", edit: func(q *request) { q.add("Sec-WebSocket-Key", sampleKey) }, status: 400, reason: "Key"},
-		{name: "header over the bound", edit: func(q *request) { q.add("X-Padding", strings.Repeat("a", DefaultMaxHeaderBytes)) }, status: 431, reason: "too large"},
+		{name: "header over the bound", edit: func(q *request) { q.add("X-Padding", strings.Repeat("a", defaultMaxHeaderBytes)) }, status: 431, reason: "too large"},
 		{name: "many headers over the bound", edit: func(q *request) {
 			for range 200 {
 				q.add("X-Padding", strings.Repeat("b", 40))

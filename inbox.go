@@ -14,7 +14,7 @@ import (
 // connections, so it keeps the message that did not fit and the loop
 // holds that connection's input until Read makes room. Read until Read
 // returns an error, or close the connection. One Inbox serves one
-// connection.
+// connection; Read and Status are safe for concurrent use.
 type Inbox struct {
 	msgs chan Message
 	done chan struct{}
@@ -27,7 +27,9 @@ type Inbox struct {
 
 // Message is one message taken from an Inbox; Data is owned by the caller.
 type Message struct {
+	// Data is the message's payload, a copy the Inbox no longer touches.
 	Data []byte
+	// Type is Text or Binary.
 	Type MessageType
 }
 

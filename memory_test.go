@@ -298,7 +298,7 @@ func rawMemoryClients(t *testing.T, addr string, n int, mode string, size int) {
 		offer = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
 	}
 	// A 12-bit window, within what the server answers by default.
-	d := &deflate{level: 1, sendBits: DefaultClientMaxWindowBits}
+	d := &deflate{level: 1, sendBits: defaultClientMaxWindowBits}
 	buf := getBuf(size)
 	payload, err := d.compress(&buf, jsonLike(size))
 	if err != nil {

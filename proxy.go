@@ -103,11 +103,11 @@ func connectHTTP(nc net.Conn, p *url.URL, addr string) (net.Conn, error) {
 }
 
 // readConnectResponse reads a proxy's answer to CONNECT, at most
-// DefaultMaxHeaderBytes of head and the first KiB of a refusal's body.
+// defaultMaxHeaderBytes of head and the first KiB of a refusal's body.
 // The body of a 2xx answer is the tunnel: it is left unread in the
 // returned reader.
 func readConnectResponse(r io.Reader) (*bufio.Reader, *http.Response, error) {
-	return readResponseHead(r, &http.Request{Method: http.MethodConnect}, DefaultMaxHeaderBytes)
+	return readResponseHead(r, &http.Request{Method: http.MethodConnect}, defaultMaxHeaderBytes)
 }
 
 // readResponseHead reads an HTTP/1.1 response to req from r, reading at

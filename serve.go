@@ -29,7 +29,9 @@ import (
 // error answers 403 Forbidden. The Handler newHandler returns gets exactly
 // one OnClose: its calls begin with OnOpen (OpenHandler) once the 101 is
 // written, or, when the connection fails before that, OnClose comes alone
-// with StatusConnLost.
+// with StatusConnLost. newHandler is called for many requests at once (from
+// each event loop, or each request's goroutine), so it must be safe for
+// concurrent use; r is valid only during the call.
 //
 // A connection holds a MaxConnections slot from its accept, before any
 // byte of its request: a socket accepted at MaxConnections or after

@@ -108,11 +108,11 @@ func (cfg *Config) pingInterval() time.Duration {
 	if cfg.PingInterval < 0 {
 		return 0
 	}
-	return pick(cfg.PingInterval, DefaultPingInterval)
+	return pick(cfg.PingInterval, defaultPingInterval)
 }
 
 func (cfg *Config) pongTimeout() time.Duration {
-	return pick(cfg.PongTimeout, DefaultPongTimeout)
+	return pick(cfg.PongTimeout, defaultPongTimeout)
 }
 
 // sweepTick is the clock resolution cfg's timeouts need: a quarter of the

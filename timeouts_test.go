@@ -9,15 +9,15 @@ import (
 )
 
 func TestDefaultTimeouts(t *testing.T) {
-	if DefaultHandshakeTimeout > 10*time.Second {
-		t.Errorf("DefaultHandshakeTimeout = %v, want at most 10s", DefaultHandshakeTimeout)
+	if defaultHandshakeTimeout > 10*time.Second {
+		t.Errorf("defaultHandshakeTimeout = %v, want at most 10s", defaultHandshakeTimeout)
 	}
 	srv := NewServer(":0", nil, nil)
-	if srv.ReadHeaderTimeout != DefaultHandshakeTimeout || srv.MaxHeaderBytes != DefaultMaxHeaderBytes {
+	if srv.ReadHeaderTimeout != defaultHandshakeTimeout || srv.MaxHeaderBytes != defaultMaxHeaderBytes {
 		t.Errorf("NewServer: ReadHeaderTimeout %v, MaxHeaderBytes %d", srv.ReadHeaderTimeout, srv.MaxHeaderBytes)
 	}
 	var cfg Config
-	if cfg.pingInterval() != DefaultPingInterval || cfg.pongTimeout() != DefaultPongTimeout || cfg.idleTimeout() != 0 {
+	if cfg.pingInterval() != defaultPingInterval || cfg.pongTimeout() != defaultPongTimeout || cfg.idleTimeout() != 0 {
 		t.Errorf("zero Config: ping %v, pong %v, idle %v", cfg.pingInterval(), cfg.pongTimeout(), cfg.idleTimeout())
 	}
 	if off := (&Config{PingInterval: -1}); off.pingInterval() != 0 || off.sweepTick() != 0 {

@@ -180,7 +180,8 @@ type OpenHandler interface {
 
 // HandlerFuncs adapts plain functions to a Handler, a PingHandler, a
 // PongHandler, an OpenHandler and a DrainHandler. Frame is required; the
-// others may be nil.
+// others may be nil. Each field is called as the method of the same name
+// (Frame as OnFrame), with the same arguments, ownership and concurrency.
 type HandlerFuncs struct {
 	Frame func(c *Conn, data []byte, typ MessageType)
 	Close func(c *Conn, status StatusCode)

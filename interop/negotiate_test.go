@@ -44,7 +44,7 @@ func wantResponse(cc *wss.CompressionConfig, o offer) string {
 	if o.cbAsked {
 		asked := windowOr15(cc.ClientMaxWindowBits)
 		if cc.ClientMaxWindowBits == 0 {
-			asked = wss.DefaultClientMaxWindowBits
+			asked = defaultClientMaxWindowBits
 		}
 		if bits := min(windowOr15(o.cb), asked); o.cb != 0 || bits < 15 {
 			s += "; client_max_window_bits=" + strconv.Itoa(bits)
@@ -52,6 +52,10 @@ func wantResponse(cc *wss.CompressionConfig, o offer) string {
 	}
 	return s
 }
+
+// defaultClientMaxWindowBits is the window a wss server asks of a client
+// when CompressionConfig.ClientMaxWindowBits is 0 (its documented default).
+const defaultClientMaxWindowBits = 12
 
 // windowOr15 is a configured window: 15 when unset or out of range, at
 // least 8.
