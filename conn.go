@@ -341,6 +341,7 @@ func (c *Conn) drop(status StatusCode) {
 	c.state.setStatus(status)
 	if c.state.setFirst(flagClosed) {
 		c.wire().closeSocket()
+		blockedReaders.wake(c)
 	}
 }
 

@@ -243,8 +243,8 @@ func (l *loop) handle(c *Conn) {
 		l.kick(c)
 		return
 	}
-	if c.state.is(flagHeld) {
-		return // the Inbox that holds it rearms c
+	if c.state.is(flagHeld) && !c.state.is(flagClosed) {
+		return // the Inbox that holds it rearms c; a dropped c reads to its end
 	}
 	t := turn{budget: l.d.readBudget, until: time.Now().Add(loopTurn)}
 	// While the turn feeds c, what is written to c is gathered, and goes

@@ -68,9 +68,19 @@ func (w *wire) sendGathered(hdr, payload []byte) error {
 // endGoTurn writes what c's turn gathered and ends the turn, then calls
 // OnDrain if the output drained. It runs on c's goroutine.
 func (w *wire) endGoTurn() {
-	w.wmu.Lock()
-	_ = w.sendGathered(nil, nil)
-	w.state.clear(flagTurn)
-	w.wmu.Unlock()
+	w.leaveGoTurn()
 	w.drained()
+}
+
+// leaveGoTurn writes what c's turn gathered and stops gathering for the
+// rest of the turn. A handler that is about to wait calls it first (a
+// full Inbox): a write from another goroutine gathered meanwhile must not
+// wait for the handler, whose wait may be for the answer to that write.
+func (w *wire) leaveGoTurn() {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	if w.state.is(flagTurn) {
+		_ = w.sendGathered(nil, nil)
+		w.state.clear(flagTurn)
+	}
 }

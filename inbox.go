@@ -43,7 +43,7 @@ func NewInbox(size int) *Inbox {
 func (q *Inbox) OnFrame(c *Conn, data []byte, typ MessageType) {
 	m := Message{Data: append([]byte(nil), data...), Type: typ}
 	if c.wire().handlerMayBlock() {
-		q.msgs <- m
+		blockedReaders.send(c, q.msgs, m)
 		return
 	}
 	q.mu.Lock()
@@ -135,5 +135,45 @@ func (q *Inbox) Status() (StatusCode, bool) {
 		return q.end.Code, true
 	default:
 		return 0, false
+	}
+}
+
+// blockedReaders holds the wake-up of each connection whose reader waits
+// in a full Inbox, so that dropping the connection ends the wait: nothing
+// else would, as the reader does not read while it waits, and the
+// connection could then never finish (its OnClose, Dispatcher.Close and
+// Shutdown would wait for ever).
+var blockedReaders blockedSet
+
+type blockedSet struct{ m sync.Map } // *Conn → chan struct{}
+
+// send queues m on msgs, waiting while msgs is full, until c is dropped;
+// the message is then discarded with its connection.
+func (b *blockedSet) send(c *Conn, msgs chan<- Message, m Message) {
+	select {
+	case msgs <- m:
+		return
+	default:
+	}
+	if !c.wire().onLoop {
+		c.wire().leaveGoTurn() // what the turn gathered must not wait for Read
+	}
+	wake := make(chan struct{})
+	b.m.Store(c, wake)
+	defer b.m.Delete(c)
+	// A drop that set flagClosed before the Store did not see wake.
+	if c.state.is(flagClosed) {
+		return
+	}
+	select {
+	case msgs <- m:
+	case <-wake:
+	}
+}
+
+// wake ends the wait of c's reader, if it waits; drop calls it once.
+func (b *blockedSet) wake(c *Conn) {
+	if w, ok := b.m.LoadAndDelete(c); ok {
+		close(w.(chan struct{}))
 	}
 }

@@ -39,6 +39,9 @@ func (w *wire) handlerMayBlock() bool { return !w.onLoop || w.d.offLoop }
 func (w *wire) closeSocket() {
 	if w.onLoop {
 		w.fd.Shutdown(poll.ShutBoth)
+		if w.state.is(flagHeld) { // its loop does not wait for it: wake it to finish
+			w.d.rearm(w.conn())
+		}
 	} else {
 		_ = w.conn().netConn().Close()
 	}
