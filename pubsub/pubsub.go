@@ -474,26 +474,30 @@ func (ps *PubSub) Stats() Stats {
 }
 
 // Handler wraps h so that its connection leaves all its topics when it
-// closes, before h.OnClose is called. The wrapper keeps h's OnOpen and
-// OnPing.
+// closes, before h.OnClose is called. The wrapper keeps h's OnOpen, OnPing,
+// OnPong and OnDrain. (A FragmentHandler's messages arrive whole through
+// the wrapper: wrap it another way to keep them in pieces.)
 func (ps *PubSub) Handler(h wss.Handler) wss.Handler {
-	return wss.HandlerFuncs{
-		Open: func(c *wss.Conn) {
-			if oh, ok := h.(wss.OpenHandler); ok {
-				oh.OnOpen(c)
-			}
-		},
+	f := wss.HandlerFuncs{
 		Frame: h.OnFrame,
 		Close: func(c *wss.Conn, status wss.StatusCode) {
 			ps.UnsubscribeAll(c)
 			h.OnClose(c, status)
 		},
-		Ping: func(c *wss.Conn, data []byte) {
-			if ph, ok := h.(wss.PingHandler); ok {
-				ph.OnPing(c, data)
-			}
-		},
 	}
+	if oh, ok := h.(wss.OpenHandler); ok {
+		f.Open = oh.OnOpen
+	}
+	if ph, ok := h.(wss.PingHandler); ok {
+		f.Ping = ph.OnPing
+	}
+	if ph, ok := h.(wss.PongHandler); ok {
+		f.Pong = ph.OnPong
+	}
+	if dh, ok := h.(wss.DrainHandler); ok {
+		f.Drain = dh.OnDrain
+	}
+	return f
 }
 
 // evict removes subscribers that overflowed from all their topics.

@@ -270,37 +270,65 @@ func TestSlowSubscriberDropsUnderDropPolicy(t *testing.T) {
 	}
 }
 
-// TestHandlerKeepsOnOpenAndOnPing checks that the wrapper returned by
-// Handler calls the wrapped handler's optional OnOpen and OnPing.
-func TestHandlerKeepsOnOpenAndOnPing(t *testing.T) {
+// TestHandlerKeepsOptionalMethods checks that the wrapper returned by
+// Handler calls the wrapped handler's optional OnOpen, OnPing, OnPong and
+// OnDrain.
+func TestHandlerKeepsOptionalMethods(t *testing.T) {
 	ps := newPubSub(t, nil)
-	opened := make(chan *wss.Conn, 1)
-	pinged := make(chan string, 1)
+	called := make(chan string, 4)
 	h := ps.Handler(wss.HandlerFuncs{
-		Open:  func(c *wss.Conn) { opened <- c },
+		Open:  func(*wss.Conn) { called <- "open" },
 		Frame: func(c *wss.Conn, data []byte, typ wss.MessageType) {},
-		Ping:  func(c *wss.Conn, data []byte) { pinged <- string(data) },
+		Ping:  func(_ *wss.Conn, data []byte) { called <- "ping " + string(data) },
+		Pong:  func(_ *wss.Conn, data []byte, rtt time.Duration) { called <- fmt.Sprintf("pong %s %v", data, rtt) },
+		Drain: func(*wss.Conn) { called <- "drain" },
 	})
-	oh, ok := h.(wss.OpenHandler)
-	if !ok {
-		t.Fatal("Handler's result is not an OpenHandler")
+	calls := []struct {
+		name string
+		call func() bool // false when h lacks the method
+		want string
+	}{
+		{"OnOpen", func() bool {
+			oh, ok := h.(wss.OpenHandler)
+			if ok {
+				oh.OnOpen(nil)
+			}
+			return ok
+		}, "open"},
+		{"OnPing", func() bool {
+			ph, ok := h.(wss.PingHandler)
+			if ok {
+				ph.OnPing(nil, []byte("hi"))
+			}
+			return ok
+		}, "ping hi"},
+		{"OnPong", func() bool {
+			ph, ok := h.(wss.PongHandler)
+			if ok {
+				ph.OnPong(nil, []byte("hi"), 5*time.Millisecond)
+			}
+			return ok
+		}, "pong hi 5ms"},
+		{"OnDrain", func() bool {
+			dh, ok := h.(wss.DrainHandler)
+			if ok {
+				dh.OnDrain(nil)
+			}
+			return ok
+		}, "drain"},
 	}
-	oh.OnOpen(nil)
-	select {
-	case c := <-opened:
-		if c != nil {
-			t.Fatalf("OnOpen got %p, want the Conn passed in (nil)", c)
+	for _, c := range calls {
+		if !c.call() {
+			t.Errorf("Handler's result has no %s", c.name)
+			continue
 		}
-	default:
-		t.Fatal("the wrapped OnOpen was not called")
-	}
-	h.(wss.PingHandler).OnPing(nil, []byte("hi"))
-	select {
-	case got := <-pinged:
-		if got != "hi" {
-			t.Fatalf("OnPing got %q, want %q", got, "hi")
+		select {
+		case got := <-called:
+			if got != c.want {
+				t.Errorf("%s: the wrapped handler got %q, want %q", c.name, got, c.want)
+			}
+		default:
+			t.Errorf("the wrapped %s was not called", c.name)
 		}
-	default:
-		t.Fatal("the wrapped OnPing was not called")
 	}
 }
