@@ -62,9 +62,16 @@ func TestBufferedAndDrain(t *testing.T) {
 			peer.send(binFin, []byte("h"))
 			peer.expect(serverFrame(opBinary, []byte("h")))
 			c := <-h.conns
-			// This Write takes the write lock after the echo's: once it
-			// returns, both are counted as in the kernel (the peer may
-			// have the echo a moment before its Write returns).
+			// A Write during the turn that echoed "h" would be gathered
+			// (counted until the turn ends): wait for the turn's end,
+			// which announces nothing the test could wait on. Then this
+			// Write goes to the socket itself, and once it returns both
+			// frames are in the kernel.
+			for deadline := time.Now().Add(testTimeout); c.state.is(flagTurn); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the turn that echoed \"h\" never ended")
+				}
+			}
 			if err := c.Write([]byte("taken"), Binary); err != nil {
 				t.Fatal(err)
 			}
