@@ -42,6 +42,31 @@ func (e *echoRoundTrip) run() error {
 	return err
 }
 
+// echoWarmups and echoRuns are the round trips allocsPerEcho makes: the
+// first warm the pools, the others are measured.
+const echoWarmups, echoRuns = 50, 200
+
+// allocsPerEcho returns the allocations of one round trip in steady
+// state, after warming the pools; it fails t if a round trip fails.
+func (e *echoRoundTrip) allocsPerEcho(t *testing.T) float64 {
+	t.Helper()
+	for range echoWarmups {
+		if err := e.run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var err error
+	allocs := testing.AllocsPerRun(echoRuns, func() {
+		if err == nil {
+			err = e.run()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return allocs
+}
+
 // An echoed message costs no allocation in steady state, whole or
 // reassembled from many reads, text (validated) or binary.
 func TestEchoAllocations(t *testing.T) {
@@ -53,21 +78,7 @@ func TestEchoAllocations(t *testing.T) {
 			for _, typ := range []MessageType{Binary, Text} {
 				t.Run(fmt.Sprintf("%s/%d/%v", m.name, size, typ), func(t *testing.T) {
 					e := newEchoRoundTrip(t, m.cfg, size, typ)
-					for range 50 { // warm the pools
-						if err := e.run(); err != nil {
-							t.Fatal(err)
-						}
-					}
-					var err error
-					allocs := testing.AllocsPerRun(200, func() {
-						if err == nil {
-							err = e.run()
-						}
-					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if allocs != 0 {
+					if allocs := e.allocsPerEcho(t); allocs != 0 {
 						t.Errorf("%v allocations per echoed message, want 0", allocs)
 					}
 				})

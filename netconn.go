@@ -232,7 +232,7 @@ func (n *NetConn) SetWriteDeadline(t time.Time) error {
 // localAddr returns c's local address.
 func localAddr(c *Conn) net.Addr {
 	if c.onLoop {
-		return fdLocalAddr(c)
+		return c.fd.LocalAddr()
 	}
 	return c.netConn().LocalAddr()
 }

@@ -420,25 +420,12 @@ func TestEchoAllocationsWithObserver(t *testing.T) {
 			dcfg := m.cfg
 			dcfg.Observer = o.observer()
 			e := newEchoRoundTrip(t, dcfg, 1<<10, Text)
-			for range 50 {
-				if err := e.run(); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var err error
-			allocs := testing.AllocsPerRun(200, func() {
-				if err == nil {
-					err = e.run()
-				}
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if allocs != 0 {
+			if allocs := e.allocsPerEcho(t); allocs != 0 {
 				t.Errorf("%v allocations per echoed message, want 0", allocs)
 			}
-			if got := o.rcvMsgs.Load(); got != 251 {
-				t.Errorf("Received %d messages, want 251", got)
+			// AllocsPerRun makes one more run than it measures.
+			if got, want := o.rcvMsgs.Load(), int64(echoWarmups+echoRuns+1); got != want {
+				t.Errorf("Received %d messages, want %d", got, want)
 			}
 		})
 	}

@@ -36,11 +36,19 @@ func (f *FD) Unread() int {
 
 // PeerAddr returns the address of the socket's peer, or nil once the
 // descriptor is let go of.
-func (f *FD) PeerAddr() net.Addr {
+func (f *FD) PeerAddr() net.Addr { return f.addr(unix.Getpeername) }
+
+// LocalAddr returns the socket's own address, or nil once the descriptor
+// is let go of.
+func (f *FD) LocalAddr() net.Addr { return f.addr(unix.Getsockname) }
+
+// addr returns the TCP address that name (getpeername or getsockname)
+// reports for the socket, or nil.
+func (f *FD) addr(name func(fd int) (unix.Sockaddr, error)) net.Addr {
 	if !f.Acquire() {
 		return nil
 	}
-	sa, err := unix.Getpeername(int(f.num))
+	sa, err := name(int(f.num))
 	f.Release()
 	if err != nil {
 		return nil

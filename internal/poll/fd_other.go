@@ -18,3 +18,6 @@ func (f *FD) Shutdown(how int) {}
 
 // PeerAddr returns nil where no loop serves descriptors.
 func (f *FD) PeerAddr() net.Addr { return nil }
+
+// LocalAddr returns nil where no loop serves descriptors.
+func (f *FD) LocalAddr() net.Addr { return nil }
