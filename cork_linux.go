@@ -27,15 +27,15 @@ import "github.com/wssgo/wss/internal/frame"
 // added: one message, which may be above smallWrite.
 
 // loop returns the event loop that serves c; c's descriptor must be
-// acquired.
+// acquired, or c in its turn (the loop lets go of it only after).
 func (w *wire) loop() *loop { return w.d.loops[int(w.fd.Num())%len(w.d.loops)] }
 
 // newCork returns a loop's cork: corkMax, and the header that may go out
 // with the gathered bytes.
 func newCork() []byte { return make([]byte, 0, corkMax+frame.MaxHeaderLen) }
 
-// cork adds a frame to the output of c's turn. c.wmu must be held, c's
-// descriptor acquired and c in its turn. Nothing waits for the peer: what
+// cork adds a frame to the output of c's turn. c.wmu must be held and c
+// in its turn, which keeps c's descriptor open. Nothing waits for the peer: what
 // the socket does not take is copied into the queue.
 func (w *wire) cork(hdr, payload []byte) error {
 	if w.out.Load() != nil { // the cork is empty: queue behind what waits
@@ -108,9 +108,8 @@ func (w *wire) unsentLoop() int {
 	if q := w.out.Load(); q != nil {
 		n = q.n
 	}
-	if w.state.is(flagTurn) && w.fd.Acquire() {
+	if w.state.is(flagTurn) {
 		n += len(w.loop().cork)
-		w.fd.Release()
 	}
 	return n
 }

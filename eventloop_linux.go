@@ -246,7 +246,7 @@ func (l *loop) handle(c *Conn) {
 	if c.state.is(flagHeld) && !c.state.is(flagClosed) {
 		return // the Inbox that holds it rearms c; a dropped c reads to its end
 	}
-	t := turn{budget: l.d.readBudget, until: time.Now().Add(loopTurn)}
+	t := turn{budget: l.d.readBudget, end: &turnEnd{length: loopTurn}}
 	// While the turn feeds c, what is written to c is gathered, and goes
 	// out with one write before the next read and when the turn ends
 	// (cork_linux.go).
@@ -305,7 +305,7 @@ func (l *loop) feedRest(c *Conn, t *turn) readResult {
 	b := l.rests[c]
 	delete(l.rests, c)
 	c.state.clear(flagRest)
-	n, ok := c.feedTurn(*b, t.until)
+	n, ok := c.feedTurn(*b, t.end)
 	if !ok {
 		putBuf(b)
 		return readEnded
@@ -344,12 +344,12 @@ const (
 
 // A turn bounds what an event loop does for one connection before it
 // serves the others: it reads at most budget bytes and runs handlers until
-// until. What it read and did not feed is left in rest, a slice of the
+// its end. What it read and did not feed is left in rest, a slice of the
 // buffer read into. The zero turn is unbounded: an off-loop reader's,
 // which has the goroutine to itself.
 type turn struct {
 	budget int
-	until  time.Time
+	end    *turnEnd // nil: unbounded
 	rest   []byte
 }
 
@@ -371,7 +371,7 @@ func (t *turn) ended(c *Conn) readResult {
 // t.budget bytes or run out of time it reports readYielded, as the socket
 // may hold more that no event will announce (epoll is edge-triggered).
 func (t *turn) read(c *Conn, buf []byte) readResult {
-	pause := !t.until.IsZero()
+	pause := t.end != nil
 	read := 0
 	for {
 		into := buf
@@ -395,7 +395,7 @@ func (t *turn) read(c *Conn, buf []byte) readResult {
 			if n < len(into) && !c.state.is(flagHangup) {
 				return readWait // drained: more input brings a new event
 			}
-			if read += n; pause && (t.budget > 0 && read >= t.budget || time.Now().After(t.until)) {
+			if read += n; pause && (t.budget > 0 && read >= t.budget || t.end.passed()) {
 				return readYielded
 			}
 		case n == 0:
@@ -413,7 +413,7 @@ func (t *turn) read(c *Conn, buf []byte) readResult {
 // readMore once all of p is fed; what the turn did not feed is left in
 // t.rest.
 func (t *turn) feed(c *Conn, p []byte) readResult {
-	n, ok := c.feedTurn(p, t.until)
+	n, ok := c.feedTurn(p, t.end)
 	switch {
 	case !ok:
 		return readEnded

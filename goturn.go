@@ -39,7 +39,7 @@ const goTurnLen = 50 * time.Microsecond
 // loop: not safe for concurrent use.
 type goTurn struct {
 	streak int           // bytes read since the connection last waited for input
-	until  time.Time     // when the turn ends
+	end    turnEnd       // when the turn ends
 	wake   chan struct{} // where the pacer releases it; made at its first yield
 }
 
@@ -56,18 +56,18 @@ type goTurn struct {
 func (t *goTurn) feed(c *Conn, p []byte, fresh bool) bool {
 	now := time.Now()
 	if fresh {
-		t.streak, t.until = 0, now.Add(goTurnLen)
+		t.streak, t.end = 0, turnEnd{at: now.Add(goTurnLen)}
 	}
-	if t.streak += len(p); t.streak > c.d.readBudget || now.After(t.until) {
+	if t.streak += len(p); t.streak > c.d.readBudget || now.After(t.end.at) {
 		t.yield()
-		t.streak, t.until = len(p), time.Now().Add(goTurnLen)
+		t.streak, t.end = len(p), turnEnd{at: time.Now().Add(goTurnLen)}
 	}
 	for {
 		// What the handlers write meanwhile is gathered, and goes out
 		// with one write once this input is fed or before the others
 		// run (gather.go).
 		c.state.set(flagTurn)
-		n, ok := c.feedTurn(p, t.until)
+		n, ok := c.feedTurn(p, &t.end)
 		c.wire().endGoTurn()
 		if !ok {
 			return false
@@ -76,7 +76,7 @@ func (t *goTurn) feed(c *Conn, p []byte, fresh bool) bool {
 			return true
 		}
 		t.yield()
-		t.until = time.Now().Add(goTurnLen)
+		t.end = turnEnd{at: time.Now().Add(goTurnLen)}
 	}
 }
 

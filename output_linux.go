@@ -49,13 +49,15 @@ var outSegs = sync.Pool{New: func() any { return new(outSeg) }}
 // channel to wait on when the frame waits in the queue for a writer that
 // may block (see transmit): not noWait.
 func (w *wire) sendFD(hdr, payload []byte, noWait bool) (<-chan error, error) {
+	if w.state.is(flagTurn) {
+		// No Acquire: the loop lets go of c's descriptor only after the
+		// turn, which ends under c.wmu (endTurn).
+		return nil, w.cork(hdr, payload)
+	}
 	if !w.fd.Acquire() {
 		return nil, ErrClosed
 	}
 	defer w.fd.Release()
-	if w.state.is(flagTurn) {
-		return nil, w.cork(hdr, payload)
-	}
 	if w.out.Load() == nil {
 		// writeOrQueue's first step, here so that the common write is
 		// one frame shallower: pubsub's delivery goroutines start with

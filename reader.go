@@ -70,33 +70,33 @@ type handshaker interface {
 // and not retained. It returns false once the connection has ended and
 // nothing more should be read.
 func (c *Conn) feed(p []byte) bool {
-	_, ok := c.feedTurn(p, time.Time{})
+	_, ok := c.feedTurn(p, nil)
 	return ok
 }
 
-// feedTurn is feed for an event loop's turn with c: unless until is zero,
-// it stops between frames, or pieces of a frame, once until has passed or
+// feedTurn is feed for an event loop's turn with c: unless end is nil,
+// it stops between frames, or pieces of a frame, once end has passed or
 // output waits for the peer, so that one connection cannot hold its loop
 // and a peer that does not read cannot make its handler queue without end.
 // It returns how many bytes of p it consumed; the caller feeds the rest
 // later.
-func (c *Conn) feedTurn(p []byte, until time.Time) (int, bool) {
+func (c *Conn) feedTurn(p []byte, end *turnEnd) (int, bool) {
 	c.live.touch(&c.d.sweep)
 	if c.state.is(flagUpgrading) {
 		// Serve's handshake comes first: c.h is then a handshaker, which
 		// hands what follows the request to feedFrames.
 		return len(p), c.h.(handshaker).handshakeInput(c, p)
 	}
-	return c.feedFrames(p, until)
+	return c.feedFrames(p, end)
 }
 
 // feedFrames is feedTurn once the handshake is complete: the frame parser
 // (c.rd) takes headers and payload, and c acts on what it completes.
-func (c *Conn) feedFrames(p []byte, until time.Time) (int, bool) {
+func (c *Conn) feedFrames(p []byte, end *turnEnd) (int, bool) {
 	r := &c.rd
 	total := len(p)
 	for step := 0; len(p) > 0 && !r.draining; step++ {
-		if !until.IsZero() && len(p) < total && c.turnOver(step, until) {
+		if end != nil && len(p) < total && c.turnOver(step, end) {
 			return total - len(p), !c.state.ended()
 		}
 		if !r.inFrame {
@@ -135,12 +135,32 @@ func (c *Conn) feedFrames(p []byte, until time.Time) (int, bool) {
 const stepsPerClockRead = 16
 
 // turnOver tells feedFrames, at its step-th step, to end the turn: output
-// waits for the peer, an Inbox holds c, or the turn's time has passed.
-func (c *Conn) turnOver(step int, until time.Time) bool {
+// waits for the peer, an Inbox holds c, or the turn's end has passed.
+func (c *Conn) turnOver(step int, end *turnEnd) bool {
 	if c.out.Load() != nil || c.state.is(flagHeld) {
 		return true
 	}
-	return step%stepsPerClockRead == 0 && time.Now().After(until)
+	return step%stepsPerClockRead == 0 && end.passed()
+}
+
+// turnEnd is when a turn stops feeding its connection. Most turns end
+// with their input, after a frame or a few, so a turn does not read the
+// clock when it starts: its end is set length ahead at the first
+// reading, after stepsPerClockRead steps.
+type turnEnd struct {
+	at     time.Time // zero until the clock is first read
+	length time.Duration
+}
+
+// passed reports whether the turn's end has passed, and sets it at the
+// first call.
+func (e *turnEnd) passed() bool {
+	now := time.Now()
+	if e.at.IsZero() {
+		e.at = now.Add(e.length)
+		return false
+	}
+	return now.After(e.at)
 }
 
 // payload is the one path of an unmasked chunk of the current frame's

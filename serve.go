@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"time"
 )
 
 // Serve accepts connections on ln and answers their opening handshakes
@@ -121,7 +120,7 @@ func (u *upgrader) handshakeInput(c *Conn, p []byte) bool {
 	if !u.upgrade(c, p[:end+2]) {
 		return false
 	}
-	_, ok := c.feedFrames(p[end+4:], time.Time{})
+	_, ok := c.feedFrames(p[end+4:], nil)
 	return ok
 }
 
