@@ -13,18 +13,28 @@ import "github.com/wssgo/wss/internal/frame"
 // empties the cork before the turn's flag is cleared.
 //
 // Three things write the cork out earlier, with the frame that caused it
-// in the same writev: a payload above smallWrite (not copied: it goes from
-// the caller's memory), and the close frame (the socket may be shut down
-// right after it); a frame that would take the cork past corkMax writes
-// the cork first. Output that waits for the peer (the outQueue) is never
+// in the same writev: a payload above loopCorkCopy (not copied: it goes
+// from the caller's memory), and the close frame (the socket may be shut
+// down right after it); a frame that would take the cork past loopCorkMax
+// writes the cork first. The cork is as big as the loop's read buffer, so
+// that the echoes of one read, 16 KiB messages included, leave with one
+// write: copying 16 KiB costs less than a system call per message. Output that waits for the peer (the outQueue) is never
 // overtaken: while it exists, frames queue behind it, and the cork is
 // empty.
 //
 // So a peer that does not read makes the loop hold at most one batch: the
 // read's feeding stops at the first frame after the queue formed
 // (feedFrames), and reading pauses (turn.waits), so the queue holds at
-// most corkMax bytes of gathered frames, plus the frame that was being
-// added: one message, which may be above smallWrite.
+// most loopCorkMax bytes of gathered frames, plus the frame that was being
+// added: one message, which may be above loopCorkCopy.
+
+// loopCorkMax bounds what a loop's cork gathers (one per loop, the size
+// of its read buffer), and loopCorkCopy the payload it copies rather than
+// write it at once with what the cork holds.
+const (
+	loopCorkMax  = loopBufSize
+	loopCorkCopy = loopBufSize / 2
+)
 
 // loop returns the event loop that serves c; c's descriptor must be
 // acquired, or c in its turn (the loop lets go of it only after).
@@ -32,7 +42,7 @@ func (w *wire) loop() *loop { return w.d.loops[int(w.fd.Num())%len(w.d.loops)] }
 
 // newCork returns a loop's cork: corkMax, and the header that may go out
 // with the gathered bytes.
-func newCork() []byte { return make([]byte, 0, corkMax+frame.MaxHeaderLen) }
+func newCork() []byte { return make([]byte, 0, loopCorkMax+frame.MaxHeaderLen) }
 
 // cork adds a frame to the output of c's turn. c.wmu must be held and c
 // in its turn, which keeps c's descriptor open. Nothing waits for the peer: what
@@ -43,13 +53,13 @@ func (w *wire) cork(hdr, payload []byte) error {
 		return err
 	}
 	b := &w.loop().cork
-	if len(payload) > smallWrite || w.state.is(flagCloseSent) {
+	if len(payload) > loopCorkCopy || w.state.is(flagCloseSent) {
 		*b = append(*b, hdr...)
 		_, err := w.writeOrQueue(*b, payload, true)
 		*b = (*b)[:0]
 		return err
 	}
-	if len(*b)+len(hdr)+len(payload) > corkMax {
+	if len(*b)+len(hdr)+len(payload) > loopCorkMax {
 		if err := w.writeCork(b); err != nil || w.out.Load() != nil {
 			_, err := w.writeOrQueue(hdr, payload, true)
 			return err

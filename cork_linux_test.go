@@ -9,7 +9,7 @@ import (
 )
 
 // corkReplies is what the corking tests' handler writes for a request: a
-// burst of small messages, a small one and one above smallWrite, data and
+// burst of small messages, a small one and one above loopCorkCopy, data and
 // then the close frame, or an echo.
 func corkReplies(c *Conn, data []byte, typ MessageType) {
 	switch string(data) {
@@ -19,7 +19,7 @@ func corkReplies(c *Conn, data []byte, typ MessageType) {
 		}
 	case "big":
 		_ = c.Write([]byte("small"), Binary)
-		_ = c.Write(bytes.Repeat([]byte{'x'}, 3*smallWrite), Binary)
+		_ = c.Write(bytes.Repeat([]byte{'x'}, loopCorkCopy+1), Binary)
 		_ = c.Write([]byte("after"), Binary)
 	case "bye":
 		_ = c.Write([]byte("a"), Binary)
@@ -44,23 +44,29 @@ type corkCase struct {
 }
 
 func corkCases() []corkCase {
-	var burst, pipelined, pipeEchoes [][]byte
+	var burst, pipelined, pipeEchoes, pipelined16k, pipeEchoes16k [][]byte
 	for i := range 8 {
 		burst = append(burst, serverFrame(opBinary, fmt.Appendf(nil, "reply %d", i)))
 		msg := fmt.Appendf(nil, "message %d", i)
 		pipelined = append(pipelined, clientFrame(binFin, msg))
 		pipeEchoes = append(pipeEchoes, serverFrame(opBinary, msg))
 	}
+	for i := range 3 { // 48 KiB: what one read of the loop's buffer takes
+		msg := bytes.Repeat([]byte{byte('a' + i)}, 16<<10)
+		pipelined16k = append(pipelined16k, clientFrame(binFin, msg))
+		pipeEchoes16k = append(pipeEchoes16k, serverFrame(opBinary, msg))
+	}
 	pingAndMsg := bytes.Join([][]byte{clientFrame(pingFin, []byte("p")), clientFrame(binFin, []byte("m"))}, nil)
 	return []corkCase{
 		{"a handler's burst", clientFrame(binFin, []byte("burst")), burst, 1, 1},
 		{"the echoes of one read", bytes.Join(pipelined, nil), pipeEchoes, 1, 8},
+		{"the 16 KiB echoes of one read", bytes.Join(pipelined16k, nil), pipeEchoes16k, 1, 3},
 		{"a pong and an echo", pingAndMsg, [][]byte{serverFrame(opPong, []byte("p")), serverFrame(opBinary, []byte("m"))}, 1, 2},
-		// A payload above smallWrite goes from the handler's memory with
-		// what came before it; what follows starts a new batch.
+		// A payload above loopCorkCopy goes from the handler's memory
+		// with what came before it; what follows starts a new batch.
 		{"a big payload", clientFrame(binFin, []byte("big")), [][]byte{
 			serverFrame(opBinary, []byte("small")),
-			serverFrame(opBinary, bytes.Repeat([]byte{'x'}, 3*smallWrite)),
+			serverFrame(opBinary, bytes.Repeat([]byte{'x'}, loopCorkCopy+1)),
 			serverFrame(opBinary, []byte("after")),
 		}, 2, 1},
 		{"data and the close frame", clientFrame(binFin, []byte("bye")), [][]byte{
