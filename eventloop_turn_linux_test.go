@@ -80,7 +80,7 @@ func queuedBytes(c *Conn) int {
 // A peer that sends without reading: once its socket is full, the loop
 // stops feeding its input at the first message after its output queued,
 // and stops reading, so that its queue holds one batch, the output the
-// socket refused: at most corkMax bytes of gathered echoes, plus the one
+// socket refused: at most loopCorkMax bytes of gathered echoes, plus the one
 // echo that was being added, not the echoes of everything the peer sent;
 // and the loop goes on serving another connection. (A batch gathers all
 // the echoes of one read, so what the socket refuses of it is, by
@@ -115,8 +115,8 @@ func TestEventLoopSlowReaderQueueHoldsOneBatch(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if n, most := queuedBytes(server), corkMax+size+2; n > most {
-		t.Errorf("%d bytes queued for a peer that does not read, want at most %d (one batch: corkMax and one echo)", n, most)
+	if n, most := queuedBytes(server), loopCorkMax+size+2; n > most {
+		t.Errorf("%d bytes queued for a peer that does not read, want at most %d (one batch: loopCorkMax and one echo)", n, most)
 	}
 	if got := server.Buffered(); got != queuedBytes(server) {
 		t.Errorf("Buffered() = %d, want the %d bytes queued", got, queuedBytes(server))

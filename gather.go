@@ -4,7 +4,7 @@ package wss
 // one read returned (goTurn.feed sets flagTurn), what is written to it is
 // gathered in a pooled buffer (connAside.gather), and goes out with one
 // write once that input is fed, before the goroutine lets others run, and
-// whenever a frame cannot join: a payload above smallWrite (it goes in
+// whenever a frame cannot join: a payload above gatherCopy (it goes in
 // the same writev, not copied), the close frame, or a frame that would
 // take the gathered bytes past corkMax. Writes that come while no turn
 // runs hand the gathered bytes, if any, to the kernel before their own.
@@ -16,21 +16,22 @@ package wss
 // handed to the kernel, as it always did.
 
 // corkMax bounds the bytes a turn gathers for one connection before it
-// writes them: with one message, the most a peer that does not read makes
-// the server hold (see cork_linux.go), so smaller is lighter. The echoes of
-// one goroutine-mode read (16 KiB) fit; those of a full event-loop read of
-// 64-byte messages (64 KiB in, 61 KiB out) take four writes instead of
-// one, which BenchmarkEventLoopPipelinedEcho could not tell apart (CPU per
-// message within noise for corkMax 4 to 64 KiB), while a pipelined read of
-// a few KiB takes one either way.
-const corkMax = 16 << 10
+// writes them, and gatherCopy the payload a turn copies rather than write
+// it at once, with what was gathered before it. With one message, corkMax
+// is the most a peer that does not read makes the server hold (see
+// cork_linux.go). It matches the biggest read (bigReadSize), so that the
+// echoes of one read, 16 KiB messages included, leave with one write.
+const (
+	corkMax    = bigReadSize
+	gatherCopy = corkMax / 2
+)
 
 // gatherOrSend sends a frame on a goroutine-mode connection: in its turn
 // it gathers the frame, else it writes the frame after what was gathered.
 // c.wmu must be held.
 func (w *wire) gatherOrSend(hdr, payload []byte) error {
 	a := w.aside
-	if !w.state.is(flagTurn) || len(payload) > smallWrite || w.state.is(flagCloseSent) {
+	if !w.state.is(flagTurn) || len(payload) > gatherCopy || w.state.is(flagCloseSent) {
 		return w.sendGathered(hdr, payload)
 	}
 	if a.gather != nil && len(*a.gather)+len(hdr)+len(payload) > corkMax {

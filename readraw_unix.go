@@ -26,8 +26,9 @@ func (t *goTurn) readRaw(c *Conn) bool {
 		rerr   error
 		waited = true // a turn starts with the connection's first input
 	)
+	size := readBufSize
 	read := func(fd uintptr) bool {
-		b = getBuf(readBufSize)
+		b = getBuf(size)
 		n, rerr = syscall.Read(int(fd), (*b)[:cap(*b)])
 		if rerr == syscall.EAGAIN {
 			putBuf(b)
@@ -42,6 +43,7 @@ func (t *goTurn) readRaw(c *Conn) bool {
 		}
 		ok := rerr == syscall.EINTR || n > 0 && t.feed(c, (*b)[:n], waited)
 		waited = false
+		size = nextReadSize(n, cap(*b))
 		putBuf(b)
 		if !ok {
 			return true // end of input, a read error, or the connection ended

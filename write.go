@@ -228,8 +228,13 @@ func (w *wire) send(head, hdr, payload []byte) error {
 		return err
 	}
 	v := iovecs.Get().(*iovec)
-	v.arr = [3][]byte{head, v.hdr[:copy(v.hdr[:], hdr)], payload}
-	v.bufs = v.arr[:]
+	parts := [3][]byte{head, v.hdr[:copy(v.hdr[:], hdr)], payload}
+	v.bufs = v.arr[:0]
+	for _, p := range parts {
+		if len(p) > 0 { // a net.Conn without writev is written once a part
+			v.bufs = append(v.bufs, p)
+		}
+	}
 	_, err := v.bufs.WriteTo(nc)
 	v.arr = [3][]byte{}
 	iovecs.Put(v)
