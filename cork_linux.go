@@ -70,7 +70,7 @@ func (w *wire) cork(hdr, payload []byte) error {
 }
 
 // writeCork writes what the cork holds. c.wmu must be held and c's
-// descriptor acquired.
+// descriptor acquired, or c in its turn.
 func (w *wire) writeCork(b *[]byte) error {
 	if len(*b) == 0 {
 		return nil
@@ -82,16 +82,12 @@ func (w *wire) writeCork(b *[]byte) error {
 }
 
 // flushTurn writes what c's turn has gathered so far, with one write. It
-// runs on the loop, in c's turn. A failure to send drops the connection,
-// as any failed write does.
+// runs on the loop, in c's turn, which keeps c's descriptor open. A
+// failure to send drops the connection, as any failed write does.
 func (w *wire) flushTurn() {
-	if !w.fd.Acquire() {
-		return
-	}
 	w.wmu.Lock()
 	_ = w.writeCork(&w.loop().cork)
 	w.wmu.Unlock()
-	w.fd.Release()
 }
 
 // endTurn writes what c's turn gathered and ends the turn: later writes go
@@ -99,13 +95,7 @@ func (w *wire) flushTurn() {
 func (l *loop) endTurn(c *Conn) {
 	w := c.wire()
 	w.wmu.Lock()
-	if len(l.cork) > 0 {
-		if w.fd.Acquire() {
-			_ = w.writeCork(&l.cork)
-			w.fd.Release()
-		}
-		l.cork = l.cork[:0]
-	}
+	_ = w.writeCork(&l.cork) // the turn keeps c's descriptor open
 	w.state.clear(flagTurn)
 	w.wmu.Unlock()
 	w.drained()
