@@ -38,7 +38,7 @@ const (
 
 // loop returns the event loop that serves c; c's descriptor must be
 // acquired, or c in its turn (the loop lets go of it only after).
-func (w *wire) loop() *loop { return w.d.loops[int(w.fd.Num())%len(w.d.loops)] }
+func (w *wire) loop() *loop { return w.d.loopOf(w.conn()) }
 
 // newCork returns a loop's cork: corkMax, and the header that may go out
 // with the gathered bytes.

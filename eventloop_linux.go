@@ -225,7 +225,11 @@ func (d *Dispatcher) serveOnLoop(c *Conn, pending []byte) error {
 
 // loopOf returns the loop that serves the event-loop connection c.
 func (d *Dispatcher) loopOf(c *Conn) *loop {
-	return d.loops[int(c.fd.Num())%len(d.loops)]
+	n, fd := len(d.loops), int(c.fd.Num())
+	if n&(n-1) == 0 { // one loop, or a power of two of them: no division, which costs more than a small write
+		return d.loops[fd&(n-1)]
+	}
+	return d.loops[fd%n]
 }
 
 // handle gives c a turn: it writes pending output, then feeds the input
