@@ -31,3 +31,13 @@ func BenchmarkEventLoopPipelinedEcho(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 }
+
+// BenchmarkClockRead is what a turn pays for each reading of the clock
+// (stepsPerClockRead).
+func BenchmarkClockRead(b *testing.B) {
+	var end turnEnd
+	for b.Loop() {
+		end = turnEnd{length: loopTurn}
+		end.passed()
+	}
+}
