@@ -11,18 +11,32 @@
 // # Slow subscribers
 //
 // Publish never writes to a socket. Each subscriber has an outgoing queue,
-// bounded in messages ([Options.MaxQueueMessages]) and bytes
-// ([Options.MaxQueueBytes]); a goroutine drains it while it is not empty and
-// exits when it is, so an idle subscriber holds no goroutine. A subscriber
-// that reads slowly delays only itself. Its queued amount is observable
-// with [PubSub.Buffered]. A message that would take a queue over its bound
-// is handled by [Options.Overflow]:
+// and a few goroutines, started when there is work and ended when there is
+// none, hand the queues to the connections: each takes a subscriber in
+// line and writes everything queued for it (a burst published meanwhile)
+// with one writev. On an event loop that write never waits for the peer
+// ([wss.Conn.WritePreparedBatchNoWait]): what the socket does not take
+// waits in the connection's output, which the loop sends as the peer
+// reads, so GOMAXPROCS goroutines serve any number of subscribers, and a
+// subscriber that reads slowly delays only itself. A connection whose
+// writes wait (goroutine mode, a client) is written by at most
+// [Options.Writers] goroutines; one whose peer reads nothing holds one of
+// them until its write passes the connection's WriteTimeout.
+//
+// What a subscriber holds unsent is bounded in messages
+// ([Options.MaxQueueMessages]) and in bytes ([Options.MaxQueueBytes]), on
+// the figure of [wss.Conn.Buffered]: the bytes queued here plus what the
+// connection holds unsent, so that a subscriber that is also written to
+// directly is bounded by what its peer has not read of both. The messages
+// handed to the connection count whole until they are all in the kernel.
+// The figure is observable with [PubSub.Buffered]. A message that would
+// take a subscriber over its bound is handled by [Options.Overflow]:
 //
 //   - [OverflowClose] (the default): the subscriber leaves all its topics at
 //     once, its queue is discarded, and its connection is closed with
-//     [Options.CloseCode] (1008 by default) as soon as the write in progress
-//     ends. A peer that reads nothing at all is dropped when that write
-//     passes the connection's WriteTimeout.
+//     [Options.CloseCode] (1008 by default) after what was handed to it
+//     already. A peer that reads nothing at all is dropped when that output
+//     waits longer than the connection's WriteTimeout.
 //   - [OverflowDrop]: the message is not queued for that subscriber (it sees
 //     a gap); the messages already queued are kept. Dropped messages are
 //     counted in [Stats].
@@ -56,6 +70,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -77,6 +92,7 @@ const (
 	DefaultMaxQueueMessages = 1024
 	DefaultMaxQueueBytes    = 4 << 20
 	DefaultCloseCode        = wss.StatusPolicyViolation
+	DefaultWriters          = 128
 )
 
 // Options holds the settings of a PubSub; the zero value (or nil) uses the
@@ -84,12 +100,20 @@ const (
 type Options struct {
 	// MaxQueueMessages bounds the messages queued for one subscriber.
 	MaxQueueMessages int
-	// MaxQueueBytes bounds the bytes (frames on the wire) queued for one
-	// subscriber, the write in progress included. A single message larger
-	// than the bound is still queued when the queue is empty.
+	// MaxQueueBytes bounds the bytes (frames on the wire) one subscriber
+	// holds unsent: those queued here, plus what its connection holds and
+	// the kernel has not taken (wss.Conn.Buffered), whether pubsub or
+	// another writer gave it to the connection. The messages pubsub handed
+	// to the connection count whole until they are all in the kernel. A
+	// single message larger than the bound is still queued when nothing is
+	// held.
 	MaxQueueBytes int
 	// Overflow is the policy for a subscriber over its bound.
 	Overflow Policy
+	// Writers bounds the goroutines that write to subscribers whose writes
+	// wait for the peer (connections in goroutine mode, clients); 128 if
+	// zero. Subscribers on event loops need none of them.
+	Writers int
 	// CloseCode is the close code sent by OverflowClose, for example 1008
 	// (policy violation) or 1013 (try again later).
 	CloseCode wss.StatusCode
@@ -135,6 +159,10 @@ type PubSub struct {
 	closed bool
 
 	interest sync.Mutex // orders Subscribe/Unsubscribe calls to the backplane
+
+	handing writers // write the queues of subscribers whose writes never wait
+	waiting writers // write the queues of the others
+
 
 	published, received, queued, dropped, overflowed, stored atomic.Uint64
 }
@@ -188,6 +216,11 @@ func New(opts *Options) (*PubSub, error) {
 	if o.MaxReplayBytes <= 0 {
 		o.MaxReplayBytes = o.MaxQueueBytes / 2
 	}
+	if o.Writers <= 0 {
+		o.Writers = DefaultWriters
+	}
+	ps.handing = writers{max: runtime.GOMAXPROCS(0), work: func(s *subscriber) { s.write(false) }}
+	ps.waiting = writers{max: o.Writers, work: func(s *subscriber) { s.write(true) }}
 	ps.log = o.Logger
 	if ps.log == nil {
 		ps.log = slog.Default()
@@ -415,7 +448,7 @@ func (ps *PubSub) CloseWhenSent(c *wss.Conn, code wss.StatusCode) {
 	s := ps.subscriberLocked(c)
 	ps.mu.Unlock()
 	s.mu.Lock()
-	idle := !s.draining
+	idle := !s.scheduled
 	if !idle {
 		s.closeAt = code
 	}
@@ -425,8 +458,10 @@ func (ps *PubSub) CloseWhenSent(c *wss.Conn, code wss.StatusCode) {
 	}
 }
 
-// Buffered returns the messages and bytes queued for c and not yet handed
-// to its socket (the write in progress included).
+// Buffered returns the messages and bytes c holds unsent, the figure
+// Options.MaxQueueBytes bounds: the messages queued here and those handed
+// to c and not yet all in the kernel; the bytes queued here plus what c
+// holds unsent (c.Buffered), where the messages handed count whole.
 func (ps *PubSub) Buffered(c *wss.Conn) (messages, bytes int) {
 	ps.mu.RLock()
 	s := ps.subs[c]
@@ -517,7 +552,7 @@ func (ps *PubSub) evict(over []*subscriber) {
 func (ps *PubSub) subscriberLocked(c *wss.Conn) *subscriber {
 	s := ps.subs[c]
 	if s == nil {
-		s = &subscriber{ps: ps, c: c, topics: make(map[string]int)}
+		s = newSubscriber(ps, c)
 		ps.subs[c] = s
 	}
 	return s

@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/wssgo/wss"
@@ -10,24 +11,38 @@ import (
 type subscriber struct {
 	ps *PubSub
 	c  *wss.Conn
+	// waits says c's writes may wait for the peer (goroutine mode, a
+	// client): ps.waiting writes its queue, else ps.handing. Set once.
+	waits bool
 
 	topics map[string]int // topic name -> index in topic.subs; guarded by ps.mu
 
-	mu       sync.Mutex
-	queue    []*wss.PreparedMessage // queue[head:] waits to be written
-	head     int
-	bytes    int                    // queued bytes, the write in progress included
-	inFlight int                    // bytes of the messages being written, 0 if none
-	inMsgs   int                    // how many messages are being written
-	batch    []*wss.PreparedMessage // the messages being written; used by drain only
-	draining bool                   // a drain goroutine is running
-	closing  bool                   // overflowed under OverflowClose: close once the write ends
-	closeAt  wss.StatusCode         // close code to send once the queue is written (CloseWhenSent), 0 if none
-	gone     bool                   // discarded: queue nothing more
+	mu    sync.Mutex
+	queue []*wss.PreparedMessage // queue[head:] waits to be handed to c
+	head  int
+	bytes int // bytes of queue[head:]
+	// inFlight and inMsgs count the messages handed to c and not known to
+	// be in the kernel yet: the write in progress, and on an event loop
+	// what waits in c's output queue (cleared once c.Buffered is 0).
+	inFlight  int
+	inMsgs    int
+	writing   bool                   // a writer holds a batch taken from the queue
+	batch     []*wss.PreparedMessage // the batch being written; used by its writer only
+	scheduled bool                   // in a writers' line, or held by a writer
+	closing   bool                   // overflowed under OverflowClose: close once the write ends
+	closeAt   wss.StatusCode         // close code to send once the queue is written (CloseWhenSent), 0 if none
+	gone      bool                   // discarded: queue nothing more
 }
 
-// enqueue queues pm and starts a drain goroutine if none runs. It reports
-// whether the subscriber overflowed under OverflowClose and must be evicted.
+// newSubscriber returns c's subscriber, asking c once which writers it needs.
+func newSubscriber(ps *PubSub, c *wss.Conn) *subscriber {
+	waits := errors.Is(c.WritePreparedBatchNoWait(nil), wss.ErrWouldWait)
+	return &subscriber{ps: ps, c: c, waits: waits, topics: make(map[string]int)}
+}
+
+// enqueue queues pm and puts s in line for a writer if it is not. It
+// reports whether the subscriber overflowed under OverflowClose and must
+// be evicted.
 func (s *subscriber) enqueue(pm *wss.PreparedMessage) (evict bool) {
 	o := &s.ps.opts
 	s.mu.Lock()
@@ -35,14 +50,15 @@ func (s *subscriber) enqueue(pm *wss.PreparedMessage) (evict bool) {
 	if s.gone || s.closing {
 		return false
 	}
-	n := s.pendingLocked()
-	if n > 0 && (n+1 > o.MaxQueueMessages || s.bytes+pm.Len() > o.MaxQueueBytes) {
+	n, held := s.pendingLocked(), s.heldLocked()
+	if (n > 0 || held > 0) && (n+1 > o.MaxQueueMessages || held+pm.Len() > o.MaxQueueBytes) {
 		if o.Overflow == OverflowDrop {
 			s.ps.dropped.Add(1)
 			return false
 		}
 		s.closing = true
 		s.clearLocked()
+		s.scheduleLocked() // its writer closes c
 		return true
 	}
 	if s.head > 0 && len(s.queue) == cap(s.queue) {
@@ -54,70 +70,114 @@ func (s *subscriber) enqueue(pm *wss.PreparedMessage) (evict bool) {
 	s.queue = append(s.queue, pm)
 	s.bytes += pm.Len()
 	s.ps.queued.Add(1)
-	if !s.draining {
-		s.draining = true
-		go s.drain()
-	}
+	s.scheduleLocked()
 	return false
 }
 
-// batchMax is the most queued messages drain writes at once, with one
-// WritePreparedBatch: one system call where the socket takes them.
-const batchMax = 64
-
-// drain writes queued messages until the queue is empty, then exits. It
-// takes every message queued (up to batchMax) at once, so that a
-// subscriber whose queue filled while a write went on gets them with one
-// system call.
-func (s *subscriber) drain() {
-	for {
-		s.mu.Lock()
-		if s.closing {
-			s.draining = false
-			s.gone = true
-			s.mu.Unlock()
-			_ = s.c.Close(s.ps.opts.CloseCode, "")
-			return
-		}
-		if s.head == len(s.queue) || s.gone {
-			s.clearLocked()
-			s.draining = false
-			code := s.closeAt
-			s.mu.Unlock()
-			if code != 0 {
-				_ = s.c.Close(code, "")
-			}
-			return
-		}
-		n := s.takeLocked()
-		s.mu.Unlock()
-
-		var err error
-		if len(s.batch) == 1 { // the common case, one frame shallower
-			err = s.c.WritePrepared(s.batch[0])
-		} else {
-			err = s.c.WritePreparedBatch(s.batch)
-		}
-		clear(s.batch)
-
-		s.mu.Lock()
-		s.inFlight, s.inMsgs = 0, 0
-		s.bytes -= n
-		if err != nil {
-			s.gone = true
-			s.clearLocked()
-			s.draining = false
-			s.mu.Unlock()
-			// The connection is closed: it leaves its topics.
-			s.ps.UnsubscribeAll(s.c)
-			return
-		}
-		s.mu.Unlock()
+// scheduleLocked puts s in line for its writers unless it is already.
+// s.mu must be held.
+func (s *subscriber) scheduleLocked() {
+	if s.scheduled {
+		return
+	}
+	s.scheduled = true
+	if s.waits {
+		s.ps.waiting.add(s)
+	} else {
+		s.ps.handing.add(s)
 	}
 }
 
+// batchMax is the most queued messages a writer hands over at once, with
+// one WritePreparedBatch(NoWait): one system call where the socket takes
+// them.
+const batchMax = 64
+
+// write is a writer's service of s: it writes the queue until it is
+// empty, then lets s go. It takes every message queued (up to batchMax)
+// at once, so that the messages published while s waited in line, a
+// burst of them, go out with one system call. With wait, each write
+// returns once the kernel has it all; without, it returns at once (an
+// event loop sends what the socket did not take) and the writer never
+// waits for the peer.
+func (s *subscriber) write(wait bool) {
+	for {
+		s.mu.Lock()
+		if s.closing || s.gone || s.head == len(s.queue) {
+			code := s.endLocked()
+			s.mu.Unlock()
+			s.closeConn(code, wait)
+			return
+		}
+		k := s.takeLocked()
+		s.mu.Unlock()
+
+		var err error
+		if wait {
+			err = s.c.WritePreparedBatch(s.batch[:k])
+		} else {
+			err = s.c.WritePreparedBatchNoWait(s.batch[:k])
+		}
+		clear(s.batch)
+		if !s.settle(err, wait) {
+			return
+		}
+	}
+}
+
+// closeConn closes c with code, unless code is 0. Close returns once the
+// close frame is sent, so a writer that must not wait leaves it to a
+// goroutine of its own: it runs only for a subscriber that overflowed or
+// asked for it (CloseWhenSent).
+func (s *subscriber) closeConn(code wss.StatusCode, wait bool) {
+	switch {
+	case code == 0:
+	case wait:
+		_ = s.c.Close(code, "")
+	default:
+		go s.c.Close(code, "")
+	}
+}
+
+// endLocked lets s go when its writer stops, and returns the close code to
+// send now, 0 if none. s.mu must be held.
+func (s *subscriber) endLocked() wss.StatusCode {
+	s.scheduled = false
+	if s.closing {
+		s.gone = true
+		s.clearLocked()
+		return s.ps.opts.CloseCode
+	}
+	s.clearLocked()
+	code := s.closeAt
+	s.closeAt = 0
+	return code
+}
+
+// settle ends the write of the batch taken; waited says it returned once
+// all of c's output was in the kernel. It reports whether the writer goes
+// on with s: not once c failed, which makes s leave its topics.
+func (s *subscriber) settle(err error, waited bool) bool {
+	s.mu.Lock()
+	s.writing = false
+	if waited || err != nil {
+		s.inFlight, s.inMsgs = 0, 0
+	}
+	if err == nil {
+		s.mu.Unlock()
+		return true
+	}
+	s.gone = true
+	s.clearLocked()
+	s.scheduled = false
+	s.mu.Unlock()
+	// The connection is closed: it leaves its topics.
+	s.ps.UnsubscribeAll(s.c)
+	return false
+}
+
 // takeLocked moves the first queued messages, up to batchMax, to s.batch
-// as the write in progress, and returns their bytes. s.mu must be held.
+// as the write in progress, and returns how many. s.mu must be held.
 func (s *subscriber) takeLocked() int {
 	k := min(len(s.queue)-s.head, batchMax)
 	s.batch = append(s.batch[:0], s.queue[s.head:s.head+k]...)
@@ -127,17 +187,20 @@ func (s *subscriber) takeLocked() int {
 	for _, pm := range s.batch {
 		n += pm.Len()
 	}
-	s.inFlight, s.inMsgs = n, k
-	return n
+	s.bytes -= n
+	s.inFlight += n
+	s.inMsgs += k
+	s.writing = true
+	return k
 }
 
-// clearLocked empties the queue; the write in progress still counts.
+// clearLocked empties the queue; what was handed to c still counts.
 // s.mu must be held.
 func (s *subscriber) clearLocked() {
 	clear(s.queue[s.head:])
 	s.queue = s.queue[:0]
 	s.head = 0
-	s.bytes = s.inFlight // subtracted when the write ends
+	s.bytes = 0
 }
 
 // discard empties the queue and refuses further messages.
@@ -151,10 +214,24 @@ func (s *subscriber) discard() {
 func (s *subscriber) buffered() (messages, bytes int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.pendingLocked(), s.bytes
+	held := s.heldLocked() // first: it may learn that the messages handed are sent
+	return s.pendingLocked(), held
 }
 
-// pendingLocked counts the queued messages and those being written.
+// heldLocked returns the figure the bound applies to: the bytes queued
+// here, plus what c holds unsent (c.Buffered: handed by pubsub or written
+// to c directly), where the messages handed by pubsub count whole until
+// they are all in the kernel. s.mu must be held.
+func (s *subscriber) heldLocked() int {
+	b := s.c.Buffered()
+	if b == 0 && !s.writing {
+		s.inFlight, s.inMsgs = 0, 0 // all that was handed to c is in the kernel
+	}
+	return s.bytes + max(s.inFlight, b)
+}
+
+// pendingLocked counts the queued messages and those handed to c and not
+// known to be in the kernel.
 func (s *subscriber) pendingLocked() int {
 	return len(s.queue) - s.head + s.inMsgs
 }
