@@ -163,7 +163,6 @@ type PubSub struct {
 	handing writers // write the queues of subscribers whose writes never wait
 	waiting writers // write the queues of the others
 
-
 	published, received, queued, dropped, overflowed, stored atomic.Uint64
 }
 

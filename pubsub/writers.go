@@ -7,8 +7,8 @@ import "sync"
 // scheduled flag) until one of them takes it. The goroutines start when
 // there is work and exit when there is none, so an idle PubSub holds none.
 type writers struct {
-	max  int                   // the most goroutines at once
-	work func(s *subscriber)   // writes s's queue, then lets it go
+	max  int                 // the most goroutines at once
+	work func(s *subscriber) // writes s's queue, then lets it go
 	mu   sync.Mutex
 	line []*subscriber // waiting subscribers, line[head:]
 	head int
