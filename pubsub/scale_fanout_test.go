@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -88,7 +86,7 @@ func fanOutBounded(t *testing.T, mode wss.Mode, n int) {
 		Frame: func(*wss.Conn, []byte, wss.MessageType) {},
 		Close: func(*wss.Conn, wss.StatusCode) {},
 	})
-	url := startFanServer(t, mode, h)
+	url := startServer(t, mode, h)
 
 	cli, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: wss.ModeEventLoop})
 	if err != nil {
@@ -143,35 +141,6 @@ func fanOutBounded(t *testing.T, mode wss.Mode, n int) {
 		_ = c.Close(wss.StatusNormalClosure, "")
 	}
 	ended.Wait()
-}
-
-// startFanServer serves h on a loopback port, in mode: through
-// Dispatcher.Serve on event loops, through HTTPHandler otherwise.
-func startFanServer(t *testing.T, mode wss.Mode, h wss.Handler) string {
-	t.Helper()
-	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode})
-	if err != nil {
-		t.Skipf("dispatcher mode not available here: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	newHandler := func(*wss.Request) (wss.Handler, error) { return h, nil }
-	served := make(chan struct{})
-	if mode == wss.ModeEventLoop {
-		go func() { defer close(served); _ = d.Serve(ln, nil, newHandler) }()
-	} else {
-		hs := &http.Server{Handler: wss.HTTPHandler(d, nil, newHandler)}
-		go func() { defer close(served); _ = hs.Serve(ln) }()
-		t.Cleanup(func() { hs.Close() })
-	}
-	t.Cleanup(func() {
-		ln.Close()
-		d.Close()
-		<-served
-	})
-	return "ws://" + ln.Addr().String() + "/"
 }
 
 // dialFanPeers connects n clients on cli, a few at a time, each with the
