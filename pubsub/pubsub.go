@@ -218,8 +218,8 @@ func New(opts *Options) (*PubSub, error) {
 	if o.Writers <= 0 {
 		o.Writers = DefaultWriters
 	}
-	ps.handing = writers{max: runtime.GOMAXPROCS(0), work: func(s *subscriber) { s.write(false) }}
-	ps.waiting = writers{max: o.Writers, work: func(s *subscriber) { s.write(true) }}
+	ps.handing = writers{max: runtime.GOMAXPROCS(0), work: func(s *subscriber, b *[]*wss.PreparedMessage) { s.write(b, false) }}
+	ps.waiting = writers{max: o.Writers, work: func(s *subscriber, b *[]*wss.PreparedMessage) { s.write(b, true) }}
 	ps.log = o.Logger
 	if ps.log == nil {
 		ps.log = slog.Default()
@@ -265,12 +265,12 @@ func (ps *PubSub) Subscribe(c *wss.Conn, name string) error {
 		return ErrClosed
 	}
 	s := ps.subscriberLocked(c)
-	if _, ok := s.topics[name]; ok {
+	if _, ok := s.topics.get(name); ok {
 		ps.mu.Unlock()
 		return nil
 	}
 	t, first := ps.topicLocked(name)
-	s.topics[name] = len(t.subs)
+	s.topics.set(name, len(t.subs))
 	t.subs = append(t.subs, s)
 	ps.mu.Unlock()
 	if first {
@@ -489,11 +489,7 @@ func (ps *PubSub) Topics(c *wss.Conn) []string {
 	if s == nil {
 		return nil
 	}
-	names := make([]string, 0, len(s.topics))
-	for name := range s.topics {
-		names = append(names, name)
-	}
-	return names
+	return s.topics.names()
 }
 
 // Stats returns the counters.
@@ -572,11 +568,11 @@ func (ps *PubSub) topicLocked(name string) (t *topic, first bool) {
 // leaveLocked removes s from topic name and reports whether the topic lost
 // its last local interest. ps.mu must be held.
 func (ps *PubSub) leaveLocked(s *subscriber, name string) bool {
-	i, ok := s.topics[name]
+	i, ok := s.topics.get(name)
 	if !ok {
 		return false
 	}
-	delete(s.topics, name)
+	s.topics.remove(name)
 	t := ps.topics[name]
 	delete(t.catchup, s)
 	delete(t.replayed, s)
@@ -584,7 +580,7 @@ func (ps *PubSub) leaveLocked(s *subscriber, name string) bool {
 	if i != last {
 		moved := t.subs[last]
 		t.subs[i] = moved
-		moved.topics[name] = i
+		moved.topics.set(name, i)
 	}
 	t.subs[last] = nil
 	t.subs = t.subs[:last]
@@ -594,7 +590,7 @@ func (ps *PubSub) leaveLocked(s *subscriber, name string) bool {
 // removeLocked removes s from all its topics and from the PubSub, and
 // returns the topics that lost their last local interest. ps.mu must be held.
 func (ps *PubSub) removeLocked(s *subscriber) (gone []string) {
-	for name := range s.topics {
+	for _, name := range s.topics.names() {
 		if ps.leaveLocked(s, name) {
 			gone = append(gone, name)
 		}

@@ -15,7 +15,7 @@ type subscriber struct {
 	// client): ps.waiting writes its queue, else ps.handing. Set once.
 	waits bool
 
-	topics map[string]int // topic name -> index in topic.subs; guarded by ps.mu
+	topics memberships // guarded by ps.mu
 
 	mu    sync.Mutex
 	queue []*wss.PreparedMessage // queue[head:] waits to be handed to c
@@ -26,18 +26,17 @@ type subscriber struct {
 	// what waits in c's output queue (cleared once c.Buffered is 0).
 	inFlight  int
 	inMsgs    int
-	writing   bool                   // a writer holds a batch taken from the queue
-	batch     []*wss.PreparedMessage // the batch being written; used by its writer only
-	scheduled bool                   // in a writers' line, or held by a writer
-	closing   bool                   // overflowed under OverflowClose: close once the write ends
-	closeAt   wss.StatusCode         // close code to send once the queue is written (CloseWhenSent), 0 if none
-	gone      bool                   // discarded: queue nothing more
+	closeAt   wss.StatusCode // close code to send once the queue is written (CloseWhenSent), 0 if none
+	writing   bool           // a writer holds a batch taken from the queue
+	scheduled bool           // in a writers' line, or held by a writer
+	closing   bool           // overflowed under OverflowClose: close once the write ends
+	gone      bool           // discarded: queue nothing more
 }
 
 // newSubscriber returns c's subscriber, asking c once which writers it needs.
 func newSubscriber(ps *PubSub, c *wss.Conn) *subscriber {
 	waits := errors.Is(c.WritePreparedBatchNoWait(nil), wss.ErrWouldWait)
-	return &subscriber{ps: ps, c: c, waits: waits, topics: make(map[string]int)}
+	return &subscriber{ps: ps, c: c, waits: waits, topics: newMemberships()}
 }
 
 // enqueue queues pm and puts s in line for a writer if it is not. It
@@ -100,7 +99,8 @@ const batchMax = 64
 // returns once the kernel has it all; without, it returns at once (an
 // event loop sends what the socket did not take) and the writer never
 // waits for the peer.
-func (s *subscriber) write(wait bool) {
+// batch is the writer's own buffer, kept from one subscriber to the next.
+func (s *subscriber) write(batch *[]*wss.PreparedMessage, wait bool) {
 	for {
 		s.mu.Lock()
 		if s.closing || s.gone || s.head == len(s.queue) {
@@ -109,16 +109,16 @@ func (s *subscriber) write(wait bool) {
 			s.closeConn(code, wait)
 			return
 		}
-		k := s.takeLocked()
+		*batch = s.takeLocked(*batch)
 		s.mu.Unlock()
 
 		var err error
 		if wait {
-			err = s.c.WritePreparedBatch(s.batch[:k])
+			err = s.c.WritePreparedBatch(*batch)
 		} else {
-			err = s.c.WritePreparedBatchNoWait(s.batch[:k])
+			err = s.c.WritePreparedBatchNoWait(*batch)
 		}
-		clear(s.batch)
+		clear(*batch)
 		if !s.settle(err, wait) {
 			return
 		}
@@ -176,22 +176,22 @@ func (s *subscriber) settle(err error, waited bool) bool {
 	return false
 }
 
-// takeLocked moves the first queued messages, up to batchMax, to s.batch
-// as the write in progress, and returns how many. s.mu must be held.
-func (s *subscriber) takeLocked() int {
+// takeLocked moves the first queued messages, up to batchMax, to batch
+// as the write in progress, and returns it. s.mu must be held.
+func (s *subscriber) takeLocked(batch []*wss.PreparedMessage) []*wss.PreparedMessage {
 	k := min(len(s.queue)-s.head, batchMax)
-	s.batch = append(s.batch[:0], s.queue[s.head:s.head+k]...)
+	batch = append(batch[:0], s.queue[s.head:s.head+k]...)
 	clear(s.queue[s.head : s.head+k])
 	s.head += k
 	n := 0
-	for _, pm := range s.batch {
+	for _, pm := range batch {
 		n += pm.Len()
 	}
 	s.bytes -= n
 	s.inFlight += n
 	s.inMsgs += k
 	s.writing = true
-	return k
+	return batch
 }
 
 // clearLocked empties the queue; what was handed to c still counts.

@@ -1,14 +1,18 @@
 package pubsub
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/wssgo/wss"
+)
 
 // writers is a bounded set of goroutines that write subscribers' queues:
 // a subscriber with messages to send waits in line (at most once: its
 // scheduled flag) until one of them takes it. The goroutines start when
 // there is work and exit when there is none, so an idle PubSub holds none.
 type writers struct {
-	max  int                 // the most goroutines at once
-	work func(s *subscriber) // writes s's queue, then lets it go
+	max  int                                                // the most goroutines at once
+	work func(s *subscriber, batch *[]*wss.PreparedMessage) // writes s's queue, then lets it go
 	mu   sync.Mutex
 	line []*subscriber // waiting subscribers, line[head:]
 	head int
@@ -38,8 +42,9 @@ func (w *writers) add(s *subscriber) {
 
 // run serves the line until it is empty.
 func (w *writers) run() {
+	var batch []*wss.PreparedMessage // the writes' buffer
 	for s := w.next(); s != nil; s = w.next() {
-		w.work(s)
+		w.work(s, &batch)
 	}
 }
 
