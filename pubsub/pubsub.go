@@ -171,6 +171,7 @@ type topic struct {
 	name      string
 	subs      []*subscriber
 	listeners map[*listener]struct{}
+	log       topicLog // the messages its subscribers' queues refer to
 
 	// catchup holds the frames for subscribers still being sent what they
 	// missed (SubscribeFrom); written under ps.mu.RLock with catchMu, read
@@ -395,11 +396,12 @@ func (ps *PubSub) deliver(name string, data []byte, typ wss.MessageType, id uint
 			return fmt.Errorf("pubsub: publish: %w", err)
 		}
 		held := t.holdForCatchup(id, pm)
+		seg, at := t.log.record(pm)
 		for _, s := range t.subs {
 			if held[s] || t.replayedAlready(s, id) {
 				continue
 			}
-			if s.enqueue(pm) {
+			if s.enqueueAt(pm, seg, at) {
 				over = append(over, s)
 			}
 		}

@@ -11,16 +11,14 @@ import (
 type subscriber struct {
 	ps *PubSub
 	c  *wss.Conn
-	// waits says c's writes may wait for the peer (goroutine mode, a
-	// client): ps.waiting writes its queue, else ps.handing. Set once.
-	waits bool
 
 	topics memberships // guarded by ps.mu
 
 	mu    sync.Mutex
-	queue []*wss.PreparedMessage // queue[head:] waits to be handed to c
+	queue []run // queue[head:] waits to be handed to c
 	head  int
-	bytes int // bytes of queue[head:]
+	count int // messages in queue[head:]
+	bytes int // their bytes
 	// inFlight and inMsgs count the messages handed to c and not known to
 	// be in the kernel yet: the write in progress, and on an event loop
 	// what waits in c's output queue (cleared once c.Buffered is 0).
@@ -31,6 +29,9 @@ type subscriber struct {
 	scheduled bool           // in a writers' line, or held by a writer
 	closing   bool           // overflowed under OverflowClose: close once the write ends
 	gone      bool           // discarded: queue nothing more
+	// waits says c's writes may wait for the peer (goroutine mode, a
+	// client): ps.waiting writes its queue, else ps.handing. Set once.
+	waits bool
 }
 
 // newSubscriber returns c's subscriber, asking c once which writers it needs.
@@ -43,6 +44,13 @@ func newSubscriber(ps *PubSub, c *wss.Conn) *subscriber {
 // reports whether the subscriber overflowed under OverflowClose and must
 // be evicted.
 func (s *subscriber) enqueue(pm *wss.PreparedMessage) (evict bool) {
+	return s.enqueueAt(pm, nil, 0)
+}
+
+// enqueueAt is enqueue for pm recorded in a topic's log as message at of
+// seg (nil if it is not): a run of the queue that ends just before it
+// takes it.
+func (s *subscriber) enqueueAt(pm *wss.PreparedMessage, seg *segment, at int) (evict bool) {
 	o := &s.ps.opts
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -60,17 +68,32 @@ func (s *subscriber) enqueue(pm *wss.PreparedMessage) (evict bool) {
 		s.scheduleLocked() // its writer closes c
 		return true
 	}
-	if s.head > 0 && len(s.queue) == cap(s.queue) {
-		// Reuse the space of the messages already written.
-		k := copy(s.queue, s.queue[s.head:])
-		clear(s.queue[k:])
-		s.queue, s.head = s.queue[:k], 0
-	}
-	s.queue = append(s.queue, pm)
+	s.push(pm, seg, at)
+	s.count++
 	s.bytes += pm.Len()
 	s.ps.queued.Add(1)
 	s.scheduleLocked()
 	return false
+}
+
+// push appends pm to the queue, to its last run if pm follows it in seg.
+// s.mu must be held.
+func (s *subscriber) push(pm *wss.PreparedMessage, seg *segment, at int) {
+	if last := len(s.queue) - 1; last >= s.head && s.queue[last].extends(seg, at) {
+		s.queue[last].hi++
+		return
+	}
+	if s.head > 0 && len(s.queue) == cap(s.queue) {
+		// Reuse the space of the runs already written.
+		k := copy(s.queue, s.queue[s.head:])
+		clear(s.queue[k:])
+		s.queue, s.head = s.queue[:k], 0
+	}
+	r := run{pm: pm}
+	if seg != nil {
+		r = run{seg: seg, lo: int32(at), hi: int32(at) + 1}
+	}
+	s.queue = append(s.queue, r)
 }
 
 // scheduleLocked puts s in line for its writers unless it is already.
@@ -179,10 +202,23 @@ func (s *subscriber) settle(err error, waited bool) bool {
 // takeLocked moves the first queued messages, up to batchMax, to batch
 // as the write in progress, and returns it. s.mu must be held.
 func (s *subscriber) takeLocked(batch []*wss.PreparedMessage) []*wss.PreparedMessage {
-	k := min(len(s.queue)-s.head, batchMax)
-	batch = append(batch[:0], s.queue[s.head:s.head+k]...)
-	clear(s.queue[s.head : s.head+k])
-	s.head += k
+	batch = batch[:0]
+	for len(batch) < batchMax && s.head < len(s.queue) {
+		r := &s.queue[s.head]
+		if r.seg != nil {
+			k := min(r.hi-r.lo, int32(batchMax-len(batch)))
+			batch = append(batch, r.seg.msgs[r.lo:r.lo+k]...)
+			if r.lo += k; r.lo < r.hi {
+				break // the batch is full
+			}
+		} else {
+			batch = append(batch, r.pm)
+		}
+		*r = run{}
+		s.head++
+	}
+	k := len(batch)
+	s.count -= k
 	n := 0
 	for _, pm := range batch {
 		n += pm.Len()
@@ -200,7 +236,7 @@ func (s *subscriber) clearLocked() {
 	clear(s.queue[s.head:])
 	s.queue = s.queue[:0]
 	s.head = 0
-	s.bytes = 0
+	s.count, s.bytes = 0, 0
 }
 
 // discard empties the queue and refuses further messages.
@@ -233,5 +269,5 @@ func (s *subscriber) heldLocked() int {
 // pendingLocked counts the queued messages and those handed to c and not
 // known to be in the kernel.
 func (s *subscriber) pendingLocked() int {
-	return len(s.queue) - s.head + s.inMsgs
+	return s.count + s.inMsgs
 }
