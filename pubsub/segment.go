@@ -2,6 +2,7 @@ package pubsub
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/wssgo/wss"
 )
@@ -10,47 +11,52 @@ import (
 // subscribers share: a subscriber's queue holds a run of a segment (the
 // messages of a burst, published one after another) rather than a pointer
 // per message, so that 10,000 subscribers with a burst of 16 queued hold
-// 10,000 runs, not 160,000 pointers.
+// 10,000 runs, not 160,000 pointers. The topic keeps its segment open for
+// more messages only until a writer takes from it (the burst is being
+// sent): after that only the runs that refer to a segment keep it, and an
+// idle topic keeps none.
 
-// segmentLen and segmentBytes bound a segment: a message that would fill
-// it closes it, so that a segment, which holds all its messages until no
-// run refers to it, keeps little that was written already.
+// segmentLen and segmentBytes bound a segment, which holds all its
+// messages until no run refers to it.
 const (
 	segmentLen   = 64
 	segmentBytes = 64 << 10
 )
 
 // segment is a sequence of a topic's messages. msgs[i] is written once,
-// under the topic's log lock, before any run refers to it.
+// under the log's lock, before any run refers to it.
 type segment struct {
-	msgs [segmentLen]*wss.PreparedMessage
+	msgs  [segmentLen]*wss.PreparedMessage
+	n     int // messages in msgs; guarded by log.mu
+	bytes int // their bytes; guarded by log.mu
+	log   *topicLog
 }
 
 // topicLog is where a topic records its messages.
 type topicLog struct {
-	mu    sync.Mutex
-	seg   *segment // the segment open for more, nil if none
-	n     int      // messages in seg
-	bytes int      // their bytes
+	mu   sync.Mutex              // orders the publishers' records
+	open atomic.Pointer[segment] // the segment open for more, nil if none
 }
 
-// record appends pm to the open segment, opening one if none is, and
-// returns where it is.
+// record appends pm to the open segment, opening one if none is or it is
+// full, and returns where it is.
 func (l *topicLog) record(pm *wss.PreparedMessage) (*segment, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.seg == nil {
-		l.seg, l.n, l.bytes = new(segment), 0, 0
+	seg := l.open.Load()
+	if seg == nil || seg.n == segmentLen || seg.bytes >= segmentBytes {
+		seg = &segment{log: l}
+		l.open.Store(seg)
 	}
-	seg, i := l.seg, l.n
+	i := seg.n
 	seg.msgs[i] = pm
-	l.n++
-	l.bytes += pm.Len()
-	if l.n == segmentLen || l.bytes >= segmentBytes {
-		l.seg = nil // full: the runs that refer to it keep it
-	}
+	seg.n++
+	seg.bytes += pm.Len()
 	return seg, i
 }
+
+// taken closes seg for more messages, once a writer takes from it.
+func (s *segment) taken() { s.log.open.CompareAndSwap(s, nil) }
 
 // run is an entry of a subscriber's queue: the messages seg.msgs[lo:hi],
 // or, when seg is nil, the one message pm.
@@ -60,7 +66,7 @@ type run struct {
 	lo, hi int32
 }
 
-// extends reports whether message i of seg follows r, so that r can take it.
-func (r *run) extends(seg *segment, i int) bool {
-	return seg != nil && r.seg == seg && int(r.hi) == i
+// extends reports whether message at of seg follows r, so that r can take it.
+func (r *run) extends(seg *segment, at int) bool {
+	return seg != nil && r.seg == seg && int(r.hi) == at
 }

@@ -206,6 +206,7 @@ func (s *subscriber) takeLocked(batch []*wss.PreparedMessage) []*wss.PreparedMes
 	for len(batch) < batchMax && s.head < len(s.queue) {
 		r := &s.queue[s.head]
 		if r.seg != nil {
+			r.seg.taken()
 			k := min(r.hi-r.lo, int32(batchMax-len(batch)))
 			batch = append(batch, r.seg.msgs[r.lo:r.lo+k]...)
 			if r.lo += k; r.lo < r.hi {
