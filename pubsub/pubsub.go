@@ -4,24 +4,27 @@
 // # Broadcast
 //
 // A published message is framed once ([wss.NewPreparedMessage]) and the same
-// bytes are written to every subscriber ([wss.Conn.WritePreparedBatch]):
-// the messages queued for a subscriber go out together, with one writev
-// where its socket takes them.
+// bytes are written to every subscriber. A topic records its messages once
+// for all its subscribers, and a subscriber's queue refers to the run of
+// them it has not been sent (a burst is one entry, not one per message), in
+// the order they were published, with what [PubSub.Send] queued for it
+// among them.
 //
-// # Slow subscribers
-//
-// Publish never writes to a socket. Each subscriber has an outgoing queue,
-// and a few goroutines, started when there is work and ended when there is
-// none, hand the queues to the connections: each takes a subscriber in
-// line and writes everything queued for it (a burst published meanwhile)
-// with one writev. On an event loop that write never waits for the peer
+// Publish never writes to a socket: a few goroutines, started when there
+// is work and ended when there is none, hand the queues to the
+// connections. Each takes a subscriber in line and sends everything queued
+// for it (a burst published meanwhile) with one system call where its
+// socket takes it. On an event loop that write never waits for the peer
 // ([wss.Conn.WritePreparedBatchNoWait]): what the socket does not take
 // waits in the connection's output, which the loop sends as the peer
 // reads, so GOMAXPROCS goroutines serve any number of subscribers, and a
 // subscriber that reads slowly delays only itself. A connection whose
 // writes wait (goroutine mode, a client) is written by at most
-// [Options.Writers] goroutines; one whose peer reads nothing holds one of
-// them until its write passes the connection's WriteTimeout.
+// [Options.Writers] goroutines ([wss.Conn.WritePreparedBatch]); one whose
+// peer reads nothing holds one of them until its write passes the
+// connection's WriteTimeout.
+//
+// # Slow subscribers
 //
 // What a subscriber holds unsent is bounded in messages
 // ([Options.MaxQueueMessages]) and in bytes ([Options.MaxQueueBytes]), on

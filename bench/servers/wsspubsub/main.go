@@ -2,9 +2,10 @@
 // pubsub package: a connection on /pub publishes each of its messages to
 // one topic; every other connection subscribes to that topic on open and
 // is then sent one empty text message (framed once for all), through the
-// same queue as what is published, to tell it so. Handshakes are answered on the event loops
-// (Dispatcher.Serve), as in cmd/echo. The pubsub options are the defaults
-// (a queue of 1,024 messages or 4 MiB per subscriber, closed on overflow).
+// same queue as what is published, to tell it so. Handshakes are answered
+// on the event loops (Dispatcher.Serve), as in cmd/echo. The pubsub
+// options are the defaults (a queue of 1,024 messages or 4 MiB per
+// subscriber, closed on overflow).
 package main
 
 import (
