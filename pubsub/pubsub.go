@@ -32,7 +32,9 @@
 // connection holds unsent, so that a subscriber that is also written to
 // directly is bounded by what its peer has not read of both. The messages
 // handed to the connection count whole until they are all in the kernel.
-// The figure is observable with [PubSub.Buffered]. A message that would
+// The connection's part is read when a message finds nothing queued here,
+// so that a burst costs one reading, and by [PubSub.Buffered], which
+// returns the figure. A message that would
 // take a subscriber over its bound is handled by [Options.Overflow]:
 //
 //   - [OverflowClose] (the default): the subscriber leaves all its topics at
@@ -452,9 +454,10 @@ func (ps *PubSub) CloseWhenSent(c *wss.Conn, code wss.StatusCode) {
 	s := ps.subscriberLocked(c)
 	ps.mu.Unlock()
 	s.mu.Lock()
-	idle := !s.scheduled
+	// A code out of uint16's range is invalid: Close refuses it at once.
+	idle := !s.scheduled || code != wss.StatusCode(uint16(code))
 	if !idle {
-		s.closeAt = code
+		s.closeAt = uint16(code)
 	}
 	s.mu.Unlock()
 	if idle {

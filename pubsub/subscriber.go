@@ -17,18 +17,21 @@ type subscriber struct {
 	mu    sync.Mutex
 	queue []run // queue[head:] waits to be handed to c
 	head  int
-	count int // messages in queue[head:]
-	bytes int // their bytes
-	// inFlight and inMsgs count the messages handed to c and not known to
-	// be in the kernel yet: the write in progress, and on an event loop
-	// what waits in c's output queue (cleared once c.Buffered is 0).
-	inFlight  int
-	inMsgs    int
-	closeAt   wss.StatusCode // close code to send once the queue is written (CloseWhenSent), 0 if none
-	writing   bool           // a writer holds a batch taken from the queue
-	scheduled bool           // in a writers' line, or held by a writer
-	closing   bool           // overflowed under OverflowClose: close once the write ends
-	gone      bool           // discarded: queue nothing more
+	bytes int   // bytes of the messages in queue[head:]
+	count int32 // how many
+	// inMsgs and inFlight count the messages handed to c and their bytes
+	// not known to be in the kernel yet: the write in progress, and on an
+	// event loop what waits in c's output queue (cleared once c.Buffered
+	// is 0).
+	inMsgs   int32
+	inFlight int
+	connHeld int // c.Buffered when last read (heldLocked)
+
+	closeAt   uint16 // close code to send once the queue is written (CloseWhenSent), 0 if none
+	writing   bool   // a writer holds a batch taken from the queue
+	scheduled bool   // in a writers' line, or held by a writer
+	closing   bool   // overflowed under OverflowClose: close once the write ends
+	gone      bool   // discarded: queue nothing more
 	// waits says c's writes may wait for the peer (goroutine mode, a
 	// client): ps.waiting writes its queue, else ps.handing. Set once.
 	waits bool
@@ -57,7 +60,7 @@ func (s *subscriber) enqueueAt(pm *wss.PreparedMessage, seg *segment, at int) (e
 	if s.gone || s.closing {
 		return false
 	}
-	n, held := s.pendingLocked(), s.heldLocked()
+	n, held := s.pendingLocked(), s.heldLocked(s.count == 0)
 	if (n > 0 || held > 0) && (n+1 > o.MaxQueueMessages || held+pm.Len() > o.MaxQueueBytes) {
 		if o.Overflow == OverflowDrop {
 			s.ps.dropped.Add(1)
@@ -124,17 +127,10 @@ const batchMax = 64
 // waits for the peer.
 // batch is the writer's own buffer, kept from one subscriber to the next.
 func (s *subscriber) write(batch *[]*wss.PreparedMessage, wait bool) {
-	for {
-		s.mu.Lock()
-		if s.closing || s.gone || s.head == len(s.queue) {
-			code := s.endLocked()
-			s.mu.Unlock()
-			s.closeConn(code, wait)
-			return
-		}
+	s.mu.Lock()
+	for !s.closing && !s.gone && s.head < len(s.queue) {
 		*batch = s.takeLocked(*batch)
 		s.mu.Unlock()
-
 		var err error
 		if wait {
 			err = s.c.WritePreparedBatch(*batch)
@@ -142,10 +138,17 @@ func (s *subscriber) write(batch *[]*wss.PreparedMessage, wait bool) {
 			err = s.c.WritePreparedBatchNoWait(*batch)
 		}
 		clear(*batch)
-		if !s.settle(err, wait) {
+		s.mu.Lock()
+		if !s.settleLocked(err, wait) {
+			s.mu.Unlock()
+			// The connection is closed: it leaves its topics.
+			s.ps.UnsubscribeAll(s.c)
 			return
 		}
 	}
+	code := s.endLocked()
+	s.mu.Unlock()
+	s.closeConn(code, wait)
 }
 
 // closeConn closes c with code, unless code is 0. Close returns once the
@@ -172,30 +175,26 @@ func (s *subscriber) endLocked() wss.StatusCode {
 		return s.ps.opts.CloseCode
 	}
 	s.clearLocked()
-	code := s.closeAt
+	code := wss.StatusCode(s.closeAt)
 	s.closeAt = 0
 	return code
 }
 
-// settle ends the write of the batch taken; waited says it returned once
-// all of c's output was in the kernel. It reports whether the writer goes
-// on with s: not once c failed, which makes s leave its topics.
-func (s *subscriber) settle(err error, waited bool) bool {
-	s.mu.Lock()
+// settleLocked ends the write of the batch taken; waited says it
+// returned once all of c's output was in the kernel. It reports whether
+// the writer goes on with s: not once c failed, which makes s leave its
+// topics (the caller's to do, with s.mu released). s.mu must be held.
+func (s *subscriber) settleLocked(err error, waited bool) bool {
 	s.writing = false
 	if waited || err != nil {
 		s.inFlight, s.inMsgs = 0, 0
 	}
 	if err == nil {
-		s.mu.Unlock()
 		return true
 	}
 	s.gone = true
 	s.clearLocked()
 	s.scheduled = false
-	s.mu.Unlock()
-	// The connection is closed: it leaves its topics.
-	s.ps.UnsubscribeAll(s.c)
 	return false
 }
 
@@ -219,14 +218,14 @@ func (s *subscriber) takeLocked(batch []*wss.PreparedMessage) []*wss.PreparedMes
 		s.head++
 	}
 	k := len(batch)
-	s.count -= k
+	s.count -= int32(k)
 	n := 0
 	for _, pm := range batch {
 		n += pm.Len()
 	}
 	s.bytes -= n
 	s.inFlight += n
-	s.inMsgs += k
+	s.inMsgs += int32(k)
 	s.writing = true
 	return batch
 }
@@ -251,24 +250,29 @@ func (s *subscriber) discard() {
 func (s *subscriber) buffered() (messages, bytes int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	held := s.heldLocked() // first: it may learn that the messages handed are sent
+	held := s.heldLocked(true) // first: it may learn that the messages handed are sent
 	return s.pendingLocked(), held
 }
 
 // heldLocked returns the figure the bound applies to: the bytes queued
 // here, plus what c holds unsent (c.Buffered: handed by pubsub or written
 // to c directly), where the messages handed by pubsub count whole until
-// they are all in the kernel. s.mu must be held.
-func (s *subscriber) heldLocked() int {
-	b := s.c.Buffered()
-	if b == 0 && !s.writing {
-		s.inFlight, s.inMsgs = 0, 0 // all that was handed to c is in the kernel
+// they are all in the kernel. With fresh it reads c.Buffered again, else
+// it uses the figure read last: enqueue reads it for a message that finds
+// nothing queued here, so that the messages of a burst cost one reading.
+// s.mu must be held.
+func (s *subscriber) heldLocked(fresh bool) int {
+	if fresh {
+		s.connHeld = s.c.Buffered()
+		if s.connHeld == 0 && !s.writing {
+			s.inFlight, s.inMsgs = 0, 0 // all that was handed to c is in the kernel
+		}
 	}
-	return s.bytes + max(s.inFlight, b)
+	return s.bytes + max(s.inFlight, s.connHeld)
 }
 
 // pendingLocked counts the queued messages and those handed to c and not
 // known to be in the kernel.
 func (s *subscriber) pendingLocked() int {
-	return s.count + s.inMsgs
+	return int(s.count) + int(s.inMsgs)
 }
