@@ -103,15 +103,18 @@ const (
 // Options holds the settings of a PubSub; the zero value (or nil) uses the
 // defaults.
 type Options struct {
-	// MaxQueueMessages bounds the messages queued for one subscriber.
+	// MaxQueueMessages bounds the messages one subscriber holds unsent:
+	// queued here, or handed to its connection and not yet all in the
+	// kernel.
 	MaxQueueMessages int
 	// MaxQueueBytes bounds the bytes (frames on the wire) one subscriber
 	// holds unsent: those queued here, plus what its connection holds and
 	// the kernel has not taken (wss.Conn.Buffered), whether pubsub or
 	// another writer gave it to the connection. The messages pubsub handed
-	// to the connection count whole until they are all in the kernel. A
-	// single message larger than the bound is still queued when nothing is
-	// held.
+	// to the connection count whole until they are all in the kernel; the
+	// connection's figure is read when a message finds nothing queued here
+	// (once a burst). A single message larger than the bound is still
+	// queued when nothing is held.
 	MaxQueueBytes int
 	// Overflow is the policy for a subscriber over its bound.
 	Overflow Policy
