@@ -1,6 +1,8 @@
 package pubsub
 
 import (
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -113,4 +115,33 @@ func (col *collector) next(t testing.TB) string {
 		t.Fatal("no message within 10s")
 	}
 	return ""
+}
+
+// startServer serves h on a loopback port, in mode: through
+// Dispatcher.Serve on event loops, through HTTPHandler otherwise.
+func startServer(t *testing.T, mode wss.Mode, h wss.Handler) string {
+	t.Helper()
+	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode})
+	if err != nil {
+		t.Skipf("dispatcher mode not available here: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newHandler := func(*wss.Request) (wss.Handler, error) { return h, nil }
+	served := make(chan struct{})
+	if mode == wss.ModeEventLoop {
+		go func() { defer close(served); _ = d.Serve(ln, nil, newHandler) }()
+	} else {
+		hs := &http.Server{Handler: wss.HTTPHandler(d, nil, newHandler)}
+		go func() { defer close(served); _ = hs.Serve(ln) }()
+		t.Cleanup(func() { hs.Close() })
+	}
+	t.Cleanup(func() {
+		ln.Close()
+		d.Close()
+		<-served
+	})
+	return "ws://" + ln.Addr().String() + "/"
 }

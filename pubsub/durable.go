@@ -87,7 +87,7 @@ func (ps *PubSub) SubscribeFrom(ctx context.Context, c *wss.Conn, name string, a
 	}
 
 	ps.mu.Lock()
-	if _, still := s.topics[name]; !still || ps.topics[name] != t {
+	if _, still := s.topics.get(name); !still || ps.topics[name] != t {
 		ps.mu.Unlock() // it left (or was evicted) meanwhile
 		return nil
 	}
@@ -137,12 +137,12 @@ func (ps *PubSub) startCatchup(c *wss.Conn, name string) (s *subscriber, t *topi
 		return nil, nil, false, ErrClosed
 	}
 	s = ps.subscriberLocked(c)
-	if _, ok := s.topics[name]; ok {
+	if _, ok := s.topics.get(name); ok {
 		ps.mu.Unlock()
 		return nil, nil, false, nil
 	}
 	t, first := ps.topicLocked(name)
-	s.topics[name] = len(t.subs)
+	s.topics.set(name, len(t.subs))
 	t.subs = append(t.subs, s)
 	if t.catchup == nil {
 		t.catchup = make(map[*subscriber][]heldFrame)

@@ -4,25 +4,44 @@
 // # Broadcast
 //
 // A published message is framed once ([wss.NewPreparedMessage]) and the same
-// bytes are written to every subscriber ([wss.Conn.WritePreparedBatch]):
-// the messages queued for a subscriber go out together, with one writev
-// where its socket takes them.
+// bytes are written to every subscriber. A topic records its messages once
+// for all its subscribers, and a subscriber's queue refers to the run of
+// them it has not been sent (a burst is one entry, not one per message), in
+// the order they were published, with what [PubSub.Send] queued for it
+// among them.
+//
+// Publish never writes to a socket: a few goroutines, started when there
+// is work and ended when there is none, hand the queues to the
+// connections. Each takes a subscriber in line and sends everything queued
+// for it (a burst published meanwhile) with one system call where its
+// socket takes it. On an event loop that write never waits for the peer
+// ([wss.Conn.WritePreparedBatchNoWait]): what the socket does not take
+// waits in the connection's output, which the loop sends as the peer
+// reads, so GOMAXPROCS goroutines serve any number of subscribers, and a
+// subscriber that reads slowly delays only itself. A connection whose
+// writes wait (goroutine mode, a client) is written by at most
+// [Options.Writers] goroutines ([wss.Conn.WritePreparedBatch]); one whose
+// peer reads nothing holds one of them until its write passes the
+// connection's WriteTimeout.
 //
 // # Slow subscribers
 //
-// Publish never writes to a socket. Each subscriber has an outgoing queue,
-// bounded in messages ([Options.MaxQueueMessages]) and bytes
-// ([Options.MaxQueueBytes]); a goroutine drains it while it is not empty and
-// exits when it is, so an idle subscriber holds no goroutine. A subscriber
-// that reads slowly delays only itself. Its queued amount is observable
-// with [PubSub.Buffered]. A message that would take a queue over its bound
-// is handled by [Options.Overflow]:
+// What a subscriber holds unsent is bounded in messages
+// ([Options.MaxQueueMessages]) and in bytes ([Options.MaxQueueBytes]), on
+// the figure of [wss.Conn.Buffered]: the bytes queued here plus what the
+// connection holds unsent, so that a subscriber that is also written to
+// directly is bounded by what its peer has not read of both. The messages
+// handed to the connection count whole until they are all in the kernel.
+// The connection's part is read when a message finds nothing queued here,
+// so that a burst costs one reading, and by [PubSub.Buffered], which
+// returns the figure. A message that would
+// take a subscriber over its bound is handled by [Options.Overflow]:
 //
 //   - [OverflowClose] (the default): the subscriber leaves all its topics at
 //     once, its queue is discarded, and its connection is closed with
-//     [Options.CloseCode] (1008 by default) as soon as the write in progress
-//     ends. A peer that reads nothing at all is dropped when that write
-//     passes the connection's WriteTimeout.
+//     [Options.CloseCode] (1008 by default) after what was handed to it
+//     already. A peer that reads nothing at all is dropped when that output
+//     waits longer than the connection's WriteTimeout.
 //   - [OverflowDrop]: the message is not queued for that subscriber (it sees
 //     a gap); the messages already queued are kept. Dropped messages are
 //     counted in [Stats].
@@ -56,6 +75,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -77,19 +97,31 @@ const (
 	DefaultMaxQueueMessages = 1024
 	DefaultMaxQueueBytes    = 4 << 20
 	DefaultCloseCode        = wss.StatusPolicyViolation
+	DefaultWriters          = 128
 )
 
 // Options holds the settings of a PubSub; the zero value (or nil) uses the
 // defaults.
 type Options struct {
-	// MaxQueueMessages bounds the messages queued for one subscriber.
+	// MaxQueueMessages bounds the messages one subscriber holds unsent:
+	// queued here, or handed to its connection and not yet all in the
+	// kernel.
 	MaxQueueMessages int
-	// MaxQueueBytes bounds the bytes (frames on the wire) queued for one
-	// subscriber, the write in progress included. A single message larger
-	// than the bound is still queued when the queue is empty.
+	// MaxQueueBytes bounds the bytes (frames on the wire) one subscriber
+	// holds unsent: those queued here, plus what its connection holds and
+	// the kernel has not taken (wss.Conn.Buffered), whether pubsub or
+	// another writer gave it to the connection. The messages pubsub handed
+	// to the connection count whole until they are all in the kernel; the
+	// connection's figure is read when a message finds nothing queued here
+	// (once a burst). A single message larger than the bound is still
+	// queued when nothing is held.
 	MaxQueueBytes int
 	// Overflow is the policy for a subscriber over its bound.
 	Overflow Policy
+	// Writers bounds the goroutines that write to subscribers whose writes
+	// wait for the peer (connections in goroutine mode, clients); 128 if
+	// zero. Subscribers on event loops need none of them.
+	Writers int
 	// CloseCode is the close code sent by OverflowClose, for example 1008
 	// (policy violation) or 1013 (try again later).
 	CloseCode wss.StatusCode
@@ -136,6 +168,9 @@ type PubSub struct {
 
 	interest sync.Mutex // orders Subscribe/Unsubscribe calls to the backplane
 
+	handing writers // write the queues of subscribers whose writes never wait
+	waiting writers // write the queues of the others
+
 	published, received, queued, dropped, overflowed, stored atomic.Uint64
 }
 
@@ -144,6 +179,7 @@ type topic struct {
 	name      string
 	subs      []*subscriber
 	listeners map[*listener]struct{}
+	log       topicLog // the messages its subscribers' queues refer to
 
 	// catchup holds the frames for subscribers still being sent what they
 	// missed (SubscribeFrom); written under ps.mu.RLock with catchMu, read
@@ -188,6 +224,11 @@ func New(opts *Options) (*PubSub, error) {
 	if o.MaxReplayBytes <= 0 {
 		o.MaxReplayBytes = o.MaxQueueBytes / 2
 	}
+	if o.Writers <= 0 {
+		o.Writers = DefaultWriters
+	}
+	ps.handing = writers{max: runtime.GOMAXPROCS(0), work: func(s *subscriber, b *[]*wss.PreparedMessage) { s.write(b, false) }}
+	ps.waiting = writers{max: o.Writers, work: func(s *subscriber, b *[]*wss.PreparedMessage) { s.write(b, true) }}
 	ps.log = o.Logger
 	if ps.log == nil {
 		ps.log = slog.Default()
@@ -233,12 +274,12 @@ func (ps *PubSub) Subscribe(c *wss.Conn, name string) error {
 		return ErrClosed
 	}
 	s := ps.subscriberLocked(c)
-	if _, ok := s.topics[name]; ok {
+	if _, ok := s.topics.get(name); ok {
 		ps.mu.Unlock()
 		return nil
 	}
 	t, first := ps.topicLocked(name)
-	s.topics[name] = len(t.subs)
+	s.topics.set(name, len(t.subs))
 	t.subs = append(t.subs, s)
 	ps.mu.Unlock()
 	if first {
@@ -363,11 +404,12 @@ func (ps *PubSub) deliver(name string, data []byte, typ wss.MessageType, id uint
 			return fmt.Errorf("pubsub: publish: %w", err)
 		}
 		held := t.holdForCatchup(id, pm)
+		seg, at := t.log.record(pm)
 		for _, s := range t.subs {
 			if held[s] || t.replayedAlready(s, id) {
 				continue
 			}
-			if s.enqueue(pm) {
+			if s.enqueueAt(pm, seg, at) {
 				over = append(over, s)
 			}
 		}
@@ -415,9 +457,10 @@ func (ps *PubSub) CloseWhenSent(c *wss.Conn, code wss.StatusCode) {
 	s := ps.subscriberLocked(c)
 	ps.mu.Unlock()
 	s.mu.Lock()
-	idle := !s.draining
+	// A code out of uint16's range is invalid: Close refuses it at once.
+	idle := !s.scheduled || code != wss.StatusCode(uint16(code))
 	if !idle {
-		s.closeAt = code
+		s.closeAt = uint16(code)
 	}
 	s.mu.Unlock()
 	if idle {
@@ -425,8 +468,10 @@ func (ps *PubSub) CloseWhenSent(c *wss.Conn, code wss.StatusCode) {
 	}
 }
 
-// Buffered returns the messages and bytes queued for c and not yet handed
-// to its socket (the write in progress included).
+// Buffered returns the messages and bytes c holds unsent, the figure
+// Options.MaxQueueBytes bounds: the messages queued here and those handed
+// to c and not yet all in the kernel; the bytes queued here plus what c
+// holds unsent (c.Buffered), where the messages handed count whole.
 func (ps *PubSub) Buffered(c *wss.Conn) (messages, bytes int) {
 	ps.mu.RLock()
 	s := ps.subs[c]
@@ -455,11 +500,7 @@ func (ps *PubSub) Topics(c *wss.Conn) []string {
 	if s == nil {
 		return nil
 	}
-	names := make([]string, 0, len(s.topics))
-	for name := range s.topics {
-		names = append(names, name)
-	}
-	return names
+	return s.topics.names()
 }
 
 // Stats returns the counters.
@@ -517,7 +558,7 @@ func (ps *PubSub) evict(over []*subscriber) {
 func (ps *PubSub) subscriberLocked(c *wss.Conn) *subscriber {
 	s := ps.subs[c]
 	if s == nil {
-		s = &subscriber{ps: ps, c: c, topics: make(map[string]int)}
+		s = newSubscriber(ps, c)
 		ps.subs[c] = s
 	}
 	return s
@@ -538,11 +579,11 @@ func (ps *PubSub) topicLocked(name string) (t *topic, first bool) {
 // leaveLocked removes s from topic name and reports whether the topic lost
 // its last local interest. ps.mu must be held.
 func (ps *PubSub) leaveLocked(s *subscriber, name string) bool {
-	i, ok := s.topics[name]
+	i, ok := s.topics.get(name)
 	if !ok {
 		return false
 	}
-	delete(s.topics, name)
+	s.topics.remove(name)
 	t := ps.topics[name]
 	delete(t.catchup, s)
 	delete(t.replayed, s)
@@ -550,7 +591,7 @@ func (ps *PubSub) leaveLocked(s *subscriber, name string) bool {
 	if i != last {
 		moved := t.subs[last]
 		t.subs[i] = moved
-		moved.topics[name] = i
+		moved.topics.set(name, i)
 	}
 	t.subs[last] = nil
 	t.subs = t.subs[:last]
@@ -560,7 +601,7 @@ func (ps *PubSub) leaveLocked(s *subscriber, name string) bool {
 // removeLocked removes s from all its topics and from the PubSub, and
 // returns the topics that lost their last local interest. ps.mu must be held.
 func (ps *PubSub) removeLocked(s *subscriber) (gone []string) {
-	for name := range s.topics {
+	for _, name := range s.topics.names() {
 		if ps.leaveLocked(s, name) {
 			gone = append(gone, name)
 		}

@@ -1,10 +1,11 @@
 // Command wsspubsub is the fan-out server of the benchmark on wss and its
 // pubsub package: a connection on /pub publishes each of its messages to
 // one topic; every other connection subscribes to that topic on open and
-// is then sent one empty text message, through the same queue as what is
-// published, to tell it so. Handshakes are answered on the event loops
-// (Dispatcher.Serve), as in cmd/echo. The pubsub options are the defaults
-// (a queue of 1,024 messages or 4 MiB per subscriber, closed on overflow).
+// is then sent one empty text message (framed once for all), through the
+// same queue as what is published, to tell it so. Handshakes are answered
+// on the event loops (Dispatcher.Serve), as in cmd/echo. The pubsub
+// options are the defaults (a queue of 1,024 messages or 4 MiB per
+// subscriber, closed on overflow).
 package main
 
 import (
@@ -43,10 +44,14 @@ func main() {
 		Frame: func(_ *wss.Conn, data []byte, typ wss.MessageType) { _ = ps.Publish(topic, data, typ) },
 		Close: func(*wss.Conn, wss.StatusCode) {},
 	})
+	subscribed, err := wss.NewPreparedMessage(nil, wss.Text) // framed once, sent to each
+	if err != nil {
+		log.Fatal(err)
+	}
 	subscriber := ps.Handler(wss.HandlerFuncs{
 		Open: func(c *wss.Conn) {
 			if err := ps.Subscribe(c, topic); err == nil {
-				_ = ps.Send(c, nil, wss.Text)
+				_ = ps.SendPrepared(c, subscribed)
 			}
 		},
 		Frame: func(*wss.Conn, []byte, wss.MessageType) {},
