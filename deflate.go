@@ -31,8 +31,9 @@ const defaultCompressionThreshold = 128
 // bytes on a server) and the end of what it sent itself (SendContext).
 type CompressionConfig struct {
 	// Level is the flate level: 1 (fastest, the default when 0) to 9
-	// (smallest output). At level 1 messages up to 512 bytes are written
-	// with fixed Huffman codes, at any window. Otherwise a window below 15
+	// (smallest output). At level 1 messages up to 4 KiB are written by
+	// wss's own encoder (lazy matching, the shortest of a stored, fixed or
+	// dynamic Huffman block), at any window. Otherwise a window below 15
 	// bits uses level 5, the only klauspost encoder that honours a small
 	// window.
 	Level int
@@ -60,7 +61,7 @@ type CompressionConfig struct {
 	ClientMaxWindowBits int
 	// SendContext is how many bytes of its own last compressed messages a
 	// connection with context takeover keeps, so that the next message
-	// can refer back to them; 0 means 2 KiB, a negative value
+	// can refer back to them; 0 means 2,688 bytes, a negative value
 	// keeps none. It is bounded by the negotiated window and by 8 KiB.
 	// Referring back to less than the window is always allowed (RFC 7692
 	// section 7.1.1.1): the peer sees only a different ratio.
@@ -77,10 +78,12 @@ type CompressionConfig struct {
 // and 11 lose 6%.
 const defaultClientMaxWindowBits = 12
 
-// defaultSendContext is the default CompressionConfig.SendContext: 2 KiB
-// gets within 5% of a full 32 KiB context on chat-like JSON, 1 KiB loses
-// 17%, 8 KiB gains 2% (docs/compression.md).
-const defaultSendContext = 2 << 10
+// defaultSendContext is the default CompressionConfig.SendContext: the
+// most that keeps an idle connection with a 4 KiB peer window within
+// 8 KiB, and a Go allocation size class, so that its slice wastes
+// nothing. With it the server's ratio on chat-like JSON is above gws's
+// (which keeps 4 KiB); 2 KiB is below (docs/compression.md).
+const defaultSendContext = 2688
 
 // maxSendContext bounds SendContext: a larger context gains little
 // (docs/compression.md) and costs its indexing on every message.
@@ -215,16 +218,17 @@ func (d *deflate) compress(buf **[]byte, p []byte) ([]byte, error) {
 }
 
 // deflateInto writes p to w as a sync-flushed deflate stream that refers
-// back to d.sent, never further back than 1<<sendBits. At level 1 a small
-// message is compressed by fixedDeflate, which indexes the context at a
-// fraction of the cost of klauspost's encoders; otherwise a pooled
+// back to d.sent, never further back than 1<<sendBits. At level 1 a
+// message of up to smallDeflateMax is compressed by smallDeflate, which
+// indexes the context at a fraction of the cost of klauspost's encoders
+// and searches it more thoroughly; otherwise a pooled
 // compressor primed with d.sent (NewWriterWindow below 15 bits, which
 // bounds every distance). Neither allocates.
 func (d *deflate) deflateInto(w io.Writer, p []byte) error {
-	if d.level == 1 && len(p) <= fixedDeflateMax {
-		s := fixedScratches.Get().(*fixedScratch)
-		defer fixedScratches.Put(s)
-		_, err := w.Write(fixedDeflate(s, d.sent, p, 1<<d.sendBits))
+	if d.level == 1 && len(p) <= smallDeflateMax {
+		s := smallScratches.Get().(*smallScratch)
+		defer smallScratches.Put(s)
+		_, err := w.Write(smallDeflate(s, d.sent, p, 1<<d.sendBits))
 		return err
 	}
 	fw := getWriter(d.level, d.sendBits)

@@ -1,0 +1,315 @@
+package wss
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"sync"
+)
+
+// smallDeflateMax is the largest message compressed by smallDeflate, the
+// encoder used at level 1. Up to it, indexing the send context is a large
+// part of the work, which klauspost's encoders do at several times the
+// cost (docs/compression.md, "Speed"). Above it its thorough search costs
+// more than klauspost's level 1 (about twice at 4 KiB), for a ratio the
+// larger message makes less dependent on the context.
+const smallDeflateMax = 4 << 10
+
+// smallTableBits sizes the match table: 8,192 entries for at most
+// maxSendContext+smallDeflateMax positions, about 3,000 to 4,000 with the
+// default context.
+const smallTableBits = 13
+
+// token is one step of a message's LZ77 parse: a literal byte, or a match
+// (matchFlag | (length-3)<<15 | distance-1).
+type token uint32
+
+const matchFlag token = 1 << 31
+
+// smallScratch is the working memory of one smallDeflate call, pooled: no
+// connection keeps one.
+type smallScratch struct {
+	src      []byte // the context followed by the message
+	out      []byte
+	tokens   []token
+	table    [1 << smallTableBits]uint16              // hash of 4 bytes -> 1 + its last position in src, 0: none
+	prev     [maxSendContext + smallDeflateMax]uint16 // position -> 1 + the previous one with its hash
+	indexed  int                                      // positions before it are in their chains
+	litFreq  [numLitCodes]uint32
+	distFreq [numDistCodes]uint32
+	block    dynamicBlock
+}
+
+var smallScratches = sync.Pool{New: func() any {
+	return &smallScratch{
+		src:    make([]byte, 0, maxSendContext+smallDeflateMax),
+		out:    make([]byte, 0, smallDeflateMax/2),
+		tokens: make([]token, 0, smallDeflateMax),
+	}
+}}
+
+// smallDeflate compresses p (at most smallDeflateMax bytes) as one block
+// that may refer back into ctx (at most maxSendContext bytes), never
+// further than maxDist, followed by a sync flush: the block is stored,
+// fixed or dynamic Huffman, whichever is the shortest. The result is in
+// s.out.
+func smallDeflate(s *smallScratch, ctx, p []byte, maxDist int) []byte {
+	s.parse(ctx, p, maxDist)
+	return s.write(p, chooseBlock(len(p), s.fixedBits(), s.block.plan(&s.litFreq, &s.distFreq)))
+}
+
+// write codes the parse of p as one block of type typ, then the sync
+// flush, into s.out. A dynamic block needs its plan first.
+func (s *smallScratch) write(p []byte, typ blockType) []byte {
+	w := bitWriter{b: s.out[:0]}
+	switch typ {
+	case storedBlock:
+		w.b = append(w.b, 0) // BFINAL 0, BTYPE 00, padded
+		w.b = binary.LittleEndian.AppendUint16(w.b, uint16(len(p)))
+		w.b = binary.LittleEndian.AppendUint16(w.b, ^uint16(len(p)))
+		w.b = append(w.b, p...)
+	case fixedBlock:
+		w.put(2, 3) // BFINAL 0, BTYPE 01
+		s.emit(&w, &fixedLit, &fixedDist)
+	default:
+		s.block.writeHeader(&w)
+		s.emit(&w, &s.block.lit, &s.block.dist)
+	}
+	w.syncFlush()
+	s.out = w.b
+	return w.b
+}
+
+// blockType is how a block codes its symbols (RFC 1951 section 3.2.3).
+type blockType uint8
+
+const (
+	storedBlock blockType = iota
+	fixedBlock
+	dynamicHuffmanBlock
+)
+
+// chooseBlock returns the block type that makes the shortest message of
+// n bytes, given the sizes in bits of its fixed and dynamic Huffman
+// blocks: each ends with the sync flush's 3 bits and padding, a stored
+// block takes 5 bytes and the message, then a byte for the sync flush
+// (the 4 bytes of deflateTail are the same for all). Ties go to the
+// cheaper to write.
+func chooseBlock(n, fixed, dynamic int) blockType {
+	huff := (min(fixed, dynamic) + 3 + 7) / 8
+	switch {
+	case 6+n < huff:
+		return storedBlock
+	case fixed <= dynamic:
+		return fixedBlock
+	}
+	return dynamicHuffmanBlock
+}
+
+// fixedBits is the size in bits of the parse as a fixed-Huffman block,
+// its 3-bit header and end of block included.
+func (s *smallScratch) fixedBits() int {
+	n := 3 + extraBits(&s.litFreq, &s.distFreq)
+	for c, f := range s.litFreq {
+		n += int(f) * int(fixedLit[c].n)
+	}
+	for _, f := range s.distFreq {
+		n += int(f) * 5
+	}
+	return n
+}
+
+// extraBits is how many extra bits the lengths and distances counted in
+// litFreq and distFreq take, whatever their codes.
+func extraBits(litFreq *[numLitCodes]uint32, distFreq *[numDistCodes]uint32) int {
+	n := 0
+	for c, e := range lengthExtra {
+		n += int(litFreq[257+c]) * int(e)
+	}
+	for c, f := range distFreq {
+		if c >= 4 {
+			n += int(f) * (c/2 - 1)
+		}
+	}
+	return n
+}
+
+// emit writes the parse with the given codes, then the end of block.
+func (s *smallScratch) emit(w *bitWriter, lit *[numLitCodes]huffCode, dist *[numDistCodes]huffCode) {
+	for _, t := range s.tokens {
+		if t&matchFlag == 0 {
+			c := lit[t]
+			w.put(c.bits, c.n)
+			continue
+		}
+		l := uint32(t>>15) & 0xff
+		lc := lengthCode[l]
+		c := lit[257+int(lc)]
+		w.put(c.bits|(l-uint32(lengthBase[lc]))<<c.n, c.n+lengthExtra[lc])
+		dc, extra, value := distCode(uint32(t) & 0x7fff)
+		c = dist[dc]
+		w.put(c.bits|value<<c.n, c.n+uint8(extra))
+	}
+	c := lit[endOfBlock]
+	w.put(c.bits, c.n)
+}
+
+// The matcher: a hash of 4 bytes, chains of earlier positions with the
+// same hash, lazy matching.
+const (
+	// smallChain is how many earlier positions with the same hash are
+	// tried: more finds longer matches in JSON's repeated keys.
+	smallChain = 16
+	// smallLazy is the match length from which the next position is not
+	// tried for a longer one, and smallNiceMatch the one that ends a
+	// chain's search: past them a longer match saves little.
+	smallLazy      = 32
+	smallNiceMatch = 128
+	// smallGood is the match length from which the next position is
+	// tried with a quarter of the chain: a longer match there is less
+	// likely.
+	smallGood = 16
+	// smallInsertMax is the match length above which only the ends of
+	// a match go into the chains: the rest would rarely start a longer
+	// match than the one just found.
+	smallInsertMax = 32
+)
+
+func hash4(u uint32) uint32 { return (u * 0x1e35a7bd) >> (32 - smallTableBits) }
+
+// parse turns p into s.tokens, matches of 4 bytes or more into ctx and p,
+// and counts the symbols each code will need.
+func (s *smallScratch) parse(ctx, p []byte, maxDist int) {
+	s.src = append(append(s.src[:0], ctx...), p...)
+	src := s.src
+	clear(s.table[:])
+	clear(s.litFreq[:])
+	clear(s.distFreq[:])
+	s.tokens = s.tokens[:0]
+	s.indexed = 0
+	lit, last := len(ctx), len(src)-4
+	s.index(len(ctx), last)
+	i := len(ctx)
+	n, cand := s.longest(i, last, maxDist)
+	for i <= last {
+		if n == 0 {
+			i++
+			n, cand = s.longest(i, last, maxDist)
+			continue
+		}
+		if n < smallLazy && i+1 <= last {
+			chain := smallChain
+			if n >= smallGood {
+				chain = smallChain / 4
+			}
+			if n1, c1 := s.longestIn(i+1, last, maxDist, chain); n1 > n {
+				i, n, cand = i+1, n1, c1
+				continue
+			}
+		}
+		for i > lit && cand > 0 && src[i-1] == src[cand-1] && n < 258 {
+			i, cand, n = i-1, cand-1, n+1
+		}
+		s.literals(src[lit:i])
+		s.match(n, i-cand)
+		if n > smallInsertMax { // leave most of a long match out of the chains
+			s.index(i+4, last)
+			s.indexed = max(s.indexed, i+n-4)
+		}
+		i += n
+		lit = i
+		n, cand = s.longest(i, last, maxDist)
+	}
+	s.literals(src[lit:])
+	s.litFreq[endOfBlock]++
+}
+
+func (s *smallScratch) literals(p []byte) {
+	for _, c := range p {
+		s.tokens = append(s.tokens, token(c))
+		s.litFreq[c]++
+	}
+}
+
+func (s *smallScratch) match(length, dist int) {
+	s.tokens = append(s.tokens, matchFlag|token(length-3)<<15|token(dist-1))
+	s.litFreq[257+int(lengthCode[length-3])]++
+	dc, _, _ := distCode(uint32(dist - 1))
+	s.distFreq[dc]++
+}
+
+// index adds the positions before end (and at most last) to their hash
+// chains, from where the previous call stopped.
+func (s *smallScratch) index(end, last int) {
+	i, end := s.indexed, min(end, last+1)
+	if i >= end {
+		return
+	}
+	src, t, prev := s.src, &s.table, s.prev[:end]
+	for ; i+4 <= end && i+8 <= len(src); i += 4 { // four positions from one load
+		u := binary.LittleEndian.Uint64(src[i:])
+		h0, h1, h2, h3 := hash4(uint32(u)), hash4(uint32(u>>8)), hash4(uint32(u>>16)), hash4(uint32(u>>24))
+		p := prev[i : i+4 : i+4]
+		p[0], t[h0] = t[h0], uint16(i)+1
+		p[1], t[h1] = t[h1], uint16(i)+2
+		p[2], t[h2] = t[h2], uint16(i)+3
+		p[3], t[h3] = t[h3], uint16(i)+4
+	}
+	for ; i < end; i++ {
+		h := hash4(binary.LittleEndian.Uint32(src[i:]))
+		prev[i], t[h] = t[h], uint16(i)+1
+	}
+	s.indexed = i
+}
+
+// longest returns the longest match (at least 4 bytes) for position i
+// (at most last) among the chain of its hash, no further back than
+// maxDist, and where it starts; 0 when there is none.
+func (s *smallScratch) longest(i, last, maxDist int) (n, cand int) {
+	return s.longestIn(i, last, maxDist, smallChain)
+}
+
+// longestIn is longest trying at most chain candidates.
+func (s *smallScratch) longestIn(i, last, maxDist, chain int) (n, cand int) {
+	if i > last {
+		return 0, 0
+	}
+	if s.indexed < i {
+		s.index(i, last) // the chains hold every position before i
+	}
+	src := s.src
+	cv := binary.LittleEndian.Uint32(src[i:])
+	limit := min(258, len(src)-i)
+	c := int(s.table[hash4(cv)]) - 1
+	for range chain {
+		if c < 0 || i-c > maxDist {
+			break
+		}
+		// A candidate can beat n only if it matches at n too, which a
+		// single byte tells first.
+		if (n == 0 || src[c+n] == src[i+n]) && binary.LittleEndian.Uint32(src[c:]) == cv {
+			if l := 4 + matchLen(src[i+4:], src[c+4:], limit-4); l > n {
+				n, cand = l, c
+				if l >= min(limit, smallNiceMatch) {
+					break
+				}
+			}
+		}
+		c = int(s.prev[c]) - 1
+	}
+	return n, cand
+}
+
+// matchLen is the length of the common prefix of a and b, at most limit.
+func matchLen(a, b []byte, limit int) int {
+	n := 0
+	for len(a) >= 8 && len(b) >= 8 && n < limit {
+		if x := binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b); x != 0 {
+			return min(n+bits.TrailingZeros64(x)>>3, limit)
+		}
+		a, b, n = a[8:], b[8:], n+8
+	}
+	for i := 0; i < len(a) && i < len(b) && a[i] == b[i] && n < limit; i++ {
+		n++
+	}
+	return min(n, limit)
+}
