@@ -13,12 +13,14 @@ import "github.com/wssgo/wss/internal/frame"
 // empties the cork before the turn's flag is cleared.
 //
 // Three things write the cork out earlier, with the frame that caused it
-// in the same writev: a payload above loopCorkCopy (not copied: it goes
-// from the caller's memory), and the close frame (the socket may be shut
-// down right after it); a frame that would take the cork past loopCorkMax
-// writes the cork first. The cork is as big as the loop's read buffer, so
-// that the echoes of one read, 16 KiB messages included, leave with one
-// write: copying 16 KiB costs less than a system call per message. Output that waits for the peer (the outQueue) is never
+// in the same writev: a payload above loopCorkCopy, or above smallWrite
+// when no more input follows in the turn (flagMoreInput), goes from the
+// caller's memory, not copied; so does the close frame (the socket may be
+// shut down right after it); a frame that would take the cork past
+// loopCorkMax writes the cork first. The cork is as big as the loop's
+// read buffer, so that the echoes of one read, 16 KiB messages included,
+// leave with one write: copying 16 KiB costs less than a system call per
+// message, and more than a writev of it when nothing else would join. Output that waits for the peer (the outQueue) is never
 // overtaken: while it exists, frames queue behind it, and the cork is
 // empty.
 //
@@ -53,7 +55,7 @@ func (w *wire) cork(hdr, payload []byte) error {
 		return err
 	}
 	b := &w.loop().cork
-	if len(payload) > loopCorkCopy || w.state.is(flagCloseSent) {
+	if len(payload) > loopCorkCopy || len(payload) > smallWrite && !w.state.is(flagMoreInput) || w.state.is(flagCloseSent) {
 		*b = append(*b, hdr...)
 		_, err := w.writeOrQueue(*b, payload, true)
 		*b = (*b)[:0]

@@ -4,9 +4,10 @@ package wss
 // one read returned (goTurn.feed sets flagTurn), what is written to it is
 // gathered in a pooled buffer (connAside.gather), and goes out with one
 // write once that input is fed, before the goroutine lets others run, and
-// whenever a frame cannot join: a payload above gatherCopy (it goes in
-// the same writev, not copied), the close frame, or a frame that would
-// take the gathered bytes past corkMax. Writes that come while no turn
+// whenever a frame cannot join: a payload above gatherCopy, or above
+// smallWrite when no more input follows (flagMoreInput; it goes in the
+// same writev, not copied), the close frame, or a frame that would take
+// the gathered bytes past corkMax. Writes that come while no turn
 // runs hand the gathered bytes, if any, to the kernel before their own.
 //
 // A write from another goroutine that comes while the turn runs cannot be
@@ -31,7 +32,7 @@ const (
 // c.wmu must be held.
 func (w *wire) gatherOrSend(hdr, payload []byte) error {
 	a := w.aside
-	if !w.state.is(flagTurn) || len(payload) > gatherCopy || w.state.is(flagCloseSent) {
+	if !w.state.is(flagTurn) || len(payload) > gatherCopy || len(payload) > smallWrite && !w.state.is(flagMoreInput) || w.state.is(flagCloseSent) {
 		return w.sendGathered(hdr, payload)
 	}
 	if a.gather != nil && len(*a.gather)+len(hdr)+len(payload) > corkMax {

@@ -120,7 +120,17 @@ func (c *Conn) feedFrames(p []byte, end *turnEnd) (int, bool) {
 		chunk := p[:n]
 		p = p[n:]
 		r.unmask(chunk)
-		if !c.payload(chunk, false) {
+		// Only for a big message is it worth a bit to tell the write path
+		// whether more input follows (flagMoreInput).
+		more := end != nil && len(p) > 0 && n+r.msg.len() > smallWrite
+		if more {
+			c.state.set(flagMoreInput)
+		}
+		ok := c.payload(chunk, false)
+		if more {
+			c.state.clear(flagMoreInput)
+		}
+		if !ok {
 			return total - len(p), false
 		}
 	}

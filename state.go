@@ -36,6 +36,11 @@ import "sync/atomic"
 //	flagBacked    its output backed up: OnDrain is owed once it drains
 //	flagDrainDue  its output drained after backing up: call OnDrain
 //	              (buffered.go)
+//	flagMoreInput the input its turn feeds holds more after the message
+//	              being delivered, which is above smallWrite: a big
+//	              payload written meanwhile is copied, to leave with what
+//	              follows, rather than written at once (set and cleared by
+//	              the reader)
 //
 // An event-loop connection's descriptor has a word of its own, poll.FD.
 const (
@@ -53,6 +58,7 @@ const (
 	flagStreaming
 	flagBacked
 	flagDrainDue
+	flagMoreInput
 
 	statusShift = 16
 )

@@ -198,8 +198,16 @@ func writeFailure(err error) StatusCode {
 }
 
 // smallWrite is the frame size up to which header and payload are copied
-// into one buffer; larger frames go out with writev, without a copy.
+// into one buffer; larger frames go out with writev, without a copy (a
+// net.Conn without writev, TLS, gets one buffer up to 2×corkMax).
 const smallWrite = 8 << 10
+
+// vectored reports whether nc writes several buffers with one system call
+// (net.Buffers): a TCP connection does, a TLS one writes a record each.
+func vectored(nc net.Conn) bool {
+	_, ok := nc.(*net.TCPConn)
+	return ok
+}
 
 type iovec struct {
 	hdr  [frame.MaxHeaderLen]byte // a copy, so that the caller's header stays on its stack
@@ -220,7 +228,7 @@ func (w *wire) send(head, hdr, payload []byte) error {
 	total := len(head) + len(hdr) + len(payload)
 	w.aside.unsent.Add(int64(len(hdr) + len(payload))) // head counts since it was gathered
 	defer w.sent(total)
-	if total <= smallWrite {
+	if total <= smallWrite || total <= 2*corkMax && !vectored(nc) {
 		b := getBuf(total)
 		*b = append(append(append(*b, head...), hdr...), payload...)
 		_, err := nc.Write(*b)
