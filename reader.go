@@ -143,7 +143,7 @@ func (c *Conn) feedFrames(p []byte, end *turnEnd) (int, bool) {
 // the machine of bench/README.md, against 0.3 us of CPU per pipelined
 // 64-byte echo), so a turn reads it once every few frames: it overruns its
 // length by at most that many handler calls.
-const stepsPerClockRead = 16
+const stepsPerClockRead = 64
 
 // turnOver tells feedFrames, at its step-th step, to end the turn: output
 // waits for the peer, an Inbox holds c, or the turn's end has passed.
