@@ -1,8 +1,6 @@
 package wss
 
 import (
-	"net"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +19,7 @@ func TestScaleCloseEndsFullInboxes(t *testing.T) {
 			entered := make(chan struct{}, 3*m.conns)
 			var mu sync.Mutex
 			var inboxes []*Inbox
-			d := serveInboxes(t, m.dcfg, func() Handler {
+			d := startLoopServer(t, m.dcfg, &Config{PingInterval: -1}, func() Handler {
 				in := NewInbox(1)
 				mu.Lock()
 				inboxes = append(inboxes, in)
@@ -67,43 +65,4 @@ func TestScaleCloseEndsFullInboxes(t *testing.T) {
 			}
 		})
 	}
-}
-
-// inboxServer is a server on its own Dispatcher, which the test closes.
-type inboxServer struct {
-	d    *Dispatcher
-	addr string
-}
-
-// serveInboxes serves every request with a Handler from newHandler, on the
-// accept path the test's name asks for (viaServe); the test closes d.
-func serveInboxes(t *testing.T, dcfg DispatcherConfig, newHandler func() Handler) *inboxServer {
-	t.Helper()
-	d, err := NewDispatcher(&dcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &Config{PingInterval: -1}
-	accept := func(*Request) (Handler, error) { return newHandler(), nil }
-	srv := &http.Server{Handler: HTTPHandler(d, cfg, accept)}
-	serve := func() { _ = srv.Serve(ln) }
-	if viaServe(t) {
-		serve = func() { _ = d.Serve(ln, cfg, accept) }
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		serve()
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		ln.Close()
-		<-served
-		_ = d.Close() // ErrShutdown once the test closed it
-	})
-	return &inboxServer{d: d, addr: ln.Addr().String()}
 }
