@@ -71,6 +71,21 @@ func (w *wire) cork(hdr, payload []byte) error {
 	return nil
 }
 
+// corkPlain is cork for the common frame, a small plain one that joins
+// what the cork holds: it encodes the header in the cork, in place. It
+// reports false, having done nothing, for any other (see cork). c.wmu must
+// be held and c in its turn.
+func (w *wire) corkPlain(o *outgoing) bool {
+	b := &w.loop().cork
+	n := len(*b)
+	if len(o.payload) > smallWrite || o.op == opClose || w.out.Load() != nil || n+frame.MaxHeaderLen+len(o.payload) > loopCorkMax {
+		return false
+	}
+	k := frame.PutHeader((*b)[n:n+frame.MaxHeaderLen], !o.more, 0, o.op, len(o.payload), w.client, o.key)
+	*b = append((*b)[:n+k], o.payload...)
+	return true
+}
+
 // writeCork writes what the cork holds. c.wmu must be held and c's
 // descriptor acquired, or c in its turn.
 func (w *wire) writeCork(b *[]byte) error {

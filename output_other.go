@@ -8,4 +8,6 @@ func (w *wire) sendFD(hdr, payload []byte, noWait bool) (<-chan error, error) { 
 
 func (w *wire) unsentLoop() int { return 0 }
 
+func (w *wire) corkPlain(*outgoing) bool { return false }
+
 func (w *wire) sendFDFrames([][]byte) (<-chan error, error) { return nil, ErrClosed }

@@ -148,10 +148,7 @@ const stepsPerClockRead = 64
 // turnOver tells feedFrames, at its step-th step, to end the turn: output
 // waits for the peer, an Inbox holds c, or the turn's end has passed.
 func (c *Conn) turnOver(step int, end *turnEnd) bool {
-	if c.out.Load() != nil || c.state.is(flagHeld) {
-		return true
-	}
-	return step%stepsPerClockRead == 0 && end.passed()
+	return c.out.Load() != nil || c.state.is(flagHeld) || step%stepsPerClockRead == 0 && end.passed()
 }
 
 // turnEnd is when a turn stops feeding its connection. Most turns end

@@ -88,7 +88,7 @@ func (w *wire) transmitFrom(o outgoing) error {
 		o.maskCopy()
 	}
 	done, err := w.transmitLocked(&o, nil)
-	for errors.Is(err, errStreamOpen) { // a data frame waits for the end of a fragmented message
+	for err != nil && errors.Is(err, errStreamOpen) { // a data frame waits for the end of a fragmented message
 		streams.wait(w.conn())
 		done, err = w.transmitLocked(&o, nil)
 	}
@@ -147,6 +147,9 @@ func (w *wire) transmitLocked(o *outgoing, head []byte) (<-chan error, error) {
 		if w.state.is(flagStreaming) && !o.stream && !o.op.IsControl() {
 			return nil, errStreamOpen
 		}
+	}
+	if o.how == plainFrame && w.state.is(flagTurn) && w.onLoop && w.corkPlain(o) {
+		return nil, nil
 	}
 	var hdr [frame.MaxHeaderLen]byte
 	h := head
