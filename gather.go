@@ -4,10 +4,9 @@ package wss
 // one read returned (goTurn.feed sets flagTurn), what is written to it is
 // gathered in a pooled buffer (connAside.gather), and goes out with one
 // write once that input is fed, before the goroutine lets others run, and
-// whenever a frame cannot join: a payload above gatherCopy, or above
-// smallWrite when no more input follows (flagMoreInput; it goes in the
-// same writev, not copied), the close frame, or a frame that would take
-// the gathered bytes past corkMax. Writes that come while no turn
+// whenever a frame cannot join: a payload above smallWrite (it goes in
+// the same writev, not copied), the close frame, or a frame that would
+// take the gathered bytes past corkMax. Writes that come while no turn
 // runs hand the gathered bytes, if any, to the kernel before their own.
 //
 // A write from another goroutine that comes while the turn runs cannot be
@@ -17,22 +16,24 @@ package wss
 // handed to the kernel, as it always did.
 
 // corkMax bounds the bytes a turn gathers for one connection before it
-// writes them, and gatherCopy the payload a turn copies rather than write
-// it at once, with what was gathered before it. With one message, corkMax
-// is the most a peer that does not read makes the server hold (see
-// cork_linux.go). It matches the biggest read (bigReadSize), so that the
-// echoes of one read, 16 KiB messages included, leave with one write.
-const (
-	corkMax    = bigReadSize
-	gatherCopy = corkMax / 2
-)
+// writes them: with one message, the most a peer that does not read makes
+// the server hold (see cork_linux.go). A payload above smallWrite is never
+// gathered: the goroutine whose turn it is writes what the turn gathered,
+// waiting for the peer, and a write from another goroutine gathered
+// meanwhile (which cannot be told from a handler's) makes it wait in that
+// writer's place, while the peer may wait for it to read (two NetConns
+// copying to each other with 32 KiB writes: TestNetConnCopiesBothWays).
+// Small writes from other goroutines still are gathered: two
+// goroutine-mode NetConns copying to each other in 4 KiB writes can each
+// stop in such a write until WriteTimeout (a known limit).
+const corkMax = 16 << 10
 
 // gatherOrSend sends a frame on a goroutine-mode connection: in its turn
 // it gathers the frame, else it writes the frame after what was gathered.
 // c.wmu must be held.
 func (w *wire) gatherOrSend(hdr, payload []byte) error {
 	a := w.aside
-	if !w.state.is(flagTurn) || len(payload) > gatherCopy || len(payload) > smallWrite && !w.state.is(flagMoreInput) || w.state.is(flagCloseSent) {
+	if !w.state.is(flagTurn) || len(payload) > smallWrite || w.state.is(flagCloseSent) {
 		return w.sendGathered(hdr, payload)
 	}
 	if a.gather != nil && len(*a.gather)+len(hdr)+len(payload) > corkMax {
