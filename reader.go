@@ -112,8 +112,8 @@ func (c *Conn) feedFrames(p []byte, end *turnEnd) (int, bool) {
 			if !r.h.Op.IsControl() {
 				c.live.dataFrameStarted(&c.d.sweep, c.cfg.IdleTimeout > 0)
 			}
-			if r.h.Length > 0 {
-				continue
+			if r.h.Length > 0 && len(p) == 0 {
+				break // the payload comes with a later read
 			}
 		}
 		n := int(min(r.h.Length, uint64(len(p))))
@@ -137,13 +137,13 @@ func (c *Conn) feedFrames(p []byte, end *turnEnd) (int, bool) {
 	return total, !c.state.ended()
 }
 
-// stepsPerClockRead is how many steps of feedFrames (a header, a piece of
-// payload) run between two readings of the clock. A reading costs more
+// stepsPerClockRead is how many steps of feedFrames (a frame, or a piece
+// of one) run between two readings of the clock. A reading costs more
 // than parsing and answering a small frame (BenchmarkClockRead: 74-94 ns on
 // the machine of bench/README.md, against 0.3 us of CPU per pipelined
 // 64-byte echo), so a turn reads it once every few frames: it overruns its
 // length by at most that many handler calls.
-const stepsPerClockRead = 64
+const stepsPerClockRead = 32
 
 // turnOver tells feedFrames, at its step-th step, to end the turn: output
 // waits for the peer, an Inbox holds c, or the turn's end has passed.
