@@ -405,14 +405,20 @@ func (ps *PubSub) deliver(name string, data []byte, typ wss.MessageType, id uint
 		}
 		held := t.holdForCatchup(id, pm)
 		seg, at := t.log.record(pm)
+		queued := 0
 		for _, s := range t.subs {
-			if held[s] || t.replayedAlready(s, id) {
+			if (held != nil || id != 0) && (held[s] || t.replayedAlready(s, id)) { // a subscriber catching up
 				continue
 			}
-			if s.enqueueAt(pm, seg, at) {
+			q, evict := s.enqueueAt(pm, seg, at)
+			if q {
+				queued++
+			}
+			if evict {
 				over = append(over, s)
 			}
 		}
+		ps.queued.Add(uint64(queued))
 	}
 	ps.mu.RUnlock()
 	ps.evict(over)

@@ -47,36 +47,41 @@ func newSubscriber(ps *PubSub, c *wss.Conn) *subscriber {
 // reports whether the subscriber overflowed under OverflowClose and must
 // be evicted.
 func (s *subscriber) enqueue(pm *wss.PreparedMessage) (evict bool) {
-	return s.enqueueAt(pm, nil, 0)
+	queued, evict := s.enqueueAt(pm, nil, 0)
+	if queued {
+		s.ps.queued.Add(1)
+	}
+	return evict
 }
 
 // enqueueAt is enqueue for pm recorded in a topic's log as message at of
 // seg (nil if it is not): a run of the queue that ends just before it
-// takes it.
-func (s *subscriber) enqueueAt(pm *wss.PreparedMessage, seg *segment, at int) (evict bool) {
+// takes it. It reports whether it queued pm, which the caller counts in
+// Stats (once for a whole publish: an atomic add per subscriber costs as
+// much as queueing).
+func (s *subscriber) enqueueAt(pm *wss.PreparedMessage, seg *segment, at int) (queued, evict bool) {
 	o := &s.ps.opts
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gone || s.closing {
-		return false
+		return false, false
 	}
 	n, held := s.pendingLocked(), s.heldLocked(s.count == 0)
 	if (n > 0 || held > 0) && (n+1 > o.MaxQueueMessages || held+pm.Len() > o.MaxQueueBytes) {
 		if o.Overflow == OverflowDrop {
 			s.ps.dropped.Add(1)
-			return false
+			return false, false
 		}
 		s.closing = true
 		s.clearLocked()
 		s.scheduleLocked() // its writer closes c
-		return true
+		return false, true
 	}
 	s.push(pm, seg, at)
 	s.count++
 	s.bytes += pm.Len()
-	s.ps.queued.Add(1)
 	s.scheduleLocked()
-	return false
+	return true, false
 }
 
 // push appends pm to the queue, to its last run if pm follows it in seg.
