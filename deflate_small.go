@@ -54,7 +54,8 @@ var smallScratches = sync.Pool{New: func() any {
 // s.out.
 func smallDeflate(s *smallScratch, ctx, p []byte, maxDist int) []byte {
 	s.parse(ctx, p, maxDist)
-	return s.write(p, chooseBlock(len(p), s.fixedBits(), s.block.plan(&s.litFreq, &s.distFreq)))
+	dynamic := s.block.plan(&s.litFreq, &s.distFreq)
+	return s.write(p, chooseBlock(len(p), s.fixedBits(), dynamic))
 }
 
 // write codes the parse of p as one block of type typ, then the sync
@@ -106,14 +107,15 @@ func chooseBlock(n, fixed, dynamic int) blockType {
 }
 
 // fixedBits is the size in bits of the parse as a fixed-Huffman block,
-// its 3-bit header and end of block included.
+// its 3-bit header and end of block included. It needs the plan's
+// symbols first.
 func (s *smallScratch) fixedBits() int {
 	n := 3 + extraBits(&s.litFreq, &s.distFreq)
-	for c, f := range s.litFreq {
-		n += int(f) * int(fixedLit[c].n)
+	for _, c := range s.block.lits {
+		n += int(s.litFreq[c]) * int(fixedLit[c].n)
 	}
-	for _, f := range s.distFreq {
-		n += int(f) * 5
+	for _, c := range s.block.dists {
+		n += int(s.distFreq[c]) * 5
 	}
 	return n
 }
