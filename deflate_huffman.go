@@ -1,6 +1,9 @@
 package wss
 
-import "slices"
+import (
+	"slices"
+	"sort"
+)
 
 // Dynamic Huffman codes (RFC 1951 section 3.2.7): code lengths built from
 // a block's symbol frequencies, limited to 15 bits (7 for the code-length
@@ -30,21 +33,20 @@ type huffBuilder struct {
 // build sets lengths[s] for every symbol s of freq: an optimal prefix
 // code no longer than limit bits, complete, with at least two codes (a
 // block with one distance, or none, still gets two one-bit codes, as
-// zlib sends them). Unused symbols get 0.
-func (h *huffBuilder) build(freq []uint32, limit int, lengths []uint8) {
+// zlib sends them). Unused symbols get 0. It returns the symbols that
+// have a code, ascending, in syms' storage (as long as freq): the loops
+// that follow visit those only, a fifth of the literal alphabet in JSON.
+func (h *huffBuilder) build(freq []uint32, limit int, lengths []uint8, syms []uint16) []uint16 {
 	clear(lengths)
-	n := 0
-	for s, f := range freq {
-		if f > 0 {
-			h.sorted[n] = uint64(f)<<16 | uint64(s)
-			n++
+	syms = usedSymbols(freq, syms)
+	for s := 0; len(syms) < 2; s++ { // pad with unused symbols, of weight 0
+		if freq[s] == 0 {
+			syms = slices.Insert(syms, sort.Search(len(syms), func(i int) bool { return int(syms[i]) > s }), uint16(s))
 		}
 	}
-	for s := 0; n < 2; s++ { // pad with unused symbols, of weight 0
-		if freq[s] == 0 {
-			h.sorted[n] = uint64(s)
-			n++
-		}
+	n := len(syms)
+	for i, s := range syms {
+		h.sorted[i] = uint64(freq[s])<<16 | uint64(s)
 	}
 	sorted := h.sorted[:n]
 	slices.Sort(sorted)
@@ -62,6 +64,19 @@ func (h *huffBuilder) build(freq []uint32, limit int, lengths []uint8) {
 	for i, v := range sorted {
 		lengths[uint16(v)] = l[i]
 	}
+	return syms
+}
+
+// usedSymbols returns the symbols of nonzero frequency, ascending, in
+// syms' storage (as long as freq). No branch depends on a frequency.
+func usedSymbols(freq []uint32, syms []uint16) []uint16 {
+	syms = syms[:len(freq)]
+	n := 0
+	for s, f := range freq {
+		syms[n] = uint16(s)
+		n += int((f | -f) >> 31) // 1 when f > 0
+	}
+	return syms[:n]
 }
 
 // minimumRedundancy computes the code lengths of an optimal prefix code
@@ -157,59 +172,58 @@ func (h *huffBuilder) packageMerge(w []uint32, limit int, l []uint8) {
 }
 
 // canonicalCodes assigns the canonical codes of lengths (RFC 1951 section
-// 3.2.2), bit-reversed for the writer.
-func canonicalCodes(lengths []uint8, codes []huffCode) {
+// 3.2.2), bit-reversed for the writer, to syms, the ascending symbols
+// that have a length.
+func canonicalCodes(lengths []uint8, syms []uint16, codes []huffCode) {
 	var count, next [maxCodeBits + 2]uint32
-	for _, n := range lengths {
-		if n > 0 { // most are 0: counting them would chain every increment on one counter
-			count[n]++
-		}
+	for _, s := range syms {
+		count[lengths[s]]++
 	}
 	for b := 1; b <= maxCodeBits; b++ {
 		next[b+1] = (next[b] + count[b]) << 1
 	}
-	for s, n := range lengths {
-		if n > 0 {
-			codes[s] = huffCode{reverse(next[n], n), n}
-			next[n]++
-		}
+	for _, s := range syms {
+		n := lengths[s]
+		codes[s] = huffCode{reverse(next[n], n), n}
+		next[n]++
 	}
 }
 
 // dynamicBlock is the header of a dynamic-Huffman block being planned:
 // its codes and their code-length encoding.
 type dynamicBlock struct {
-	h       huffBuilder
-	litLen  [numLitCodes]uint8
-	distLen [numDistCodes]uint8
-	lit     [numLitCodes]huffCode
-	dist    [numDistCodes]huffCode
-	hlit    int                                // literal/length codes sent, 257-286
-	hdist   int                                // distance codes sent, 1-30
-	hclen   int                                // code-length codes sent, 4-19
-	seq     [numLitCodes + numDistCodes]uint8  // the code lengths, in the order they are sent
-	cl      [numLitCodes + numDistCodes]uint16 // seq run-length coded: symbol | extra<<8
-	ncl     int
-	clFreq  [numCLCodes]uint32
-	clLen   [numCLCodes]uint8
-	clCode  [numCLCodes]huffCode
+	h        huffBuilder
+	litLen   [numLitCodes]uint8
+	distLen  [numDistCodes]uint8
+	lit      [numLitCodes]huffCode
+	dist     [numDistCodes]huffCode
+	litSyms  [numLitCodes]uint16  // the symbols with a code, ascending
+	distSyms [numDistCodes]uint16 // the same for distances
+	clSyms   [numCLCodes]uint16   // and code lengths
+	lits     []uint16             // litSyms in use
+	dists    []uint16
+	cls      []uint16
+	hlit     int                                // literal/length codes sent, 257-286
+	hdist    int                                // distance codes sent, 1-30
+	hclen    int                                // code-length codes sent, 4-19
+	seq      [numLitCodes + numDistCodes]uint8  // the code lengths, in the order they are sent
+	cl       [numLitCodes + numDistCodes]uint16 // seq run-length coded: symbol | extra<<8
+	ncl      int
+	clFreq   [numCLCodes]uint32
+	clLen    [numCLCodes]uint8
+	clCode   [numCLCodes]huffCode
 }
 
 // plan builds the codes for the given symbol counts and returns the size
 // in bits of the block they make: header, symbols, extra bits and end of
 // block.
 func (b *dynamicBlock) plan(litFreq *[numLitCodes]uint32, distFreq *[numDistCodes]uint32) int {
-	b.h.build(litFreq[:], maxCodeBits, b.litLen[:])
-	b.h.build(distFreq[:], maxCodeBits, b.distLen[:])
-	b.hlit, b.hdist = numLitCodes, numDistCodes
-	for b.hlit > 257 && b.litLen[b.hlit-1] == 0 {
-		b.hlit--
-	}
-	for b.hdist > 1 && b.distLen[b.hdist-1] == 0 {
-		b.hdist--
-	}
+	b.lits = b.h.build(litFreq[:], maxCodeBits, b.litLen[:], b.litSyms[:])
+	b.dists = b.h.build(distFreq[:], maxCodeBits, b.distLen[:], b.distSyms[:])
+	b.hlit = max(257, int(b.lits[len(b.lits)-1])+1)
+	b.hdist = int(b.dists[len(b.dists)-1]) + 1
 	b.runLengths()
-	b.h.build(b.clFreq[:], maxCLCodeBits, b.clLen[:])
+	b.cls = b.h.build(b.clFreq[:], maxCLCodeBits, b.clLen[:], b.clSyms[:])
 	b.hclen = numCLCodes
 	for b.hclen > 4 && b.clLen[clOrder[b.hclen-1]] == 0 {
 		b.hclen--
@@ -218,11 +232,11 @@ func (b *dynamicBlock) plan(litFreq *[numLitCodes]uint32, distFreq *[numDistCode
 	for s, f := range b.clFreq {
 		n += int(f) * int(b.clLen[s]+clExtra[s])
 	}
-	for s, f := range litFreq {
-		n += int(f) * int(b.litLen[s])
+	for _, s := range b.lits {
+		n += int(litFreq[s]) * int(b.litLen[s])
 	}
-	for s, f := range distFreq {
-		n += int(f) * int(b.distLen[s])
+	for _, s := range b.dists {
+		n += int(distFreq[s]) * int(b.distLen[s])
 	}
 	return n
 }
@@ -230,42 +244,62 @@ func (b *dynamicBlock) plan(litFreq *[numLitCodes]uint32, distFreq *[numDistCode
 // runLengths codes the sequence of hlit literal/length and hdist
 // distance code lengths with the code-length alphabet (RFC 1951 section
 // 3.2.7: 16 repeats the previous length 3-6 times, 17 and 18 send 3-10
-// and 11-138 zeros) and counts its symbols.
+// and 11-138 zeros) and counts its symbols. It walks the symbols that
+// have a code: the zeros between them are runs whose length is known.
 func (b *dynamicBlock) runLengths() {
-	seq := &b.seq
-	n := copy(seq[:], b.litLen[:b.hlit])
-	n += copy(seq[n:], b.distLen[:b.hdist])
 	clear(b.clFreq[:])
 	b.ncl = 0
-	add := func(sym, extra int) {
-		b.cl[b.ncl] = uint16(sym | extra<<8)
-		b.ncl++
-		b.clFreq[sym]++
+	l, run, next := uint8(0), 0, 0 // the run being counted; next: the position after it
+	at := func(pos int, n uint8) { // length n at position pos of the sequence
+		if pos > next { // zeros before it
+			b.addRun(l, run)
+			l, run = 0, pos-next
+		}
+		if n != l || run == 0 {
+			b.addRun(l, run)
+			l, run = n, 0
+		}
+		run++
+		next = pos + 1
 	}
-	for i := 0; i < n; {
-		l, run := seq[i], 1
-		for i+run < n && seq[i+run] == l {
-			run++
+	for _, s := range b.lits {
+		at(int(s), b.litLen[s])
+	}
+	for _, s := range b.dists {
+		at(b.hlit+int(s), b.distLen[s])
+	}
+	if end := b.hlit + b.hdist; end > next {
+		b.addRun(l, run)
+		l, run = 0, end-next
+	}
+	b.addRun(l, run)
+}
+
+// addRun codes run code lengths l, a whole run of equal lengths.
+func (b *dynamicBlock) addRun(l uint8, run int) {
+	if l == 0 {
+		for ; run >= 11; run -= min(run, 138) {
+			b.addCL(18, min(run, 138)-11)
 		}
-		i += run
-		if l == 0 {
-			for ; run >= 11; run -= min(run, 138) {
-				add(18, min(run, 138)-11)
-			}
-			if run >= 3 {
-				add(17, run-3)
-				run = 0
-			}
-		} else {
-			add(int(l), 0)
-			for run--; run >= 3; run -= min(run, 6) {
-				add(16, min(run, 6)-3)
-			}
+		if run >= 3 {
+			b.addCL(17, run-3)
+			run = 0
 		}
-		for ; run > 0; run-- {
-			add(int(l), 0)
+	} else if run > 0 {
+		b.addCL(int(l), 0)
+		for run--; run >= 3; run -= min(run, 6) {
+			b.addCL(16, min(run, 6)-3)
 		}
 	}
+	for ; run > 0; run-- {
+		b.addCL(int(l), 0)
+	}
+}
+
+func (b *dynamicBlock) addCL(sym, extra int) {
+	b.cl[b.ncl] = uint16(sym | extra<<8)
+	b.ncl++
+	b.clFreq[sym]++
 }
 
 // writeHeader writes the block's header (BFINAL 0, BTYPE 10) and sets
@@ -278,12 +312,12 @@ func (b *dynamicBlock) writeHeader(w *bitWriter) {
 	for _, s := range clOrder[:b.hclen] {
 		w.put(uint32(b.clLen[s]), 3)
 	}
-	canonicalCodes(b.clLen[:], b.clCode[:])
+	canonicalCodes(b.clLen[:], b.cls, b.clCode[:])
 	for _, v := range b.cl[:b.ncl] {
 		s, extra := v&0xff, uint32(v>>8)
 		c := b.clCode[s]
 		w.put(c.bits|extra<<c.n, c.n+clExtra[s])
 	}
-	canonicalCodes(b.litLen[:b.hlit], b.lit[:])
-	canonicalCodes(b.distLen[:b.hdist], b.dist[:])
+	canonicalCodes(b.litLen[:], b.lits, b.lit[:])
+	canonicalCodes(b.distLen[:], b.dists, b.dist[:])
 }

@@ -54,7 +54,8 @@ var smallScratches = sync.Pool{New: func() any {
 // s.out.
 func smallDeflate(s *smallScratch, ctx, p []byte, maxDist int) []byte {
 	s.parse(ctx, p, maxDist)
-	return s.write(p, chooseBlock(len(p), s.fixedBits(), s.block.plan(&s.litFreq, &s.distFreq)))
+	dynamic := s.block.plan(&s.litFreq, &s.distFreq)
+	return s.write(p, chooseBlock(len(p), s.fixedBits(), dynamic))
 }
 
 // write codes the parse of p as one block of type typ, then the sync
@@ -106,14 +107,15 @@ func chooseBlock(n, fixed, dynamic int) blockType {
 }
 
 // fixedBits is the size in bits of the parse as a fixed-Huffman block,
-// its 3-bit header and end of block included.
+// its 3-bit header and end of block included. It needs the plan's
+// symbols first.
 func (s *smallScratch) fixedBits() int {
 	n := 3 + extraBits(&s.litFreq, &s.distFreq)
-	for c, f := range s.litFreq {
-		n += int(f) * int(fixedLit[c].n)
+	for _, c := range s.block.lits {
+		n += int(s.litFreq[c]) * int(fixedLit[c].n)
 	}
-	for _, f := range s.distFreq {
-		n += int(f) * 5
+	for _, c := range s.block.dists {
+		n += int(s.distFreq[c]) * 5
 	}
 	return n
 }
@@ -201,7 +203,7 @@ func (s *smallScratch) parse(ctx, p []byte, maxDist int) {
 			if n >= smallGood {
 				chain = smallChain / 4
 			}
-			if n1, c1 := s.longestIn(i+1, last, maxDist, chain); n1 > n {
+			if n1, c1 := s.longestIn(i+1, last, maxDist, chain, n); n1 > n {
 				i, n, cand = i+1, n1, c1
 				continue
 			}
@@ -265,20 +267,32 @@ func (s *smallScratch) index(end, last int) {
 // (at most last) among the chain of its hash, no further back than
 // maxDist, and where it starts; 0 when there is none.
 func (s *smallScratch) longest(i, last, maxDist int) (n, cand int) {
-	return s.longestIn(i, last, maxDist, smallChain)
+	return s.longestIn(i, last, maxDist, smallChain, 0)
 }
 
-// longestIn is longest trying at most chain candidates.
-func (s *smallScratch) longestIn(i, last, maxDist, chain int) (n, cand int) {
+// longestIn is longest trying at most chain candidates, for a match
+// longer than beat (0 or more when there is none): the lazy step needs
+// only to know whether the next position beats the match in hand, and a
+// candidate that does must match at beat too, which one byte tells. The
+// longest match found is the same as without beat when it is longer.
+func (s *smallScratch) longestIn(i, last, maxDist, chain, beat int) (n, cand int) {
 	if i > last {
 		return 0, 0
 	}
-	if s.indexed < i {
-		s.index(i, last) // the chains hold every position before i
-	}
 	src := s.src
+	if j := s.indexed; j == i-1 { // the chains hold every position before i
+		h := hash4(binary.LittleEndian.Uint32(src[j:]))
+		s.prev[j], s.table[h] = s.table[h], uint16(j)+1
+		s.indexed = i
+	} else if j < i {
+		s.index(i, last)
+	}
 	cv := binary.LittleEndian.Uint32(src[i:])
 	limit := min(258, len(src)-i)
+	if beat >= limit {
+		return 0, 0
+	}
+	n = beat
 	c := int(s.table[hash4(cv)]) - 1
 	for range chain {
 		if c < 0 || i-c > maxDist {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/wssgo/wss/internal/inflate"
@@ -22,15 +23,31 @@ func inflateWithDict(comp, dict []byte) ([]byte, error) {
 	return got, err
 }
 
+// reused is a scratch that checkSmallDeflate uses again and again.
+var reused struct {
+	sync.Mutex
+	s smallScratch
+}
+
 // checkSmallDeflate compresses p after ctx and inflates it, with the
 // standard library's inflater and with internal/inflate, given only the
 // last maxDist bytes of ctx as the peer's history: a reference further
 // back than the window fails to inflate. The output is never longer than
-// p stored.
+// p stored, and the same from a scratch that compressed other input
+// before (with ctx and p swapped, and the previous call's), as a pooled
+// one has: the encoder clears only the part of its table a message reads.
 func checkSmallDeflate(t *testing.T, ctx, p []byte, maxDist int) {
 	t.Helper()
-	s := new(smallScratch)
-	comp := smallDeflate(s, ctx, p, maxDist)
+	comp := smallDeflate(new(smallScratch), ctx, p, maxDist)
+	reused.Lock()
+	s := &reused.s
+	smallDeflate(s, p[max(0, len(p)-maxSendContext):], ctx, maxDist)
+	again := smallDeflate(s, ctx, p, maxDist)
+	same := bytes.Equal(again, comp)
+	reused.Unlock()
+	if !same {
+		t.Fatalf("%d bytes after %d of context, window %d: a reused scratch compressed differently from a new one", len(p), len(ctx), maxDist)
+	}
 	if !bytes.HasSuffix(comp, deflateTail) {
 		t.Fatalf("no sync flush at the end: % x", comp[max(0, len(comp)-8):])
 	}
@@ -189,7 +206,8 @@ func checkShortestBlock(t *testing.T, p []byte) {
 	t.Helper()
 	s := new(smallScratch)
 	chosen := len(smallDeflate(s, nil, p, 1<<15))
-	fixed, dynamic := s.fixedBits(), s.block.plan(&s.litFreq, &s.distFreq)
+	dynamic := s.block.plan(&s.litFreq, &s.distFreq)
+	fixed := s.fixedBits()
 	sizes := map[blockType]int{}
 	for typ, bits := range map[blockType]int{storedBlock: -1, fixedBlock: fixed, dynamicHuffmanBlock: dynamic} {
 		out := s.write(p, typ)
@@ -234,7 +252,7 @@ func TestHuffmanCodeLengths(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var h huffBuilder
 			lengths := make([]uint8, len(tc.freq))
-			h.build(tc.freq, tc.limit, lengths)
+			h.build(tc.freq, tc.limit, lengths, make([]uint16, len(tc.freq)))
 			kraft, used, total := 0, 0, 0
 			for s, n := range lengths {
 				if n > uint8(tc.limit) {
