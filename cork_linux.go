@@ -20,9 +20,9 @@ import "github.com/wssgo/wss/internal/frame"
 // loopCorkMax writes the cork first. The cork is as big as the loop's
 // read buffer, so that the echoes of one read, 16 KiB messages included,
 // leave with one write: copying 16 KiB costs less than a system call per
-// message, and more than a writev of it when nothing else would join. Output that waits for the peer (the outQueue) is never
-// overtaken: while it exists, frames queue behind it, and the cork is
-// empty.
+// message, and more than a writev of it when nothing else would join.
+// Output that waits for the peer (the outQueue) is never overtaken: while
+// it exists, frames queue behind it, and the cork is empty.
 //
 // So a peer that does not read makes the loop hold at most one batch: the
 // read's feeding stops at the first frame after the queue formed
@@ -42,13 +42,13 @@ const (
 // acquired, or c in its turn (the loop lets go of it only after).
 func (w *wire) loop() *loop { return w.d.loopOf(w.conn()) }
 
-// newCork returns a loop's cork: corkMax, and the header that may go out
+// newCork returns a loop's cork: loopCorkMax, and the header that may go out
 // with the gathered bytes.
 func newCork() []byte { return make([]byte, 0, loopCorkMax+frame.MaxHeaderLen) }
 
 // cork adds a frame to the output of c's turn. c.wmu must be held and c
-// in its turn, which keeps c's descriptor open. Nothing waits for the peer: what
-// the socket does not take is copied into the queue.
+// in its turn, which keeps c's descriptor open. Nothing waits for the
+// peer: what the socket does not take is copied into the queue.
 func (w *wire) cork(hdr, payload []byte) error {
 	if w.out.Load() != nil { // the cork is empty: queue behind what waits
 		_, err := w.writeOrQueue(hdr, payload, true)

@@ -38,9 +38,9 @@ import "sync/atomic"
 //	              (buffered.go)
 //	flagMoreInput the input its turn feeds holds more after the message
 //	              being delivered, which is above smallWrite: a big
-//	              payload written meanwhile is copied, to leave with what
-//	              follows, rather than written at once (set and cleared by
-//	              the reader)
+//	              payload written meanwhile is copied into its loop's
+//	              cork, to leave with what follows, rather than written at
+//	              once (set and cleared by the reader)
 //
 // An event-loop connection's descriptor has a word of its own, poll.FD.
 const (

@@ -202,7 +202,7 @@ func writeFailure(err error) StatusCode {
 
 // smallWrite is the frame size up to which header and payload are copied
 // into one buffer; larger frames go out with writev, without a copy (a
-// net.Conn without writev, TLS, gets one buffer up to 2×corkMax).
+// net.Conn without writev, TLS, gets one buffer up to 2×corkMax, 32 KiB).
 const smallWrite = 8 << 10
 
 // vectored reports whether nc writes several buffers with one system call
