@@ -56,22 +56,9 @@ func TestBufferedAndDrain(t *testing.T) {
 			continue
 		}
 		t.Run(m.name, func(t *testing.T) {
-			h := newDrainRecorder()
-			s := startLoopServer(t, m.cfg, &Config{PingInterval: -1}, func() Handler { return h })
-			peer := dialRaw(t, s.addr).connect(sampleKey)
-			peer.send(binFin, []byte("h"))
-			peer.expect(serverFrame(opBinary, []byte("h")))
-			c := <-h.conns
-			// A Write during the turn that echoed "h" would be gathered
-			// (counted until the turn ends): wait for the turn's end,
-			// which announces nothing the test could wait on. Then this
-			// Write goes to the socket itself, and once it returns both
-			// frames are in the kernel.
-			for deadline := time.Now().Add(testTimeout); c.state.is(flagTurn); time.Sleep(time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatal("the turn that echoed \"h\" never ended")
-				}
-			}
+			h, peer, c := connectedOutsideTurn(t, m.cfg)
+			// Outside a turn, this Write goes to the socket itself, and
+			// once it returns both frames are in the kernel.
 			if err := c.Write([]byte("taken"), Binary); err != nil {
 				t.Fatal(err)
 			}
@@ -123,4 +110,25 @@ func TestBufferedAndDrain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// connectedOutsideTurn serves one raw peer with a drainRecorder on a
+// Dispatcher configured as cfg, has it echo one message, and returns once
+// the turn that echoed it has ended: a Write during that turn would be
+// gathered (counted by Buffered until the turn ends), and the end of a
+// turn announces nothing a test could wait on, so it polls.
+func connectedOutsideTurn(t *testing.T, cfg DispatcherConfig) (*drainRecorder, *rawClient, *Conn) {
+	t.Helper()
+	h := newDrainRecorder()
+	s := startLoopServer(t, cfg, &Config{PingInterval: -1}, func() Handler { return h })
+	peer := dialRaw(t, s.addr).connect(sampleKey)
+	peer.send(binFin, []byte("h"))
+	peer.expect(serverFrame(opBinary, []byte("h")))
+	c := <-h.conns
+	for deadline := time.Now().Add(testTimeout); c.state.is(flagTurn); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the turn that echoed \"h\" never ended")
+		}
+	}
+	return h, peer, c
 }

@@ -56,11 +56,25 @@ func corkCases() []corkCase {
 		pipelined16k = append(pipelined16k, clientFrame(binFin, msg))
 		pipeEchoes16k = append(pipeEchoes16k, serverFrame(opBinary, msg))
 	}
+	var atCopyLimit, atCopyLimitEchoes, pastCopyLimit, pastCopyLimitEchoes [][]byte
+	for _, m := range [][]byte{bytes.Repeat([]byte{'c'}, loopCorkCopy), []byte("next")} {
+		atCopyLimit = append(atCopyLimit, clientFrame(binFin, m))
+		atCopyLimitEchoes = append(atCopyLimitEchoes, serverFrame(opBinary, m))
+	}
+	for _, m := range [][]byte{bytes.Repeat([]byte{'d'}, loopCorkCopy+1), []byte("next")} {
+		pastCopyLimit = append(pastCopyLimit, clientFrame(binFin, m))
+		pastCopyLimitEchoes = append(pastCopyLimitEchoes, serverFrame(opBinary, m))
+	}
 	pingAndMsg := bytes.Join([][]byte{clientFrame(pingFin, []byte("p")), clientFrame(binFin, []byte("m"))}, nil)
 	return []corkCase{
 		{"a handler's burst", clientFrame(binFin, []byte("burst")), burst, 1, 1},
 		{"the echoes of one read", bytes.Join(pipelined, nil), pipeEchoes, 1, 8},
 		{"the 16 KiB echoes of one read", bytes.Join(pipelined16k, nil), pipeEchoes16k, 1, 3},
+		// With more input after it, a payload of up to loopCorkCopy is
+		// copied, to leave with what follows; one byte more goes at once,
+		// and what follows starts a new batch.
+		{"exactly loopCorkCopy, then more", bytes.Join(atCopyLimit, nil), atCopyLimitEchoes, 1, 2},
+		{"one byte past loopCorkCopy, then more", bytes.Join(pastCopyLimit, nil), pastCopyLimitEchoes, 2, 2},
 		{"a pong and an echo", pingAndMsg, [][]byte{serverFrame(opPong, []byte("p")), serverFrame(opBinary, []byte("m"))}, 1, 2},
 		// A payload above loopCorkCopy goes from the handler's memory
 		// with what came before it; what follows starts a new batch.

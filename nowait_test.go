@@ -19,18 +19,7 @@ func TestWritePreparedBatchNoWait(t *testing.T) {
 			continue
 		}
 		t.Run(m.name, func(t *testing.T) {
-			h := newDrainRecorder()
-			s := startLoopServer(t, m.cfg, &Config{PingInterval: -1}, func() Handler { return h })
-			peer := dialRaw(t, s.addr).connect(sampleKey)
-			peer.send(binFin, []byte("h"))
-			peer.expect(serverFrame(opBinary, []byte("h")))
-			c := <-h.conns
-			// Outside the turn that echoed "h" (see TestBufferedAndDrain).
-			for deadline := time.Now().Add(testTimeout); c.state.is(flagTurn); time.Sleep(time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatal("the turn that echoed \"h\" never ended")
-				}
-			}
+			h, peer, c := connectedOutsideTurn(t, m.cfg)
 			big := bytes.Repeat([]byte("0123456789abcdef"), 1<<20)
 			var pms []*PreparedMessage
 			for _, data := range [][]byte{big, []byte("a"), []byte("b"), []byte("c")} {

@@ -58,17 +58,7 @@ func (w *wire) sendFD(hdr, payload []byte, noWait bool) (<-chan error, error) {
 		return nil, ErrClosed
 	}
 	defer w.fd.Release()
-	if w.out.Load() == nil {
-		// writeOrQueue's first step, here so that the common write is
-		// one frame shallower: pubsub's delivery goroutines start with
-		// a small stack, and one more frame made each grow it.
-		n, err := poll.WriteFull(w.fd.Num(), hdr, payload)
-		if err == nil {
-			return nil, nil
-		}
-		return w.queueRest(hdr, payload, n, err, noWait)
-	}
-	return w.queue(hdr, payload, noWait)
+	return w.writeOrQueue(hdr, payload, noWait)
 }
 
 // writeOrQueue writes hdr and payload with one writev, and queues what the
