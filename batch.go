@@ -37,7 +37,7 @@ func (c *Conn) WritePreparedBatch(pms []*PreparedMessage) error {
 	w := c.wire()
 	for len(pms) > 0 {
 		k := min(len(pms), batchMax)
-		if err := w.await(w.batchLocked(pms[:k])); err != nil {
+		if err := w.await(w.batchLocked(pms[:k], false)); err != nil {
 			return err
 		}
 		pms = pms[k:]
@@ -58,8 +58,9 @@ type frameList struct {
 
 var frameLists = sync.Pool{New: func() any { return new(frameList) }}
 
-// batchLocked sends the frames of pms, at most batchMax, under c.wmu.
-func (w *wire) batchLocked(pms []*PreparedMessage) (<-chan error, error) {
+// batchLocked sends the frames of pms, at most batchMax, under c.wmu;
+// noWait tells that the writer does not wait for them (see outQueue).
+func (w *wire) batchLocked(pms []*PreparedMessage, noWait bool) (<-chan error, error) {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
 	if err := w.writable(opBinary); err != nil {
@@ -83,7 +84,7 @@ func (w *wire) batchLocked(pms []*PreparedMessage) (<-chan error, error) {
 		l.bufs = append(l.bufs, pm.frame)
 	}
 	if w.onLoop {
-		return w.sendFDFrames(l.bufs)
+		return w.sendFDFrames(l.bufs, noWait)
 	}
 	return nil, w.sendFrames(l)
 }

@@ -17,8 +17,9 @@ package wss
 // after Buffered reported a figure above zero; once for each such time.
 // On an event loop it runs on the loop, like the other handlers. In
 // goroutine mode it runs on the goroutine whose write emptied the output:
-// the connection's own, or the caller of a Write, before that Write
-// returns.
+// the connection's own, the caller of a Write, before that Write returns,
+// or one the connection started to write what its reader could not
+// without waiting for the peer.
 type DrainHandler interface {
 	OnDrain(c *Conn)
 }

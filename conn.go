@@ -48,8 +48,10 @@ type connAside struct {
 	proto string   // the subprotocol when Conn.proto is otherProto
 
 	// Goroutine mode's output not yet in the kernel (gather.go).
-	gather *[]byte      // gathered in the connection's turn; guarded by Conn.wmu
-	unsent atomic.Int64 // bytes gathered or being written, for Buffered
+	gather   *[]byte                // gathered in the connection's turns; guarded by Conn.wmu
+	unsent   atomic.Int64           // bytes gathered or being written, for Buffered
+	flushing atomic.Bool            // a flusher goroutine is on its way to write what is gathered
+	pong     atomic.Pointer[[]byte] // the payload of a pong the reader owes, for the flusher
 }
 
 // netConn returns the socket of a goroutine-mode connection, else nil.
@@ -277,7 +279,7 @@ func (c *Conn) sendClose(code StatusCode, reason string, noWait bool) error {
 // onPing answers a ping with a pong carrying the same payload (RFC 6455
 // section 5.5.2), then tells the handler.
 func (c *Conn) onPing(p []byte) {
-	if c.wire().writeFrame(opPong, p) != nil {
+	if c.wire().sendPong(p) != nil {
 		return
 	}
 	if ph, ok := c.h.(PingHandler); ok {

@@ -445,12 +445,13 @@ func (d *Dispatcher) rearm(c *Conn) {
 	}
 }
 
-// pauseReading stops reading c while output waits; it reports whether it
-// did, as the output may have drained meanwhile.
+// pauseReading stops reading c while output that no writer waits for
+// waits for the peer (outQueue.unowned); it reports whether it did, as the
+// output may have drained meanwhile.
 func (c *Conn) pauseReading() bool {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.out.Load() == nil {
+	if q := c.out.Load(); q == nil || !q.unowned {
 		c.state.clear(flagPaused)
 		return false
 	}

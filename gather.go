@@ -2,8 +2,8 @@ package wss
 
 // Gathering in goroutine mode. While a connection's goroutine feeds what
 // one read returned (goTurn.feed sets flagTurn), what is written to it is
-// gathered in a pooled buffer (connAside.gather), and goes out with one
-// write once that input is fed, before the goroutine lets others run, and
+// gathered in a pooled buffer (connAside.gather), and goes to the kernel
+// once that input is fed, before the goroutine lets others run, and
 // whenever a frame cannot join: a payload above smallWrite (it goes in
 // the same writev, not copied), the close frame, or a frame that would
 // take the gathered bytes past corkMax. Writes that come while no turn
@@ -11,21 +11,16 @@ package wss
 //
 // A write from another goroutine that comes while the turn runs cannot be
 // told from a handler's, so it is gathered too: it returns before its
-// bytes are in the kernel, which they reach when the turn ends, at most
-// goTurnLen later. At any other time Write blocks until its bytes are
-// handed to the kernel, as it always did.
+// bytes are in the kernel. At any other time Write blocks until its bytes
+// are handed to the kernel, as it always did. The reader, which must go
+// on reading whatever the peer does, writes at a turn's end only what the
+// socket takes at once; a flusher goroutine writes the rest, waiting for
+// the peer in the reader's place (leaveGoTurn).
 
 // corkMax bounds the bytes a turn gathers for one connection before it
 // writes them: with one message, the most a peer that does not read makes
 // the server hold (see cork_linux.go). A payload above smallWrite is never
-// gathered: the goroutine whose turn it is writes what the turn gathered,
-// waiting for the peer, and a write from another goroutine gathered
-// meanwhile (which cannot be told from a handler's) makes it wait in that
-// writer's place, while the peer may wait for it to read (two NetConns
-// copying to each other with 32 KiB writes: TestNetConnCopiesBothWays).
-// Small writes from other goroutines still are gathered: two
-// goroutine-mode NetConns copying to each other in 4 KiB writes can each
-// stop in such a write until WriteTimeout (a known limit).
+// gathered.
 const corkMax = 16 << 10
 
 // gatherOrSend sends a frame on a goroutine-mode connection: in its turn
@@ -68,22 +63,144 @@ func (w *wire) sendGathered(hdr, payload []byte) error {
 	return err
 }
 
-// endGoTurn writes what c's turn gathered and ends the turn, then calls
-// OnDrain if the output drained. It runs on c's goroutine.
-func (w *wire) endGoTurn() {
-	w.leaveGoTurn()
+// trySend writes what the socket takes of p at once, never waiting for
+// the peer, and returns how many bytes it took; an error is the socket's
+// failure (a full socket is none).
+type trySend func(p []byte) (int, error)
+
+// endGoTurn ends c's turn (leaveGoTurn), then calls OnDrain if the output
+// drained. It runs on c's goroutine.
+func (w *wire) endGoTurn(try trySend) {
+	w.leaveGoTurn(try)
 	w.drained()
 }
 
-// leaveGoTurn writes what c's turn gathered and stops gathering for the
-// rest of the turn. A handler that is about to wait calls it first (a
-// full Inbox): a write from another goroutine gathered meanwhile must not
-// wait for the handler, whose wait may be for the answer to that write.
-func (w *wire) leaveGoTurn() {
+// leaveGoTurn stops gathering for the rest of c's turn and hands what it
+// gathered to the kernel, on c's goroutine, which never waits for the
+// peer here: what was gathered may hold writes of other goroutines, which
+// cannot be told from the handlers', and the peer may be waiting for this
+// reader to read before it reads them (two NetConns copying to each
+// other). So the reader writes only what the socket takes at once (try;
+// nil when the net.Conn cannot write without waiting, TLS), and leaves the
+// rest to a flusher goroutine (flushLater); and it does not wait for
+// c.wmu, which a writer holds while it waits for the peer. A handler that
+// is about to wait calls it too (a full Inbox).
+//
+// flagTurn is cleared before c.wmu is tried: writers test it under c.wmu,
+// so a frame gathered after that was gathered by a writer that held c.wmu
+// at the time, and the flusher, which takes c.wmu, sends it.
+func (w *wire) leaveGoTurn(try trySend) {
+	if !w.state.is(flagTurn) {
+		return
+	}
+	w.state.clear(flagTurn)
+	if !w.wmu.TryLock() {
+		w.flushLater()
+		return
+	}
+	done := w.tryGathered(try)
+	w.wmu.Unlock()
+	if !done {
+		w.flushLater()
+	}
+}
+
+// tryGathered writes what c's turns gathered with try, keeping what the
+// socket does not take, and reports whether nothing is left; a failure
+// drops the connection. c.wmu must be held.
+func (w *wire) tryGathered(try trySend) bool {
+	a := w.aside
+	if a.gather == nil {
+		return true
+	}
+	if try == nil {
+		return false
+	}
+	b := *a.gather
+	n, err := try(b)
+	if err != nil {
+		n = len(b) // lost with the connection
+		w.conn().drop(writeFailure(err))
+	}
+	w.sent(n)
+	if n == len(b) {
+		putBuf(a.gather)
+		a.gather = nil
+		return true
+	}
+	*a.gather = b[:copy(b, b[n:])]
+	return false
+}
+
+// flushLater has a goroutine of its own write what c's turns gathered
+// once c.wmu is free; there is at most one such goroutine waiting for it.
+func (w *wire) flushLater() {
+	if w.aside.flushing.CompareAndSwap(false, true) {
+		go w.flushWhenFree()
+	}
+}
+
+// flushWhenFree writes what c's turns gathered, waiting for c.wmu and for
+// the peer, then calls OnDrain if the output drained.
+func (w *wire) flushWhenFree() {
 	w.wmu.Lock()
+	// Cleared before the gathered bytes are looked at: what a later
+	// leaveGoTurn leaves is sent here, or by the flusher it starts.
+	w.aside.flushing.Store(false)
+	w.sendOwedPong()
+	_ = w.sendGathered(nil, nil)
+	w.wmu.Unlock()
+	w.drained()
+}
+
+// sendPong answers a ping with payload p (RFC 6455 section 5.5.2). In
+// goroutine mode the reader does not wait for c.wmu, which a writer may
+// hold while it waits for the peer: when it is taken, the pong is owed,
+// and the flusher sends it, only the latest ping's if several wait (as
+// section 5.5.3 allows).
+func (w *wire) sendPong(p []byte) error {
+	if w.onLoop {
+		return w.writeFrame(opPong, p)
+	}
+	o := outgoing{op: opPong, how: plainFrame, payload: p}
+	if w.client {
+		o.maskCopy()
+	}
+	sent, err := w.tryTransmit(&o)
+	if o.scratch != nil {
+		putBuf(o.scratch)
+	}
+	if !sent {
+		owed := append([]byte(nil), p...) // rare: the copy may allocate
+		w.aside.pong.Store(&owed)
+		w.flushLater()
+	}
+	return err
+}
+
+// tryTransmit runs o through the write path if c.wmu is free, and
+// reports whether it was.
+func (w *wire) tryTransmit(o *outgoing) (bool, error) {
+	if !w.wmu.TryLock() {
+		return false, nil
+	}
 	defer w.wmu.Unlock()
-	if w.state.is(flagTurn) {
-		_ = w.sendGathered(nil, nil)
-		w.state.clear(flagTurn)
+	_, err := w.transmitHeld(o, nil) // goroutine mode: never a channel to wait on
+	return true, err
+}
+
+// sendOwedPong sends the pong the reader owes, if any. c.wmu must be held.
+func (w *wire) sendOwedPong() {
+	p := w.aside.pong.Swap(nil)
+	if p == nil {
+		return
+	}
+	o := outgoing{op: opPong, how: plainFrame, payload: *p}
+	if w.client {
+		o.maskCopy()
+	}
+	_, _ = w.transmitHeld(&o, nil)
+	if o.scratch != nil {
+		putBuf(o.scratch)
 	}
 }

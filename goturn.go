@@ -41,6 +41,7 @@ type goTurn struct {
 	streak int           // bytes read since the connection last waited for input
 	end    turnEnd       // when the turn ends
 	wake   chan struct{} // where the pacer releases it; made at its first yield
+	try    trySend       // writes without waiting for the peer; nil if the socket cannot
 }
 
 // feed feeds the bytes of one read to c; fresh tells whether the read
@@ -68,7 +69,7 @@ func (t *goTurn) feed(c *Conn, p []byte, fresh bool) bool {
 		// run (gather.go).
 		c.state.set(flagTurn)
 		n, ok := c.feedTurn(p, &t.end)
-		c.wire().endGoTurn()
+		c.wire().endGoTurn(t.try)
 		if !ok {
 			return false
 		}

@@ -156,7 +156,7 @@ func (b *blockedSet) send(c *Conn, msgs chan<- Message, m Message) {
 	default:
 	}
 	if !c.wire().onLoop {
-		c.wire().leaveGoTurn() // what the turn gathered must not wait for Read
+		c.wire().leaveGoTurn(nil) // what the turn gathered must not wait for Read
 	}
 	wake := make(chan struct{})
 	b.m.Store(c, wake)

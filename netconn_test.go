@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -45,6 +46,7 @@ func serveNetConns(t *testing.T, d *Dispatcher, cfg *Config) (string, chan *NetC
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln = smallBuffers{ln}
 	srv := &http.Server{Handler: HTTPHandler(d, cfg, func(*Request) (Handler, error) {
 		n := &NetConn{}
 		conns <- n
@@ -67,11 +69,42 @@ func serveNetConns(t *testing.T, d *Dispatcher, cfg *Config) (string, chan *NetC
 	return "ws://" + ln.Addr().String() + "/", conns
 }
 
-// dialNetConn dials url with d through a NetConn, closed when the test ends.
+// socketBuffer is the size of the NetConn tests' socket buffers, each
+// way, so that the 4 MiB they copy are many times what the kernel holds.
+const socketBuffer = 64 << 10
+
+// smallBuffers is a listener whose connections have socketBuffer buffers.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err == nil {
+		shrinkBuffers(nc)
+	}
+	return nc, err
+}
+
+// shrinkBuffers sets nc's socket buffers to socketBuffer.
+func shrinkBuffers(nc net.Conn) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(socketBuffer)
+		_ = tc.SetWriteBuffer(socketBuffer)
+	}
+}
+
+// dialNetConn dials url with d through a NetConn, closed when the test
+// ends; its socket has socketBuffer buffers.
 func dialNetConn(t *testing.T, url string, d *Dispatcher) *NetConn {
 	t.Helper()
 	n := &NetConn{}
-	if _, err := Dial(context.Background(), url, n, &DialOptions{Dispatcher: d}); err != nil {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			shrinkBuffers(nc)
+		}
+		return nc, err
+	}
+	if _, err := Dial(context.Background(), url, n, &DialOptions{Dispatcher: d, NetDialContext: dial}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
@@ -79,9 +112,23 @@ func dialNetConn(t *testing.T, url string, d *Dispatcher) *NetConn {
 }
 
 // TestNetConnCopiesBothWays sends 4 MiB each way through NetConns at both
-// ends with io.Copy, written in 32 KiB messages and read in 1000-byte
-// pieces, so reads cross message boundaries.
+// ends with io.Copy, written in one message, or in 32 KiB, 4 KiB or
+// 1000-byte ones, and read in 1000-byte pieces, so reads cross message
+// boundaries, many times what the sockets hold. Each connection's reader
+// must go on reading while a writer waits for the peer, and in goroutine
+// mode while its turn holds small
+// writes gathered from the other goroutine (gather.go).
 func TestNetConnCopiesBothWays(t *testing.T) {
+	t.Run("one write", func(t *testing.T) { testNetConnCopiesBothWays(t, 0) })
+	for _, size := range []int{32 << 10, 4 << 10, 1000} {
+		t.Run(fmt.Sprintf("%d-byte writes", size), func(t *testing.T) { testNetConnCopiesBothWays(t, size) })
+	}
+}
+
+// onlyReader hides every method of a reader but Read.
+type onlyReader struct{ io.Reader }
+
+func testNetConnCopiesBothWays(t *testing.T, size int) {
 	forEachModeOf(t, testModes[:3], func(t *testing.T, d *Dispatcher) {
 		url, conns := serveNetConns(t, d, nil)
 		client := dialNetConn(t, url, d)
@@ -112,8 +159,16 @@ func TestNetConnCopiesBothWays(t *testing.T) {
 		}
 		atServer, atClient := readAll(server, len(up)), readAll(client, len(down))
 		errs := make(chan error, 2)
-		go func() { _, err := io.CopyBuffer(client, bytes.NewReader(up), make([]byte, 32<<10)); errs <- err }()
-		go func() { _, err := io.CopyBuffer(server, bytes.NewReader(down), make([]byte, 32<<10)); errs <- err }()
+		copyTo := func(dst *NetConn, data []byte) {
+			var src io.Reader = bytes.NewReader(data) // its WriteTo writes all of data at once
+			if size > 0 {
+				src = onlyReader{src} // CopyBuffer writes size bytes at a time
+			}
+			_, err := io.CopyBuffer(dst, src, make([]byte, max(size, 1)))
+			errs <- err
+		}
+		go copyTo(client, up)
+		go copyTo(server, down)
 		for range 2 {
 			if err := <-errs; err != nil {
 				t.Fatal(err)

@@ -39,7 +39,7 @@ func (c *Conn) WritePreparedBatchNoWait(pms []*PreparedMessage) error {
 		k := min(len(pms), batchMax)
 		// The channel that says when the last frame is sent is left
 		// unread: it is buffered, and nobody waits.
-		if _, err := w.batchLocked(pms[:k]); err != nil {
+		if _, err := w.batchLocked(pms[:k], true); err != nil {
 			return err
 		}
 		pms = pms[k:]
@@ -85,5 +85,6 @@ func (w *wire) sendNoWait(frames []byte, copied bool) error {
 		return err
 	}
 	_, err := w.sendBytes(nil, frames, copied)
+	w.disown() // copied or not, nobody waits for them
 	return err
 }

@@ -30,6 +30,13 @@ type outQueue struct {
 	segs  []*outSeg
 	n     int         // bytes in segs, for Buffered
 	timer *time.Timer // fires at the first segment's deadline
+	// unowned: it holds bytes no writer waits for (a turn's, the sweeper's,
+	// WritePreparedBatchNoWait's), so reading waits until it drains
+	// (pauseReading), and they stay bounded. Bytes of writers that wait
+	// for them do not stop reading: two peers that both write more than
+	// the sockets hold and read what comes (NetConns copying both ways)
+	// would each wait for the other to read.
+	unowned bool
 }
 
 // outSeg is one frame, or what is left of it.
@@ -113,6 +120,7 @@ func (w *wire) enqueue(q *outQueue, hdr, payload []byte, noWait bool) chan error
 	s := outSegs.Get().(*outSeg)
 	s.deadline = time.Now().Add(w.cfg.writeTimeout())
 	if noWait {
+		q.unowned = true
 		b := getBuf(len(hdr) + len(payload))
 		*b = append(append(*b, hdr...), payload...)
 		s.data, s.copied = *b, b
@@ -129,6 +137,14 @@ func (w *wire) enqueue(q *outQueue, hdr, payload []byte, noWait bool) chan error
 	return s.done
 }
 
+// disown records that c's queued output, if any, holds bytes no writer
+// waits for (see outQueue). c.wmu must be held.
+func (w *wire) disown() {
+	if q := w.out.Load(); q != nil {
+		q.unowned = true
+	}
+}
+
 // flushOut writes c's pending output when the socket may have room, on
 // the loop. It reports whether reading may go on: no output is left, or
 // the connection failed.
@@ -138,10 +154,12 @@ func (w *wire) flushOut() bool {
 	}
 	w.wmu.Lock()
 	var err error
+	unowned := false
 	if q := w.out.Load(); q != nil {
 		err = w.flushLocked(q, true)
+		unowned = q.unowned
 	}
-	paused := err == syscall.EAGAIN
+	paused := err == syscall.EAGAIN && unowned
 	if paused { // guarded by wmu: read it only while holding that
 		w.state.set(flagPaused)
 	} else {
@@ -241,8 +259,9 @@ func (w *wire) outTimeout() {
 // sendFDFrames sends immutable frames (PreparedMessage's) on an event-loop
 // connection with one writev; what the socket does not take waits in the
 // queue, not copied, and the returned channel says when the last frame is
-// sent. c.wmu must be held; c is not in its turn.
-func (w *wire) sendFDFrames(frames [][]byte) (<-chan error, error) {
+// sent, unless noWait: nobody waits for them (see outQueue). c.wmu must be
+// held; c is not in its turn.
+func (w *wire) sendFDFrames(frames [][]byte, noWait bool) (<-chan error, error) {
 	if !w.fd.Acquire() {
 		return nil, ErrClosed
 	}
@@ -265,6 +284,7 @@ func (w *wire) sendFDFrames(frames [][]byte) (<-chan error, error) {
 		q = &outQueue{}
 		w.out.Store(q)
 	}
+	q.unowned = q.unowned || noWait
 	var done chan error
 	for i, f := range frames {
 		done = w.enqueueShared(q, f, i == len(frames)-1)

@@ -67,3 +67,68 @@ func checkRTT(t *testing.T, p pong, data []byte, lo, hi time.Duration) {
 		t.Fatalf("OnPong(%q, %v), want (%q, rtt in [%v, %v])", p.data, p.rtt, data, lo, hi)
 	}
 }
+
+// TestRFC6455_5_5_2_PongWhileAWriterWaits: in goroutine mode, a ping that
+// comes while another goroutine's Write waits for the peer to read is
+// answered without stopping the reader, on both sides: the message behind
+// the ping is delivered at once, not after WriteTimeout, and the pong
+// follows the message being written once the peer reads. (An event loop
+// reads no more input of a connection while its output waits for the
+// peer: pauseReading.)
+func TestRFC6455_5_5_2_PongWhileAWriterWaits(t *testing.T) {
+	big := bytes.Repeat([]byte{'x'}, 32<<20) // more than loopback's socket buffers hold
+	cfg := &Config{PingInterval: -1, WriteTimeout: time.Minute}
+	t.Run("server", func(t *testing.T) {
+		forEachModeOf(t, testModes[:1], func(t *testing.T, d *Dispatcher) {
+			srv := startServer(t, d, cfg, func(*Conn, []byte, MessageType) {})
+			peer := dialRaw(t, srv.addr).connect(sampleKey)
+			conn, rec := srv.next(t)
+			written := writeWhileUnread(t, conn, big)
+			peer.send(pingFin, []byte("p1"))
+			peer.send(textFin, []byte("after"))
+			if m := rec.nextMessage(t); string(m.data) != "after" {
+				t.Fatalf("got %q, want \"after\"", m.data)
+			}
+			if data, op := peer.readMessage(); op != opBinary || !bytes.Equal(data, big) {
+				t.Fatalf("got opcode %#x, %d bytes; want the %d-byte binary message", op, len(data), len(big))
+			}
+			if f := peer.readFrame(); f.op != opPong || string(f.payload) != "p1" {
+				t.Fatalf("got opcode %#x %q, want the pong \"p1\"", f.op, f.payload)
+			}
+			if err := <-written; err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+	t.Run("client", func(t *testing.T) {
+		forEachModeOf(t, clientModes[1:], func(t *testing.T, d *Dispatcher) {
+			probe := newClientProbe()
+			conn, peer := dialRawPeer(t, d, probe, cfg)
+			written := writeWhileUnread(t, conn, big)
+			peer.write(serverFrame(opPing, []byte("p1")))
+			peer.write(serverFrame(opText, []byte("after")))
+			wantMessage(t, probe.Inbox, Message{Type: Text, Data: []byte("after")})
+			if f, _ := peer.readClientFrame(); f.op != byte(opBinary) || !bytes.Equal(f.payload, big) {
+				t.Fatalf("got opcode %#x, %d bytes; want the %d-byte binary message", f.op, len(f.payload), len(big))
+			}
+			if f, _ := peer.readClientFrame(); f.op != byte(opPong) || string(f.payload) != "p1" {
+				t.Fatalf("got opcode %#x %q, want the pong \"p1\"", f.op, f.payload)
+			}
+			if err := <-written; err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.Close(StatusNormalClosure, "")
+		})
+	})
+}
+
+// writeWhileUnread writes data to c from a goroutine of its own and
+// returns once that Write waits for the peer, with the channel its result
+// comes on.
+func writeWhileUnread(t *testing.T, c *Conn, data []byte) <-chan error {
+	t.Helper()
+	written := make(chan error, 1)
+	go func() { written <- c.Write(data, Binary) }()
+	waitBuffered(t, c)
+	return written
+}

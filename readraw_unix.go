@@ -37,6 +37,7 @@ func (t *goTurn) readRaw(c *Conn) bool {
 		}
 		return true
 	}
+	t.try = trySendOn(rc)
 	for {
 		if err := rc.Read(read); err != nil {
 			return true
@@ -48,5 +49,36 @@ func (t *goTurn) readRaw(c *Conn) bool {
 		if !ok {
 			return true // end of input, a read error, or the connection ended
 		}
+	}
+}
+
+// trySendOn returns the trySend of a connection whose raw socket is rc.
+func trySendOn(rc syscall.RawConn) trySend {
+	var (
+		p    []byte
+		n    int
+		werr error
+	)
+	write := func(fd uintptr) bool {
+		for {
+			n, werr = syscall.Write(int(fd), p)
+			if werr != syscall.EINTR {
+				return true // never wait for room
+			}
+		}
+	}
+	return func(b []byte) (int, error) {
+		p = b
+		err := rc.Write(write)
+		p = nil
+		switch {
+		case err != nil:
+			return 0, err
+		case werr == syscall.EAGAIN:
+			return 0, nil
+		case werr != nil:
+			return 0, werr
+		}
+		return n, nil
 	}
 }

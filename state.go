@@ -30,7 +30,9 @@ import "sync/atomic"
 //	flagHeld      its handler holds input on the loop: an Inbox is full
 //	              (hold, on the loop; unhold, by the Inbox's reader)
 //	flagTurn      its reader runs its turn: writes are gathered (set by the
-//	              reader, cleared under wmu once the gathered bytes are out)
+//	              reader; cleared under wmu once the gathered bytes are out
+//	              on a loop, by the reader before it tries wmu in
+//	              goroutine mode: leaveGoTurn)
 //	flagStreaming a message is being sent in fragments (Conn.Writer): other
 //	              data frames wait for its end (guarded by wmu)
 //	flagBacked    its output backed up: OnDrain is owed once it drains

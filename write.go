@@ -140,6 +140,11 @@ func (o *outgoing) maskCopy() {
 func (w *wire) transmitLocked(o *outgoing, head []byte) (<-chan error, error) {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
+	return w.transmitHeld(o, head)
+}
+
+// transmitHeld is transmitLocked with c.wmu held by the caller.
+func (w *wire) transmitHeld(o *outgoing, head []byte) (<-chan error, error) {
 	if o.how != handshakeResponse {
 		if err := w.writable(o.op); err != nil {
 			return nil, err
