@@ -205,6 +205,12 @@ func (c *Conn) RemoteAddr() net.Addr {
 // return the CloseError that says why (errors.Is ErrClosed). Buffered tells how much is accepted and not yet in the
 // kernel; a DrainHandler learns when that is 0 again.
 func (c *Conn) Write(data []byte, typ MessageType) error {
+	return c.write(data, typ, false)
+}
+
+// write is Write; alone, for a writer that is never one of c's handlers,
+// its message does not join a turn's batch (outgoing.alone).
+func (c *Conn) write(data []byte, typ MessageType, alone bool) error {
 	op, err := typ.opcode()
 	if err != nil {
 		return err
@@ -215,10 +221,12 @@ func (c *Conn) Write(data []byte, typ MessageType) error {
 	if !c.state.is(flagConnected) {
 		return ErrClosed // and c.aside may not be set yet
 	}
+	how := plainFrame
 	if dfl := c.dfl(); dfl != nil && dfl.compresses(len(data)) {
-		return closedErr(c, c.d.obs.sent(len(data), c.wire().transmit(op, data, compressedFrame)))
+		how = compressedFrame
 	}
-	return closedErr(c, c.d.obs.sent(len(data), c.wire().writeFrame(op, data)))
+	err = c.wire().transmitFrom(outgoing{op: op, how: how, payload: data, alone: alone})
+	return closedErr(c, c.d.obs.sent(len(data), err))
 }
 
 // Ping sends a ping with the given payload (at most 125 bytes). Its pong

@@ -98,6 +98,16 @@ func (w *wire) writeCork(b *[]byte) error {
 	return err
 }
 
+// sendFDPastTurn writes what c's turn gathered, then a frame that does
+// not join it, whose writer waits for it (see sendPastTurn). c.wmu must
+// be held and c in its turn.
+func (w *wire) sendFDPastTurn(hdr, payload []byte) (<-chan error, error) {
+	if err := w.writeCork(&w.loop().cork); err != nil {
+		return nil, err
+	}
+	return w.writeOrQueue(hdr, payload, false)
+}
+
 // flushTurn writes what c's turn has gathered so far, with one write. It
 // runs on the loop, in c's turn, which keeps c's descriptor open. A
 // failure to send drops the connection, as any failed write does.

@@ -129,7 +129,11 @@ func (n *NetConn) Write(p []byte) (int, error) {
 	}
 	c := n.conn
 	stop := context.AfterFunc(ctx, func() { c.drop(StatusWriteTimeout) })
-	err := c.Write(p, Binary)
+	// Never a handler of c: its messages need not join c's turns, and
+	// must not count as their output, which stops reading c while it
+	// waits for the peer (outQueue.unowned): two NetConns that copy to
+	// each other would each wait for the other to read.
+	err := c.write(p, Binary, true)
 	if !stop() {
 		return 0, n.ioError("write", nil)
 	}

@@ -13,3 +13,5 @@ func (w *wire) corkPlain(*outgoing) bool { return false }
 func (w *wire) sendFDFrames([][]byte, bool) (<-chan error, error) { return nil, ErrClosed }
 
 func (w *wire) disown() {}
+
+func (w *wire) sendFDPastTurn(hdr, payload []byte) (<-chan error, error) { return nil, ErrClosed }

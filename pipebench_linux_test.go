@@ -2,6 +2,7 @@ package wss
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -12,13 +13,27 @@ import (
 // cpu-ns/op is the process's CPU time (client and server) per message, the
 // steadier figure on a shared machine.
 func BenchmarkEventLoopPipelinedEcho(b *testing.B) {
-	s := startLoopServer(b, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, &Config{PingInterval: -1}, func() Handler { return newEchoHandler() })
+	benchmarkPipelinedEcho(b, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, 64)
+}
+
+// BenchmarkPipelinedEcho is the same in each mode, with 64 B messages
+// and with bursts of eight 16 KiB ones.
+func BenchmarkPipelinedEcho(b *testing.B) {
+	for _, m := range dispatcherModes()[:2] {
+		for _, size := range []int{64, 16 << 10} {
+			b.Run(fmt.Sprintf("%s/%d", m.name, size), func(b *testing.B) { benchmarkPipelinedEcho(b, m.cfg, size) })
+		}
+	}
+}
+
+func benchmarkPipelinedEcho(b *testing.B, dcfg DispatcherConfig, size int) {
+	s := startLoopServer(b, dcfg, &Config{PingInterval: -1}, func() Handler { return newEchoHandler() })
 	rc := dialRaw(b, s.addr).connect(sampleKey)
 	rc.nc.SetDeadline(time.Time{})
-	msg := clientFrame(binFin, bytes.Repeat([]byte("a"), 64))
-	n := loopBufSize / len(msg)
+	msg := clientFrame(binFin, bytes.Repeat([]byte("a"), size))
+	n := max(loopBufSize/len(msg), 8)
 	burst := bytes.Repeat(msg, n)
-	echo := make([]byte, n*len(serverFrame(opBinary, bytes.Repeat([]byte("a"), 64))))
+	echo := make([]byte, n*len(serverFrame(opBinary, bytes.Repeat([]byte("a"), size))))
 	b.ResetTimer()
 	cpu := cpuTime()
 	for i := 0; i < b.N; i += n {

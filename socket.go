@@ -23,6 +23,18 @@ func (w *wire) sendBytes(hdr, payload []byte, noWait bool) (<-chan error, error)
 	return nil, w.gatherOrSend(hdr, payload)
 }
 
+// sendPastTurn hands a frame that must not join c's turn to the socket
+// after what the turn gathered, for a writer that waits for its own
+// bytes; c.wmu must be held and c in its turn. Such a writer's bytes never
+// count as the turn's output: they do not stop an event loop reading c
+// (outQueue.unowned), nor hand goroutine mode's reader the wait for them.
+func (w *wire) sendPastTurn(hdr, payload []byte) (<-chan error, error) {
+	if w.onLoop {
+		return w.sendFDPastTurn(hdr, payload)
+	}
+	return nil, w.sendGathered(hdr, payload)
+}
+
 // writeMayBlock reports whether a write to c may wait for its peer: in
 // goroutine mode; an event-loop connection's writer on a loop queues.
 func (w *wire) writeMayBlock() bool { return !w.onLoop }

@@ -59,6 +59,7 @@ type outgoing struct {
 	key     uint32  // a client's mask key
 	scratch *[]byte // pooled buffer payload lives in (masked or compressed), or nil
 	noWait  bool    // the writer must never wait for the peer (the sweeper)
+	alone   bool    // never joins a turn's batch: a writer that is no handler of the connection (NetConn)
 	more    bool    // a fragment that is not its message's last (no FIN)
 	stream  bool    // a frame of the fragmented message in progress (stream.go)
 }
@@ -153,7 +154,7 @@ func (w *wire) transmitHeld(o *outgoing, head []byte) (<-chan error, error) {
 			return nil, errStreamOpen
 		}
 	}
-	if o.how == plainFrame && w.state.is(flagTurn) && w.onLoop && w.corkPlain(o) {
+	if o.how == plainFrame && w.state.is(flagTurn) && w.onLoop && !o.alone && w.corkPlain(o) {
 		return nil, nil
 	}
 	var hdr [frame.MaxHeaderLen]byte
@@ -167,6 +168,9 @@ func (w *wire) transmitHeld(o *outgoing, head []byte) (<-chan error, error) {
 			return nil, err
 		}
 		h = hdr[:n]
+	}
+	if o.alone && w.state.is(flagTurn) {
+		return w.sendPastTurn(h, o.payload)
 	}
 	return w.sendBytes(h, o.payload, o.noWait)
 }
@@ -206,9 +210,13 @@ func writeFailure(err error) StatusCode {
 }
 
 // smallWrite is the frame size up to which header and payload are copied
-// into one buffer; larger frames go out with writev, without a copy (a
-// net.Conn without writev, TLS, gets one buffer up to 2×corkMax, 32 KiB).
-const smallWrite = 8 << 10
+// into one buffer; larger frames go out with writev, without a copy. A
+// net.Conn without writev (TLS) gets one buffer up to oneBufferMax, a
+// record or two, rather than a Write of each part.
+const (
+	smallWrite   = 8 << 10
+	oneBufferMax = 32 << 10
+)
 
 // vectored reports whether nc writes several buffers with one system call
 // (net.Buffers): a TCP connection does, a TLS one writes a record each.
@@ -236,7 +244,7 @@ func (w *wire) send(head, hdr, payload []byte) error {
 	total := len(head) + len(hdr) + len(payload)
 	w.aside.unsent.Add(int64(len(hdr) + len(payload))) // head counts since it was gathered
 	defer w.sent(total)
-	if total <= smallWrite || total <= 2*corkMax && !vectored(nc) {
+	if total <= smallWrite || total <= oneBufferMax && !vectored(nc) {
 		b := getBuf(total)
 		*b = append(append(append(*b, head...), hdr...), payload...)
 		_, err := nc.Write(*b)
