@@ -4,8 +4,8 @@ package wss
 // one read returned (goTurn.feed sets flagTurn), what is written to it is
 // gathered in a pooled buffer (connAside.gather), and goes to the kernel
 // once that input is fed, before the goroutine lets others run, and
-// whenever a frame cannot join: a payload above smallWrite (it goes in
-// the same writev, not copied), the close frame, or a frame that would
+// whenever a frame cannot join: a big payload (it goes in the same
+// writev, not copied: corkCopy), the close frame, or a frame that would
 // take the gathered bytes past corkMax. Writes that come while no turn
 // runs hand the gathered bytes, if any, to the kernel before their own.
 //
@@ -19,16 +19,23 @@ package wss
 
 // corkMax bounds the bytes a turn gathers for one connection before it
 // writes them: with one message, the most a peer that does not read makes
-// the server hold (see cork_linux.go). A payload above smallWrite is never
-// gathered.
-const corkMax = 16 << 10
+// the server hold (see cork_linux.go). It is goroutine mode's big read, so
+// that the echoes of one read, 16 KiB messages included, leave with one
+// write. A payload above corkCopy is written at once with what was
+// gathered, from the caller's memory, as is one above smallWrite when no
+// more input follows in the turn (flagMoreInput): copying it costs more
+// than a writev, unless it saves a system call.
+const (
+	corkMax  = bigReadSize
+	corkCopy = corkMax / 2
+)
 
 // gatherOrSend sends a frame on a goroutine-mode connection: in its turn
 // it gathers the frame, else it writes the frame after what was gathered.
 // c.wmu must be held.
 func (w *wire) gatherOrSend(hdr, payload []byte) error {
 	a := w.aside
-	if !w.state.is(flagTurn) || len(payload) > smallWrite || w.state.is(flagCloseSent) {
+	if !w.state.is(flagTurn) || len(payload) > corkCopy || len(payload) > smallWrite && !w.state.is(flagMoreInput) || w.state.is(flagCloseSent) {
 		return w.sendGathered(hdr, payload)
 	}
 	if a.gather != nil && len(*a.gather)+len(hdr)+len(payload) > corkMax {
