@@ -33,7 +33,8 @@ func (d *Dispatcher) acceptLoop(ln *net.TCPListener, cfg *Config, up *upgrader) 
 // a MaxConnections slot now, before any byte of its request, or is refused
 // at once (refuseConn); then its loop reads the handshake request.
 func (d *Dispatcher) serveAccepted(tc *net.TCPConn, cfg *Config, up *upgrader) {
-	c := &Conn{h: up, d: d, cfg: cfg}
+	c := &Conn{d: d, cfg: cfg}
+	c.setHandler(up)
 	if err := d.admit(c, nil); err != nil {
 		d.obs.refused(err, tc.RemoteAddr())
 		refuseConn(tc, err)

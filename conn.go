@@ -77,7 +77,15 @@ func newConn(h Handler, d *Dispatcher, cfg *Config) *Conn {
 	if d == nil {
 		d = defaultDispatcher()
 	}
-	return &Conn{h: h, d: d, cfg: cfg.orDefault()}
+	c := &Conn{d: d, cfg: cfg.orDefault()}
+	c.setHandler(h)
+	return c
+}
+
+// setHandler makes h the Handler of c, before c is open.
+func (c *Conn) setHandler(h Handler) {
+	_, pieces := h.(FragmentHandler)
+	c.h, c.rd.whole = h, !pieces
 }
 
 // connect starts serving nc, whose opening handshake has completed: an

@@ -13,26 +13,26 @@ import (
 // cpu-ns/op is the process's CPU time (client and server) per message, the
 // steadier figure on a shared machine.
 func BenchmarkEventLoopPipelinedEcho(b *testing.B) {
-	benchmarkPipelinedEcho(b, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, 64)
+	benchmarkPipelinedEcho(b, DispatcherConfig{Mode: ModeEventLoop, Loops: 1}, 64, loopBufSize/70)
 }
 
-// BenchmarkPipelinedEcho is the same in each mode, with 64 B messages
-// and with bursts of eight 16 KiB ones.
+// BenchmarkPipelinedEcho is the same in each mode, in the bursts of the
+// runner's pipelined scenarios: 32 and 4 messages of 64 B, 8 of 16 KiB.
 func BenchmarkPipelinedEcho(b *testing.B) {
 	for _, m := range dispatcherModes()[:2] {
-		for _, size := range []int{64, 16 << 10} {
-			b.Run(fmt.Sprintf("%s/%d", m.name, size), func(b *testing.B) { benchmarkPipelinedEcho(b, m.cfg, size) })
+		for _, c := range []struct{ size, burst int }{{64, 32}, {64, 4}, {16 << 10, 8}} {
+			b.Run(fmt.Sprintf("%s/%dx%d", m.name, c.size, c.burst), func(b *testing.B) { benchmarkPipelinedEcho(b, m.cfg, c.size, c.burst) })
 		}
 	}
 }
 
-func benchmarkPipelinedEcho(b *testing.B, dcfg DispatcherConfig, size int) {
+// benchmarkPipelinedEcho echoes bursts of n messages of size bytes, sent
+// with one write and read back whole.
+func benchmarkPipelinedEcho(b *testing.B, dcfg DispatcherConfig, size, n int) {
 	s := startLoopServer(b, dcfg, &Config{PingInterval: -1}, func() Handler { return newEchoHandler() })
 	rc := dialRaw(b, s.addr).connect(sampleKey)
 	rc.nc.SetDeadline(time.Time{})
-	msg := clientFrame(binFin, bytes.Repeat([]byte("a"), size))
-	n := max(loopBufSize/len(msg), 8)
-	burst := bytes.Repeat(msg, n)
+	burst := bytes.Repeat(clientFrame(binFin, bytes.Repeat([]byte("a"), size)), n)
 	echo := make([]byte, n*len(serverFrame(opBinary, bytes.Repeat([]byte("a"), size))))
 	b.ResetTimer()
 	cpu := cpuTime()

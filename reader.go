@@ -27,6 +27,9 @@ type reader struct {
 	// pieces: the open message goes to a FragmentHandler as it arrives,
 	// never assembled (pieces.go).
 	pieces bool
+	// whole: the Handler takes messages whole, not a FragmentHandler;
+	// set with it (setHandler), so that a frame need not ask.
+	whole bool
 	// pings times pings for OnPong: unlike the rest, writers set it.
 	pings pingClock
 }
@@ -99,13 +102,21 @@ func (c *Conn) feedFrames(p []byte, end *turnEnd) (int, bool) {
 		if end != nil && len(p) < total && c.turnOver(step, end) {
 			return total - len(p), !c.state.ended()
 		}
+		if !r.inFrame && r.part == nil {
+			if n, ok := c.wholeFrame(p); n > 0 {
+				if p = p[n:]; !ok {
+					return total - len(p), false
+				}
+				continue
+			}
+		}
 		if !r.inFrame {
 			n, ok := r.takeHeader(p)
 			p = p[n:]
 			if !ok {
 				return total, true
 			}
-			if code := r.startFrame(c.cfg, c.client, c.dfl(), c.h); code != 0 {
+			if code := r.startFrame(c.cfg, c.client, c.dfl()); code != 0 {
 				c.fail(code)
 				break
 			}
@@ -278,9 +289,10 @@ func (r *reader) setHeader(b []byte) {
 
 // startFrame checks a new frame's header against the rules of the
 // connection (RFC 6455 section 5): its Config, whether it is a client's,
-// its permessage-deflate state (nil without), its Handler (which may take
-// messages in pieces). It returns the close code to fail with, or 0.
-func (r *reader) startFrame(cfg *Config, client bool, dfl *deflate, h0 Handler) StatusCode {
+// its permessage-deflate state (nil without), and whether its Handler takes
+// messages in pieces (r.whole). It returns the close code to fail with, or
+// 0.
+func (r *reader) startFrame(cfg *Config, client bool, dfl *deflate) StatusCode {
 	h := &r.h
 	switch {
 	case r.badLength:
@@ -303,8 +315,7 @@ func (r *reader) startFrame(cfg *Config, client bool, dfl *deflate, h0 Handler) 
 		if dfl != nil {
 			dfl.inflating = h.Rsv != 0
 		}
-		_, fh := h0.(FragmentHandler)
-		r.pieces = fh && h.Rsv == 0 // a compressed message is inflated whole, then given in pieces
+		r.pieces = !r.whole && h.Rsv == 0 // a compressed message is inflated whole, then given in pieces
 	default:
 		return StatusProtocolError // reserved opcode (section 5.2)
 	}

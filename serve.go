@@ -166,7 +166,7 @@ func (u *upgrader) upgrade(c *Conn, head []byte) bool {
 		h.OnClose(c, StatusConnLost) // its only call: the 101 did not go out
 		return false
 	}
-	c.h = h
+	c.setHandler(h)
 	c.state.markOpen()
 	c.d.rewatch(c)
 	c.d.obs.opened(c)

@@ -166,8 +166,13 @@ func (e *stamps) touch(s *sweeper) {
 // dataFrameStarted records that the peer started a data frame, for
 // IdleTimeout (idle: the connection has one). e may be nil.
 func (e *stamps) dataFrameStarted(s *sweeper, idle bool) {
-	if e != nil && idle {
-		e.lastMsg.Store(s.now())
+	if e == nil || !idle {
+		return
+	}
+	// The clock moves once a millisecond at most: the frames of a burst
+	// find the stamp set, and skip the store, an atomic exchange.
+	if now := s.now(); e.lastMsg.Load() != now {
+		e.lastMsg.Store(now)
 	}
 }
 
