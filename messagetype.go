@@ -32,11 +32,11 @@ func (t MessageType) String() string {
 // opcode returns the opcode of a message of type t, or an error for a
 // value that is neither Text nor Binary.
 func (t MessageType) opcode() (opcode, error) {
-	switch t {
-	case Text:
-		return opText, nil
-	case Binary:
-		return opBinary, nil
+	if t == Text || t == Binary { // the values are the opcodes
+		return opcode(t), nil
 	}
-	return 0, fmt.Errorf("wss: invalid %v", t)
+	return 0, t.invalid()
 }
+
+// invalid is opcode's error, apart so that opcode is inlined.
+func (t MessageType) invalid() error { return fmt.Errorf("wss: invalid %v", t) }

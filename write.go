@@ -114,12 +114,18 @@ func (w *wire) respond(resp []byte) error {
 // await waits, after c.wmu is released, for the bytes a writer left in
 // the loop's queue (done, if not nil) to be sent.
 func (w *wire) await(done <-chan error, err error) error {
-	if done != nil {
-		if err = <-done; err != nil { // answered by a flush, the deadline or the end of c
-			err = fmt.Errorf("wss: write: %w", err)
-		}
+	if done == nil {
+		return err
 	}
-	return err
+	return awaitSent(done)
+}
+
+// awaitSent is await's wait, apart so that await is inlined.
+func awaitSent(done <-chan error) error {
+	if err := <-done; err != nil { // answered by a flush, the deadline or the end of c
+		return fmt.Errorf("wss: write: %w", err)
+	}
+	return nil
 }
 
 // maskCopy replaces a client frame's payload with a copy masked with a
@@ -140,8 +146,9 @@ func (o *outgoing) maskCopy() {
 // the bytes wait in the loop's queue for a writer that may block.
 func (w *wire) transmitLocked(o *outgoing, head []byte) (<-chan error, error) {
 	w.wmu.Lock()
-	defer w.wmu.Unlock()
-	return w.transmitHeld(o, head)
+	done, err := w.transmitHeld(o, head) // nothing in it panics: no defer on the path of every write
+	w.wmu.Unlock()
+	return done, err
 }
 
 // transmitHeld is transmitLocked with c.wmu held by the caller.
