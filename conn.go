@@ -199,10 +199,17 @@ func (c *Conn) RemoteAddr() net.Addr {
 //     event loop or on the connection's goroutine, and any goroutine's
 //     Write meanwhile), the message joins what that turn gathers, which
 //     goes out with one write once the input of the read is fed: Write
-//     returns nil once the message is copied (a payload above 8 KiB is
-//     written at once instead, with what was gathered before it). On an
-//     event loop, what the socket does not take then waits in the
-//     connection's queue: nothing there waits for the peer.
+//     returns nil once the message is copied (a big payload is written at
+//     once instead, with what was gathered before it: above 32 KiB, or
+//     above 8 KiB when no more input follows). On an event loop, what the
+//     socket does not take then waits in the connection's queue, where
+//     nothing waits for the peer, and the loop reads no more of the
+//     connection's input until the peer has taken it: a peer that does not
+//     read holds one read's worth of answers, not more. A Write from
+//     another goroutine that lands in the turn counts as the turn's; a
+//     program that writes from other goroutines and must go on reading
+//     whatever the peer does (a tunnel copying both ways) uses NetConn,
+//     whose writes never join a turn.
 //   - Otherwise Write blocks until the message is handed to the kernel, or
 //     WriteTimeout passes; a timed-out write drops the connection and
 //     returns an error wrapping os.ErrDeadlineExceeded.
