@@ -81,14 +81,7 @@ func (w *wire) corkPlain(o *outgoing) bool {
 	if len(o.payload) > smallWrite || o.op == opClose || w.out.Load() != nil || n+frame.MaxHeaderLen+len(o.payload) > loopCorkMax {
 		return false
 	}
-	if w.client || o.more || len(o.payload) >= 126 {
-		k := frame.PutHeader((*b)[n:n+frame.MaxHeaderLen], !o.more, 0, o.op, len(o.payload), w.client, o.key)
-		*b = append((*b)[:n+k], o.payload...)
-		return true
-	}
-	// The commonest header of all, a server's final frame with a 7-bit
-	// length: two bytes (RFC 6455 section 5.2).
-	*b = append(append(*b, frame.Fin|byte(o.op), byte(len(o.payload))), o.payload...)
+	*b = o.appendTo(*b, w.client)
 	return true
 }
 

@@ -1,5 +1,7 @@
 package wss
 
+import "github.com/wssgo/wss/internal/frame"
+
 // Gathering in goroutine mode. While a connection's goroutine feeds what
 // one read returned (goTurn.feed sets flagTurn), what is written to it is
 // gathered in a pooled buffer (connAside.gather), and goes to the kernel
@@ -49,6 +51,24 @@ func (w *wire) gatherOrSend(hdr, payload []byte) error {
 	*a.gather = append(append(*a.gather, hdr...), payload...)
 	a.unsent.Add(int64(len(hdr) + len(payload)))
 	return nil
+}
+
+// gatherPlain is gatherOrSend for the common frame, a small plain one that
+// joins what c's turn gathered: it encodes the header in the buffer, in
+// place. It reports false, having done nothing, for any other. c.wmu must
+// be held and c in its turn.
+func (w *wire) gatherPlain(o *outgoing) bool {
+	a := w.aside
+	if len(o.payload) > smallWrite || o.op == opClose || a.gather != nil && len(*a.gather)+frame.MaxHeaderLen+len(o.payload) > corkMax {
+		return false
+	}
+	if a.gather == nil {
+		a.gather = getBuf(corkMax) // room enough: the check above
+	}
+	n := len(*a.gather)
+	*a.gather = o.appendTo(*a.gather, w.client)
+	a.unsent.Add(int64(len(*a.gather) - n))
+	return true
 }
 
 // sendGathered writes what c's turn gathered, then hdr and payload, with

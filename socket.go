@@ -23,6 +23,17 @@ func (w *wire) sendBytes(hdr, payload []byte, noWait bool) (<-chan error, error)
 	return nil, w.gatherOrSend(hdr, payload)
 }
 
+// joinPlain adds a small plain frame to what c's turn gathered, encoding
+// its header in place, and reports whether it did (see corkPlain and
+// gatherPlain); the caller sends any other frame. c.wmu must be held and c
+// in its turn.
+func (w *wire) joinPlain(o *outgoing) bool {
+	if w.onLoop {
+		return w.corkPlain(o)
+	}
+	return w.gatherPlain(o)
+}
+
 // sendPastTurn hands a frame that must not join c's turn to the socket
 // after what the turn gathered, for a writer that waits for its own
 // bytes; c.wmu must be held and c in its turn. Such a writer's bytes never

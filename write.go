@@ -161,7 +161,7 @@ func (w *wire) transmitHeld(o *outgoing, head []byte) (<-chan error, error) {
 			return nil, errStreamOpen
 		}
 	}
-	if o.how == plainFrame && w.state.is(flagTurn) && w.onLoop && !o.alone && w.corkPlain(o) {
+	if o.how == plainFrame && w.state.is(flagTurn) && !o.alone && w.joinPlain(o) {
 		return nil, nil
 	}
 	var hdr [frame.MaxHeaderLen]byte
@@ -180,6 +180,20 @@ func (w *wire) transmitHeld(o *outgoing, head []byte) (<-chan error, error) {
 		return w.sendPastTurn(h, o.payload)
 	}
 	return w.sendBytes(h, o.payload, o.noWait)
+}
+
+// appendTo appends o, a plain frame, header and payload, to b, which has
+// room for frame.MaxHeaderLen more bytes than the payload's; client tells
+// whether it is masked (its payload is, already: maskCopy).
+func (o *outgoing) appendTo(b []byte, client bool) []byte {
+	if client || o.more || len(o.payload) >= 126 {
+		n := len(b)
+		k := frame.PutHeader(b[n:n+frame.MaxHeaderLen], !o.more, 0, o.op, len(o.payload), client, o.key)
+		return append(b[:n+k], o.payload...)
+	}
+	// The commonest header of all, a server's final frame with a 7-bit
+	// length: two bytes (RFC 6455 section 5.2).
+	return append(append(b, frame.Fin|byte(o.op), byte(len(o.payload))), o.payload...)
 }
 
 // writable reports whether a frame with opcode op may be sent now, and
