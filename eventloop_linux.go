@@ -451,7 +451,7 @@ func (d *Dispatcher) rearm(c *Conn) {
 func (c *Conn) pauseReading() bool {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if q := c.out.Load(); q == nil || !q.unowned {
+	if !c.out.Load().holdsUnowned() {
 		c.state.clear(flagPaused)
 		return false
 	}

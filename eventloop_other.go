@@ -15,6 +15,8 @@ func (*loop) appendConns(conns []*Conn) []*Conn { return conns }
 
 type outQueue struct{}
 
+func (*outQueue) holdsUnowned() bool { return false }
+
 func startLoops(*Dispatcher, int) ([]*loop, error) { return nil, ErrNoEventLoop }
 
 func stopLoops([]*loop) {}

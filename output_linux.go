@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,9 +36,14 @@ type outQueue struct {
 	// (pauseReading), and they stay bounded. Bytes of writers that wait
 	// for them do not stop reading: two peers that both write more than
 	// the sockets hold and read what comes (NetConns copying both ways)
-	// would each wait for the other to read.
-	unowned bool
+	// would each wait for the other to read. Set under c.wmu; read
+	// without it by the turn that feeds c (turnOver).
+	unowned atomic.Bool
 }
+
+// holdsUnowned reports whether q, which may be nil, holds output no
+// writer waits for.
+func (q *outQueue) holdsUnowned() bool { return q != nil && q.unowned.Load() }
 
 // outSeg is one frame, or what is left of it.
 type outSeg struct {
@@ -120,7 +126,7 @@ func (w *wire) enqueue(q *outQueue, hdr, payload []byte, noWait bool) chan error
 	s := outSegs.Get().(*outSeg)
 	s.deadline = time.Now().Add(w.cfg.writeTimeout())
 	if noWait {
-		q.unowned = true
+		q.unowned.Store(true)
 		b := getBuf(len(hdr) + len(payload))
 		*b = append(append(*b, hdr...), payload...)
 		s.data, s.copied = *b, b
@@ -141,7 +147,7 @@ func (w *wire) enqueue(q *outQueue, hdr, payload []byte, noWait bool) chan error
 // waits for (see outQueue). c.wmu must be held.
 func (w *wire) disown() {
 	if q := w.out.Load(); q != nil {
-		q.unowned = true
+		q.unowned.Store(true)
 	}
 }
 
@@ -157,7 +163,7 @@ func (w *wire) flushOut() bool {
 	unowned := false
 	if q := w.out.Load(); q != nil {
 		err = w.flushLocked(q, true)
-		unowned = q.unowned
+		unowned = q.unowned.Load()
 	}
 	paused := err == syscall.EAGAIN && unowned
 	if paused { // guarded by wmu: read it only while holding that
@@ -284,7 +290,9 @@ func (w *wire) sendFDFrames(frames [][]byte, noWait bool) (<-chan error, error) 
 		q = &outQueue{}
 		w.out.Store(q)
 	}
-	q.unowned = q.unowned || noWait
+	if noWait {
+		q.unowned.Store(true)
+	}
 	var done chan error
 	for i, f := range frames {
 		done = w.enqueueShared(q, f, i == len(frames)-1)

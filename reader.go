@@ -157,9 +157,10 @@ func (c *Conn) feedFrames(p []byte, end *turnEnd) (int, bool) {
 const stepsPerClockRead = 32
 
 // turnOver tells feedFrames, at its step-th step, to end the turn: output
-// waits for the peer, an Inbox holds c, or the turn's end has passed.
+// no writer waits for waits for the peer (outQueue.unowned), an Inbox
+// holds c, or the turn's end has passed.
 func (c *Conn) turnOver(step int, end *turnEnd) bool {
-	return c.out.Load() != nil || c.state.is(flagHeld) || step%stepsPerClockRead == 0 && end.passed()
+	return c.out.Load().holdsUnowned() || c.state.is(flagHeld) || step%stepsPerClockRead == 0 && end.passed()
 }
 
 // turnEnd is when a turn stops feeding its connection. Most turns end
