@@ -157,3 +157,59 @@ func TestEventLoopTurnWritesOnce(t *testing.T) {
 		})
 	}
 }
+
+// A Dial client on an event loop gathers what its handlers write in one
+// turn, as a server does: the masked echoes of all the messages of one read
+// leave with one write, each frame with a fresh mask key (RFC 6455 section
+// 5.3).
+func TestEventLoopClientTurnWritesOnce(t *testing.T) {
+	if !eventLoopSupported {
+		t.Skip("no event loop on this system")
+	}
+	checkGoroutines(t)
+	d, err := NewDispatcher(&DispatcherConfig{Mode: ModeEventLoop, Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeDispatcher(t, d)
+	h := newEchoHandler()
+	c, peer := dialRawPeer(t, d, h, &Config{PingInterval: -1})
+	writes := make(chan struct{}, 64)
+	fd := c.fd.Num()
+	restore := poll.SetWriteHook(func(got int32) {
+		if got == fd {
+			writes <- struct{}{}
+		}
+	})
+	defer restore()
+	var burst []byte
+	for i := range 8 {
+		burst = append(burst, serverFrame(opBinary, fmt.Appendf(nil, "message %d", i))...)
+	}
+	var counts []int
+	for range 3 { // a turn that runs out of time between two frames writes twice; three times in a row it does not
+		peer.write(burst)
+		keys := map[string]bool{}
+		for i := range 8 {
+			f, raw := peer.readClientFrame()
+			if want := fmt.Sprintf("message %d", i); f.op != byte(opBinary) || !f.masked || string(f.payload) != want {
+				t.Fatalf("echo %d: opcode %#x, masked %v, %q; want a masked binary %q", i, f.op, f.masked, f.payload, want)
+			}
+			keys[string(raw[len(raw)-4:])] = true
+		}
+		if len(keys) != 8 {
+			t.Errorf("8 frames with %d mask keys, want 8", len(keys))
+		}
+		counts = append(counts, len(writes))
+		for range len(writes) {
+			<-writes
+		}
+		if counts[len(counts)-1] == 1 {
+			break
+		}
+	}
+	if n := counts[len(counts)-1]; n != 1 && !raceEnabled {
+		t.Errorf("%v writes for the echoes of one read, want 1", counts)
+	}
+	_ = c.Close(StatusNormalClosure, "")
+}
