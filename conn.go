@@ -52,6 +52,7 @@ type connAside struct {
 	unsent   atomic.Int64           // bytes gathered or being written, for Buffered
 	flushing atomic.Bool            // a flusher goroutine is on its way to write what is gathered
 	pong     atomic.Pointer[[]byte] // the payload of a pong the reader owes, for the flusher
+	flush    func()                 // flushWhenFree, made once, by the reader
 }
 
 // netConn returns the socket of a goroutine-mode connection, else nil.

@@ -162,9 +162,14 @@ func (w *wire) tryGathered(try trySend) bool {
 // flushLater has a goroutine of its own write what c's turns gathered
 // once c.wmu is free; there is at most one such goroutine waiting for it.
 func (w *wire) flushLater() {
-	if w.aside.flushing.CompareAndSwap(false, true) {
-		go w.flushWhenFree()
+	a := w.aside
+	if !a.flushing.CompareAndSwap(false, true) {
+		return
 	}
+	if a.flush == nil { // only the reader starts flushers: no race
+		a.flush = w.flushWhenFree
+	}
+	go a.flush() // a func value without arguments: the go statement allocates no closure
 }
 
 // flushWhenFree writes what c's turns gathered, waiting for c.wmu and for
