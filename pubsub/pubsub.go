@@ -406,11 +406,12 @@ func (ps *PubSub) deliver(name string, data []byte, typ wss.MessageType, id uint
 		held := t.holdForCatchup(id, pm)
 		seg, at := t.log.record(pm)
 		queued := 0
+		up := lineup{ps: ps}
 		for _, s := range t.subs {
 			if (held != nil || id != 0) && (held[s] || t.replayedAlready(s, id)) { // a subscriber catching up
 				continue
 			}
-			q, evict := s.enqueueAt(pm, seg, at)
+			q, evict := s.enqueueAt(pm, seg, at, &up)
 			if q {
 				queued++
 			}
@@ -418,6 +419,7 @@ func (ps *PubSub) deliver(name string, data []byte, typ wss.MessageType, id uint
 				over = append(over, s)
 			}
 		}
+		up.flush()
 		ps.queued.Add(uint64(queued))
 	}
 	ps.mu.RUnlock()

@@ -47,7 +47,7 @@ func newSubscriber(ps *PubSub, c *wss.Conn) *subscriber {
 // reports whether the subscriber overflowed under OverflowClose and must
 // be evicted.
 func (s *subscriber) enqueue(pm *wss.PreparedMessage) (evict bool) {
-	queued, evict := s.enqueueAt(pm, nil, 0)
+	queued, evict := s.enqueueAt(pm, nil, 0, nil)
 	if queued {
 		s.ps.queued.Add(1)
 	}
@@ -58,8 +58,9 @@ func (s *subscriber) enqueue(pm *wss.PreparedMessage) (evict bool) {
 // seg (nil if it is not): a run of the queue that ends just before it
 // takes it. It reports whether it queued pm, which the caller counts in
 // Stats (once for a whole publish: an atomic add per subscriber costs as
-// much as queueing).
-func (s *subscriber) enqueueAt(pm *wss.PreparedMessage, seg *segment, at int) (queued, evict bool) {
+// much as queueing). A subscriber it schedules goes in line through up,
+// unless up is nil.
+func (s *subscriber) enqueueAt(pm *wss.PreparedMessage, seg *segment, at int, up *lineup) (queued, evict bool) {
 	o := &s.ps.opts
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -74,13 +75,13 @@ func (s *subscriber) enqueueAt(pm *wss.PreparedMessage, seg *segment, at int) (q
 		}
 		s.closing = true
 		s.clearLocked()
-		s.scheduleLocked() // its writer closes c
+		s.scheduleLocked(up) // its writer closes c
 		return false, true
 	}
 	s.push(pm, seg, at)
 	s.count++
 	s.bytes += pm.Len()
-	s.scheduleLocked()
+	s.scheduleLocked(up)
 	return true, false
 }
 
@@ -104,16 +105,19 @@ func (s *subscriber) push(pm *wss.PreparedMessage, seg *segment, at int) {
 	s.queue = append(s.queue, r)
 }
 
-// scheduleLocked puts s in line for its writers unless it is already.
-// s.mu must be held.
-func (s *subscriber) scheduleLocked() {
+// scheduleLocked puts s in line for its writers unless it is already:
+// through up, or at once if up is nil. s.mu must be held.
+func (s *subscriber) scheduleLocked(up *lineup) {
 	if s.scheduled {
 		return
 	}
 	s.scheduled = true
-	if s.waits {
+	switch {
+	case up != nil:
+		up.add(s)
+	case s.waits:
 		s.ps.waiting.add(s)
-	} else {
+	default:
 		s.ps.handing.add(s)
 	}
 }

@@ -21,45 +21,95 @@ type writers struct {
 
 // add puts s in line and starts a goroutine if fewer than max run. The
 // caller has set s.scheduled under s.mu, so s is in line at most once.
-func (w *writers) add(s *subscriber) {
+func (w *writers) add(s *subscriber) { w.addAll([]*subscriber{s}) }
+
+// addAll puts subs in line with one lock, and starts goroutines for them
+// while fewer than max run: a publish to thousands of subscribers takes
+// the line's lock once a lineup, not once a subscriber.
+func (w *writers) addAll(subs []*subscriber) {
 	w.mu.Lock()
-	if w.head > 0 && len(w.line) == cap(w.line) {
+	if w.head > 0 && len(w.line)+len(subs) > cap(w.line) {
 		// Reuse the space of the subscribers already taken.
 		k := copy(w.line, w.line[w.head:])
 		clear(w.line[k:])
 		w.line, w.head = w.line[:k], 0
 	}
-	w.line = append(w.line, s)
-	start := w.busy < w.max
-	if start {
-		w.busy++
-	}
+	w.line = append(w.line, subs...)
+	start := min(w.max-w.busy, len(subs))
+	w.busy += start
 	w.mu.Unlock()
-	if start {
+	for range start {
 		go w.run()
 	}
 }
 
+// takeMax is the most subscribers a writer takes from the line at once.
+const takeMax = 16
+
 // run serves the line until it is empty.
 func (w *writers) run() {
 	var batch []*wss.PreparedMessage // the writes' buffer
-	for s := w.next(); s != nil; s = w.next() {
-		w.work(s, &batch)
+	var mine [takeMax]*subscriber
+	for n := w.take(&mine); n > 0; n = w.take(&mine) {
+		for i, s := range mine[:n] {
+			w.work(s, &batch)
+			mine[i] = nil
+		}
 	}
 }
 
-// next takes the first subscriber in line, or, when the line is empty,
-// ends the calling goroutine's service and returns nil.
-func (w *writers) next() *subscriber {
+// take moves the first subscribers in line to mine, a fair share of them
+// among the goroutines running, and returns how many; when the line is
+// empty, it ends the calling goroutine's service and returns 0.
+func (w *writers) take(mine *[takeMax]*subscriber) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.head == len(w.line) {
+	waiting := len(w.line) - w.head
+	if waiting == 0 {
 		w.line, w.head = w.line[:0], 0
 		w.busy--
-		return nil
+		return 0
 	}
-	s := w.line[w.head]
-	w.line[w.head] = nil
-	w.head++
-	return s
+	n := copy(mine[:min(takeMax, max(1, waiting/w.busy))], w.line[w.head:])
+	clear(w.line[w.head : w.head+n])
+	w.head += n
+	return n
+}
+
+// lineup gathers the subscribers a publish schedules, to put them in line
+// with a lock each time it is full and once at the end (flush).
+type lineup struct {
+	ps   *PubSub
+	n    int
+	subs [64]*subscriber
+}
+
+// add gathers s, which the caller scheduled under s.mu.
+func (l *lineup) add(s *subscriber) {
+	if l.n == len(l.subs) {
+		l.flush()
+	}
+	l.subs[l.n] = s
+	l.n++
+}
+
+// flush puts what l gathered in line for the writers each needs.
+func (l *lineup) flush() {
+	var handing, waiting [len(lineup{}.subs)]*subscriber
+	nh, nw := 0, 0
+	for _, s := range l.subs[:l.n] {
+		if s.waits {
+			waiting[nw], nw = s, nw+1
+		} else {
+			handing[nh], nh = s, nh+1
+		}
+	}
+	if nh > 0 {
+		l.ps.handing.addAll(handing[:nh])
+	}
+	if nw > 0 {
+		l.ps.waiting.addAll(waiting[:nw])
+	}
+	clear(l.subs[:l.n])
+	l.n = 0
 }
