@@ -152,11 +152,15 @@ func (s *sweeper) advance() uint32 {
 func since(now, then uint32) int32 { return int32(now - then) }
 
 // touch records that bytes arrived from the peer at s's clock, which
-// answers any keepalive ping. Called by the read path: an atomic load and a
-// store or two. e may be nil: a connection without timeouts has no entry.
+// answers any keepalive ping. Called by the read path: atomic loads, and a
+// store only when a stamp changes (the clock moves once a millisecond at
+// most; a store is an atomic exchange). e may be nil: a connection without
+// timeouts has no entry.
 func (e *stamps) touch(s *sweeper) {
 	if e != nil {
-		e.lastRead.Store(s.now())
+		if now := s.now(); e.lastRead.Load() != now {
+			e.lastRead.Store(now)
+		}
 		if e.pingAt.Load() != 0 {
 			e.pingAt.Store(0)
 		}
