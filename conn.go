@@ -85,8 +85,12 @@ func newConn(h Handler, d *Dispatcher, cfg *Config) *Conn {
 
 // setHandler makes h the Handler of c, before c is open.
 func (c *Conn) setHandler(h Handler) {
-	_, pieces := h.(FragmentHandler)
-	c.h, c.rd.whole = h, !pieces
+	c.h = h
+	if _, pieces := h.(FragmentHandler); pieces {
+		c.state.clear(flagWhole)
+	} else {
+		c.state.set(flagWhole)
+	}
 }
 
 // connect starts serving nc, whose opening handshake has completed: an

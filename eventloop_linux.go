@@ -35,8 +35,8 @@ type loop struct {
 	done chan struct{}
 
 	mu     sync.Mutex
-	conns  []*Conn // by file descriptor / number of loops
-	nLoops int     // the Dispatcher's number of loops
+	conns  connTable // by file descriptor / number of loops
+	nLoops int       // the Dispatcher's number of loops
 
 	// Off-loop handlers: idle readers wait on idle for a connection.
 	idle    chan *Conn
@@ -150,14 +150,12 @@ func (l *loop) lookUp(evs []poll.Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i, ev := range evs {
-		if k := int(ev.FD) / l.nLoops; k < len(l.conns) {
-			c := l.conns[k]
-			l.batch[i] = c
-			if c != nil && ev.Hangup {
-				// The end of input came with the last data, in one
-				// edge: read up to it, not just what a read returns.
-				c.state.set(flagHangup)
-			}
+		c := l.conns.get(int(ev.FD) / l.nLoops)
+		l.batch[i] = c
+		if c != nil && ev.Hangup {
+			// The end of input came with the last data, in one edge:
+			// read up to it, not just what a read returns.
+			c.state.set(flagHangup)
 		}
 	}
 }
@@ -180,11 +178,7 @@ func (c *Conn) takeSocket(tc *net.TCPConn) error {
 // Dispatcher lists it.
 func (l *loop) add(c *Conn) {
 	l.mu.Lock()
-	k := int(c.fd.Num()) / l.nLoops
-	for k >= len(l.conns) {
-		l.conns = append(l.conns[:cap(l.conns)], nil)
-	}
-	l.conns[k] = c
+	l.conns.set(int(c.fd.Num())/l.nLoops, c)
 	l.mu.Unlock()
 }
 
@@ -192,12 +186,7 @@ func (l *loop) add(c *Conn) {
 func (l *loop) appendConns(conns []*Conn) []*Conn {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, c := range l.conns {
-		if c != nil {
-			conns = append(conns, c)
-		}
-	}
-	return conns
+	return l.conns.appendTo(conns)
 }
 
 // serveOnLoop puts c in its loop's table and starts waiting for its input.
@@ -519,9 +508,7 @@ func (t *turn) readAll(c *Conn, buf []byte) {
 func (c *Conn) detach() {
 	l := c.d.loopOf(c)
 	l.mu.Lock()
-	if k := int(c.fd.Num()) / l.nLoops; k < len(l.conns) && l.conns[k] == c {
-		l.conns[k] = nil
-	}
+	l.conns.remove(int(c.fd.Num())/l.nLoops, c)
 	l.mu.Unlock()
 	c.wmu.Lock()
 	if q := c.out.Load(); q != nil {

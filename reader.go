@@ -22,14 +22,9 @@ type reader struct {
 	inFrame bool
 	// draining: the connection failed or closed; input is discarded.
 	draining bool
-	// badLength: h's length is not minimal or has its top bit set.
-	badLength bool
 	// pieces: the open message goes to a FragmentHandler as it arrives,
 	// never assembled (pieces.go).
 	pieces bool
-	// whole: the Handler takes messages whole, not a FragmentHandler;
-	// set with it (setHandler), so that a frame need not ask.
-	whole bool
 	// pings times pings for OnPong: unlike the rest, writers set it.
 	pings pingClock
 }
@@ -111,12 +106,16 @@ func (c *Conn) feedFrames(p []byte, end *turnEnd) (int, bool) {
 			}
 		}
 		if !r.inFrame {
-			n, ok := r.takeHeader(p)
+			n, ok, lengthOK := r.takeHeader(p)
 			p = p[n:]
 			if !ok {
 				return total, true
 			}
-			if code := r.startFrame(c.cfg, c.client, c.dfl()); code != 0 {
+			code := StatusProtocolError // a 64-bit length with its top bit set, or not minimal
+			if lengthOK {
+				code = r.startFrame(c.cfg, c.client, c.dfl(), c.state.is(flagWhole))
+			}
+			if code != 0 {
 				c.fail(code)
 				break
 			}
@@ -252,13 +251,13 @@ func (c *Conn) deliver(data []byte) bool {
 	return !c.state.ended()
 }
 
-// takeHeader consumes header bytes from p. It returns how many it took and
-// whether r.h now holds a complete header.
-func (r *reader) takeHeader(p []byte) (int, bool) {
+// takeHeader consumes header bytes from p. It returns how many it took,
+// whether r.h now holds a complete header, and whether its length is well
+// formed.
+func (r *reader) takeHeader(p []byte) (int, bool, bool) {
 	if r.part == nil && len(p) >= 2 && len(p) >= frame.HeaderLen(p[1]) {
 		n := frame.HeaderLen(p[1]) // the common case: the whole header is here
-		r.setHeader(p[:n])
-		return n, true
+		return n, true, r.setHeader(p[:n])
 	}
 	pt := r.getPartial()
 	take := 0
@@ -268,12 +267,12 @@ func (r *reader) takeHeader(p []byte) (int, bool) {
 			need = frame.HeaderLen(pt.hdr[1])
 		}
 		if int(pt.nhdr) == need {
-			r.setHeader(pt.hdr[:need])
+			lengthOK := r.setHeader(pt.hdr[:need])
 			r.putPartial()
-			return take, true
+			return take, true, lengthOK
 		}
 		if take == len(p) {
-			return take, false
+			return take, false, false
 		}
 		k := copy(pt.hdr[pt.nhdr:need], p[take:])
 		pt.nhdr += uint8(k)
@@ -281,23 +280,22 @@ func (r *reader) takeHeader(p []byte) (int, bool) {
 	}
 }
 
-// setHeader decodes b into r.h and starts its frame; startFrame fails a
-// header whose length is malformed.
-func (r *reader) setHeader(b []byte) {
+// setHeader decodes b into r.h and starts its frame. It reports whether
+// the length is well formed; the frame must fail if not.
+func (r *reader) setHeader(b []byte) bool {
 	h, ok := frame.ParseHeader(b)
-	r.h, r.badLength, r.inFrame = h, !ok, true
+	r.h, r.inFrame = h, true
+	return ok
 }
 
 // startFrame checks a new frame's header against the rules of the
 // connection (RFC 6455 section 5): its Config, whether it is a client's,
 // its permessage-deflate state (nil without), and whether its Handler takes
-// messages in pieces (r.whole). It returns the close code to fail with, or
-// 0.
-func (r *reader) startFrame(cfg *Config, client bool, dfl *deflate) StatusCode {
+// messages whole (flagWhole) or in pieces. It returns the close code to
+// fail with, or 0.
+func (r *reader) startFrame(cfg *Config, client bool, dfl *deflate, whole bool) StatusCode {
 	h := &r.h
 	switch {
-	case r.badLength:
-		return StatusProtocolError // 64-bit length with its top bit set, or not minimal
 	case h.Masked == client:
 		return StatusProtocolError // section 5.1: clients mask, servers do not
 	case h.Rsv != 0 && !dfl.allowsRsv(h):
@@ -316,7 +314,7 @@ func (r *reader) startFrame(cfg *Config, client bool, dfl *deflate) StatusCode {
 		if dfl != nil {
 			dfl.inflating = h.Rsv != 0
 		}
-		r.pieces = !r.whole && h.Rsv == 0 // a compressed message is inflated whole, then given in pieces
+		r.pieces = !whole && h.Rsv == 0 // a compressed message is inflated whole, then given in pieces
 	default:
 		return StatusProtocolError // reserved opcode (section 5.2)
 	}

@@ -43,10 +43,12 @@ import (
 // and answer the handshakes themselves, without net/http: a connection
 // costs no goroutine at any time, its handshake no garbage (unless
 // newHandler asks for some), and newHandler runs where handlers do (on the
-// loop, unless OffLoop), so it must not block for long. Otherwise (TLS,
-// goroutine mode, other systems) Serve serves ln with an http.Server made
-// by NewServer. Either way a client has HandshakeTimeout to send its
-// request.
+// loop, unless OffLoop), so it must not block for long. What waits in the
+// listener's backlog is accepted without net's garbage (accept4), with the
+// options net gives a socket it accepts on ln: TCP_NODELAY, and keep-alive
+// as ln's ListenConfig says. Otherwise (TLS, goroutine mode, other
+// systems) Serve serves ln with an http.Server made by NewServer. Either
+// way a client has HandshakeTimeout to send its request.
 //
 // Serve returns when ln is closed, with an error that wraps net.ErrClosed.
 // When accepting fails otherwise (out of descriptors), it waits and tries

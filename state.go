@@ -43,6 +43,8 @@ import "sync/atomic"
 //	              payload written meanwhile is copied into its loop's
 //	              cork, to leave with what follows, rather than written at
 //	              once (set and cleared by the reader)
+//	flagWhole     its Handler takes messages whole, not a FragmentHandler
+//	              (setHandler, before the connection is open)
 //
 // An event-loop connection's descriptor has a word of its own, poll.FD.
 const (
@@ -61,6 +63,7 @@ const (
 	flagBacked
 	flagDrainDue
 	flagMoreInput
+	flagWhole
 
 	statusShift = 16
 )

@@ -27,7 +27,7 @@ func (c *Conn) wholeFrame(p []byte) (int, bool) {
 	r := &c.rd
 	switch {
 	case b0&0xF0 != frame.Fin, op != opText && op != opBinary, masked == c.client,
-		length >= 126, n > len(p), r.msgOp != 0, !r.whole, int64(length) > c.cfg.maxMessageSize():
+		length >= 126, n > len(p), r.msgOp != 0, !c.state.is(flagWhole), int64(length) > c.cfg.maxMessageSize():
 		return 0, true
 	}
 	data := p[n-length : n]
