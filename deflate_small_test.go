@@ -38,11 +38,11 @@ var reused struct {
 // one has: the encoder clears only the part of its table a message reads.
 func checkSmallDeflate(t *testing.T, ctx, p []byte, maxDist int) {
 	t.Helper()
-	comp := smallDeflate(new(smallScratch), ctx, p, maxDist)
+	comp := smallDeflate(new(smallScratch), ctx, p, maxDist, false)
 	reused.Lock()
 	s := &reused.s
-	smallDeflate(s, p[max(0, len(p)-maxSendContext):], ctx, maxDist)
-	again := smallDeflate(s, ctx, p, maxDist)
+	smallDeflate(s, p[max(0, len(p)-maxSendContext):], ctx, maxDist, false)
+	again := smallDeflate(s, ctx, p, maxDist, false)
 	same := bytes.Equal(again, comp)
 	reused.Unlock()
 	if !same {
@@ -205,7 +205,7 @@ func TestDeflateBlockChoice(t *testing.T) {
 func checkShortestBlock(t *testing.T, p []byte) {
 	t.Helper()
 	s := new(smallScratch)
-	chosen := len(smallDeflate(s, nil, p, 1<<15))
+	chosen := len(smallDeflate(s, nil, p, 1<<15, false))
 	dynamic := s.block.plan(&s.litFreq, &s.distFreq)
 	fixed := s.fixedBits()
 	sizes := map[blockType]int{}
