@@ -12,6 +12,7 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -247,6 +248,9 @@ func benchServerMessage(b *testing.B, client string, next func() []byte, size in
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	cpu0 := cpuTime()
+	if os.Getenv("WSS_BENCH_SETUP_ONLY") != "" {
+		return // for instruction counts: the same run without the timed part
+	}
 	b.ResetTimer()
 	sent, err := serveMessages(srv, in, lens)
 	if err != nil {
@@ -257,10 +261,10 @@ func benchServerMessage(b *testing.B, client string, next func() []byte, size in
 	b.ReportMetric(float64(total)/float64(sent), "ratio")
 }
 
-// serveMessages is the timed part of BenchmarkServerMessage, a function
-// of its own so that an instruction counter can be limited to it
-// (valgrind --tool=callgrind --toggle-collect='*serveMessages'): it
-// inflates each of in and deflates it back, and returns the bytes sent.
+// serveMessages is the timed part of BenchmarkServerMessage: it inflates
+// each of in and deflates it back, and returns the bytes sent. Its
+// instructions per message are those of a run less those of the same run
+// with WSS_BENCH_SETUP_ONLY set, at two b.N (docs/compression.md).
 //
 //go:noinline
 func serveMessages(srv *deflate, in [][]byte, lens []int) (sent int, err error) {

@@ -34,20 +34,20 @@ const matchFlag token = 1 << 31
 // smallScratch is the working memory of one smallDeflate call, pooled: no
 // connection keeps one.
 type smallScratch struct {
-	src      []byte // earlier input, the context from base, then the message
-	base     int    // where the context starts in src: the chains end before it
-	out      []byte
-	tokens   []token
-	table    [1 << smallTableBits]uint16 // hash of 4 bytes -> 1 + its last position in src, 0: none
-	prev     [smallSrcMax]uint16         // position -> 1 + the previous one with its hash
-	indexed  int                         // positions before it are in their chains
+	src     []byte // earlier input, the context from base, then the message
+	base    int    // where the context starts in src: the chains end before it
+	out     []byte
+	tokens  []token
+	table   [1 << smallTableBits]uint16 // hash of 4 bytes -> 1 + its last position in src, 0: none
+	prev    [smallSrcMax]uint16         // position -> 1 + the previous one with its hash
+	indexed int                         // positions before it are in their chains
 	// owner and gen name the connection and the message whose context
 	// ends src (deflate.id, deflate.gen), 0 for none: its next message
 	// may keep the index of the context.
 	owner, gen uint64
-	litFreq  [numLitCodes]uint32
-	distFreq [numDistCodes]uint32
-	block    dynamicBlock
+	litFreq    [numLitCodes]uint32
+	distFreq   [numDistCodes]uint32
+	block      dynamicBlock
 }
 
 var smallScratches = sync.Pool{New: func() any {
@@ -316,7 +316,7 @@ func (s *smallScratch) longestIn(i, last, maxDist, chain, beat int) (n, cand int
 		// A candidate can beat n only if it matches at n too, which a
 		// single byte tells first.
 		if (n == 0 || src[c+n] == src[i+n]) && binary.LittleEndian.Uint32(src[c:]) == cv {
-			if l := 4 + matchLen(src[i+4:], src[c+4:], limit-4); l > n {
+			if l := 4 + matchLen8(src, i+4, c+4, limit-4); l > n {
 				n, cand = l, c
 				if l >= min(limit, smallNiceMatch) {
 					break
@@ -326,6 +326,18 @@ func (s *smallScratch) longestIn(i, last, maxDist, chain, beat int) (n, cand int
 		c = int(s.prev[c]) - 1
 	}
 	return n, cand
+}
+
+// matchLen8 is matchLen(src[i:], src[c:], limit) for c < i, with its
+// first 8 bytes compared here: most matches end in them.
+func matchLen8(src []byte, i, c, limit int) int {
+	if i+8 > len(src) {
+		return matchLen(src[i:], src[c:], limit)
+	}
+	if x := binary.LittleEndian.Uint64(src[i:]) ^ binary.LittleEndian.Uint64(src[c:]); x != 0 {
+		return min(bits.TrailingZeros64(x)>>3, limit)
+	}
+	return 8 + matchLen(src[i+8:], src[c+8:], limit-8)
 }
 
 // matchLen is the length of the common prefix of a and b, at most limit.
