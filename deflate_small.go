@@ -50,13 +50,15 @@ type smallScratch struct {
 	block      dynamicBlock
 }
 
-var smallScratches = sync.Pool{New: func() any {
+var smallScratches = sync.Pool{New: func() any { return newSmallScratch() }}
+
+func newSmallScratch() *smallScratch {
 	return &smallScratch{
 		src:    make([]byte, 0, smallSrcMax),
 		out:    make([]byte, 0, smallDeflateMax/2),
 		tokens: make([]token, 0, smallDeflateMax),
 	}
-}}
+}
 
 // smallDeflate compresses p (at most smallDeflateMax bytes) as one block
 // that may refer back into ctx (at most maxSendContext bytes), never
@@ -192,7 +194,7 @@ func hash4(u uint32) uint32 { return (u * 0x1e35a7bd) >> (32 - smallTableBits) }
 // whether they were built now or while compressing the messages it holds
 // (kept): so is the output.
 func (s *smallScratch) parse(ctx, p []byte, maxDist int, kept bool) {
-	if kept && len(ctx) > 0 && len(s.src)+len(p) <= cap(s.src) {
+	if kept && len(ctx) > 0 && len(s.src)+len(p) <= min(cap(s.src), smallSrcMax) {
 		s.base = len(s.src) - len(ctx)
 	} else {
 		s.src = append(s.src[:0], ctx...)
