@@ -32,11 +32,25 @@ type huffman struct {
 // incomplete, except the two cases zlib accepts and compress/flate too: no
 // code at all (an error only once used) and a single code of one bit.
 func (h *huffman) build(lengths []uint8) bool {
-	h.count = [maxCodeLen + 1]uint16{}
-	for _, n := range lengths {
-		h.count[n]++
+	var used [288]uint16
+	n := 0
+	for s, l := range lengths {
+		if l != 0 {
+			used[n] = uint16(s)
+			n++
+		}
 	}
-	h.count[0] = 0
+	return h.buildUsed(lengths, used[:n])
+}
+
+// buildUsed is build given the symbols whose length is not 0, ascending:
+// a dynamic block's reader knows them as it reads the lengths, and a
+// block of JSON uses about a third of the 286 literal/length symbols.
+func (h *huffman) buildUsed(lengths []uint8, used []uint16) bool {
+	h.count = [maxCodeLen + 1]uint16{}
+	for _, s := range used {
+		h.count[lengths[s]&maxCodeLen]++
+	}
 	maxLen, left := 0, 1
 	for n := 1; n <= maxCodeLen; n++ {
 		left = left<<1 - int(h.count[n])
@@ -73,11 +87,9 @@ func (h *huffman) build(lengths []uint8) bool {
 		code = (code + int(h.count[n-1])) << 1
 		next[n] = code
 	}
-	for s, n := range lengths {
-		if n == 0 {
-			continue
-		}
-		h.sym[offs[n]] = uint16(s)
+	for _, s := range used {
+		n := lengths[s] & maxCodeLen
+		h.sym[offs[n]] = s
 		offs[n]++
 		c := next[n]
 		next[n]++

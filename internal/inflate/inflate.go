@@ -31,6 +31,7 @@ type GrowFunc func(out []byte, n int) []byte
 type Decoder struct {
 	lit, dist, clen huffman
 	lengths         [286 + 30]uint8
+	used            [286 + 30]uint16 // the positions in lengths of the lengths that are not 0
 }
 
 // Inflate appends to out the decompression of src followed by tail (the
@@ -411,6 +412,7 @@ func (d *Decoder) readTables(s *state) error {
 		return ErrCorrupt
 	}
 	lengths := d.lengths[:nlit+ndist]
+	used := d.used[:0]
 	for i := 0; i < len(lengths); {
 		x, err := s.symbol(&d.clen)
 		if err != nil {
@@ -418,6 +420,9 @@ func (d *Decoder) readTables(s *state) error {
 		}
 		if x < 16 {
 			lengths[i] = uint8(x)
+			if x != 0 {
+				used = append(used, uint16(i))
+			}
 			i++
 			continue
 		}
@@ -443,10 +448,18 @@ func (d *Decoder) readTables(s *state) error {
 		}
 		for range rep {
 			lengths[i] = val
+			if val != 0 {
+				used = append(used, uint16(i))
+			}
 			i++
 		}
 	}
-	if !d.lit.build(lengths[:nlit]) || !d.dist.build(lengths[nlit:]) {
+	k := len(used) // the first distance code's place in used
+	for k > 0 && int(used[k-1]) >= nlit {
+		k--
+		used[k] -= uint16(nlit)
+	}
+	if !d.lit.buildUsed(lengths[:nlit], used[:k]) || !d.dist.buildUsed(lengths[nlit:], used[k:]) {
 		return ErrCorrupt
 	}
 	return nil
