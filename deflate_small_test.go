@@ -35,7 +35,9 @@ var reused struct {
 // back than the window fails to inflate. The output is never longer than
 // p stored, and the same from a scratch that compressed other input
 // before (with ctx and p swapped, and the previous call's), as a pooled
-// one has: the encoder clears only the part of its table a message reads.
+// one has: the encoder clears only the part of its table a message reads;
+// and the same from a scratch that has just compressed ctx and keeps its
+// index, as the pool gives a connection's next message.
 func checkSmallDeflate(t *testing.T, ctx, p []byte, maxDist int) {
 	t.Helper()
 	comp := smallDeflate(new(smallScratch), ctx, p, maxDist, false)
@@ -44,9 +46,15 @@ func checkSmallDeflate(t *testing.T, ctx, p []byte, maxDist int) {
 	smallDeflate(s, p[max(0, len(p)-maxSendContext):], ctx, maxDist, false)
 	again := smallDeflate(s, ctx, p, maxDist, false)
 	same := bytes.Equal(again, comp)
+	smallDeflate(s, nil, ctx, maxDist, false) // ctx as the message before p: its index is kept
+	kept := smallDeflate(s, ctx, p, maxDist, true)
+	sameKept := bytes.Equal(kept, comp)
 	reused.Unlock()
 	if !same {
 		t.Fatalf("%d bytes after %d of context, window %d: a reused scratch compressed differently from a new one", len(p), len(ctx), maxDist)
+	}
+	if !sameKept {
+		t.Fatalf("%d bytes after %d of context, window %d: the context's kept index compressed differently from a new one", len(p), len(ctx), maxDist)
 	}
 	if !bytes.HasSuffix(comp, deflateTail) {
 		t.Fatalf("no sync flush at the end: % x", comp[max(0, len(comp)-8):])
