@@ -408,7 +408,15 @@ func (d *Decoder) readTables(s *state) error {
 		}
 		cl[codeOrder[i]] = uint8(l)
 	}
-	if !d.clen.build(cl[:]) {
+	var clUsed [19]uint16
+	n := 0
+	for c, l := range cl {
+		if l != 0 {
+			clUsed[n] = uint16(c)
+			n++
+		}
+	}
+	if !d.clen.buildUsed(cl[:], clUsed[:n]) {
 		return ErrCorrupt
 	}
 	lengths := d.lengths[:nlit+ndist]
@@ -446,11 +454,14 @@ func (d *Decoder) readTables(s *state) error {
 		if i+rep > len(lengths) {
 			return ErrCorrupt
 		}
+		if val == 0 {
+			clear(lengths[i : i+rep])
+			i += rep
+			continue
+		}
 		for range rep {
 			lengths[i] = val
-			if val != 0 {
-				used = append(used, uint16(i))
-			}
+			used = append(used, uint16(i))
 			i++
 		}
 	}
