@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/flate"
@@ -142,6 +143,7 @@ type deflate struct {
 
 	sendContext int         // bytes of our past output kept with sendTakeover
 	sent        []byte      // with sendTakeover: the end of what we compressed, our dictionary
+	id, gen     uint64      // this connection's number, and how many messages it compressed into sent
 	out         sliceWriter // the compressor's output
 	window      []byte      // with recvTakeover: the peer's sliding window
 
@@ -152,7 +154,7 @@ type deflate struct {
 // client is set. offeredClientBits is the client_max_window_bits value of
 // the offer (0 if none), which also bounds the client's window.
 func newDeflate(cc *CompressionConfig, resp deflateParams, client bool, offeredClientBits int) *deflate {
-	d := &deflate{level: cc.Level, threshold: cc.threshold()}
+	d := &deflate{level: cc.Level, threshold: cc.threshold(), id: deflateIDs.Add(1)}
 	if d.level < 1 || d.level > 9 {
 		d.level = 1
 	}
@@ -170,6 +172,10 @@ func newDeflate(cc *CompressionConfig, resp deflateParams, client bool, offeredC
 	}
 	return d
 }
+
+// deflateIDs numbers the deflate states, so that a pooled smallScratch
+// knows whose context it indexed.
+var deflateIDs atomic.Uint64
 
 // compresses reports whether a message of n bytes is sent compressed.
 func (d *deflate) compresses(n int) bool { return n >= d.threshold }
@@ -214,6 +220,7 @@ func (d *deflate) compress(buf **[]byte, p []byte) ([]byte, error) {
 	if d.sendContext > 0 {
 		d.sent = keepLast(d.sent, p, d.sendContext)
 	}
+	d.gen++
 	return out[:len(out)-len(deflateTail)], nil
 }
 
@@ -224,11 +231,20 @@ func (d *deflate) compress(buf **[]byte, p []byte) ([]byte, error) {
 // and searches it more thoroughly; otherwise a pooled
 // compressor primed with d.sent (NewWriterWindow below 15 bits, which
 // bounds every distance). Neither allocates.
+//
+// A scratch that compressed this connection's previous message (the
+// pool gives back, on the same P, the one put last: a connection's
+// messages in a row) still holds the index of d.sent, which then is not
+// built again. Either way the output is the same; nothing is kept per
+// connection.
 func (d *deflate) deflateInto(w io.Writer, p []byte) error {
 	if d.level == 1 && len(p) <= smallDeflateMax {
 		s := smallScratches.Get().(*smallScratch)
 		defer smallScratches.Put(s)
-		_, err := w.Write(smallDeflate(s, d.sent, p, 1<<d.sendBits))
+		kept := s.owner == d.id && s.gen == d.gen
+		out := smallDeflate(s, d.sent, p, 1<<d.sendBits, kept)
+		s.owner, s.gen = d.id, d.gen+1 // what compress makes of d once p is out
+		_, err := w.Write(out)
 		return err
 	}
 	fw := getWriter(d.level, d.sendBits)

@@ -12,6 +12,7 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -246,26 +247,42 @@ func benchServerMessage(b *testing.B, client string, next func() []byte, size in
 	}
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
-	sent := 0
 	cpu0 := cpuTime()
+	if os.Getenv("WSS_BENCH_SETUP_ONLY") != "" {
+		return // for instruction counts: the same run without the timed part
+	}
 	b.ResetTimer()
-	for i := range b.N {
+	sent, err := serveMessages(srv, in, lens)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/msg")
+	b.ReportMetric(float64(total)/float64(sent), "ratio")
+}
+
+// serveMessages is the timed part of BenchmarkServerMessage: it inflates
+// each of in and deflates it back, and returns the bytes sent. Its
+// instructions per message are those of a run less those of the same run
+// with WSS_BENCH_SETUP_ONLY set, at two b.N (docs/compression.md).
+//
+//go:noinline
+func serveMessages(srv *deflate, in [][]byte, lens []int) (sent int, err error) {
+	for i := range in {
 		out, code := srv.inflateMessage(in[i], 1<<30, true, 4096)
 		if code != 0 || len(*out) != lens[i] {
-			b.Fatalf("inflate: code %d", code)
+			return 0, fmt.Errorf("inflate: code %d", code)
 		}
 		buf := getBuf(len(*out)/2 + 64)
 		comp, err := srv.compress(&buf, *out)
 		if err != nil {
-			b.Fatal(err)
+			return 0, err
 		}
 		sent += len(comp)
 		putBuf(buf)
 		putBuf(out)
 	}
-	b.StopTimer()
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/msg")
-	b.ReportMetric(float64(total)/float64(sent), "ratio")
+	return sent, nil
 }
 
 // chatMessages returns a function yielding messages of about size bytes

@@ -19,6 +19,12 @@ const smallDeflateMax = 4 << 10
 // default context.
 const smallTableBits = 13
 
+// smallSrcMax is how many bytes a scratch's src holds: the context and the
+// message, and, when it compresses consecutive messages of one connection,
+// the messages before them, so that a message indexes only its own bytes
+// until src is full (docs/compression.md, "Speed").
+const smallSrcMax = 16 << 10
+
 // token is one step of a message's LZ77 parse: a literal byte, or a match
 // (matchFlag | (length-3)<<15 | distance-1).
 type token uint32
@@ -28,32 +34,40 @@ const matchFlag token = 1 << 31
 // smallScratch is the working memory of one smallDeflate call, pooled: no
 // connection keeps one.
 type smallScratch struct {
-	src      []byte // the context followed by the message
-	out      []byte
-	tokens   []token
-	table    [1 << smallTableBits]uint16              // hash of 4 bytes -> 1 + its last position in src, 0: none
-	prev     [maxSendContext + smallDeflateMax]uint16 // position -> 1 + the previous one with its hash
-	indexed  int                                      // positions before it are in their chains
-	litFreq  [numLitCodes]uint32
-	distFreq [numDistCodes]uint32
-	block    dynamicBlock
+	src     []byte // earlier input, the context from base, then the message
+	base    int    // where the context starts in src: the chains end before it
+	out     []byte
+	tokens  []token
+	table   [1 << smallTableBits]uint16 // hash of 4 bytes -> 1 + its last position in src, 0: none
+	prev    [smallSrcMax]uint16         // position -> 1 + the previous one with its hash
+	indexed int                         // positions before it are in their chains
+	// owner and gen name the connection and the message whose context
+	// ends src (deflate.id, deflate.gen), 0 for none: its next message
+	// may keep the index of the context.
+	owner, gen uint64
+	litFreq    [numLitCodes]uint32
+	distFreq   [numDistCodes]uint32
+	block      dynamicBlock
 }
 
-var smallScratches = sync.Pool{New: func() any {
+var smallScratches = sync.Pool{New: func() any { return newSmallScratch() }}
+
+func newSmallScratch() *smallScratch {
 	return &smallScratch{
-		src:    make([]byte, 0, maxSendContext+smallDeflateMax),
+		src:    make([]byte, 0, smallSrcMax),
 		out:    make([]byte, 0, smallDeflateMax/2),
 		tokens: make([]token, 0, smallDeflateMax),
 	}
-}}
+}
 
 // smallDeflate compresses p (at most smallDeflateMax bytes) as one block
 // that may refer back into ctx (at most maxSendContext bytes), never
 // further than maxDist, followed by a sync flush: the block is stored,
 // fixed or dynamic Huffman, whichever is the shortest. The result is in
-// s.out.
-func smallDeflate(s *smallScratch, ctx, p []byte, maxDist int) []byte {
-	s.parse(ctx, p, maxDist)
+// s.out. When kept is set, src ends with ctx, indexed: the message that
+// made it is the one before this one, and the chains need only p.
+func smallDeflate(s *smallScratch, ctx, p []byte, maxDist int, kept bool) []byte {
+	s.parse(ctx, p, maxDist, kept)
 	dynamic := s.block.plan(&s.litFreq, &s.distFreq)
 	return s.write(p, chooseBlock(len(p), s.fixedBits(), dynamic))
 }
@@ -170,27 +184,32 @@ const (
 	// tried with a quarter of the chain: a longer match there is less
 	// likely.
 	smallGood = 16
-	// smallInsertMax is the match length above which only the ends of
-	// a match go into the chains: the rest would rarely start a longer
-	// match than the one just found.
-	smallInsertMax = 32
 )
 
 func hash4(u uint32) uint32 { return (u * 0x1e35a7bd) >> (32 - smallTableBits) }
 
 // parse turns p into s.tokens, matches of 4 bytes or more into ctx and p,
-// and counts the symbols each code will need.
-func (s *smallScratch) parse(ctx, p []byte, maxDist int) {
-	s.src = append(append(s.src[:0], ctx...), p...)
+// and counts the symbols each code will need. Every position goes into
+// the chains, in order, so that the chains of the context are the same
+// whether they were built now or while compressing the messages it holds
+// (kept): so is the output.
+func (s *smallScratch) parse(ctx, p []byte, maxDist int, kept bool) {
+	if kept && len(ctx) > 0 && len(s.src)+len(p) <= min(cap(s.src), smallSrcMax) {
+		s.base = len(s.src) - len(ctx)
+	} else {
+		s.src = append(s.src[:0], ctx...)
+		s.base, s.indexed = 0, 0
+		clear(s.table[:])
+	}
+	start := len(s.src)
+	s.src = append(s.src, p...)
 	src := s.src
-	clear(s.table[:])
 	clear(s.litFreq[:])
 	clear(s.distFreq[:])
 	s.tokens = s.tokens[:0]
-	s.indexed = 0
-	lit, last := len(ctx), len(src)-4
-	s.index(len(ctx), last)
-	i := len(ctx)
+	lit, last := start, len(src)-4
+	s.index(start, last)
+	i := start
 	n, cand := s.longest(i, last, maxDist)
 	for i <= last {
 		if n == 0 {
@@ -208,21 +227,18 @@ func (s *smallScratch) parse(ctx, p []byte, maxDist int) {
 				continue
 			}
 		}
-		for i > lit && cand > 0 && src[i-1] == src[cand-1] && n < 258 {
+		for i > lit && cand > s.base && src[i-1] == src[cand-1] && n < 258 {
 			i, cand, n = i-1, cand-1, n+1
 		}
 		s.literals(src[lit:i])
 		s.match(n, i-cand)
-		if n > smallInsertMax { // leave most of a long match out of the chains
-			s.index(i+4, last)
-			s.indexed = max(s.indexed, i+n-4)
-		}
 		i += n
 		lit = i
 		n, cand = s.longest(i, last, maxDist)
 	}
 	s.literals(src[lit:])
 	s.litFreq[endOfBlock]++
+	s.index(last+1, last) // the whole message, for the next one
 }
 
 func (s *smallScratch) literals(p []byte) {
@@ -294,14 +310,15 @@ func (s *smallScratch) longestIn(i, last, maxDist, chain, beat int) (n, cand int
 	}
 	n = beat
 	c := int(s.table[hash4(cv)]) - 1
+	lo := max(s.base, i-maxDist) // the context's start, or the window's
 	for range chain {
-		if c < 0 || i-c > maxDist {
+		if c < lo {
 			break
 		}
 		// A candidate can beat n only if it matches at n too, which a
 		// single byte tells first.
 		if (n == 0 || src[c+n] == src[i+n]) && binary.LittleEndian.Uint32(src[c:]) == cv {
-			if l := 4 + matchLen(src[i+4:], src[c+4:], limit-4); l > n {
+			if l := 4 + matchLen8(src, i+4, c+4, limit-4); l > n {
 				n, cand = l, c
 				if l >= min(limit, smallNiceMatch) {
 					break
@@ -311,6 +328,18 @@ func (s *smallScratch) longestIn(i, last, maxDist, chain, beat int) (n, cand int
 		c = int(s.prev[c]) - 1
 	}
 	return n, cand
+}
+
+// matchLen8 is matchLen(src[i:], src[c:], limit) for c < i, with its
+// first 8 bytes compared here: most matches end in them.
+func matchLen8(src []byte, i, c, limit int) int {
+	if i+8 > len(src) {
+		return matchLen(src[i:], src[c:], limit)
+	}
+	if x := binary.LittleEndian.Uint64(src[i:]) ^ binary.LittleEndian.Uint64(src[c:]); x != 0 {
+		return min(bits.TrailingZeros64(x)>>3, limit)
+	}
+	return 8 + matchLen(src[i+8:], src[c+8:], limit-8)
 }
 
 // matchLen is the length of the common prefix of a and b, at most limit.

@@ -28,7 +28,7 @@ func BenchmarkSmallDeflate(b *testing.B) {
 				for b.Loop() {
 					p := next()
 					if enc == "small" {
-						sent += len(smallDeflate(s, tx.sent, p, 1<<15))
+						sent += len(smallDeflate(s, tx.sent, p, 1<<15, false))
 					} else {
 						out.b = getBuf(size)
 						fw := getWriter(1, 15)

@@ -35,18 +35,26 @@ var reused struct {
 // back than the window fails to inflate. The output is never longer than
 // p stored, and the same from a scratch that compressed other input
 // before (with ctx and p swapped, and the previous call's), as a pooled
-// one has: the encoder clears only the part of its table a message reads.
+// one has: the encoder clears only the part of its table a message reads;
+// and the same from a scratch that has just compressed ctx and keeps its
+// index, as the pool gives a connection's next message.
 func checkSmallDeflate(t *testing.T, ctx, p []byte, maxDist int) {
 	t.Helper()
-	comp := smallDeflate(new(smallScratch), ctx, p, maxDist)
+	comp := smallDeflate(new(smallScratch), ctx, p, maxDist, false)
 	reused.Lock()
 	s := &reused.s
-	smallDeflate(s, p[max(0, len(p)-maxSendContext):], ctx, maxDist)
-	again := smallDeflate(s, ctx, p, maxDist)
+	smallDeflate(s, p[max(0, len(p)-maxSendContext):], ctx, maxDist, false)
+	again := smallDeflate(s, ctx, p, maxDist, false)
 	same := bytes.Equal(again, comp)
+	smallDeflate(s, nil, ctx, maxDist, false) // ctx as the message before p: its index is kept
+	kept := smallDeflate(s, ctx, p, maxDist, true)
+	sameKept := bytes.Equal(kept, comp)
 	reused.Unlock()
 	if !same {
 		t.Fatalf("%d bytes after %d of context, window %d: a reused scratch compressed differently from a new one", len(p), len(ctx), maxDist)
+	}
+	if !sameKept {
+		t.Fatalf("%d bytes after %d of context, window %d: the context's kept index compressed differently from a new one", len(p), len(ctx), maxDist)
 	}
 	if !bytes.HasSuffix(comp, deflateTail) {
 		t.Fatalf("no sync flush at the end: % x", comp[max(0, len(comp)-8):])
@@ -205,7 +213,7 @@ func TestDeflateBlockChoice(t *testing.T) {
 func checkShortestBlock(t *testing.T, p []byte) {
 	t.Helper()
 	s := new(smallScratch)
-	chosen := len(smallDeflate(s, nil, p, 1<<15))
+	chosen := len(smallDeflate(s, nil, p, 1<<15, false))
 	dynamic := s.block.plan(&s.litFreq, &s.distFreq)
 	fixed := s.fixedBits()
 	sizes := map[blockType]int{}
@@ -338,6 +346,109 @@ func TestCompressedMessageAllocations(t *testing.T) {
 			}
 			if allocs := testing.AllocsPerRun(len(in), func() { inflate(); i++ }); tc.inflateFree && allocs != 0 {
 				t.Errorf("%v allocations per inflated message, want 0", allocs)
+			}
+		})
+	}
+}
+
+// TestSmallDeflateKeptIndex checks the index a scratch keeps for a
+// connection's next message with context takeover (RFC 7692 section
+// 7.2.3.3): over a stream compressed message after message, each with
+// the end of the previous ones as its context, a scratch that keeps its
+// index adds only the message's positions to its chains until its src is
+// full, writes the same bytes as a new scratch, and both inflaters give
+// the message back from the peer's window, in every window size.
+func TestSmallDeflateKeptIndex(t *testing.T) {
+	for bits := 8; bits <= 15; bits++ {
+		for _, size := range []int{300, 1200, smallDeflateMax} {
+			t.Run(fmt.Sprintf("window %d/%d bytes", bits, size), func(t *testing.T) {
+				next := chatMessages(size)
+				d := &deflate{sendBits: bits, sendContext: min(defaultSendContext, 1<<bits)}
+				kept, fresh := newSmallScratch(), newSmallScratch()
+				var window []byte // the peer's: the last 1<<bits bytes it inflated
+				reuses := 0
+				for i := range 100 {
+					p := next()
+					from, reuse := kept.indexed, i > 0 && len(kept.src)+len(p) <= smallSrcMax
+					got := smallDeflate(kept, d.sent, p, 1<<bits, i > 0)
+					if added := kept.indexed - from; reuse && added != len(p) {
+						t.Fatalf("message %d: %d positions indexed for %d bytes after %d of context", i, added, len(p), len(d.sent))
+					}
+					if reuse {
+						reuses++
+					}
+					if want := smallDeflate(fresh, d.sent, p, 1<<bits, false); !bytes.Equal(got, want) {
+						t.Fatalf("message %d: the kept index compressed differently from a new one (%d and %d bytes)", i, len(got), len(want))
+					}
+					checkInflates(t, got, window, p)
+					window = keepLast(window, p, 1<<bits)
+					d.sent = keepLast(d.sent, p, d.sendContext)
+				}
+				if reuses < 50 {
+					t.Fatalf("the index was kept for %d messages of 100", reuses)
+				}
+			})
+		}
+	}
+}
+
+// checkInflates inflates comp, a sync-flushed message, with the standard
+// library's inflater and with internal/inflate against the peer's window.
+func checkInflates(t *testing.T, comp, window, p []byte) {
+	t.Helper()
+	if got, err := inflateWithDict(comp, window); err != nil || !bytes.Equal(got, p) {
+		t.Fatalf("compress/flate: %d bytes back of %d, %v", len(got), len(p), err)
+	}
+	var dec inflate.Decoder
+	got, err := dec.Inflate(nil, window, comp[:len(comp)-len(deflateTail)], deflateTail, len(p), nil)
+	if err != nil || !bytes.Equal(got, p) {
+		t.Fatalf("internal/inflate: %d bytes back of %d, %v", len(got), len(p), err)
+	}
+}
+
+// TestCompressKeptIndexSameBytes checks what the pool's scratches do to
+// the bytes on the wire: two connections with context takeover compress
+// their streams interleaved, in runs of messages, with messages above
+// smallDeflateMax among them, and every message is what a new scratch
+// writes from the connection's own context (so a kept index is used only
+// by its connection, for its next message), which the peer inflates.
+func TestCompressKeptIndexSameBytes(t *testing.T) {
+	for bits := 8; bits <= 15; bits++ {
+		t.Run(fmt.Sprintf("window %d", bits), func(t *testing.T) {
+			type conn struct {
+				d      *deflate
+				next   func() []byte
+				window []byte
+			}
+			var conns [2]conn
+			for k := range conns {
+				conns[k] = conn{d: &deflate{level: 1, threshold: 0, sendBits: bits, sendTakeover: true,
+					sendContext: min(defaultSendContext, 1<<bits), id: deflateIDs.Add(1)}, next: chatMessages(300 + 900*k)}
+			}
+			fresh := newSmallScratch()
+			big := jsonLike(smallDeflateMax + 100)
+			for i := range 120 {
+				c := &conns[i/3%2] // three messages in a row on each
+				p := c.next()
+				if i%17 == 16 {
+					p = big
+				}
+				var want []byte
+				if len(p) <= smallDeflateMax {
+					want = bytes.Clone(smallDeflate(fresh, c.d.sent, p, 1<<bits, false))
+				}
+				buf := getBuf(len(p))
+				comp, err := c.d.compress(&buf, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				full := append(bytes.Clone(comp), deflateTail...)
+				putBuf(buf)
+				if want != nil && !bytes.Equal(full, want) {
+					t.Fatalf("message %d (%d bytes): %d bytes sent, a new scratch writes %d", i, len(p), len(full), len(want))
+				}
+				checkInflates(t, full, c.window, p)
+				c.window = keepLast(c.window, p, 1<<bits)
 			}
 		})
 	}

@@ -32,11 +32,25 @@ type huffman struct {
 // incomplete, except the two cases zlib accepts and compress/flate too: no
 // code at all (an error only once used) and a single code of one bit.
 func (h *huffman) build(lengths []uint8) bool {
-	h.count = [maxCodeLen + 1]uint16{}
-	for _, n := range lengths {
-		h.count[n]++
+	var used [288]uint16
+	n := 0
+	for s, l := range lengths {
+		if l != 0 {
+			used[n] = uint16(s)
+			n++
+		}
 	}
-	h.count[0] = 0
+	return h.buildUsed(lengths, used[:n])
+}
+
+// buildUsed is build given the symbols whose length is not 0, ascending:
+// a dynamic block's reader knows them as it reads the lengths, and a
+// block of JSON uses about a third of the 286 literal/length symbols.
+func (h *huffman) buildUsed(lengths []uint8, used []uint16) bool {
+	h.count = [maxCodeLen + 1]uint16{}
+	for _, s := range used {
+		h.count[lengths[s]&maxCodeLen]++
+	}
 	maxLen, left := 0, 1
 	for n := 1; n <= maxCodeLen; n++ {
 		left = left<<1 - int(h.count[n])
@@ -52,44 +66,42 @@ func (h *huffman) build(lengths []uint8) bool {
 	}
 	h.width = uint(min(max(maxLen, 1), tableBits))
 	h.mask = 1<<h.width - 1
-	size := 1 << h.width
-	if left > 0 || maxLen > tableBits {
-		// Entries no short code fills must read as 0: a long code's
-		// prefix, or no code. A complete short code fills them all.
-		clear(h.table[:size])
-	}
 	var offs [maxCodeLen + 2]uint16
 	for n := 1; n <= maxCodeLen; n++ {
 		offs[n+1] = offs[n] + h.count[n]
+	}
+	for _, s := range used { // sym in canonical order: by length, then symbol
+		n := lengths[s] & maxCodeLen
+		h.sym[offs[n]] = s
+		offs[n]++
 	}
 	h.first, h.index = 0, 0
 	for n := 1; n <= int(h.width); n++ {
 		h.index += int(h.count[n])
 		h.first = (h.first + int(h.count[n])) << 1
 	}
-	code := 0 // canonical codes, assigned in order of length then symbol
-	var next [maxCodeLen + 1]int
-	for n := 1; n <= maxCodeLen; n++ {
-		code = (code + int(h.count[n-1])) << 1
-		next[n] = code
-	}
-	for s, n := range lengths {
-		if n == 0 {
-			continue
-		}
-		h.sym[offs[n]] = uint16(s)
-		offs[n]++
-		c := next[n]
-		next[n]++
-		if uint(n) > h.width {
-			continue
-		}
-		entry := uint16(s)<<4 | uint16(n)
-		for r := int(bits.Reverse16(uint16(c)) >> (16 - n)); r < size; r += 1 << n {
-			h.table[r] = entry
-		}
-	}
+	h.fill()
 	return true
+}
+
+// fill writes the table from h.sym, h.count and h.width, one length at a
+// time: the table for codes of up to n bits is the one for n-1 bits
+// twice (a code of n-1 bits, bit-reversed, ignores the n-th bit), plus one
+// entry per code of n bits. Each code is written once and the rest
+// copied, instead of writing every entry of a short code one by one.
+func (h *huffman) fill() {
+	t := h.table[:]
+	t[0], t[1] = 0, 0 // no code, or the prefix of a longer one
+	size, index, code := 1, 0, 0
+	for n := 1; n <= int(h.width); n++ {
+		size = copy(t[size:2*size], t[:size]) * 2
+		code = (code + int(h.count[n-1])) << 1 // the first code of n bits
+		for k := range int(h.count[n]) {
+			r := bits.Reverse16(uint16(code+k)) >> (16 - n)
+			t[r&(1<<tableBits-1)] = h.sym[index+k]<<4 | uint16(n)
+		}
+		index += int(h.count[n])
+	}
 }
 
 // slow decodes a code longer than width bits from the low bits of b, of

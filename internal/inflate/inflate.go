@@ -31,6 +31,7 @@ type GrowFunc func(out []byte, n int) []byte
 type Decoder struct {
 	lit, dist, clen huffman
 	lengths         [286 + 30]uint8
+	used            [286 + 30]uint16 // the positions in lengths of the lengths that are not 0
 }
 
 // Inflate appends to out the decompression of src followed by tail (the
@@ -407,10 +408,19 @@ func (d *Decoder) readTables(s *state) error {
 		}
 		cl[codeOrder[i]] = uint8(l)
 	}
-	if !d.clen.build(cl[:]) {
+	var clUsed [19]uint16
+	n := 0
+	for c, l := range cl {
+		if l != 0 {
+			clUsed[n] = uint16(c)
+			n++
+		}
+	}
+	if !d.clen.buildUsed(cl[:], clUsed[:n]) {
 		return ErrCorrupt
 	}
 	lengths := d.lengths[:nlit+ndist]
+	used := d.used[:0]
 	for i := 0; i < len(lengths); {
 		x, err := s.symbol(&d.clen)
 		if err != nil {
@@ -418,6 +428,9 @@ func (d *Decoder) readTables(s *state) error {
 		}
 		if x < 16 {
 			lengths[i] = uint8(x)
+			if x != 0 {
+				used = append(used, uint16(i))
+			}
 			i++
 			continue
 		}
@@ -441,12 +454,23 @@ func (d *Decoder) readTables(s *state) error {
 		if i+rep > len(lengths) {
 			return ErrCorrupt
 		}
+		if val == 0 {
+			clear(lengths[i : i+rep])
+			i += rep
+			continue
+		}
 		for range rep {
 			lengths[i] = val
+			used = append(used, uint16(i))
 			i++
 		}
 	}
-	if !d.lit.build(lengths[:nlit]) || !d.dist.build(lengths[nlit:]) {
+	k := len(used) // the first distance code's place in used
+	for k > 0 && int(used[k-1]) >= nlit {
+		k--
+		used[k] -= uint16(nlit)
+	}
+	if !d.lit.buildUsed(lengths[:nlit], used[:k]) || !d.dist.buildUsed(lengths[nlit:], used[k:]) {
 		return ErrCorrupt
 	}
 	return nil
