@@ -5,7 +5,6 @@ package wss
 
 import (
 	"context"
-	"errors"
 	"net"
 	"runtime"
 	"testing"
@@ -23,25 +22,6 @@ func oneLoop(t *testing.T) *Dispatcher {
 		t.Fatal(err)
 	}
 	return d
-}
-
-// serveListener serves ln on d until the test ends; then it closes ln,
-// checks that Serve returned, and shuts d down.
-func serveListener(t *testing.T, d *Dispatcher, ln net.Listener) {
-	t.Helper()
-	served := make(chan error, 1)
-	go func() { served <- d.Serve(ln, nil, newEcho) }()
-	t.Cleanup(func() {
-		ln.Close()
-		if err := <-served; !errors.Is(err, net.ErrClosed) {
-			t.Errorf("Serve returned %v, want an error wrapping net.ErrClosed", err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		if err := d.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
 }
 
 // rawSockets opens n non-blocking TCP sockets, which connect (rawConnect)
@@ -103,7 +83,7 @@ func TestServe_BacklogAllocations(t *testing.T) {
 	rawConnect(t, rawSockets(t, n), loopback(ln)) // all in the backlog before Serve
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	serveListener(t, d, ln)
+	serveListener(t, d, ln, nil, newEcho)
 	waitServed(t, d, n)
 	runtime.ReadMemStats(&after)
 	per := float64(after.Mallocs-before.Mallocs) / n
@@ -135,7 +115,7 @@ func TestServe_AcceptedSocketOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			d := oneLoop(t)
-			serveListener(t, d, ln)
+			serveListener(t, d, ln, nil, newEcho)
 			rawConnect(t, rawSockets(t, n), loopback(ln))
 			waitServed(t, d, n)
 			for _, c := range d.loops[0].appendConns(nil) {

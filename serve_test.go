@@ -45,6 +45,15 @@ func serveOn(t *testing.T, mode testMode, cfg *Config, newHandler func(*Request)
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveListener(t, d, ln, cfg, newHandler)
+	return ln.Addr().String(), d
+}
+
+// serveListener serves ln on d until the test ends; then it closes ln,
+// checks that Serve returned an error wrapping net.ErrClosed, and shuts d
+// down.
+func serveListener(t *testing.T, d *Dispatcher, ln net.Listener, cfg *Config, newHandler func(*Request) (Handler, error)) {
+	t.Helper()
 	served := make(chan error, 1)
 	go func() { served <- d.Serve(ln, cfg, newHandler) }()
 	t.Cleanup(func() {
@@ -58,7 +67,6 @@ func serveOn(t *testing.T, mode testMode, cfg *Config, newHandler func(*Request)
 			t.Errorf("Shutdown: %v", err)
 		}
 	})
-	return ln.Addr().String(), d
 }
 
 func newEcho(*Request) (Handler, error) {

@@ -408,15 +408,7 @@ func (d *Decoder) readTables(s *state) error {
 		}
 		cl[codeOrder[i]] = uint8(l)
 	}
-	var clUsed [19]uint16
-	n := 0
-	for c, l := range cl {
-		if l != 0 {
-			clUsed[n] = uint16(c)
-			n++
-		}
-	}
-	if !d.clen.buildUsed(cl[:], clUsed[:n]) {
+	if !d.clen.build(cl[:]) {
 		return ErrCorrupt
 	}
 	lengths := d.lengths[:nlit+ndist]
