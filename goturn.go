@@ -52,7 +52,9 @@ type goTurn struct {
 // before a read that waited does not count, so that a connection whose
 // peer answers at once (its next message already there when it reads)
 // does not yield on a busy machine. It reads the clock once a read, and
-// once a frame after the first of a read. It returns false once the
+// once every stepsPerClockRead frames within one. The clock is read at a
+// fresh read's start, not at its first check as on a loop, so that the
+// time a handler takes counts in the turn. It returns false once the
 // connection has ended.
 func (t *goTurn) feed(c *Conn, p []byte, fresh bool) bool {
 	now := time.Now()
