@@ -66,6 +66,7 @@ func (w *wire) batchLocked(pms []*PreparedMessage, noWait bool) (<-chan error, e
 	if err := w.writable(opBinary); err != nil {
 		return nil, err
 	}
+	w.owedPongFirst()
 	if w.state.is(flagTurn) {
 		for _, pm := range pms {
 			if _, err := w.sendBytes(nil, pm.frame, false); err != nil {

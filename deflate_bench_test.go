@@ -9,14 +9,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/flate"
+
+	"github.com/wssgo/wss/internal/wstest"
 )
 
 // BenchmarkEchoCompression measures a round trip (our client writes, our
@@ -78,23 +78,19 @@ func benchEcho(b *testing.B, d *Dispatcher, cc *CompressionConfig, size int) {
 }
 
 // jsonLike returns n bytes of text shaped like a stream of JSON records.
-func jsonLike(n int) []byte {
-	var b bytes.Buffer
-	for i := 0; b.Len() < n; i++ {
-		fmt.Fprintf(&b, `{"id":%d,"user":"user%d","text":"message number %d in room %d","ts":%d}`, i, i%97, i, i%7, 1700000000+i*13)
-	}
-	return bytes.ToValidUTF8(b.Bytes()[:n], nil)
-}
+func jsonLike(n int) []byte { return wstest.JSONLike(n) }
 
 // jsonMessages returns a function yielding size-byte JSON-like messages
 // from a stream of 64 in turn: consecutive messages differ, as in real
 // traffic.
-func jsonMessages(size int) func() []byte {
-	stream := jsonLike(64 * size)
+func jsonMessages(size int) func() []byte { return inTurn(wstest.JSONRecords(64, size)) }
+
+// inTurn returns a function yielding msgs in turn, for ever.
+func inTurn(msgs [][]byte) func() []byte {
 	i := 0
 	return func() []byte {
-		msg := stream[i*size : (i+1)*size]
-		i = (i + 1) % 64
+		msg := msgs[i]
+		i = (i + 1) % len(msgs)
 		return msg
 	}
 }
@@ -287,40 +283,5 @@ func serveMessages(srv *deflate, in [][]byte, lens []int) (sent int, err error) 
 
 // chatMessages returns a function yielding messages of about size bytes
 // from a stream of 512 in turn, each a batch of chat events as a chat
-// server pushes them: varied users, rooms, words and ids, fixed keys. The
-// same generator as bench/ratio's; deterministic.
-func chatMessages(size int) func() []byte {
-	rng := mrand.New(mrand.NewPCG(1, 2))
-	users := []string{"ann", "bob", "carla", "dmitri", "eve", "farah", "gus", "hiro", "ines", "jules", "kofi", "lena"}
-	rooms := []string{"general", "random", "dev", "design", "ops", "music"}
-	words := strings.Fields("the a to and of is it that in you for on this we was with have but just not what so" +
-		" deploy build test server page fix bug merge review lunch today tomorrow meeting release coffee thanks" +
-		" ok sure great maybe later yes no please look here there again done working broken ready")
-	msgs := make([][]byte, 512)
-	id := 100000
-	for i := range msgs {
-		var b bytes.Buffer
-		b.WriteString(`{"events":[`)
-		for first := true; b.Len() < size-150; first = false {
-			if !first {
-				b.WriteByte(',')
-			}
-			var text []string
-			for range 3 + rng.IntN(12) {
-				text = append(text, words[rng.IntN(len(words))])
-			}
-			id += 1 + rng.IntN(3)
-			fmt.Fprintf(&b, `{"type":"message","id":"m%d","room":"%s","user":{"id":%d,"nick":"%s"},"text":"%s","ts":%d}`,
-				id, rooms[rng.IntN(len(rooms))], 1000+rng.IntN(len(users)), users[rng.IntN(len(users))],
-				strings.Join(text, " "), 1700000000000+int64(id)*137+int64(rng.IntN(1000)))
-		}
-		b.WriteString(`]}`)
-		msgs[i] = b.Bytes()
-	}
-	i := 0
-	return func() []byte {
-		msg := msgs[i]
-		i = (i + 1) % len(msgs)
-		return msg
-	}
-}
+// server pushes them (wstest.ChatMessages, which bench/ratio sends too).
+func chatMessages(size int) func() []byte { return inTurn(wstest.ChatMessages(512, size)) }

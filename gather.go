@@ -195,13 +195,9 @@ func (w *wire) sendPong(p []byte) error {
 		return w.writeFrame(opPong, p)
 	}
 	o := outgoing{op: opPong, how: plainFrame, payload: p}
-	if w.client {
-		o.maskCopy()
-	}
+	w.mask(&o)
 	sent, err := w.tryTransmit(&o)
-	if o.scratch != nil {
-		putBuf(o.scratch)
-	}
+	o.release()
 	if !sent {
 		owed := append([]byte(nil), p...) // rare: the copy may allocate
 		w.aside.pong.Store(&owed)
@@ -221,6 +217,16 @@ func (w *wire) tryTransmit(o *outgoing) (bool, error) {
 	return true, err
 }
 
+// owedPongFirst sends the pong a goroutine-mode reader owes, if any,
+// before the frame the caller is about to send: a pong follows its ping
+// in the order of the input, ahead of what the handlers answer to later
+// messages. c.wmu must be held.
+func (w *wire) owedPongFirst() {
+	if !w.onLoop && w.aside.pong.Load() != nil {
+		w.sendOwedPong()
+	}
+}
+
 // sendOwedPong sends the pong the reader owes, if any. c.wmu must be held.
 func (w *wire) sendOwedPong() {
 	p := w.aside.pong.Swap(nil)
@@ -228,11 +234,7 @@ func (w *wire) sendOwedPong() {
 		return
 	}
 	o := outgoing{op: opPong, how: plainFrame, payload: *p}
-	if w.client {
-		o.maskCopy()
-	}
+	w.mask(&o)
 	_, _ = w.transmitHeld(&o, nil)
-	if o.scratch != nil {
-		putBuf(o.scratch)
-	}
+	o.release()
 }

@@ -61,14 +61,24 @@ func TestGoroutineModeTurnWritesOnce(t *testing.T) {
 		msgs = append(msgs, clientFrame(binFin, m))
 		echoes = append(echoes, serverFrame(opBinary, m))
 	}
+	// With more input after it, a payload of up to corkCopy is gathered
+	// with what follows; one byte more goes at once with what came before
+	// it (this net.Conn has no writev: one Write a part), and what follows
+	// is gathered anew.
+	atCopy, pastCopy := bytes.Repeat([]byte{'c'}, corkCopy), bytes.Repeat([]byte{'d'}, corkCopy+1)
 	cases := []struct {
 		name    string
 		request []byte
 		want    []byte
+		writes  int32
 	}{
-		{"the echoes of one read", bytes.Join(msgs, nil), bytes.Join(echoes, nil)},
+		{"the echoes of one read", bytes.Join(msgs, nil), bytes.Join(echoes, nil), 1},
 		{"a pong and an echo", append(clientFrame(pingFin, []byte("p")), clientFrame(binFin, []byte("m"))...),
-			append(serverFrame(opPong, []byte("p")), serverFrame(opBinary, []byte("m"))...)},
+			append(serverFrame(opPong, []byte("p")), serverFrame(opBinary, []byte("m"))...), 1},
+		{"exactly corkCopy, then more", append(clientFrame(binFin, atCopy), clientFrame(binFin, []byte("next"))...),
+			append(serverFrame(opBinary, atCopy), serverFrame(opBinary, []byte("next"))...), 1},
+		{"one byte past corkCopy, then more", append(clientFrame(binFin, pastCopy), clientFrame(binFin, []byte("next"))...),
+			append(serverFrame(opBinary, pastCopy), serverFrame(opBinary, []byte("next"))...), 3},
 	}
 	for _, tc := range cases {
 		// A turn that runs out of time (goTurnLen) between two frames
@@ -79,14 +89,14 @@ func TestGoroutineModeTurnWritesOnce(t *testing.T) {
 			before := cc.writes.Load()
 			peer.write(tc.request)
 			peer.expect(tc.want)
-			if counts = append(counts, cc.writes.Load()-before); counts[len(counts)-1] == 1 {
+			if counts = append(counts, cc.writes.Load()-before); counts[len(counts)-1] == tc.writes {
 				break
 			}
 		}
 		// The race detector slows a turn past goTurnLen between two
 		// frames: with it, only the bytes are checked.
-		if n := counts[len(counts)-1]; n != 1 && !raceEnabled {
-			t.Errorf("%s: %v writes, want 1", tc.name, counts)
+		if n := counts[len(counts)-1]; n != tc.writes && !raceEnabled {
+			t.Errorf("%s: %v writes, want %d", tc.name, counts, tc.writes)
 		}
 	}
 	before := cc.writes.Load()

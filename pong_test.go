@@ -79,7 +79,7 @@ func TestRFC6455_5_5_2_PongWhileAWriterWaits(t *testing.T) {
 	big := bytes.Repeat([]byte{'x'}, 32<<20) // more than loopback's socket buffers hold
 	cfg := &Config{PingInterval: -1, WriteTimeout: time.Minute}
 	t.Run("server", func(t *testing.T) {
-		forEachModeOf(t, testModes[:1], func(t *testing.T, d *Dispatcher) {
+		forEachModeOf(t, goroutineOnly(testModes), func(t *testing.T, d *Dispatcher) {
 			srv := startServer(t, d, cfg, func(*Conn, []byte, MessageType) {})
 			peer := dialRaw(t, srv.addr).connect(sampleKey)
 			conn, rec := srv.next(t)
@@ -101,7 +101,7 @@ func TestRFC6455_5_5_2_PongWhileAWriterWaits(t *testing.T) {
 		})
 	})
 	t.Run("client", func(t *testing.T) {
-		forEachModeOf(t, clientModes[1:], func(t *testing.T, d *Dispatcher) {
+		forEachModeOf(t, goroutineOnly(clientModes), func(t *testing.T, d *Dispatcher) {
 			probe := newClientProbe()
 			conn, peer := dialRawPeer(t, d, probe, cfg)
 			written := writeWhileUnread(t, conn, big)
@@ -131,4 +131,15 @@ func writeWhileUnread(t *testing.T, c *Conn, data []byte) <-chan error {
 	go func() { written <- c.Write(data, Binary) }()
 	waitBuffered(t, c)
 	return written
+}
+
+// goroutineOnly returns the goroutine-mode entries of modes.
+func goroutineOnly(modes []testMode) []testMode {
+	var only []testMode
+	for _, m := range modes {
+		if m.cfg.Mode == ModeGoroutine {
+			only = append(only, m)
+		}
+	}
+	return only
 }

@@ -85,18 +85,14 @@ func (w *wire) writeFrameNoWait(op opcode, payload []byte) error {
 
 // transmitFrom runs the write path for o.
 func (w *wire) transmitFrom(o outgoing) error {
-	if w.client && o.how == plainFrame {
-		o.maskCopy()
-	}
+	w.mask(&o)
 	done, err := w.transmitLocked(&o, nil)
 	for err != nil && errors.Is(err, errStreamOpen) { // a data frame waits for the end of a fragmented message
 		streams.wait(w.conn())
 		done, err = w.transmitLocked(&o, nil)
 	}
 	err = w.await(done, err)
-	if o.scratch != nil {
-		putBuf(o.scratch)
-	}
+	o.release()
 	if !w.onLoop {
 		w.drained() // on an event loop, the loop calls OnDrain
 	}
@@ -126,6 +122,21 @@ func awaitSent(done <-chan error) error {
 		return fmt.Errorf("wss: write: %w", err)
 	}
 	return nil
+}
+
+// mask masks o into a copy if c is a client and o a plain frame; the
+// caller releases the copy once o is sent (release).
+func (w *wire) mask(o *outgoing) {
+	if w.client && o.how == plainFrame {
+		o.maskCopy()
+	}
+}
+
+// release gives back the pooled buffer o's payload lives in, if any.
+func (o *outgoing) release() {
+	if o.scratch != nil {
+		putBuf(o.scratch)
+	}
 }
 
 // maskCopy replaces a client frame's payload with a copy masked with a
@@ -160,6 +171,7 @@ func (w *wire) transmitHeld(o *outgoing, head []byte) (<-chan error, error) {
 		if w.state.is(flagStreaming) && !o.stream && !o.op.IsControl() {
 			return nil, errStreamOpen
 		}
+		w.owedPongFirst()
 	}
 	if o.how == plainFrame && w.state.is(flagTurn) && !o.alone && w.joinPlain(o) {
 		return nil, nil

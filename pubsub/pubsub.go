@@ -406,7 +406,7 @@ func (ps *PubSub) deliver(name string, data []byte, typ wss.MessageType, id uint
 		held := t.holdForCatchup(id, pm)
 		seg, at := t.log.record(pm)
 		queued := 0
-		up := lineup{ps: ps}
+		var up lineup
 		for _, s := range t.subs {
 			if (held != nil || id != 0) && (held[s] || t.replayedAlready(s, id)) { // a subscriber catching up
 				continue

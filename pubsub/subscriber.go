@@ -112,14 +112,20 @@ func (s *subscriber) scheduleLocked(up *lineup) {
 		return
 	}
 	s.scheduled = true
-	switch {
-	case up != nil:
+	if up != nil {
 		up.add(s)
-	case s.waits:
-		s.ps.waiting.add(s)
-	default:
-		s.ps.handing.add(s)
+	} else {
+		s.writers().add(s)
 	}
+}
+
+// writers returns the writers s needs: ones that wait for the peer, or
+// ones that never do.
+func (s *subscriber) writers() *writers {
+	if s.waits {
+		return &s.ps.waiting
+	}
+	return &s.ps.handing
 }
 
 // batchMax is the most queued messages a writer hands over at once, with

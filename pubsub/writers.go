@@ -77,39 +77,44 @@ func (w *writers) take(mine *[takeMax]*subscriber) int {
 }
 
 // lineup gathers the subscribers a publish schedules, to put them in line
-// with a lock each time it is full and once at the end (flush).
+// with a lock each time one of its batches is full and once at the end
+// (flush): a batch for each set of writers.
 type lineup struct {
-	ps   *PubSub
+	batches [2]lineBatch // the handing writers', the waiting writers'
+}
+
+type lineBatch struct {
+	w    *writers
 	n    int
-	subs [64]*subscriber
+	subs [32]*subscriber
 }
 
 // add gathers s, which the caller scheduled under s.mu.
 func (l *lineup) add(s *subscriber) {
-	if l.n == len(l.subs) {
-		l.flush()
+	w := s.writers()
+	b := &l.batches[0]
+	if b.w != nil && b.w != w {
+		b = &l.batches[1]
 	}
-	l.subs[l.n] = s
-	l.n++
+	if b.n == len(b.subs) {
+		b.flush()
+	}
+	b.w = w
+	b.subs[b.n] = s
+	b.n++
 }
 
-// flush puts what l gathered in line for the writers each needs.
+// flush puts what l gathered in line.
 func (l *lineup) flush() {
-	var handing, waiting [len(lineup{}.subs)]*subscriber
-	nh, nw := 0, 0
-	for _, s := range l.subs[:l.n] {
-		if s.waits {
-			waiting[nw], nw = s, nw+1
-		} else {
-			handing[nh], nh = s, nh+1
-		}
+	for i := range l.batches {
+		l.batches[i].flush()
 	}
-	if nh > 0 {
-		l.ps.handing.addAll(handing[:nh])
+}
+
+func (b *lineBatch) flush() {
+	if b.n > 0 {
+		b.w.addAll(b.subs[:b.n])
+		clear(b.subs[:b.n])
+		b.n = 0
 	}
-	if nw > 0 {
-		l.ps.waiting.addAll(waiting[:nw])
-	}
-	clear(l.subs[:l.n])
-	l.n = 0
 }

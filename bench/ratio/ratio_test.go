@@ -12,12 +12,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/wssgo/wss/internal/wstest"
 
 	"github.com/lxzan/gws"
 
@@ -41,10 +42,10 @@ func TestCompressionRatio(t *testing.T) {
 		size   int
 		msgs   [][]byte
 	}{
-		{"chat", 300, chatMessages(2000, 300)},
-		{"chat", 1200, chatMessages(2000, 1200)},
-		{"records", 300, jsonRecords(2000, 300)},
-		{"records", 1200, jsonRecords(2000, 1200)},
+		{"chat", 300, wstest.ChatMessages(2000, 300)},
+		{"chat", 1200, wstest.ChatMessages(2000, 1200)},
+		{"records", 300, wstest.JSONRecords(2000, 300)},
+		{"records", 1200, wstest.JSONRecords(2000, 1200)},
 	} {
 		stream, size, msgs := tc.stream, tc.size, tc.msgs
 		ratios := map[string]float64{}
@@ -188,54 +189,4 @@ func readFrame(t *testing.T, br *bufio.Reader) (rsv1 bool, payload []byte) {
 		t.Fatal(err)
 	}
 	return h[0]&0x40 != 0, payload
-}
-
-// chatMessages returns n messages of about size bytes, each a batch of
-// chat events as a chat server pushes them: varied users, rooms, words
-// and ids, fixed keys. Deterministic.
-func chatMessages(n, size int) [][]byte {
-	rng := mrand.New(mrand.NewPCG(1, 2))
-	users := []string{"ann", "bob", "carla", "dmitri", "eve", "farah", "gus", "hiro", "ines", "jules", "kofi", "lena"}
-	rooms := []string{"general", "random", "dev", "design", "ops", "music"}
-	words := strings.Fields("the a to and of is it that in you for on this we was with have but just not what so" +
-		" deploy build test server page fix bug merge review lunch today tomorrow meeting release coffee thanks" +
-		" ok sure great maybe later yes no please look here there again done working broken ready")
-	msgs := make([][]byte, n)
-	id := 100000
-	for i := range msgs {
-		var b bytes.Buffer
-		b.WriteString(`{"events":[`)
-		for first := true; b.Len() < size-150; first = false {
-			if !first {
-				b.WriteByte(',')
-			}
-			var text []string
-			for range 3 + rng.IntN(12) {
-				text = append(text, words[rng.IntN(len(words))])
-			}
-			id += 1 + rng.IntN(3)
-			fmt.Fprintf(&b, `{"type":"message","id":"m%d","room":"%s","user":{"id":%d,"nick":"%s"},"text":"%s","ts":%d}`,
-				id, rooms[rng.IntN(len(rooms))], 1000+rng.IntN(len(users)), users[rng.IntN(len(users))],
-				strings.Join(text, " "), 1700000000000+int64(id)*137+int64(rng.IntN(1000)))
-		}
-		b.WriteString(`]}`)
-		msgs[i] = b.Bytes()
-	}
-	return msgs
-}
-
-// jsonRecords returns n messages of size bytes cut from one stream of
-// JSON records, as the root package's benchmarks make them (jsonLike):
-// consecutive messages differ.
-func jsonRecords(n, size int) [][]byte {
-	var b bytes.Buffer
-	for i := 0; b.Len() < 64*size; i++ {
-		fmt.Fprintf(&b, `{"id":%d,"user":"user%d","text":"message number %d in room %d","ts":%d}`, i, i%97, i, i%7, 1700000000+i*13)
-	}
-	msgs := make([][]byte, n)
-	for i := range msgs {
-		j := i % 64
-		msgs[i] = b.Bytes()[j*size : (j+1)*size]
-	}
-	return msgs
 }
