@@ -57,13 +57,13 @@ type goTurn struct {
 // time a handler takes counts in the turn. It returns false once the
 // connection has ended.
 func (t *goTurn) feed(c *Conn, p []byte, fresh bool) bool {
-	now := time.Now()
+	now := sinceEpoch()
 	if fresh {
-		t.streak, t.end = 0, turnEnd{at: now.Add(goTurnLen)}
+		t.streak, t.end = 0, turnEnd{at: now + goTurnLen}
 	}
-	if t.streak += len(p); t.streak > c.d.readBudget || now.After(t.end.at) {
+	if t.streak += len(p); t.streak > c.d.readBudget || now > t.end.at {
 		t.yield()
-		t.streak, t.end = len(p), turnEnd{at: time.Now().Add(goTurnLen)}
+		t.streak, t.end = len(p), turnEnd{at: sinceEpoch() + goTurnLen}
 	}
 	for {
 		// What the handlers write meanwhile is gathered, and goes out
@@ -79,7 +79,7 @@ func (t *goTurn) feed(c *Conn, p []byte, fresh bool) bool {
 			return true
 		}
 		t.yield()
-		t.end = turnEnd{at: time.Now().Add(goTurnLen)}
+		t.end = turnEnd{at: sinceEpoch() + goTurnLen}
 	}
 }
 

@@ -15,11 +15,9 @@ type pingClock struct {
 	sent atomic.Uint32
 }
 
-var pingEpoch = time.Now()
-
 // micros returns the clock, never 0.
 func micros() uint32 {
-	return max(uint32(time.Since(pingEpoch)/time.Microsecond), 1)
+	return max(uint32(sinceEpoch()/time.Microsecond), 1)
 }
 
 // sending records a ping about to go out, unless an older one is

@@ -167,19 +167,19 @@ func (c *Conn) turnOver(step int, end *turnEnd) bool {
 // clock when it starts: its end is set length ahead at the first
 // reading, after stepsPerClockRead steps.
 type turnEnd struct {
-	at     time.Time // zero until the clock is first read
+	at     time.Duration // on sinceEpoch's clock; 0 until the clock is first read
 	length time.Duration
 }
 
 // passed reports whether the turn's end has passed, and sets it at the
 // first call.
 func (e *turnEnd) passed() bool {
-	now := time.Now()
-	if e.at.IsZero() {
-		e.at = now.Add(e.length)
+	now := sinceEpoch()
+	if e.at == 0 {
+		e.at = now + e.length
 		return false
 	}
-	return now.After(e.at)
+	return now > e.at
 }
 
 // payload is the one path of an unmasked chunk of the current frame's

@@ -29,7 +29,7 @@ func (t *goTurn) readRaw(c *Conn) bool {
 	size := readBufSize
 	read := func(fd uintptr) bool {
 		b = getBuf(size)
-		n, rerr = syscall.Read(int(fd), (*b)[:cap(*b)])
+		n, rerr = readNow(fd, (*b)[:cap(*b)])
 		if rerr == syscall.EAGAIN {
 			putBuf(b)
 			waited = true
@@ -61,7 +61,7 @@ func trySendOn(rc syscall.RawConn) trySend {
 	)
 	write := func(fd uintptr) bool {
 		for {
-			n, werr = syscall.Write(int(fd), p)
+			n, werr = writeNow(fd, p)
 			if werr != syscall.EINTR {
 				return true // never wait for room
 			}
