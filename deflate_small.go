@@ -303,32 +303,55 @@ func (s *smallScratch) longestIn(i, last, maxDist, chain, beat int) (n, cand int
 	} else if j < i {
 		s.index(i, last)
 	}
-	cv := binary.LittleEndian.Uint32(src[i:])
 	limit := min(258, len(src)-i)
 	if beat >= limit {
 		return 0, 0
 	}
-	n = beat
+	return s.walk(i, max(s.base, i-maxDist), chain, beat, limit)
+}
+
+// walk is longestIn's search of the chain of position i, from the
+// candidates no further back than lo: a candidate beats n only if it
+// matches at n too, which the byte at i+n tells first, then the 4 bytes
+// at i.
+func (s *smallScratch) walk(i, lo, chain, beat, limit int) (n, cand int) {
+	src, prev := s.src, &s.prev
+	cv := load32(src, i)
 	c := int(s.table[hash4(cv)]) - 1
-	lo := max(s.base, i-maxDist) // the context's start, or the window's
-	for range chain {
-		if c < lo {
-			break
-		}
-		// A candidate can beat n only if it matches at n too, which a
-		// single byte tells first.
-		if (n == 0 || src[c+n] == src[i+n]) && binary.LittleEndian.Uint32(src[c:]) == cv {
-			if l := 4 + matchLen8(src, i+4, c+4, limit-4); l > n {
-				n, cand = l, c
-				if l >= min(limit, smallNiceMatch) {
-					break
-				}
+	n = beat
+	at := src[i+n] // n < limit: within src
+	if c < lo {
+		return n, cand
+	}
+	for {
+		// The candidates that cannot beat n, skipped with the fewest
+		// values in hand.
+		for src[c+n] != at || load32(src, c) != cv {
+			if chain--; chain == 0 {
+				return n, cand
+			}
+			if c = int(prev[c&(smallSrcMax-1)]) - 1; c < lo { // 0 <= c < smallSrcMax: the mask only spares a check
+				return n, cand
 			}
 		}
-		c = int(s.prev[c]) - 1
+		if l := 4 + matchLen8(src, i+4, c+4, limit-4); l > n {
+			n, cand = l, c
+			if l >= min(limit, smallNiceMatch) {
+				return n, cand
+			}
+			at = src[i+n]
+		}
+		if chain--; chain == 0 {
+			return n, cand
+		}
+		if c = int(prev[c&(smallSrcMax-1)]) - 1; c < lo {
+			return n, cand
+		}
 	}
-	return n, cand
 }
+
+// load32 is the little-endian uint32 at b[i:].
+func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i : i+4 : i+4]) }
 
 // matchLen8 is matchLen(src[i:], src[c:], limit) for c < i, with its
 // first 8 bytes compared here: most matches end in them.
