@@ -334,7 +334,17 @@ func (s *smallScratch) walk(i, lo, chain, beat, limit int) (n, cand int) {
 				return n, cand
 			}
 		}
-		if l := 4 + matchLen8(src, i+4, c+4, limit-4); l > n {
+		// The match's length: most end within the 8 bytes after the
+		// first 4, compared here.
+		l := 4
+		if limit < 12 {
+			l += matchLen8(src, i+4, c+4, limit-4)
+		} else if x := load64(src, i+4) ^ load64(src, c+4); x != 0 {
+			l += bits.TrailingZeros64(x) >> 3
+		} else {
+			l += 8 + matchLen(src[i+12:], src[c+12:], limit-12)
+		}
+		if l > n {
 			n, cand = l, c
 			if l >= min(limit, smallNiceMatch) {
 				return n, cand
@@ -349,6 +359,9 @@ func (s *smallScratch) walk(i, lo, chain, beat, limit int) (n, cand int) {
 		}
 	}
 }
+
+// load64 is the little-endian uint64 at b[i:].
+func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i : i+8 : i+8]) }
 
 // load32 is the little-endian uint32 at b[i:].
 func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i : i+4 : i+4]) }
