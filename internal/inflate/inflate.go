@@ -236,37 +236,51 @@ var (
 // either end.
 func (s *state) huffmanBlock(lit, dist *huffman) error {
 	for {
-		end, err := s.fast(lit, dist)
-		if end || err != nil {
-			return err
+		if cap(s.out)-len(s.out) >= maxMatch+8 && len(s.in) >= 8 {
+			end, err := s.fast(lit, dist)
+			if end || err != nil {
+				return err
+			}
 		}
-		if end, err = s.step(lit, dist); end || err != nil {
+		if end, err := s.step(lit, dist); end || err != nil {
 			return err
 		}
 	}
 }
 
-// maxSymbolBits is the most input one literal/length symbol and its
-// distance take: 15 + 5 extra bits, 15 + 13.
-const maxSymbolBits = 48
+const (
+	// maxSymbolBits is the most input one literal/length symbol and its
+	// distance take: 15 + 5 extra bits, 15 + 13.
+	maxSymbolBits = 48
+	// maxMatch is the longest match.
+	maxMatch = 258
+)
 
-// fast decodes symbols while at least 8 bytes of s.in are left and out
-// has room for the longest match, with the bit buffer in locals: after a
-// refill it holds at least 56 bits, enough for a whole symbol. It reports
-// the end of the block.
+// fast decodes symbols while out has room for the longest match and 8
+// bytes more, and the bits in hand or 8 more bytes of input hold a whole
+// symbol, with the bit buffer in locals: the input is read 8 bytes at a
+// time when fewer than maxSymbolBits are left, and a short match that
+// lies in out is copied 8 bytes at a time, which may write up to 7 bytes
+// past it within out's capacity (longer ones, and those that reach into
+// hist, cost fewer instructions with copy). It reports the end of the block.
 func (s *state) fast(lit, dist *huffman) (end bool, err error) {
-	b, nb, in, out := s.b, s.nb, s.in, s.out
-	defer func() { s.b, s.nb, s.in, s.out = b, nb, in, out }()
-	for len(in) >= 8 && cap(out)-len(out) >= 258 {
-		b |= binary.LittleEndian.Uint64(in) << nb
-		in = in[(63-nb)>>3:]
-		nb |= 56
+	b, nb, in, pos, out := s.b, s.nb, s.in, 0, s.out
+	for cap(out)-len(out) >= maxMatch+8 {
+		if nb < maxSymbolBits {
+			if len(in)-pos < 8 {
+				break
+			}
+			b |= binary.LittleEndian.Uint64(in[pos:]) << nb
+			pos += int(63-nb) >> 3
+			nb |= 56
+		}
 		e := lit.table[b&lit.mask]
 		v, n := int(e>>4), uint(e&15)
 		if e == 0 {
 			var l int
 			if v, l = lit.slow(b, nb); l <= 0 {
-				return false, ErrCorrupt // nb > 15: only no code can fail
+				err = ErrCorrupt // nb > 15: only no code can fail
+				break
 			}
 			n = uint(l)
 		}
@@ -277,9 +291,12 @@ func (s *state) fast(lit, dist *huffman) (end bool, err error) {
 			out = append(out, byte(v))
 			continue
 		case v == 256:
-			return true, nil
+			end = true
 		case v > 285:
-			return false, ErrCorrupt
+			err = ErrCorrupt
+		}
+		if end || err != nil {
+			break
 		}
 		v -= 257
 		x := uint(lengthExtra[v])
@@ -291,25 +308,45 @@ func (s *state) fast(lit, dist *huffman) (end bool, err error) {
 		if e == 0 {
 			var l int
 			if dv, l = dist.slow(b, nb); l <= 0 {
-				return false, ErrCorrupt
+				err = ErrCorrupt
+				break
 			}
 			n = uint(l)
 		}
 		b >>= n
 		nb -= n
 		if dv >= 30 {
-			return false, ErrCorrupt
+			err = ErrCorrupt
+			break
 		}
 		x = uint(distExtra[dv])
 		d := int(distBase[dv]) + int(b&(1<<x-1))
 		b >>= x
 		nb -= x
+		if k := len(out); d >= 8 && d <= k && length <= 16 {
+			out = copy8(out[:cap(out)], k, d, length)
+			continue
+		}
+
 		var ok bool
 		if out, ok = copyBack(out, s.hist, d, length); !ok {
-			return false, ErrCorrupt
+			err = ErrCorrupt
+			break
 		}
 	}
-	return false, nil
+	s.b, s.nb, s.in, s.out = b, nb, in[pos:], out
+	return end, err
+}
+
+// copy8 appends to o[:n] the length bytes that start d bytes back, d at
+// least 8 and at most n, 8 bytes at a time: each 8 are read after they
+// are written, however the match overlaps itself. o must have room for
+// length+7 bytes after n; those past the match are left as they come.
+func copy8(o []byte, n, d, length int) []byte {
+	for k := 0; k < length; k += 8 {
+		binary.LittleEndian.PutUint64(o[n+k:], binary.LittleEndian.Uint64(o[n-d+k:]))
+	}
+	return o[:n+length]
 }
 
 // step decodes one symbol, checking every bit and byte of room. It
