@@ -314,7 +314,7 @@ func (s *smallScratch) longestIn(i, last, maxDist, chain, beat int) (n, cand int
 	}
 	src := s.src
 	if j := s.indexed; j == i-1 { // the chains hold every position before i
-		h := hash4(binary.LittleEndian.Uint32(src[j:]))
+		h := hash4(load32(src, j))
 		s.prev[j], s.table[h] = s.table[h], uint16(j)+1
 		s.indexed = i
 	} else if j < i {
@@ -324,15 +324,9 @@ func (s *smallScratch) longestIn(i, last, maxDist, chain, beat int) (n, cand int
 	if beat >= limit {
 		return 0, 0
 	}
-	return s.walk(i, max(s.base, i-maxDist), chain, beat, limit)
-}
-
-// walk is longestIn's search of the chain of position i, from the
-// candidates no further back than lo: a candidate beats n only if it
-// matches at n too, which the byte at i+n tells first, then the 4 bytes
-// at i.
-func (s *smallScratch) walk(i, lo, chain, beat, limit int) (n, cand int) {
-	src, prev := s.src, &s.prev
+	// The candidates no further back than lo: the context's start, or
+	// the window's.
+	lo, prev := max(s.base, i-maxDist), &s.prev
 	cv := load32(src, i)
 	c := int(s.table[hash4(cv)]) - 1
 	n = beat
@@ -351,16 +345,20 @@ func (s *smallScratch) walk(i, lo, chain, beat, limit int) (n, cand int) {
 				return n, cand
 			}
 		}
-		// The match's length: most end within the 8 bytes after the
-		// first 4, compared here.
+		// The match's length, measured here without a call: 8 bytes at
+		// a time while limit allows, then one at a time.
 		l := 4
-		if limit < 12 {
-			l += matchLen8(src, i+4, c+4, limit-4)
-		} else if x := load64(src, i+4) ^ load64(src, c+4); x != 0 {
-			l += bits.TrailingZeros64(x) >> 3
-		} else {
-			l += 8 + matchLen(src[i+12:], src[c+12:], limit-12)
+		for l+8 <= limit {
+			if x := load64(src, i+l) ^ load64(src, c+l); x != 0 {
+				l += bits.TrailingZeros64(x) >> 3
+				goto measured
+			}
+			l += 8
 		}
+		for l < limit && src[i+l] == src[c+l] {
+			l++
+		}
+	measured:
 		if l > n {
 			n, cand = l, c
 			if l >= min(limit, smallNiceMatch) {
@@ -382,30 +380,3 @@ func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i : i+
 
 // load32 is the little-endian uint32 at b[i:].
 func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i : i+4 : i+4]) }
-
-// matchLen8 is matchLen(src[i:], src[c:], limit) for c < i, with its
-// first 8 bytes compared here: most matches end in them.
-func matchLen8(src []byte, i, c, limit int) int {
-	if i+8 > len(src) {
-		return matchLen(src[i:], src[c:], limit)
-	}
-	if x := binary.LittleEndian.Uint64(src[i:]) ^ binary.LittleEndian.Uint64(src[c:]); x != 0 {
-		return min(bits.TrailingZeros64(x)>>3, limit)
-	}
-	return 8 + matchLen(src[i+8:], src[c+8:], limit-8)
-}
-
-// matchLen is the length of the common prefix of a and b, at most limit.
-func matchLen(a, b []byte, limit int) int {
-	n := 0
-	for len(a) >= 8 && len(b) >= 8 && n < limit {
-		if x := binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b); x != 0 {
-			return min(n+bits.TrailingZeros64(x)>>3, limit)
-		}
-		a, b, n = a[8:], b[8:], n+8
-	}
-	for i := 0; i < len(a) && i < len(b) && a[i] == b[i] && n < limit; i++ {
-		n++
-	}
-	return min(n, limit)
-}
