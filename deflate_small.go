@@ -280,17 +280,20 @@ func (s *smallScratch) index(end, last int) {
 		return
 	}
 	src, t, prev := s.src, &s.table, s.prev[:end]
-	for ; i+4 <= end && i+8 <= len(src); i += 4 { // four positions from one load
-		u := binary.LittleEndian.Uint64(src[i:])
-		h0, h1, h2, h3 := hash4(uint32(u)), hash4(uint32(u>>8)), hash4(uint32(u>>16)), hash4(uint32(u>>24))
+	for stop := min(end, len(src)-4) - 4; i <= stop; i += 4 { // four positions from one load
+		u := load64(src, i)
 		p := prev[i : i+4 : i+4]
-		p[0], t[h0] = t[h0], uint16(i)+1
-		p[1], t[h1] = t[h1], uint16(i)+2
-		p[2], t[h2] = t[h2], uint16(i)+3
-		p[3], t[h3] = t[h3], uint16(i)+4
+		h := hash4(uint32(u))
+		p[0], t[h] = t[h], uint16(i)+1
+		h = hash4(uint32(u >> 8))
+		p[1], t[h] = t[h], uint16(i)+2
+		h = hash4(uint32(u >> 16))
+		p[2], t[h] = t[h], uint16(i)+3
+		h = hash4(uint32(u >> 24))
+		p[3], t[h] = t[h], uint16(i)+4
 	}
 	for ; i < end; i++ {
-		h := hash4(binary.LittleEndian.Uint32(src[i:]))
+		h := hash4(load32(src, i))
 		prev[i], t[h] = t[h], uint16(i)+1
 	}
 	s.indexed = i
