@@ -42,7 +42,9 @@ type Decoder struct {
 // message with an empty stored block (the tail it removes and the
 // receiver appends), not with a final one. The output never exceeds limit bytes:
 // out grows by grow, to at most limit, and past that Inflate stops with
-// ErrTooLarge, whatever the input declares.
+// ErrTooLarge, whatever the input declares. Bytes of out's capacity past
+// the output's end may be overwritten (a short match is copied 8 bytes at
+// a time).
 func (d *Decoder) Inflate(out, hist, src, tail []byte, limit int, grow GrowFunc) ([]byte, error) {
 	if grow == nil {
 		grow = func(out []byte, n int) []byte { return append(make([]byte, 0, n), out...) }
