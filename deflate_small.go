@@ -157,13 +157,13 @@ func (s *smallScratch) emit(w *bitWriter, lit *[numLitCodes]huffCode, dist *[num
 	for _, t := range s.tokens {
 		if t&matchFlag == 0 {
 			c := lit[t&0xff]
-			acc |= uint64(c.bits) << n
+			acc |= uint64(c.bits) << (n & 63) // n < 32: the shifts need no check
 			n += uint(c.n)
 		} else {
 			l := uint32(t>>15) & 0xff
 			lc := lengthCode[l]
 			c := lit[257+int(lc)]
-			acc |= uint64(c.bits|(l-uint32(lengthBase[lc]))<<c.n) << n
+			acc |= uint64(c.bits|(l-uint32(lengthBase[lc]))<<(c.n&31)) << (n & 63)
 			n += uint(c.n + lengthExtra[lc])
 			if n >= 32 {
 				b = binary.LittleEndian.AppendUint32(b, uint32(acc))
@@ -172,7 +172,7 @@ func (s *smallScratch) emit(w *bitWriter, lit *[numLitCodes]huffCode, dist *[num
 			}
 			dc, extra, value := distCode(uint32(t) & 0x7fff)
 			c = dist[dc&31]
-			acc |= uint64(c.bits|value<<c.n) << n
+			acc |= uint64(c.bits|value<<(c.n&31)) << (n & 63)
 			n += uint(c.n) + uint(extra)
 		}
 		if n >= 32 {

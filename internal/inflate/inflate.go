@@ -82,7 +82,7 @@ type state struct {
 // ends.
 func (s *state) refill() {
 	if len(s.in) >= 8 {
-		s.b |= binary.LittleEndian.Uint64(s.in) << s.nb
+		s.b |= binary.LittleEndian.Uint64(s.in) << (s.nb & 63) // nb < 64: the shifts need no check
 		k := (63 - s.nb) >> 3
 		s.in = s.in[k:]
 		s.nb |= 56
@@ -99,7 +99,7 @@ func (s *state) refill() {
 				return
 			}
 		}
-		s.b |= uint64(s.in[0]) << s.nb
+		s.b |= uint64(s.in[0]) << (s.nb & 63)
 		s.in = s.in[1:]
 		s.nb += 8
 	}
@@ -113,8 +113,8 @@ func (s *state) bits(n uint) (uint32, bool) {
 			return 0, false
 		}
 	}
-	v := uint32(s.b & (1<<n - 1))
-	s.b >>= n
+	v := uint32(s.b & (1<<(n&63) - 1)) // n <= 32: the shifts need no check
+	s.b >>= n & 63
 	s.nb -= n
 	return v, true
 }
@@ -125,7 +125,7 @@ func (s *state) symbol(h *huffman) (int, error) {
 	if s.nb < maxCodeLen {
 		s.refill()
 	}
-	e := h.table[s.b&h.mask]
+	e := h.table[s.b&h.mask&(1<<tableBits-1)] // the mask is at most that: no check
 	sym, n := int(e>>4), int(e&15)
 	if e == 0 {
 		sym, n = h.slow(s.b, s.nb)
@@ -139,7 +139,7 @@ func (s *state) symbol(h *huffman) (int, error) {
 	if uint(n) > s.nb {
 		return 0, ErrTruncated
 	}
-	s.b >>= uint(n)
+	s.b >>= uint(n) & 63 // n <= 15: the shift needs no check
 	s.nb -= uint(n)
 	return sym, nil
 }
@@ -272,11 +272,11 @@ func (s *state) fast(lit, dist *huffman) (end bool, err error) {
 			if len(in)-pos < 8 {
 				break
 			}
-			b |= binary.LittleEndian.Uint64(in[pos:]) << nb
+			b |= binary.LittleEndian.Uint64(in[pos:]) << (nb & 63)
 			pos += int(63-nb) >> 3
 			nb |= 56
 		}
-		e := lit.table[b&lit.mask]
+		e := lit.table[b&lit.mask&(1<<tableBits-1)] // the mask is at most that: no check
 		v, n := int(e>>4), uint(e&15)
 		if e == 0 {
 			var l int
@@ -286,11 +286,12 @@ func (s *state) fast(lit, dist *huffman) (end bool, err error) {
 			}
 			n = uint(l)
 		}
-		b >>= n
+		b >>= n & 63 // n is at most 15: the shift needs no check
 		nb -= n
 		switch {
 		case v < 256:
-			out = append(out, byte(v))
+			out = out[:len(out)+1]
+			out[len(out)-1] = byte(v)
 			continue
 		case v == 256:
 			end = true
@@ -302,10 +303,10 @@ func (s *state) fast(lit, dist *huffman) (end bool, err error) {
 		}
 		v -= 257
 		x := uint(lengthExtra[v])
-		length := int(lengthBase[v]) + int(b&(1<<x-1))
-		b >>= x
+		length := int(lengthBase[v]) + int(b&(1<<(x&63)-1))
+		b >>= x & 63
 		nb -= x
-		e = dist.table[b&dist.mask]
+		e = dist.table[b&dist.mask&(1<<tableBits-1)]
 		dv, n := int(e>>4), uint(e&15)
 		if e == 0 {
 			var l int
@@ -315,15 +316,15 @@ func (s *state) fast(lit, dist *huffman) (end bool, err error) {
 			}
 			n = uint(l)
 		}
-		b >>= n
+		b >>= n & 63
 		nb -= n
 		if dv >= 30 {
 			err = ErrCorrupt
 			break
 		}
 		x = uint(distExtra[dv])
-		d := int(distBase[dv]) + int(b&(1<<x-1))
-		b >>= x
+		d := int(distBase[dv]) + int(b&(1<<(x&63)-1))
+		b >>= x & 63
 		nb -= x
 		if k := len(out); d >= 8 && d <= k && length <= 16 {
 			out = copy8(out[:cap(out)], k, d, length)
