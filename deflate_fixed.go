@@ -93,7 +93,7 @@ type bitWriter struct {
 
 // put writes the low n bits of v; n is at most 32.
 func (w *bitWriter) put(v uint32, n uint8) {
-	w.acc |= uint64(v) << w.n
+	w.acc |= uint64(v) << (w.n & 63) // w.n < 32: the shift needs no check
 	w.n += uint(n)
 	if w.n >= 32 {
 		w.b = binary.LittleEndian.AppendUint32(w.b, uint32(w.acc))

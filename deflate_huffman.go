@@ -68,13 +68,26 @@ func (h *huffBuilder) build(freq []uint32, limit int, lengths []uint8, syms []ui
 }
 
 // usedSymbols returns the symbols of nonzero frequency, ascending, in
-// syms' storage (as long as freq). No branch depends on a frequency.
+// syms' storage (as long as freq). It skips 8 unused symbols at a time
+// (text leaves most control bytes and bytes above 127 unused, a block
+// most of the long lengths and distances); within 8, no branch depends
+// on a frequency.
 func usedSymbols(freq []uint32, syms []uint16) []uint16 {
 	syms = syms[:len(freq)]
-	n := 0
-	for s, f := range freq {
+	n, s := 0, 0
+	for ; s+8 <= len(freq); s += 8 {
+		f := freq[s : s+8 : s+8]
+		if f[0]|f[1]|f[2]|f[3]|f[4]|f[5]|f[6]|f[7] == 0 {
+			continue
+		}
+		for k, x := range f {
+			syms[n] = uint16(s + k)
+			n += int((x | -x) >> 31) // 1 when x > 0
+		}
+	}
+	for ; s < len(freq); s++ {
 		syms[n] = uint16(s)
-		n += int((f | -f) >> 31) // 1 when f > 0
+		n += int((freq[s] | -freq[s]) >> 31)
 	}
 	return syms[:n]
 }

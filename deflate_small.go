@@ -149,22 +149,39 @@ func extraBits(litFreq *[numLitCodes]uint32, distFreq *[numDistCodes]uint32) int
 	return n
 }
 
-// emit writes the parse with the given codes, then the end of block.
+// emit writes the parse with the given codes, then the end of block. The
+// bits in hand are locals, flushed 32 at a time: a literal adds at most
+// 15 to fewer than 32, a match's length at most 20 and its distance 28.
 func (s *smallScratch) emit(w *bitWriter, lit *[numLitCodes]huffCode, dist *[numDistCodes]huffCode) {
+	acc, n, b := w.acc, w.n, w.b
 	for _, t := range s.tokens {
 		if t&matchFlag == 0 {
-			c := lit[t]
-			w.put(c.bits, c.n)
-			continue
+			c := lit[t&0xff]
+			acc |= uint64(c.bits) << (n & 63) // n < 32: the shifts need no check
+			n += uint(c.n)
+		} else {
+			l := uint32(t>>15) & 0xff
+			lc := lengthCode[l]
+			c := lit[257+int(lc)]
+			acc |= uint64(c.bits|(l-uint32(lengthBase[lc]))<<(c.n&31)) << (n & 63)
+			n += uint(c.n + lengthExtra[lc])
+			if n >= 32 {
+				b = binary.LittleEndian.AppendUint32(b, uint32(acc))
+				acc >>= 32
+				n -= 32
+			}
+			dc, extra, value := distCode(uint32(t) & 0x7fff)
+			c = dist[dc&31]
+			acc |= uint64(c.bits|value<<(c.n&31)) << (n & 63)
+			n += uint(c.n) + uint(extra)
 		}
-		l := uint32(t>>15) & 0xff
-		lc := lengthCode[l]
-		c := lit[257+int(lc)]
-		w.put(c.bits|(l-uint32(lengthBase[lc]))<<c.n, c.n+lengthExtra[lc])
-		dc, extra, value := distCode(uint32(t) & 0x7fff)
-		c = dist[dc]
-		w.put(c.bits|value<<c.n, c.n+uint8(extra))
+		if n >= 32 {
+			b = binary.LittleEndian.AppendUint32(b, uint32(acc))
+			acc >>= 32
+			n -= 32
+		}
 	}
+	w.acc, w.n, w.b = acc, n, b
 	c := lit[endOfBlock]
 	w.put(c.bits, c.n)
 }
@@ -263,17 +280,20 @@ func (s *smallScratch) index(end, last int) {
 		return
 	}
 	src, t, prev := s.src, &s.table, s.prev[:end]
-	for ; i+4 <= end && i+8 <= len(src); i += 4 { // four positions from one load
-		u := binary.LittleEndian.Uint64(src[i:])
-		h0, h1, h2, h3 := hash4(uint32(u)), hash4(uint32(u>>8)), hash4(uint32(u>>16)), hash4(uint32(u>>24))
+	for stop := min(end, len(src)-4) - 4; i <= stop; i += 4 { // four positions from one load
+		u := load64(src, i)
 		p := prev[i : i+4 : i+4]
-		p[0], t[h0] = t[h0], uint16(i)+1
-		p[1], t[h1] = t[h1], uint16(i)+2
-		p[2], t[h2] = t[h2], uint16(i)+3
-		p[3], t[h3] = t[h3], uint16(i)+4
+		h := hash4(uint32(u))
+		p[0], t[h] = t[h], uint16(i)+1
+		h = hash4(uint32(u >> 8))
+		p[1], t[h] = t[h], uint16(i)+2
+		h = hash4(uint32(u >> 16))
+		p[2], t[h] = t[h], uint16(i)+3
+		h = hash4(uint32(u >> 24))
+		p[3], t[h] = t[h], uint16(i)+4
 	}
 	for ; i < end; i++ {
-		h := hash4(binary.LittleEndian.Uint32(src[i:]))
+		h := hash4(load32(src, i))
 		prev[i], t[h] = t[h], uint16(i)+1
 	}
 	s.indexed = i
@@ -291,68 +311,77 @@ func (s *smallScratch) longest(i, last, maxDist int) (n, cand int) {
 // only to know whether the next position beats the match in hand, and a
 // candidate that does must match at beat too, which one byte tells. The
 // longest match found is the same as without beat when it is longer.
+// It makes no call on the way (docs/compression.md, "Fewer instructions
+// for the same bytes"): a call's spills cost more than most searches.
 func (s *smallScratch) longestIn(i, last, maxDist, chain, beat int) (n, cand int) {
 	if i > last {
 		return 0, 0
 	}
 	src := s.src
 	if j := s.indexed; j == i-1 { // the chains hold every position before i
-		h := hash4(binary.LittleEndian.Uint32(src[j:]))
+		h := hash4(load32(src, j))
 		s.prev[j], s.table[h] = s.table[h], uint16(j)+1
 		s.indexed = i
 	} else if j < i {
 		s.index(i, last)
 	}
-	cv := binary.LittleEndian.Uint32(src[i:])
 	limit := min(258, len(src)-i)
 	if beat >= limit {
 		return 0, 0
 	}
-	n = beat
+	// The candidates no further back than lo: the context's start, or
+	// the window's.
+	lo, prev := max(s.base, i-maxDist), &s.prev
+	cv := load32(src, i)
 	c := int(s.table[hash4(cv)]) - 1
-	lo := max(s.base, i-maxDist) // the context's start, or the window's
-	for range chain {
-		if c < lo {
-			break
-		}
-		// A candidate can beat n only if it matches at n too, which a
-		// single byte tells first.
-		if (n == 0 || src[c+n] == src[i+n]) && binary.LittleEndian.Uint32(src[c:]) == cv {
-			if l := 4 + matchLen8(src, i+4, c+4, limit-4); l > n {
-				n, cand = l, c
-				if l >= min(limit, smallNiceMatch) {
-					break
-				}
+	n = beat
+	at := src[i+n] // n < limit: within src
+	if c < lo {
+		return n, cand
+	}
+	for {
+		// The candidates that cannot beat n, skipped with the fewest
+		// values in hand.
+		for src[c+n] != at || load32(src, c) != cv {
+			if chain--; chain == 0 {
+				return n, cand
+			}
+			if c = int(prev[c&(smallSrcMax-1)]) - 1; c < lo { // 0 <= c < smallSrcMax: the mask only spares a check
+				return n, cand
 			}
 		}
-		c = int(s.prev[c]) - 1
-	}
-	return n, cand
-}
-
-// matchLen8 is matchLen(src[i:], src[c:], limit) for c < i, with its
-// first 8 bytes compared here: most matches end in them.
-func matchLen8(src []byte, i, c, limit int) int {
-	if i+8 > len(src) {
-		return matchLen(src[i:], src[c:], limit)
-	}
-	if x := binary.LittleEndian.Uint64(src[i:]) ^ binary.LittleEndian.Uint64(src[c:]); x != 0 {
-		return min(bits.TrailingZeros64(x)>>3, limit)
-	}
-	return 8 + matchLen(src[i+8:], src[c+8:], limit-8)
-}
-
-// matchLen is the length of the common prefix of a and b, at most limit.
-func matchLen(a, b []byte, limit int) int {
-	n := 0
-	for len(a) >= 8 && len(b) >= 8 && n < limit {
-		if x := binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b); x != 0 {
-			return min(n+bits.TrailingZeros64(x)>>3, limit)
+		// The match's length, measured here without a call: 8 bytes at
+		// a time while limit allows, then one at a time.
+		l := 4
+		for l+8 <= limit {
+			if x := load64(src, i+l) ^ load64(src, c+l); x != 0 {
+				l += bits.TrailingZeros64(x) >> 3
+				goto measured
+			}
+			l += 8
 		}
-		a, b, n = a[8:], b[8:], n+8
+		for l < limit && src[i+l] == src[c+l] {
+			l++
+		}
+	measured:
+		if l > n {
+			n, cand = l, c
+			if l >= min(limit, smallNiceMatch) {
+				return n, cand
+			}
+			at = src[i+n]
+		}
+		if chain--; chain == 0 {
+			return n, cand
+		}
+		if c = int(prev[c&(smallSrcMax-1)]) - 1; c < lo {
+			return n, cand
+		}
 	}
-	for i := 0; i < len(a) && i < len(b) && a[i] == b[i] && n < limit; i++ {
-		n++
-	}
-	return min(n, limit)
 }
+
+// load64 is the little-endian uint64 at b[i:].
+func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i : i+8 : i+8]) }
+
+// load32 is the little-endian uint32 at b[i:].
+func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i : i+4 : i+4]) }

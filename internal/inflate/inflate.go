@@ -42,7 +42,9 @@ type Decoder struct {
 // message with an empty stored block (the tail it removes and the
 // receiver appends), not with a final one. The output never exceeds limit bytes:
 // out grows by grow, to at most limit, and past that Inflate stops with
-// ErrTooLarge, whatever the input declares.
+// ErrTooLarge, whatever the input declares. Bytes of out's capacity past
+// the output's end may be overwritten (a short match is copied 8 bytes at
+// a time).
 func (d *Decoder) Inflate(out, hist, src, tail []byte, limit int, grow GrowFunc) ([]byte, error) {
 	if grow == nil {
 		grow = func(out []byte, n int) []byte { return append(make([]byte, 0, n), out...) }
@@ -80,7 +82,7 @@ type state struct {
 // ends.
 func (s *state) refill() {
 	if len(s.in) >= 8 {
-		s.b |= binary.LittleEndian.Uint64(s.in) << s.nb
+		s.b |= binary.LittleEndian.Uint64(s.in) << (s.nb & 63) // nb < 64: the shifts need no check
 		k := (63 - s.nb) >> 3
 		s.in = s.in[k:]
 		s.nb |= 56
@@ -97,7 +99,7 @@ func (s *state) refill() {
 				return
 			}
 		}
-		s.b |= uint64(s.in[0]) << s.nb
+		s.b |= uint64(s.in[0]) << (s.nb & 63)
 		s.in = s.in[1:]
 		s.nb += 8
 	}
@@ -111,8 +113,8 @@ func (s *state) bits(n uint) (uint32, bool) {
 			return 0, false
 		}
 	}
-	v := uint32(s.b & (1<<n - 1))
-	s.b >>= n
+	v := uint32(s.b & (1<<(n&63) - 1)) // n <= 32: the shifts need no check
+	s.b >>= n & 63
 	s.nb -= n
 	return v, true
 }
@@ -123,7 +125,7 @@ func (s *state) symbol(h *huffman) (int, error) {
 	if s.nb < maxCodeLen {
 		s.refill()
 	}
-	e := h.table[s.b&h.mask]
+	e := h.table[s.b&h.mask&(1<<tableBits-1)] // the mask is at most that: no check
 	sym, n := int(e>>4), int(e&15)
 	if e == 0 {
 		sym, n = h.slow(s.b, s.nb)
@@ -137,7 +139,7 @@ func (s *state) symbol(h *huffman) (int, error) {
 	if uint(n) > s.nb {
 		return 0, ErrTruncated
 	}
-	s.b >>= uint(n)
+	s.b >>= uint(n) & 63 // n <= 15: the shift needs no check
 	s.nb -= uint(n)
 	return sym, nil
 }
@@ -236,80 +238,118 @@ var (
 // either end.
 func (s *state) huffmanBlock(lit, dist *huffman) error {
 	for {
-		end, err := s.fast(lit, dist)
-		if end || err != nil {
-			return err
+		if cap(s.out)-len(s.out) >= maxMatch+8 && len(s.in) >= 8 {
+			end, err := s.fast(lit, dist)
+			if end || err != nil {
+				return err
+			}
 		}
-		if end, err = s.step(lit, dist); end || err != nil {
+		if end, err := s.step(lit, dist); end || err != nil {
 			return err
 		}
 	}
 }
 
-// maxSymbolBits is the most input one literal/length symbol and its
-// distance take: 15 + 5 extra bits, 15 + 13.
-const maxSymbolBits = 48
+const (
+	// maxSymbolBits is the most input one literal/length symbol and its
+	// distance take: 15 + 5 extra bits, 15 + 13.
+	maxSymbolBits = 48
+	// maxMatch is the longest match.
+	maxMatch = 258
+)
 
-// fast decodes symbols while at least 8 bytes of s.in are left and out
-// has room for the longest match, with the bit buffer in locals: after a
-// refill it holds at least 56 bits, enough for a whole symbol. It reports
-// the end of the block.
+// fast decodes symbols while out has room for the longest match and 8
+// bytes more, and the bits in hand or 8 more bytes of input hold a whole
+// symbol, with the bit buffer in locals: the input is read 8 bytes at a
+// time when fewer than maxSymbolBits are left, and a short match that
+// lies in out is copied 8 bytes at a time, which may write up to 7 bytes
+// past it within out's capacity (longer ones, and those that reach into
+// hist, cost fewer instructions with copy). It reports the end of the block.
 func (s *state) fast(lit, dist *huffman) (end bool, err error) {
-	b, nb, in, out := s.b, s.nb, s.in, s.out
-	defer func() { s.b, s.nb, s.in, s.out = b, nb, in, out }()
-	for len(in) >= 8 && cap(out)-len(out) >= 258 {
-		b |= binary.LittleEndian.Uint64(in) << nb
-		in = in[(63-nb)>>3:]
-		nb |= 56
-		e := lit.table[b&lit.mask]
+	b, nb, in, pos, out := s.b, s.nb, s.in, 0, s.out
+	for cap(out)-len(out) >= maxMatch+8 {
+		if nb < maxSymbolBits {
+			if len(in)-pos < 8 {
+				break
+			}
+			b |= binary.LittleEndian.Uint64(in[pos:]) << (nb & 63)
+			pos += int(63-nb) >> 3
+			nb |= 56
+		}
+		e := lit.table[b&lit.mask&(1<<tableBits-1)] // the mask is at most that: no check
 		v, n := int(e>>4), uint(e&15)
 		if e == 0 {
 			var l int
 			if v, l = lit.slow(b, nb); l <= 0 {
-				return false, ErrCorrupt // nb > 15: only no code can fail
+				err = ErrCorrupt // nb > 15: only no code can fail
+				break
 			}
 			n = uint(l)
 		}
-		b >>= n
+		b >>= n & 63 // n is at most 15: the shift needs no check
 		nb -= n
 		switch {
 		case v < 256:
-			out = append(out, byte(v))
+			out = out[:len(out)+1]
+			out[len(out)-1] = byte(v)
 			continue
 		case v == 256:
-			return true, nil
+			end = true
 		case v > 285:
-			return false, ErrCorrupt
+			err = ErrCorrupt
+		}
+		if end || err != nil {
+			break
 		}
 		v -= 257
 		x := uint(lengthExtra[v])
-		length := int(lengthBase[v]) + int(b&(1<<x-1))
-		b >>= x
+		length := int(lengthBase[v]) + int(b&(1<<(x&63)-1))
+		b >>= x & 63
 		nb -= x
-		e = dist.table[b&dist.mask]
+		e = dist.table[b&dist.mask&(1<<tableBits-1)]
 		dv, n := int(e>>4), uint(e&15)
 		if e == 0 {
 			var l int
 			if dv, l = dist.slow(b, nb); l <= 0 {
-				return false, ErrCorrupt
+				err = ErrCorrupt
+				break
 			}
 			n = uint(l)
 		}
-		b >>= n
+		b >>= n & 63
 		nb -= n
 		if dv >= 30 {
-			return false, ErrCorrupt
+			err = ErrCorrupt
+			break
 		}
 		x = uint(distExtra[dv])
-		d := int(distBase[dv]) + int(b&(1<<x-1))
-		b >>= x
+		d := int(distBase[dv]) + int(b&(1<<(x&63)-1))
+		b >>= x & 63
 		nb -= x
+		if k := len(out); d >= 8 && d <= k && length <= 16 {
+			out = copy8(out[:cap(out)], k, d, length)
+			continue
+		}
+
 		var ok bool
 		if out, ok = copyBack(out, s.hist, d, length); !ok {
-			return false, ErrCorrupt
+			err = ErrCorrupt
+			break
 		}
 	}
-	return false, nil
+	s.b, s.nb, s.in, s.out = b, nb, in[pos:], out
+	return end, err
+}
+
+// copy8 appends to o[:n] the length bytes that start d bytes back, d at
+// least 8 and at most n, 8 bytes at a time: each 8 are read after they
+// are written, however the match overlaps itself. o must have room for
+// length+7 bytes after n; those past the match are left as they come.
+func copy8(o []byte, n, d, length int) []byte {
+	for k := 0; k < length; k += 8 {
+		binary.LittleEndian.PutUint64(o[n+k:], binary.LittleEndian.Uint64(o[n-d+k:]))
+	}
+	return o[:n+length]
 }
 
 // step decodes one symbol, checking every bit and byte of room. It
