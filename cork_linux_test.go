@@ -3,6 +3,7 @@ package wss
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"testing"
 
 	"github.com/wssgo/wss/internal/poll"
@@ -212,4 +213,64 @@ func TestEventLoopClientTurnWritesOnce(t *testing.T) {
 		t.Errorf("%v writes for the echoes of one read, want 1", counts)
 	}
 	_ = c.Close(StatusNormalClosure, "")
+}
+
+// In goroutine mode too, over a real TCP socket, what one turn gathers
+// leaves with one write system call when the turn ends: a handler's burst,
+// and the echoes of all the messages of one read. On Linux that write is
+// internal/poll's, which the hook counts. (A payload above smallWrite with
+// no more input after it goes at once with what was gathered, through the
+// net.Conn, which the hook does not see.)
+func TestGoroutineModeTCPTurnWritesOnce(t *testing.T) {
+	checkGoroutines(t)
+	d, err := NewDispatcher(&DispatcherConfig{Mode: ModeGoroutine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeDispatcher(t, d)
+	s := startServer(t, d, nil, corkReplies)
+	c := dialRaw(t, s.addr).connect(sampleKey)
+	sc, _ := s.next(t)
+	fd := socketFD(t, sc)
+	writes := make(chan struct{}, 64)
+	restore := poll.SetWriteHook(func(got int32) {
+		if got == fd {
+			writes <- struct{}{}
+		}
+	})
+	defer restore()
+	for _, tc := range corkCases()[:2] { // a handler's burst, the echoes of one read
+		// A turn that runs out of time (goTurnLen) between two frames
+		// writes what it gathered: on a busy machine that may happen
+		// once; three times in a row it does not.
+		var counts []int
+		for range 3 {
+			c.write(tc.request)
+			c.expect(bytes.Join(tc.want, nil))
+			counts = append(counts, len(writes)) // each write was counted before its bytes went out
+			for range len(writes) {
+				<-writes
+			}
+			if counts[len(counts)-1] == tc.writes {
+				break
+			}
+		}
+		if n := counts[len(counts)-1]; n != tc.writes && !(raceEnabled && tc.frames > 1) {
+			t.Errorf("%s: %v writes to the connection, want %d", tc.name, counts, tc.writes)
+		}
+	}
+}
+
+// socketFD is the descriptor of a goroutine-mode connection's socket.
+func socketFD(t *testing.T, c *Conn) int32 {
+	t.Helper()
+	rc, err := c.netConn().(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fd int32
+	if err := rc.Control(func(s uintptr) { fd = int32(s) }); err != nil {
+		t.Fatal(err)
+	}
+	return fd
 }
