@@ -22,9 +22,9 @@ const acceptBatch = 64
 // accepts leaves behind a net.TCPConn, its netFD and two addresses, about
 // 330 bytes of garbage that raise the heap's peak, and so the RSS, of a
 // server taking thousands of connections; accept4 costs nothing on the
-// heap. Each drained socket gets the options net gave the last one it
-// accepted (TCP_NODELAY, keep-alive as ln's ListenConfig says), so both
-// kinds are alike.
+// heap. Each drained socket gets the options net gave the first one it
+// accepted (TCP_NODELAY, keep-alive as ln's ListenConfig says, the same
+// for every socket of ln), so both kinds are alike.
 func (d *Dispatcher) acceptLoop(ln *net.TCPListener, cfg *Config, up *upgrader) error {
 	rc, err := ln.SyscallConn()
 	if err != nil {
@@ -52,7 +52,9 @@ func (d *Dispatcher) acceptLoop(ln *net.TCPListener, cfg *Config, up *upgrader) 
 			tc.Close()
 			continue
 		}
-		b.opts = poll.ReadTCPOptions(fd)
+		if !b.opts.Ready() {
+			b.opts = poll.ReadTCPOptions(fd) // net sets the same on every socket of ln
+		}
 		d.serveAccepted(fd, cfg, up)
 		// Drain the backlog while connections keep coming: after a drain
 		// that took some, let the loops run and look again, so that a
@@ -70,7 +72,7 @@ type backlog struct {
 	d    *Dispatcher
 	cfg  *Config
 	up   *upgrader
-	opts poll.TCPOptions // what net set on the last socket it accepted
+	opts poll.TCPOptions // what net set on the first socket it accepted
 	took int             // how many the last drain took
 }
 
@@ -92,9 +94,9 @@ func (b *backlog) drain(lfd uintptr) {
 // a MaxConnections slot now, before any byte of its request, or is refused
 // at once (refuseSocket); then its loop reads the handshake request.
 func (d *Dispatcher) serveAccepted(fd int32, cfg *Config, up *upgrader) {
-	c := &Conn{d: d, cfg: cfg, onLoop: true}
+	c := &Conn{d: d, cfg: cfg}
 	c.setHandler(up)
-	c.fd.Set(fd)
+	c.useSocket(fd)
 	if err := d.admit(c, nil); err != nil {
 		d.obs.refused(err, c.fd.PeerAddr())
 		refuseSocket(&c.fd, err)

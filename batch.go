@@ -66,7 +66,6 @@ func (w *wire) batchLocked(pms []*PreparedMessage, noWait bool) (<-chan error, e
 	if err := w.writable(opBinary); err != nil {
 		return nil, err
 	}
-	w.owedPongFirst()
 	if w.state.is(flagTurn) {
 		for _, pm := range pms {
 			if _, err := w.sendBytes(nil, pm.frame, false); err != nil {
@@ -85,7 +84,11 @@ func (w *wire) batchLocked(pms []*PreparedMessage, noWait bool) (<-chan error, e
 		l.bufs = append(l.bufs, pm.frame)
 	}
 	if w.onLoop {
-		return w.sendFDFrames(l.bufs, noWait)
+		ch, err := w.sendFDFrames(l.bufs)
+		if noWait {
+			w.disown() // nobody waits for them
+		}
+		return ch, err
 	}
 	return nil, w.sendFrames(l)
 }

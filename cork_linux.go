@@ -55,7 +55,7 @@ func (w *wire) cork(hdr, payload []byte) error {
 		return err
 	}
 	b := &w.loop().cork
-	if len(payload) > loopCorkCopy || len(payload) > smallWrite && !w.state.is(flagMoreInput) || w.state.is(flagCloseSent) {
+	if w.goesAtOnce(payload, loopCorkCopy) {
 		*b = append(*b, hdr...)
 		_, err := w.writeOrQueue(*b, payload, true)
 		*b = (*b)[:0]

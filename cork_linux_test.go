@@ -112,21 +112,12 @@ func TestEventLoopTurnWritesOnce(t *testing.T) {
 			s := startServer(t, d, nil, corkReplies)
 			c := dialRaw(t, s.addr).connect(sampleKey)
 			sc, rec := s.next(t)
-			writes := make(chan struct{}, 64)
-			fd := sc.fd.Num()
-			restore := poll.SetWriteHook(func(got int32) {
-				if got == fd {
-					writes <- struct{}{}
-				}
-			})
-			defer restore()
+			writes := countWrites(t, sc.fd.Num())
 			// Serve's response may be written after the connection
 			// opened: let a round trip pass it.
 			c.send(binFin, []byte("warm"))
 			c.expect(serverFrame(opBinary, []byte("warm")))
-			for range len(writes) {
-				<-writes
-			}
+			writes.take()
 			for _, tc := range corkCases() {
 				// A turn that runs out of time (loopTurn) between two
 				// frames of one read writes what it gathered: on a busy
@@ -143,10 +134,7 @@ func TestEventLoopTurnWritesOnce(t *testing.T) {
 						rec.wantClose(t, StatusNormalClosure)
 					}
 					// Each write was counted before its bytes went out.
-					counts = append(counts, len(writes))
-					for range len(writes) {
-						<-writes
-					}
+					counts = append(counts, writes.take())
 					if counts[len(counts)-1] == tc.writes || closing {
 						break
 					}
@@ -175,14 +163,7 @@ func TestEventLoopClientTurnWritesOnce(t *testing.T) {
 	closeDispatcher(t, d)
 	h := newEchoHandler()
 	c, peer := dialRawPeer(t, d, h, &Config{PingInterval: -1})
-	writes := make(chan struct{}, 64)
-	fd := c.fd.Num()
-	restore := poll.SetWriteHook(func(got int32) {
-		if got == fd {
-			writes <- struct{}{}
-		}
-	})
-	defer restore()
+	writes := countWrites(t, c.fd.Num())
 	var burst []byte
 	for i := range 8 {
 		burst = append(burst, serverFrame(opBinary, fmt.Appendf(nil, "message %d", i))...)
@@ -201,10 +182,7 @@ func TestEventLoopClientTurnWritesOnce(t *testing.T) {
 		if len(keys) != 8 {
 			t.Errorf("8 frames with %d mask keys, want 8", len(keys))
 		}
-		counts = append(counts, len(writes))
-		for range len(writes) {
-			<-writes
-		}
+		counts = append(counts, writes.take())
 		if counts[len(counts)-1] == 1 {
 			break
 		}
@@ -231,14 +209,7 @@ func TestGoroutineModeTCPTurnWritesOnce(t *testing.T) {
 	s := startServer(t, d, nil, corkReplies)
 	c := dialRaw(t, s.addr).connect(sampleKey)
 	sc, _ := s.next(t)
-	fd := socketFD(t, sc)
-	writes := make(chan struct{}, 64)
-	restore := poll.SetWriteHook(func(got int32) {
-		if got == fd {
-			writes <- struct{}{}
-		}
-	})
-	defer restore()
+	writes := countWrites(t, socketFD(t, sc))
 	for _, tc := range corkCases()[:2] { // a handler's burst, the echoes of one read
 		// A turn that runs out of time (goTurnLen) between two frames
 		// writes what it gathered: on a busy machine that may happen
@@ -248,9 +219,7 @@ func TestGoroutineModeTCPTurnWritesOnce(t *testing.T) {
 			c.write(tc.request)
 			c.expect(bytes.Join(tc.want, nil))
 			counts = append(counts, len(writes)) // each write was counted before its bytes went out
-			for range len(writes) {
-				<-writes
-			}
+			writes.take()
 			if counts[len(counts)-1] == tc.writes {
 				break
 			}
@@ -273,4 +242,28 @@ func socketFD(t *testing.T, c *Conn) int32 {
 		t.Fatal(err)
 	}
 	return fd
+}
+
+// writeCounter counts the writes and writevs internal/poll makes to one
+// descriptor (poll.SetWriteHook): each is counted before its bytes go out.
+type writeCounter chan struct{}
+
+// countWrites counts the writes to fd until the test ends.
+func countWrites(t *testing.T, fd int32) writeCounter {
+	w := make(writeCounter, 64)
+	t.Cleanup(poll.SetWriteHook(func(got int32) {
+		if got == fd {
+			w <- struct{}{}
+		}
+	}))
+	return w
+}
+
+// take returns how many writes were counted since the last take.
+func (w writeCounter) take() int {
+	n := len(w)
+	for range n {
+		<-w
+	}
+	return n
 }

@@ -169,9 +169,14 @@ func (c *Conn) takeSocket(tc *net.TCPConn) error {
 	if err != nil {
 		return fmt.Errorf("wss: %w", err)
 	}
+	c.useSocket(fd)
+	return nil
+}
+
+// useSocket puts c, not yet served, in event-loop mode on the socket fd.
+func (c *Conn) useSocket(fd int32) {
 	c.fd.Set(fd)
 	c.onLoop = true
-	return nil
 }
 
 // add puts c in l's table, where the loop finds it by descriptor and the
@@ -418,7 +423,8 @@ func (t *turn) feed(c *Conn, p []byte) readResult {
 }
 
 // waits reports whether the turn must stop feeding c: its handler holds
-// input (connState.hold), or output waits for the peer (pauseReading). It
+// input (connState.hold), or output no writer waits for waits for the peer
+// (pauseReading, outQueue.unowned). It
 // first writes what the turn has gathered, so that it is out before the
 // loop reads again, and tells whether the socket took it.
 func (t *turn) waits(c *Conn) bool {

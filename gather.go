@@ -4,16 +4,18 @@ import "github.com/wssgo/wss/internal/frame"
 
 // Gathering in goroutine mode. While a connection's goroutine feeds what
 // one read returned (goTurn.feed sets flagTurn), what is written to it is
-// gathered in a pooled buffer (connAside.gather), and goes to the kernel
-// once that input is fed, before the goroutine lets others run, and
-// whenever a frame cannot join: a big payload (it goes in the same
-// writev, not copied: corkCopy), the close frame, or a frame that would
-// take the gathered bytes past corkMax. Writes that come while no turn
-// runs hand the gathered bytes, if any, to the kernel before their own.
+// gathered in a pooled buffer (connAside.gather), and is written once that
+// input is fed, before the goroutine lets others run (leaveGoTurn), and
+// whenever a frame cannot join (goesAtOnce): a big payload (it goes in the
+// same writev, not copied: corkCopy), the close frame, or a frame that
+// would take the gathered bytes past corkMax. Writes that come while no
+// turn runs hand the gathered bytes, if any, to the kernel before their
+// own.
 //
-// A write from another goroutine that comes while the turn runs cannot be
-// told from a handler's, so it is gathered too: it returns before its
-// bytes are in the kernel. At any other time Write blocks until its bytes
+// A Conn.Write from another goroutine that comes while the turn runs
+// cannot be told from a handler's, so it is gathered too: it returns
+// before its bytes are in the kernel. A NetConn's write is never gathered
+// (outgoing.alone). At any other time Write blocks until its bytes
 // are handed to the kernel, as it always did. The reader, which must go
 // on reading whatever the peer does, writes at a turn's end only what the
 // socket takes at once; a flusher goroutine writes the rest, waiting for
@@ -37,7 +39,7 @@ const (
 // c.wmu must be held.
 func (w *wire) gatherOrSend(hdr, payload []byte) error {
 	a := w.aside
-	if !w.state.is(flagTurn) || len(payload) > corkCopy || len(payload) > smallWrite && !w.state.is(flagMoreInput) || w.state.is(flagCloseSent) {
+	if !w.state.is(flagTurn) || w.goesAtOnce(payload, corkCopy) {
 		return w.sendGathered(hdr, payload)
 	}
 	if a.gather != nil && len(*a.gather)+len(hdr)+len(payload) > corkMax {
@@ -104,14 +106,16 @@ func (w *wire) endGoTurn(try trySend) {
 
 // leaveGoTurn stops gathering for the rest of c's turn and hands what it
 // gathered to the kernel, on c's goroutine, which never waits for the
-// peer here: what was gathered may hold writes of other goroutines, which
-// cannot be told from the handlers', and the peer may be waiting for this
-// reader to read before it reads them (two NetConns copying to each
-// other). So the reader writes only what the socket takes at once (try;
-// nil when the net.Conn cannot write without waiting, TLS), and leaves the
-// rest to a flusher goroutine (flushLater); and it does not wait for
-// c.wmu, which a writer holds while it waits for the peer. A handler that
-// is about to wait calls it too (a full Inbox).
+// peer here: what was gathered may hold other goroutines' Conn.Writes,
+// which cannot be told from the handlers', and the peer may be waiting for
+// this reader to read before it reads them (a program that copies between
+// two connections). So the reader writes only what the socket takes at
+// once (try), and leaves the rest to a flusher goroutine (flushLater); and
+// it does not wait for c.wmu, which a writer holds while it waits for the
+// peer. try is nil where the net.Conn cannot write without waiting (TLS,
+// systems without raw sockets) and for a handler about to wait (a full
+// Inbox), which calls this too: then every turn with output starts a
+// flusher, one goroutine start and no allocation.
 //
 // flagTurn is cleared before c.wmu is tried: writers test it under c.wmu,
 // so a frame gathered after that was gathered by a writer that held c.wmu
@@ -194,27 +198,25 @@ func (w *wire) sendPong(p []byte) error {
 	if w.onLoop {
 		return w.writeFrame(opPong, p)
 	}
-	o := outgoing{op: opPong, how: plainFrame, payload: p}
-	w.mask(&o)
-	sent, err := w.tryTransmit(&o)
-	o.release()
-	if !sent {
+	if !w.wmu.TryLock() {
 		owed := append([]byte(nil), p...) // rare: the copy may allocate
 		w.aside.pong.Store(&owed)
 		w.flushLater()
+		return nil
 	}
+	err := w.sendPongHeld(p)
+	w.wmu.Unlock()
 	return err
 }
 
-// tryTransmit runs o through the write path if c.wmu is free, and
-// reports whether it was.
-func (w *wire) tryTransmit(o *outgoing) (bool, error) {
-	if !w.wmu.TryLock() {
-		return false, nil
-	}
-	defer w.wmu.Unlock()
-	_, err := w.transmitHeld(o, nil) // goroutine mode: never a channel to wait on
-	return true, err
+// sendPongHeld sends a pong with payload p through the write path.
+// c.wmu must be held.
+func (w *wire) sendPongHeld(p []byte) error {
+	o := outgoing{op: opPong, how: plainFrame, payload: p}
+	w.mask(&o)
+	_, err := w.transmitHeld(&o, nil) // goroutine mode: never a channel to wait on
+	o.release()
+	return err
 }
 
 // owedPongFirst sends the pong a goroutine-mode reader owes, if any,
@@ -229,12 +231,7 @@ func (w *wire) owedPongFirst() {
 
 // sendOwedPong sends the pong the reader owes, if any. c.wmu must be held.
 func (w *wire) sendOwedPong() {
-	p := w.aside.pong.Swap(nil)
-	if p == nil {
-		return
+	if p := w.aside.pong.Swap(nil); p != nil {
+		_ = w.sendPongHeld(*p)
 	}
-	o := outgoing{op: opPong, how: plainFrame, payload: *p}
-	w.mask(&o)
-	_, _ = w.transmitHeld(&o, nil)
-	o.release()
 }

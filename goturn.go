@@ -41,7 +41,7 @@ type goTurn struct {
 	streak int           // bytes read since the connection last waited for input
 	end    turnEnd       // when the turn ends
 	wake   chan struct{} // where the pacer releases it; made at its first yield
-	try    trySend       // writes without waiting for the peer; nil if the socket cannot
+	try    trySend       // writes without waiting for the peer; nil if the net.Conn cannot (TLS, no raw socket)
 }
 
 // feed feeds the bytes of one read to c; fresh tells whether the read

@@ -160,13 +160,12 @@ func (w *wire) flushOut() bool {
 	}
 	w.wmu.Lock()
 	var err error
-	unowned := false
 	if q := w.out.Load(); q != nil {
 		err = w.flushLocked(q, true)
-		unowned = q.unowned.Load()
 	}
-	paused := err == syscall.EAGAIN && unowned
-	if paused { // guarded by wmu: read it only while holding that
+	// On EAGAIN the queue is still there; flagPaused is guarded by wmu.
+	paused := err == syscall.EAGAIN && w.out.Load().holdsUnowned()
+	if paused {
 		w.state.set(flagPaused)
 	} else {
 		w.state.clear(flagPaused)
@@ -265,9 +264,8 @@ func (w *wire) outTimeout() {
 // sendFDFrames sends immutable frames (PreparedMessage's) on an event-loop
 // connection with one writev; what the socket does not take waits in the
 // queue, not copied, and the returned channel says when the last frame is
-// sent, unless noWait: nobody waits for them (see outQueue). c.wmu must be
-// held; c is not in its turn.
-func (w *wire) sendFDFrames(frames [][]byte, noWait bool) (<-chan error, error) {
+// sent. c.wmu must be held; c is not in its turn.
+func (w *wire) sendFDFrames(frames [][]byte) (<-chan error, error) {
 	if !w.fd.Acquire() {
 		return nil, ErrClosed
 	}
@@ -289,9 +287,6 @@ func (w *wire) sendFDFrames(frames [][]byte, noWait bool) (<-chan error, error) 
 		frames[0] = frames[0][n:]
 		q = &outQueue{}
 		w.out.Store(q)
-	}
-	if noWait {
-		q.unowned.Store(true)
 	}
 	var done chan error
 	for i, f := range frames {

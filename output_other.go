@@ -10,7 +10,7 @@ func (w *wire) unsentLoop() int { return 0 }
 
 func (w *wire) corkPlain(*outgoing) bool { return false }
 
-func (w *wire) sendFDFrames([][]byte, bool) (<-chan error, error) { return nil, ErrClosed }
+func (w *wire) sendFDFrames([][]byte) (<-chan error, error) { return nil, ErrClosed }
 
 func (w *wire) disown() {}
 

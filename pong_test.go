@@ -122,6 +122,40 @@ func TestRFC6455_5_5_2_PongWhileAWriterWaits(t *testing.T) {
 	})
 }
 
+// A pong the goroutine-mode reader owes, because another goroutine's
+// Write holds the connection while it waits for the peer, still goes out
+// when the peer's close frame follows the ping: ahead of the close reply,
+// which ends what may be sent (RFC 6455 sections 5.5.3 and 5.5.1). The
+// reader and the pong's flusher race for the connection once the Write
+// ends; before, whenever the reader's close reply won, the pong was
+// dropped.
+func TestRFC6455_5_5_2_OwedPongBeforeTheCloseReply(t *testing.T) {
+	big := bytes.Repeat([]byte{'x'}, 32<<20) // more than loopback's socket buffers hold
+	cfg := &Config{PingInterval: -1, WriteTimeout: time.Minute}
+	forEachModeOf(t, goroutineOnly(testModes), func(t *testing.T, d *Dispatcher) {
+		srv := startServer(t, d, cfg, func(*Conn, []byte, MessageType) {})
+		for range 5 { // the race goes either way; each round must keep the pong
+			peer := dialRaw(t, srv.addr).connect(sampleKey)
+			conn, rec := srv.next(t)
+			written := writeWhileUnread(t, conn, big)
+			peer.write(append(clientFrame(pingFin, []byte("p1")), clientFrame(closeFin, []byte{0x03, 0xe8})...))
+			if data, op := peer.readMessage(); op != opBinary || !bytes.Equal(data, big) {
+				t.Fatalf("got opcode %#x, %d bytes; want the %d-byte binary message", op, len(data), len(big))
+			}
+			if f := peer.readFrame(); f.op != opPong || string(f.payload) != "p1" {
+				t.Fatalf("got opcode %#x %q, want the pong \"p1\" before the close reply", f.op, f.payload)
+			}
+			if f := peer.readFrame(); f.op != opClose || !bytes.Equal(f.payload, []byte{0x03, 0xe8}) {
+				t.Fatalf("got opcode %#x %x, want the close reply 03e8", f.op, f.payload)
+			}
+			if err := <-written; err != nil {
+				t.Fatal(err)
+			}
+			rec.wantClose(t, StatusNormalClosure)
+		}
+	})
+}
+
 // writeWhileUnread writes data to c from a goroutine of its own and
 // returns once that Write waits for the peer, with the channel its result
 // comes on.

@@ -40,9 +40,11 @@ import "sync/atomic"
 //	              (buffered.go)
 //	flagMoreInput the input its turn feeds holds more after the message
 //	              being delivered, which is above smallWrite: a big
-//	              payload written meanwhile is copied into its loop's
-//	              cork, to leave with what follows, rather than written at
-//	              once (set and cleared by the reader)
+//	              payload written meanwhile is copied into what the turn
+//	              gathers (the loop's cork, goroutine mode's
+//	              connAside.gather), to leave with what follows, rather
+//	              than written at once (goesAtOnce; set and cleared by the
+//	              reader)
 //	flagWhole     its Handler takes messages whole, not a FragmentHandler
 //	              (setHandler, before the connection is open)
 //

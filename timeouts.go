@@ -152,18 +152,21 @@ func (s *sweeper) advance() uint32 {
 func since(now, then uint32) int32 { return int32(now - then) }
 
 // touch records that bytes arrived from the peer at s's clock, which
-// answers any keepalive ping. Called by the read path: atomic loads, and a
-// store only when a stamp changes (the clock moves once a millisecond at
-// most; a store is an atomic exchange). e may be nil: a connection without
-// timeouts has no entry.
+// answers any keepalive ping. Called by the read path. e may be nil: a
+// connection without timeouts has no entry.
 func (e *stamps) touch(s *sweeper) {
 	if e != nil {
-		if now := s.now(); e.lastRead.Load() != now {
-			e.lastRead.Store(now)
-		}
-		if e.pingAt.Load() != 0 {
-			e.pingAt.Store(0)
-		}
+		stamp(&e.lastRead, s.now())
+		stamp(&e.pingAt, 0)
+	}
+}
+
+// stamp stores v in a unless a holds it already: the read path's stamps
+// change once a millisecond at most (the sweeper's clock), and a load
+// costs less than a store, which is an atomic exchange.
+func stamp(a *atomic.Uint32, v uint32) {
+	if a.Load() != v {
+		a.Store(v)
 	}
 }
 
@@ -173,11 +176,8 @@ func (e *stamps) dataFrameStarted(s *sweeper, idle bool) {
 	if e == nil || !idle {
 		return
 	}
-	// The clock moves once a millisecond at most: the frames of a burst
-	// find the stamp set, and skip the store, an atomic exchange.
-	if now := s.now(); e.lastMsg.Load() != now {
-		e.lastMsg.Store(now)
-	}
+	stamp(&e.lastMsg, s.now()) // the frames of a burst find it set
+
 }
 
 // watch gives c an entry in the sweeper's table if its Config has

@@ -19,7 +19,8 @@ import (
 //  2. hand header and payload to the socket (sendBytes, socket.go): while
 //     the connection's reader feeds it input (flagTurn), the frame joins
 //     what that turn gathers, to go out with one write when it ends
-//     (gather.go, cork_linux.go); otherwise a net.Conn's Write in
+//     (gather.go, cork_linux.go), unless it is a NetConn's (o.alone: it goes
+//     after the batch, sendPastTurn); otherwise a net.Conn's Write in
 //     goroutine mode, the loop's descriptor and its output queue in
 //     event-loop mode (output_linux.go);
 //  3. with c.wmu released, wait until the queue has sent what this writer
@@ -171,7 +172,6 @@ func (w *wire) transmitHeld(o *outgoing, head []byte) (<-chan error, error) {
 		if w.state.is(flagStreaming) && !o.stream && !o.op.IsControl() {
 			return nil, errStreamOpen
 		}
-		w.owedPongFirst()
 	}
 	if o.how == plainFrame && w.state.is(flagTurn) && !o.alone && w.joinPlain(o) {
 		return nil, nil
@@ -209,11 +209,14 @@ func (o *outgoing) appendTo(b []byte, client bool) []byte {
 }
 
 // writable reports whether a frame with opcode op may be sent now, and
-// records a close frame as sent. c.wmu must be held.
+// records a close frame as sent. A pong the reader owes goes out first
+// (owedPongFirst), before a close frame ends what may be sent. c.wmu must
+// be held.
 func (w *wire) writable(op opcode) error {
 	if !w.state.open() {
 		return ErrClosed
 	}
+	w.owedPongFirst()
 	if op == opClose {
 		w.state.set(flagCloseSent)
 	}
@@ -240,6 +243,16 @@ func writeFailure(err error) StatusCode {
 		return StatusWriteTimeout
 	}
 	return StatusConnLost
+}
+
+// goesAtOnce reports whether a frame with this payload, written in a turn
+// (the loop's cork, goroutine mode's gather), goes out at once with what
+// the turn gathered instead of joining it: a payload above copyMax, or
+// above smallWrite when no more input follows in the turn (flagMoreInput),
+// goes from the caller's memory, not copied; so does the close frame (the
+// socket may be shut down right after it). c.wmu must be held.
+func (w *wire) goesAtOnce(payload []byte, copyMax int) bool {
+	return len(payload) > copyMax || len(payload) > smallWrite && !w.state.is(flagMoreInput) || w.state.is(flagCloseSent)
 }
 
 // smallWrite is the frame size up to which header and payload are copied

@@ -24,8 +24,14 @@ type server struct {
 // so they leave their topics) and are reported on s.conns once open.
 func newServer(t testing.TB, ps *PubSub, cfg *wss.Config) *server {
 	t.Helper()
+	return newServerIn(t, ps, cfg, wss.ModeAuto)
+}
+
+// newServerIn is newServer on a Dispatcher in mode.
+func newServerIn(t testing.TB, ps *PubSub, cfg *wss.Config, mode wss.Mode) *server {
+	t.Helper()
 	s := &server{conns: make(chan *wss.Conn, 16384), ended: make(chan wss.StatusCode, 16384)}
-	d, err := wss.NewDispatcher(nil)
+	d, err := wss.NewDispatcher(&wss.DispatcherConfig{Mode: mode})
 	if err != nil {
 		t.Fatal(err)
 	}

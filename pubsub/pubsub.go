@@ -227,8 +227,8 @@ func New(opts *Options) (*PubSub, error) {
 	if o.Writers <= 0 {
 		o.Writers = DefaultWriters
 	}
-	ps.handing = writers{max: runtime.GOMAXPROCS(0), work: func(s *subscriber, b *[]*wss.PreparedMessage) { s.write(b, false) }}
-	ps.waiting = writers{max: o.Writers, work: func(s *subscriber, b *[]*wss.PreparedMessage) { s.write(b, true) }}
+	ps.handing = writers{max: runtime.GOMAXPROCS(0), takeMax: handTakeMax, work: func(s *subscriber, b *[]*wss.PreparedMessage) { s.write(b, false) }}
+	ps.waiting = writers{max: o.Writers, takeMax: 1, work: func(s *subscriber, b *[]*wss.PreparedMessage) { s.write(b, true) }}
 	ps.log = o.Logger
 	if ps.log == nil {
 		ps.log = slog.Default()

@@ -164,6 +164,19 @@ func TestListenSeesEveryMessage(t *testing.T) {
 	}
 }
 
+// subscribeReaders dials n clients that read everything, subscribed to
+// topic, and returns what they read.
+func subscribeReaders(t *testing.T, srv *server, ps *PubSub, topic string, n int) []*collector {
+	t.Helper()
+	var cols []*collector
+	for range n {
+		cl, c := srv.dial(t)
+		ps.Subscribe(c, topic)
+		cols = append(cols, cl.collect())
+	}
+	return cols
+}
+
 // slowConsumer sets up one subscriber that reads nothing and two that read
 // everything, publishes numbered 32 KiB messages, waiting for the readers
 // to get each one, until stop says enough. It returns the slow client and
@@ -172,12 +185,7 @@ func slowConsumer(t *testing.T, ps *PubSub, stop func(slowConn *wss.Conn) bool) 
 	srv := newServer(t, ps, nil)
 	slow, slowConn = srv.dial(t)
 	ps.Subscribe(slowConn, "t")
-	var fast []*collector
-	for range 2 {
-		cl, c := srv.dial(t)
-		ps.Subscribe(c, "t")
-		fast = append(fast, cl.collect())
-	}
+	fast := subscribeReaders(t, srv, ps, "t", 2)
 	pad := strings.Repeat(".", 32<<10)
 	for i := 0; !stop(slowConn); i++ {
 		if i == 10000 {
@@ -229,6 +237,28 @@ func TestSlowSubscriberIsClosedWithoutStallingOthers(t *testing.T) {
 	for i, f := range data {
 		if want := fmt.Sprintf("%06d", i); string(f.Payload[:6]) != want {
 			t.Fatalf("slow subscriber message %d is %.6q", i, f.Payload)
+		}
+	}
+}
+
+// A subscriber whose writes wait for the peer (goroutine mode) and whose
+// peer reads nothing holds one of the Writers, and no other subscriber:
+// the rest get the message while its write waits (pubsub.go). A writer
+// used to take a share of the line at once, and the subscribers after the
+// stuck one in its share waited for its WriteTimeout.
+func TestStuckSubscriberHoldsOneWriterOnly(t *testing.T) {
+	ps := newPubSub(t, &Options{Writers: 2})
+	srv := newServerIn(t, ps, &wss.Config{WriteTimeout: time.Minute}, wss.ModeGoroutine)
+	_, stuck := srv.dial(t) // never reads
+	ps.Subscribe(stuck, "t")
+	readers := subscribeReaders(t, srv, ps, "t", 9)
+	msg := strings.Repeat("x", 16<<20) // more than loopback's socket buffers hold: the stuck write waits
+	if err := ps.Publish("t", []byte(msg), wss.Text); err != nil {
+		t.Fatal(err)
+	}
+	for k, col := range readers {
+		if m := col.next(t); m != msg {
+			t.Fatalf("subscriber %d got %d bytes, want the %d-byte message", k, len(m), len(msg))
 		}
 	}
 }

@@ -11,12 +11,16 @@ import (
 // scheduled flag) until one of them takes it. The goroutines start when
 // there is work and exit when there is none, so an idle PubSub holds none.
 type writers struct {
-	max  int                                                // the most goroutines at once
-	work func(s *subscriber, batch *[]*wss.PreparedMessage) // writes s's queue, then lets it go
-	mu   sync.Mutex
-	line []*subscriber // waiting subscribers, line[head:]
-	head int
-	busy int // goroutines running
+	max int // the most goroutines at once
+	// takeMax is the most subscribers a goroutine takes from the line at
+	// once, at most handTakeMax: 1 where a write waits for the peer, so
+	// that a subscriber that reads nothing holds back only itself.
+	takeMax int
+	work    func(s *subscriber, batch *[]*wss.PreparedMessage) // writes s's queue, then lets it go
+	mu      sync.Mutex
+	line    []*subscriber // waiting subscribers, line[head:]
+	head    int
+	busy    int // goroutines running
 }
 
 // add puts s in line and starts a goroutine if fewer than max run. The
@@ -25,7 +29,8 @@ func (w *writers) add(s *subscriber) { w.addAll([]*subscriber{s}) }
 
 // addAll puts subs in line with one lock, and starts goroutines for them
 // while fewer than max run: a publish to thousands of subscribers takes
-// the line's lock once a lineup, not once a subscriber.
+// the line's lock once per lineMax of them (lineup), not once a
+// subscriber.
 func (w *writers) addAll(subs []*subscriber) {
 	w.mu.Lock()
 	if w.head > 0 && len(w.line)+len(subs) > cap(w.line) {
@@ -43,13 +48,14 @@ func (w *writers) addAll(subs []*subscriber) {
 	}
 }
 
-// takeMax is the most subscribers a writer takes from the line at once.
-const takeMax = 16
+// handTakeMax is the most subscribers a writer whose writes never wait
+// takes from the line at once: one lock for several subscribers.
+const handTakeMax = 16
 
 // run serves the line until it is empty.
 func (w *writers) run() {
 	var batch []*wss.PreparedMessage // the writes' buffer
-	var mine [takeMax]*subscriber
+	var mine [handTakeMax]*subscriber
 	for n := w.take(&mine); n > 0; n = w.take(&mine) {
 		for i, s := range mine[:n] {
 			w.work(s, &batch)
@@ -61,7 +67,7 @@ func (w *writers) run() {
 // take moves the first subscribers in line to mine, a fair share of them
 // among the goroutines running, and returns how many; when the line is
 // empty, it ends the calling goroutine's service and returns 0.
-func (w *writers) take(mine *[takeMax]*subscriber) int {
+func (w *writers) take(mine *[handTakeMax]*subscriber) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	waiting := len(w.line) - w.head
@@ -70,7 +76,7 @@ func (w *writers) take(mine *[takeMax]*subscriber) int {
 		w.busy--
 		return 0
 	}
-	n := copy(mine[:min(takeMax, max(1, waiting/w.busy))], w.line[w.head:])
+	n := copy(mine[:min(w.takeMax, max(1, waiting/w.busy))], w.line[w.head:])
 	clear(w.line[w.head : w.head+n])
 	w.head += n
 	return n
@@ -83,23 +89,26 @@ type lineup struct {
 	batches [2]lineBatch // the handing writers', the waiting writers'
 }
 
+// lineMax is the most subscribers a lineup gathers for one set of writers
+// before it puts them in line.
+const lineMax = 32
+
 type lineBatch struct {
 	w    *writers
 	n    int
-	subs [32]*subscriber
+	subs [lineMax]*subscriber
 }
 
 // add gathers s, which the caller scheduled under s.mu.
 func (l *lineup) add(s *subscriber) {
-	w := s.writers()
 	b := &l.batches[0]
-	if b.w != nil && b.w != w {
+	if s.waits {
 		b = &l.batches[1]
 	}
 	if b.n == len(b.subs) {
 		b.flush()
 	}
-	b.w = w
+	b.w = s.writers()
 	b.subs[b.n] = s
 	b.n++
 }

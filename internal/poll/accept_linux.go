@@ -53,6 +53,10 @@ func ReadTCPOptions(fd int32) TCPOptions {
 	return o
 }
 
+// Ready reports whether o was read from a socket: the zero TCPOptions
+// sets nothing.
+func (o *TCPOptions) Ready() bool { return o.ok }
+
 // Apply sets o on the socket fd. The keep-alive timings are set only when
 // keep-alive is on, as the net package does.
 func (o *TCPOptions) Apply(fd int32) {
